@@ -1,0 +1,281 @@
+/* shmkit: shared memory between processes, on Linux/POSIX and Windows.
+ *
+ * A *region* is a shared memory object of fixed size, created without a file
+ * (Windows: a pagefile-backed file mapping; Linux: a memfd; other POSIX: an
+ * shm object whose name is removed at once). A *view* maps part of a region
+ * into this process at any offset and length. A region can be given a *name*
+ * so that an unrelated process can open it.
+ *
+ * Conventions, for every function below:
+ *
+ *  - A function that can fail returns an int: 0 (or a non-negative value where
+ *    documented) on success, a negative SHMKIT_E... code on failure.
+ *    shmkit_strerror() and shmkit_err_name() turn a code into text.
+ *  - On failure, out-parameters are set to NULL and nothing is left open:
+ *    no descriptor, no handle, no mapping, no name.
+ *  - No function prints, aborts or exits on bad input.
+ *  - Every descriptor or handle the library opens is close-on-exec
+ *    (non-inheritable on Windows).
+ *  - Objects may be used from several threads, but one object is not
+ *    thread-safe: do not close a region while another thread uses it.
+ *
+ * Only <stddef.h> and <stdint.h> are needed; never <windows.h>.
+ */
+#ifndef SHMKIT_H
+#define SHMKIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(BUILDING_SHMKIT_SHARED)
+#  define SHMKIT_EXTERN __declspec(dllexport)
+#elif defined(_WIN32) && defined(SHMKIT_SHARED)
+#  define SHMKIT_EXTERN __declspec(dllimport)
+#elif defined(BUILDING_SHMKIT_SHARED) && defined(__GNUC__)
+#  define SHMKIT_EXTERN __attribute__((visibility("default")))
+#else
+#  define SHMKIT_EXTERN
+#endif
+
+#define SHMKIT_VERSION_MAJOR 0
+#define SHMKIT_VERSION_MINOR 1
+#define SHMKIT_VERSION_PATCH 0
+
+/* ---------------------------------------------------------------- errors */
+
+/* The error codes. Their values are fixed and the same on every platform;
+ * new codes are only ever appended. */
+#define SHMKIT_ERRNO_MAP(XX)                                                   \
+  XX(EINVAL, -1, "invalid argument")                                           \
+  XX(ENOMEM, -2, "not enough memory")                                          \
+  XX(ENOSPC, -3, "no space left for shared memory")                            \
+  XX(EEXIST, -4, "a region with that name already exists")                     \
+  XX(ENOENT, -5, "no region with that name")                                   \
+  XX(EACCES, -6, "permission denied")                                          \
+  XX(ENAME, -7, "invalid region name")                                         \
+  XX(ERANGE, -8, "offset or length outside the region")                        \
+  XX(E2BIG, -9, "size too large")                                              \
+  XX(EBADF, -10, "not an open handle")                                         \
+  XX(ENOTSHM, -11, "handle is not a shared memory object")                     \
+  XX(ENOTSUP, -12, "not supported on this platform or build")                  \
+  XX(EPERM, -13, "operation not permitted by the region's seals")              \
+  XX(EBUSY, -14, "region is busy (writable views exist)")                      \
+  XX(EMFILE, -15, "too many open handles")                                     \
+  XX(EIO, -16, "unexpected system error")
+
+typedef enum shmkit_errno {
+#define SHMKIT_ERR_ENUM_(name, value, text) SHMKIT_##name = (value),
+  SHMKIT_ERRNO_MAP(SHMKIT_ERR_ENUM_)
+#undef SHMKIT_ERR_ENUM_
+} shmkit_errno;
+
+/* The text of an error code ("invalid argument"). Never NULL: an unknown code
+ * gives "unknown error". The string is static. */
+SHMKIT_EXTERN const char *shmkit_strerror(int err);
+
+/* The name of an error code ("SHMKIT_EINVAL"). Never NULL: an unknown code
+ * gives "SHMKIT_UNKNOWN". The string is static. */
+SHMKIT_EXTERN const char *shmkit_err_name(int err);
+
+/* ---------------------------------------------------------------- types */
+
+/* A native handle: a file descriptor on POSIX, a HANDLE on Windows. */
+typedef intptr_t shmkit_handle;
+#define SHMKIT_INVALID_HANDLE ((shmkit_handle)-1)
+
+/* Access to a region or a view. */
+#define SHMKIT_READ_ONLY  1
+#define SHMKIT_READ_WRITE 3
+
+/* Flags for shmkit_region_create() and shmkit_region_create_named(). */
+
+/* Do not reserve the memory at creation. By default the whole size is
+ * reserved (Linux: fallocate) so that running out of memory is an error from
+ * the create call; a sparse region takes memory page by page as it is first
+ * written, and a write may then fail with SIGBUS (POSIX) when memory is
+ * exhausted. Use it for large regions that are mostly unused. */
+#define SHMKIT_SPARSE 0x1u
+
+typedef struct shmkit_region shmkit_region;
+typedef struct shmkit_view shmkit_view;
+
+/* ---------------------------------------------------------------- regions */
+
+/* Creates an anonymous region of `size` bytes (1 to 2^63-1), zero-filled,
+ * readable and writable. Nobody else can open it until its handle is handed
+ * over. `flags` is 0 or SHMKIT_SPARSE.
+ *
+ * Linux: a memfd (close-on-exec, sealing allowed, mode 0600). Other POSIX
+ * systems, and Linux when built with SHMKIT_PORTABLE: shm_open of an
+ * unguessable name, removed at once.
+ *
+ * Fails with SHMKIT_EINVAL (out NULL, size 0, unknown flag), SHMKIT_E2BIG
+ * (size beyond 2^63-1 or what the system can address), SHMKIT_ENOSPC (the
+ * shared memory file system is full) or SHMKIT_ENOMEM (not enough memory),
+ * SHMKIT_EMFILE. The caller owns *out and releases it with
+ * shmkit_region_close(). */
+SHMKIT_EXTERN int shmkit_region_create(shmkit_region **out, uint64_t size,
+                                       unsigned flags);
+
+/* Names.
+ *
+ * A name is 1 to 30 characters, each a letter A-Z a-z, a digit 0-9, '.', '_'
+ * or '-', and does not start with '.'. Names are case-sensitive. These rules
+ * are the same on every platform (30 is the longest name macOS accepts), so a
+ * name that works on one works on all. shmkit adds the platform's decoration:
+ * on POSIX the object is "/NAME" (shm_open), on Windows "Local\NAME".
+ * Anything else fails with SHMKIT_ENAME.
+ *
+ * A named region is visible to every process of the same user (POSIX mode
+ * 0600), so a name is not a secret: prefer anonymous regions handed over by
+ * inheritance or over a connection. */
+
+/* Creates a region with a name, exclusively: fails with SHMKIT_EEXIST if the
+ * name exists. Otherwise as shmkit_region_create(). The name stays until
+ * shmkit_region_remove() (POSIX; a POSIX name outlives its creator) or until
+ * the last handle to the region is closed (Windows). If the call fails, the
+ * name is not left behind. */
+SHMKIT_EXTERN int shmkit_region_create_named(shmkit_region **out,
+                                             const char *name, uint64_t size,
+                                             unsigned flags);
+
+/* Opens the region with that name, with `access` SHMKIT_READ_ONLY or
+ * SHMKIT_READ_WRITE. Its size is read from the system. Fails with
+ * SHMKIT_ENAME, SHMKIT_ENOENT, SHMKIT_EACCES (the object does not allow that
+ * access), SHMKIT_ENOTSHM, SHMKIT_EINVAL, SHMKIT_EMFILE, SHMKIT_ENOMEM. A
+ * region created by another program with the native API and the decorated
+ * name (shm_open("/NAME") on POSIX) opens the same way. */
+SHMKIT_EXTERN int shmkit_region_open(shmkit_region **out, const char *name,
+                                     int access);
+
+/* Removes a name, so that it can no longer be opened (POSIX shm_unlink). The
+ * memory stays while handles or views of it exist. Fails with SHMKIT_ENAME,
+ * SHMKIT_ENOENT, SHMKIT_EACCES. */
+SHMKIT_EXTERN int shmkit_region_remove(const char *name);
+
+/* Takes a native handle (a descriptor on POSIX) the caller already has, for
+ * example one a parent passed down or another library made, and makes a
+ * region of it. The handle is checked with the system, never trusted: it must
+ * be open (else SHMKIT_EBADF), be a shared memory object (else
+ * SHMKIT_ENOTSHM; on Linux: a file on tmpfs or hugetlbfs, which includes
+ * memfds; on other POSIX systems: a regular file), and allow `access`
+ * (else SHMKIT_EACCES). The size is read from the system.
+ *
+ * On success the region owns the handle (shmkit_region_close() closes it) and
+ * has made it close-on-exec. On failure the caller still owns it. */
+SHMKIT_EXTERN int shmkit_region_adopt(shmkit_region **out, shmkit_handle handle,
+                                      int access);
+
+/* Makes a new, read-only region for the same memory: a new handle that does
+ * not allow writing. A process that holds only that handle cannot map the
+ * region writable, resize it or seal it.
+ *
+ * Linux: a new read-only descriptor of the same object (through
+ * /proc/self/fd). Other POSIX systems, and SHMKIT_PORTABLE builds: possible
+ * only for a named region whose name still refers to it (else
+ * SHMKIT_ENOTSUP, or SHMKIT_ENOENT if the name was removed).
+ *
+ * How far it holds: on Linux a process of the same user that has the
+ * read-only descriptor can reopen the object writable through /proc; a
+ * process of another user cannot (the object's mode is 0600). When the
+ * receiver is not trusted, also seal the region against writes
+ * (SHMKIT_SEAL_WRITE or SHMKIT_SEAL_FUTURE_WRITE): the kernel enforces seals
+ * on every handle.
+ *
+ * The caller owns *out; the original region is unchanged. */
+SHMKIT_EXTERN int shmkit_region_dup_readonly(const shmkit_region *region,
+                                             shmkit_region **out);
+
+/* Closes the region's handle. Views already mapped stay valid: the memory
+ * lives until the last handle and the last view of it, in every process, are
+ * gone. Closing does not remove a name. NULL is ignored. */
+SHMKIT_EXTERN void shmkit_region_close(shmkit_region *region);
+
+/* The region's size in bytes, as read from the system. */
+SHMKIT_EXTERN uint64_t shmkit_region_size(const shmkit_region *region);
+
+/* SHMKIT_READ_ONLY or SHMKIT_READ_WRITE. */
+SHMKIT_EXTERN int shmkit_region_access(const shmkit_region *region);
+
+/* The region's name, or NULL for an anonymous or adopted region. */
+SHMKIT_EXTERN const char *shmkit_region_name(const shmkit_region *region);
+
+/* The native handle (a descriptor on POSIX). It still belongs to the region:
+ * do not close it; duplicate it to keep it beyond shmkit_region_close(). */
+SHMKIT_EXTERN shmkit_handle shmkit_region_handle(const shmkit_region *region);
+
+/* ---------------------------------------------------------------- seals */
+
+/* Seals (Linux memfd seals). Once set, a seal cannot be removed, and it holds
+ * for every handle of the region in every process, so a receiver can check
+ * that the sender cannot shrink the memory under it (SIGBUS) or write to it.
+ */
+#define SHMKIT_SEAL_SHRINK 0x1u /* the size can never shrink */
+#define SHMKIT_SEAL_GROW   0x2u /* the size can never grow */
+/* Nobody can write any more. Fails with SHMKIT_EBUSY while a writable view
+ * of the region exists in any process. */
+#define SHMKIT_SEAL_WRITE 0x4u
+/* No new writable view can be made and nobody can write() to it, but
+ * writable views that already exist keep writing (Linux 5.1 and later). */
+#define SHMKIT_SEAL_FUTURE_WRITE 0x8u
+/* No seal can be added any more. */
+#define SHMKIT_SEAL_SEAL 0x10u
+
+/* Adds `seals` (a combination of SHMKIT_SEAL_...) to the region. Needs a
+ * read-write region. Fails with SHMKIT_EINVAL (unknown bit, 0),
+ * SHMKIT_EACCES (read-only region), SHMKIT_EPERM (SHMKIT_SEAL_SEAL is set),
+ * SHMKIT_EBUSY (SHMKIT_SEAL_WRITE while writable views exist),
+ * SHMKIT_ENOTSUP (not a Linux memfd: shm objects, other systems, and
+ * SHMKIT_PORTABLE builds cannot be sealed). */
+SHMKIT_EXTERN int shmkit_region_seal(shmkit_region *region, unsigned seals);
+
+/* The region's seals, a combination of SHMKIT_SEAL_... (>= 0), or
+ * SHMKIT_ENOTSUP where sealing does not exist. */
+SHMKIT_EXTERN int shmkit_region_seals(const shmkit_region *region);
+
+/* ---------------------------------------------------------------- views */
+
+/* Maps `length` bytes of the region, starting at byte `offset`, into this
+ * process, with `access` SHMKIT_READ_ONLY or SHMKIT_READ_WRITE. Any offset
+ * and length are allowed: shmkit maps from the page (POSIX) or allocation
+ * granularity (Windows, 64 KiB) boundary below `offset` and points the view's
+ * data at the byte asked for.
+ *
+ * Fails with SHMKIT_EINVAL (NULL, length 0, bad access), SHMKIT_ERANGE
+ * (offset + length beyond the region's size, or overflowing), SHMKIT_EACCES
+ * (a writable view of a read-only region), SHMKIT_EPERM (a writable view of a
+ * region sealed against writes), SHMKIT_ENOMEM (no address space).
+ *
+ * A view does not depend on its region: it stays valid after
+ * shmkit_region_close(). Writes through a view are seen at once through every
+ * other view of the same memory, in every process. The caller owns *out and
+ * releases it with shmkit_view_unmap(). */
+SHMKIT_EXTERN int shmkit_view_map(shmkit_view **out, shmkit_region *region,
+                                  uint64_t offset, size_t length, int access);
+
+/* Unmaps the view and frees it. Its data must not be used afterwards. NULL is
+ * ignored. */
+SHMKIT_EXTERN void shmkit_view_unmap(shmkit_view *view);
+
+/* The first byte of the view: the byte at `offset` in the region. */
+SHMKIT_EXTERN void *shmkit_view_data(const shmkit_view *view);
+
+/* The view's length, as asked for. */
+SHMKIT_EXTERN size_t shmkit_view_size(const shmkit_view *view);
+
+/* ---------------------------------------------------------------- misc */
+
+/* The alignment the system needs for a mapping's offset: the page size on
+ * POSIX, the allocation granularity (64 KiB) on Windows. shmkit handles it;
+ * callers only need it to place data so that views waste nothing. */
+SHMKIT_EXTERN size_t shmkit_granularity(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMKIT_H */

@@ -1,0 +1,62 @@
+/* The contract every backend (src/posix, src/win) implements.
+ *
+ * The portable code (the .c files in src/) has already checked its arguments:
+ * names are valid (1-30 characters, see shmkit.h), sizes are in 1..2^63-1,
+ * access is SHMKIT_READ_ONLY or SHMKIT_READ_WRITE, offsets are aligned to
+ * shmkit__os_granularity(). Each function returns 0 or a negative SHMKIT_E...
+ * code; no OS error code crosses this line. On failure an out-parameter is
+ * left untouched and nothing is left open. Backends never allocate. */
+#ifndef SHMKIT_PLATFORM_H
+#define SHMKIT_PLATFORM_H
+
+#include "shmkit.h"
+
+/* Creates an anonymous region of `size` bytes, reserved unless `flags` has
+ * SHMKIT_SPARSE. The handle is close-on-exec and readable and writable. */
+int shmkit__os_create(uint64_t size, unsigned flags, shmkit_handle *out);
+
+/* Creates the named region exclusively (SHMKIT_EEXIST if it exists), owner
+ * only, sized and reserved as above. On failure the name does not exist. */
+int shmkit__os_create_named(const char *name, uint64_t size, unsigned flags,
+                            shmkit_handle *out);
+
+/* Opens the named region with `access`, and reads its size. */
+int shmkit__os_open_named(const char *name, int access, shmkit_handle *out,
+                          uint64_t *size);
+
+/* Removes the name. */
+int shmkit__os_remove_named(const char *name);
+
+/* Checks that `h` is an open shared memory object that allows `access`, and
+ * reads its size. Does not take ownership. */
+int shmkit__os_check(shmkit_handle h, int access, uint64_t *size);
+
+/* Makes `h` close-on-exec (non-inheritable). */
+int shmkit__os_set_private(shmkit_handle h);
+
+/* Opens a new read-only handle to the object behind `h`. `name` is the
+ * region's name or NULL; a backend that cannot reopen an object otherwise may
+ * reopen it by name, and must then check that the name still refers to the
+ * same object. */
+int shmkit__os_dup_readonly(shmkit_handle h, const char *name,
+                            shmkit_handle *out);
+
+/* Closes a handle. */
+void shmkit__os_close(shmkit_handle h);
+
+/* Adds seals (SHMKIT_SEAL_...), reads them (>= 0). SHMKIT_ENOTSUP where the
+ * system or the object has no seals. */
+int shmkit__os_seal(shmkit_handle h, unsigned seals);
+int shmkit__os_seals(shmkit_handle h);
+
+/* The offset alignment of a mapping; a power of two. */
+size_t shmkit__os_granularity(void);
+
+/* Maps `length` bytes at the aligned `offset` with `access`. */
+int shmkit__os_map(shmkit_handle h, uint64_t offset, size_t length, int access,
+                   void **base);
+
+/* Unmaps what shmkit__os_map() mapped. */
+void shmkit__os_unmap(void *base, size_t length);
+
+#endif /* SHMKIT_PLATFORM_H */

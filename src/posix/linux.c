@@ -1,0 +1,123 @@
+/* Linux-only accelerations of the POSIX backend (posix.h): memfd, fallocate,
+ * seals, reopening through /proc, and file system types. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+#ifndef MFD_NOEXEC_SEAL
+#  define MFD_NOEXEC_SEAL 0x0008U /* Linux 6.3 */
+#endif
+#ifndef F_SEAL_FUTURE_WRITE
+#  define F_SEAL_FUTURE_WRITE 0x0010 /* Linux 5.1 */
+#endif
+#define TMPFS_MAGIC_     0x01021994
+#define HUGETLBFS_MAGIC_ 0x958458f6
+
+/* Set once a kernel rejects MFD_NOEXEC_SEAL (before Linux 6.3), so that only
+ * the first creation pays for the retry. Relaxed: a stale 0 costs a retry. */
+static _Atomic int no_noexec_seal;
+
+int shmkit__ext_memfd(int *out) {
+  const unsigned base = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+  int fd = -1;
+
+  if (!no_noexec_seal) {
+    fd = memfd_create("shmkit", base | MFD_NOEXEC_SEAL);
+    if (fd < 0 && errno == EINVAL) no_noexec_seal = 1;
+  }
+  if (fd < 0 && (errno == EINVAL || no_noexec_seal))
+    fd = memfd_create("shmkit", base);
+  if (fd < 0) return errno == ENOSYS ? SHMKIT_ENOTSUP : shmkit__errno(errno);
+  /* A memfd starts with mode 0777 (0666 with MFD_NOEXEC_SEAL); 0600 keeps
+   * processes of other users that get a read-only descriptor from reopening
+   * it writable through /proc. */
+  if (fchmod(fd, 0600) != 0) {
+    int err = shmkit__errno(errno);
+    close(fd);
+    return err;
+  }
+  *out = fd;
+  return 0;
+}
+
+int shmkit__ext_reserve(int fd, uint64_t size) {
+  int r;
+
+  /* Mode 0 also sets the size. tmpfs gives up on a pending signal (EINTR)
+   * and undoes what it reserved, so try again. */
+  do r = fallocate(fd, 0, 0, (off_t)size);
+  while (r != 0 && errno == EINTR);
+  if (r == 0) return 0;
+  if (errno == EOPNOTSUPP || errno == ENOSYS) return SHMKIT_ENOTSUP;
+  return errno == EFBIG || errno == EINVAL ? SHMKIT_E2BIG
+                                           : shmkit__errno(errno);
+}
+
+uint64_t shmkit__ext_memory_limit(void) {
+  struct sysinfo si;
+
+  if (sysinfo(&si) != 0) return 0;
+  return ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+}
+
+int shmkit__ext_reopen_readonly(int fd, int *out) {
+  char path[40];
+  int ro;
+
+  snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+  ro = open(path, O_RDONLY | O_CLOEXEC);
+  if (ro < 0) return errno == ENOENT ? SHMKIT_ENOTSUP : shmkit__errno(errno);
+  *out = ro;
+  return 0;
+}
+
+int shmkit__ext_check_type(int fd) {
+  struct statfs st;
+
+  if (fstatfs(fd, &st) != 0) return shmkit__errno(errno);
+  if ((unsigned long)st.f_type == TMPFS_MAGIC_ ||
+      (unsigned long)st.f_type == HUGETLBFS_MAGIC_)
+    return 0;
+  return SHMKIT_ENOTSHM;
+}
+
+/* shmkit's seal bits and the kernel's, in the same order. */
+static const struct {
+  unsigned ours;
+  int linux;
+} seal_bits[] = {
+    {SHMKIT_SEAL_SHRINK, F_SEAL_SHRINK},
+    {SHMKIT_SEAL_GROW, F_SEAL_GROW},
+    {SHMKIT_SEAL_WRITE, F_SEAL_WRITE},
+    {SHMKIT_SEAL_FUTURE_WRITE, F_SEAL_FUTURE_WRITE},
+    {SHMKIT_SEAL_SEAL, F_SEAL_SEAL},
+};
+#define SEAL_COUNT (sizeof(seal_bits) / sizeof(seal_bits[0]))
+
+int shmkit__ext_seal(int fd, unsigned seals) {
+  int add = 0;
+
+  for (size_t i = 0; i < SEAL_COUNT; i++)
+    if (seals & seal_bits[i].ours) add |= seal_bits[i].linux;
+  if (fcntl(fd, F_ADD_SEALS, add) == 0) return 0;
+  /* EINVAL: not a tmpfs file, or a seal this kernel does not know. */
+  return errno == EINVAL ? SHMKIT_ENOTSUP : shmkit__errno(errno);
+}
+
+int shmkit__ext_seals(int fd) {
+  int got = fcntl(fd, F_GET_SEALS);
+  int seals = 0;
+
+  if (got < 0) return errno == EINVAL ? SHMKIT_ENOTSUP : shmkit__errno(errno);
+  for (size_t i = 0; i < SEAL_COUNT; i++)
+    if (got & seal_bits[i].linux) seals |= (int)seal_bits[i].ours;
+  return seals;
+}

@@ -1,0 +1,40 @@
+/* Private to the POSIX backend: errno translation and the Linux-only
+ * accelerations. linux.c implements the latter on Linux; portable.c answers
+ * SHMKIT_ENOTSUP for each, and is built instead on other systems and when
+ * SHMKIT_PORTABLE forces the portable path on Linux. */
+#ifndef SHMKIT_POSIX_H
+#define SHMKIT_POSIX_H
+
+#include <sys/types.h>
+
+#include "shmkit.h"
+
+/* errno to a SHMKIT_E... code. Every errno the backend can meet has a case;
+ * the rest become SHMKIT_EIO. */
+int shmkit__errno(int e);
+
+/* Creates a memfd: close-on-exec, sealing allowed, not executable, mode 0600.
+ * SHMKIT_ENOTSUP if memfds do not exist, so the caller falls back. */
+int shmkit__ext_memfd(int *fd);
+
+/* Reserves `size` bytes and sets the size to it (fallocate), or
+ * SHMKIT_ENOTSUP if the file system cannot, so the caller falls back. */
+int shmkit__ext_reserve(int fd, uint64_t size);
+
+/* The most memory an object on a file system without its own limit (the
+ * memfd mount) can ever get: RAM plus swap. 0 if unknown. */
+uint64_t shmkit__ext_memory_limit(void);
+
+/* Opens a new read-only descriptor of the object behind `fd`. */
+int shmkit__ext_reopen_readonly(int fd, int *out);
+
+/* 0 if `fd`, already known to be a regular file, is a shared memory object
+ * (tmpfs, hugetlbfs), SHMKIT_ENOTSHM if not, SHMKIT_ENOTSUP if this system
+ * cannot tell. */
+int shmkit__ext_check_type(int fd);
+
+/* Seals, as in platform.h. */
+int shmkit__ext_seal(int fd, unsigned seals);
+int shmkit__ext_seals(int fd);
+
+#endif /* SHMKIT_POSIX_H */

@@ -1,0 +1,175 @@
+/* Regions: argument checks and ownership; the backend does the system calls.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "platform.h"
+
+int shmkit__name_check(const char *name) {
+  size_t n;
+
+  if (name == NULL || name[0] == '\0' || name[0] == '.') return SHMKIT_ENAME;
+  for (n = 0; name[n] != '\0'; n++) {
+    char c = name[n];
+    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+             (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (!ok || n == SHMKIT__NAME_MAX) return SHMKIT_ENAME;
+  }
+  return 0;
+}
+
+int shmkit__access_check(int access) {
+  if (access != SHMKIT_READ_ONLY && access != SHMKIT_READ_WRITE)
+    return SHMKIT_EINVAL;
+  return 0;
+}
+
+static int size_check(uint64_t size, unsigned flags) {
+  if (size == 0 || (flags & ~SHMKIT_SPARSE) != 0) return SHMKIT_EINVAL;
+  if (size > SHMKIT__SIZE_MAX) return SHMKIT_E2BIG;
+  return 0;
+}
+
+/* Wraps an open handle into a new region; closes the handle on failure so
+ * that every caller can hand over what it just opened. */
+static int region_new(shmkit_region **out, shmkit_handle h, uint64_t size,
+                      int access, const char *name) {
+  shmkit_region *r = malloc(sizeof(*r));
+
+  if (r == NULL) {
+    shmkit__os_close(h);
+    return SHMKIT_ENOMEM;
+  }
+  r->handle = h;
+  r->size = size;
+  r->access = access;
+  r->name[0] = '\0';
+  if (name != NULL) strcpy(r->name, name); /* checked: <= SHMKIT__NAME_MAX */
+  *out = r;
+  return 0;
+}
+
+int shmkit_region_create(shmkit_region **out, uint64_t size, unsigned flags) {
+  shmkit_handle h;
+  int err;
+
+  if (out == NULL) return SHMKIT_EINVAL;
+  *out = NULL;
+  if ((err = size_check(size, flags)) != 0) return err;
+  if ((err = shmkit__os_create(size, flags, &h)) != 0) return err;
+  return region_new(out, h, size, SHMKIT_READ_WRITE, NULL);
+}
+
+int shmkit_region_create_named(shmkit_region **out, const char *name,
+                               uint64_t size, unsigned flags) {
+  shmkit_handle h;
+  int err;
+
+  if (out == NULL) return SHMKIT_EINVAL;
+  *out = NULL;
+  if ((err = shmkit__name_check(name)) != 0) return err;
+  if ((err = size_check(size, flags)) != 0) return err;
+  if ((err = shmkit__os_create_named(name, size, flags, &h)) != 0) return err;
+  err = region_new(out, h, size, SHMKIT_READ_WRITE, name);
+  /* The promise is "no name left behind on failure". */
+  if (err != 0) shmkit__os_remove_named(name);
+  return err;
+}
+
+int shmkit_region_open(shmkit_region **out, const char *name, int access) {
+  shmkit_handle h;
+  uint64_t size;
+  int err;
+
+  if (out == NULL) return SHMKIT_EINVAL;
+  *out = NULL;
+  if ((err = shmkit__name_check(name)) != 0) return err;
+  if ((err = shmkit__access_check(access)) != 0) return err;
+  if ((err = shmkit__os_open_named(name, access, &h, &size)) != 0) return err;
+  return region_new(out, h, size, access, name);
+}
+
+int shmkit_region_remove(const char *name) {
+  int err = shmkit__name_check(name);
+  return err != 0 ? err : shmkit__os_remove_named(name);
+}
+
+int shmkit_region_adopt(shmkit_region **out, shmkit_handle handle, int access) {
+  shmkit_region *r;
+  uint64_t size;
+  int err;
+
+  if (out == NULL) return SHMKIT_EINVAL;
+  *out = NULL;
+  if ((err = shmkit__access_check(access)) != 0) return err;
+  if ((err = shmkit__os_check(handle, access, &size)) != 0) return err;
+  /* Not region_new(): on failure the handle stays the caller's. */
+  if ((r = malloc(sizeof(*r))) == NULL) return SHMKIT_ENOMEM;
+  if ((err = shmkit__os_set_private(handle)) != 0) {
+    free(r);
+    return err;
+  }
+  r->handle = handle;
+  r->size = size;
+  r->access = access;
+  r->name[0] = '\0';
+  *out = r;
+  return 0;
+}
+
+int shmkit_region_dup_readonly(const shmkit_region *region,
+                               shmkit_region **out) {
+  const char *name;
+  shmkit_handle h;
+  int err;
+
+  if (out == NULL) return SHMKIT_EINVAL;
+  *out = NULL;
+  if (region == NULL) return SHMKIT_EINVAL;
+  name = region->name[0] != '\0' ? region->name : NULL;
+  if ((err = shmkit__os_dup_readonly(region->handle, name, &h)) != 0)
+    return err;
+  return region_new(out, h, region->size, SHMKIT_READ_ONLY, name);
+}
+
+void shmkit_region_close(shmkit_region *region) {
+  if (region == NULL) return;
+  shmkit__os_close(region->handle);
+  free(region);
+}
+
+uint64_t shmkit_region_size(const shmkit_region *region) {
+  return region->size;
+}
+
+int shmkit_region_access(const shmkit_region *region) {
+  return region->access;
+}
+
+const char *shmkit_region_name(const shmkit_region *region) {
+  return region->name[0] != '\0' ? region->name : NULL;
+}
+
+shmkit_handle shmkit_region_handle(const shmkit_region *region) {
+  return region->handle;
+}
+
+int shmkit_region_seal(shmkit_region *region, unsigned seals) {
+  const unsigned all = SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW |
+                       SHMKIT_SEAL_WRITE | SHMKIT_SEAL_FUTURE_WRITE |
+                       SHMKIT_SEAL_SEAL;
+
+  if (region == NULL || seals == 0 || (seals & ~all) != 0) return SHMKIT_EINVAL;
+  if (region->access != SHMKIT_READ_WRITE) return SHMKIT_EACCES;
+  return shmkit__os_seal(region->handle, seals);
+}
+
+int shmkit_region_seals(const shmkit_region *region) {
+  if (region == NULL) return SHMKIT_EINVAL;
+  return shmkit__os_seals(region->handle);
+}
+
+size_t shmkit_granularity(void) {
+  return shmkit__os_granularity();
+}

@@ -1,0 +1,164 @@
+/* The POSIX half of the runner: processes, timeouts, descriptor counts. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runner.h"
+
+extern char **environ;
+
+static char self[4096];
+
+void test_platform_init(int timeout_s) {
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+  if (n <= 0) FAIL("readlink /proc/self/exe: %s", strerror(errno));
+  self[n] = '\0';
+  /* A test or child that hangs ends itself; a parent's wait gives up first. */
+  alarm((unsigned)timeout_s);
+}
+
+const char *test_self_path(void) {
+  return self;
+}
+
+int test_linux_ext(void) {
+  return SHMKIT_TEST_LINUX_EXT;
+}
+
+const char *test_name(char buf[32], const char *tag) {
+  snprintf(buf, 32, "t%ld-%s", (long)getpid(), tag);
+  return buf;
+}
+
+void test_spawn(test_proc *p, const char *child, const char *const *args,
+                shmkit_handle inherit) {
+  posix_spawn_file_actions_t fa;
+  char *argv[16];
+  int argc = 0, r;
+  pid_t pid;
+
+  argv[argc++] = self;
+  argv[argc++] = "--child";
+  argv[argc++] = (char *)child;
+  while (args != NULL && *args != NULL && argc < 15)
+    argv[argc++] = (char *)*args++;
+  argv[argc] = NULL;
+
+  posix_spawn_file_actions_init(&fa);
+  /* dup2 onto itself clears close-on-exec in the child only (POSIX 2024,
+   * glibc 2.29), so the parent's descriptor keeps its flag. */
+  if (inherit != SHMKIT_INVALID_HANDLE)
+    posix_spawn_file_actions_adddup2(&fa, (int)inherit, (int)inherit);
+  r = posix_spawn(&pid, self, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (r != 0) FAIL("posix_spawn: %s", strerror(r));
+  p->id = pid;
+}
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits up to `timeout_ms`; returns the status as test_wait() does, or -1 on
+ * timeout with the process still running. */
+static int wait_for(pid_t pid, int timeout_ms) {
+  long long end = now_ms() + timeout_ms;
+  int st;
+
+  for (;;) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) FAIL("waitpid: %s", strerror(errno));
+    if (now_ms() > end) return -1;
+    usleep(1000);
+  }
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return WEXITSTATUS(st);
+}
+
+int test_wait(test_proc *p, int timeout_ms) {
+  int st = wait_for((pid_t)p->id, timeout_ms);
+
+  if (st < 0) {
+    kill((pid_t)p->id, SIGKILL);
+    waitpid((pid_t)p->id, NULL, 0);
+    FAIL("child %ld still running after %d ms", (long)p->id, timeout_ms);
+  }
+  return st;
+}
+
+int test_open_handles(void) {
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  int n = 0;
+
+  if (d == NULL) FAIL("opendir /proc/self/fd: %s", strerror(errno));
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n - 1; /* the directory's own descriptor */
+}
+
+int test_inheritable(shmkit_handle h) {
+  int fl = fcntl((int)h, F_GETFD);
+
+  if (fl < 0) FAIL("fcntl(%d, F_GETFD): %s", (int)h, strerror(errno));
+  return !(fl & FD_CLOEXEC);
+}
+
+int test_crashed(int status) {
+  return status == 128 + SIGSEGV || status == 128 + SIGBUS;
+}
+
+void test_plain_crashes(void) {
+  signal(SIGSEGV, SIG_DFL);
+  signal(SIGBUS, SIG_DFL);
+}
+
+int test_run_isolated(const char *name, int timeout_s) {
+  char path[] = "/tmp/shmkit-test-XXXXXX";
+  posix_spawn_file_actions_t fa;
+  char *argv[] = {self, (char *)name, NULL};
+  pid_t pid;
+  int fd, r, st;
+
+  if ((fd = mkstemp(path)) < 0) FAIL("mkstemp: %s", strerror(errno));
+  unlink(path);
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, fd, 2);
+  posix_spawn_file_actions_addclose(&fa, fd);
+  r = posix_spawn(&pid, self, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (r != 0) FAIL("posix_spawn: %s", strerror(r));
+
+  alarm(0); /* the runner's own alarm would end the whole run */
+  st = wait_for(pid, timeout_s * 1000);
+  if (st < 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    printf("%s: timed out after %d s\n", name, timeout_s);
+  } else if (st != 0) {
+    printf("%s: exit status %d\n", name, st);
+  }
+  if (st != 0) { /* show what it printed */
+    char buf[4096];
+    ssize_t n;
+    lseek(fd, 0, SEEK_SET);
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+      fwrite(buf, 1, (size_t)n, stdout);
+  }
+  close(fd);
+  return st == 0 ? 0 : 1;
+}

@@ -1,0 +1,120 @@
+/* The test runner's interface to the tests: assertions, child processes, and
+ * handle counting. One binary is both the runner and every helper process
+ * (libuv's test/run-tests.c): `shmkit-tests --child NAME ARGS...` runs the
+ * child function NAME from test-list.h. */
+#ifndef SHMKIT_TEST_RUNNER_H
+#define SHMKIT_TEST_RUNNER_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "shmkit.h"
+
+#define TEST_IMPL(name)  int test_##name(void)
+#define CHILD_IMPL(name) int child_##name(int argc, char **argv)
+
+/* Prints where and why, then ends the process with status 1. */
+#if defined(__GNUC__)
+__attribute__((noreturn, format(printf, 3, 4)))
+#endif
+void test_fail(const char *file, int line, const char *fmt, ...);
+
+#define FAIL(...) test_fail(__FILE__, __LINE__, __VA_ARGS__)
+
+#define ASSERT(expr)                                                           \
+  do {                                                                         \
+    if (!(expr)) FAIL("assertion failed: %s", #expr);                          \
+  } while (0)
+
+#define ASSERT_EQ(a, b)                                                        \
+  do {                                                                         \
+    long long a_ = (long long)(a), b_ = (long long)(b);                        \
+    if (a_ != b_) FAIL("%s == %s: %lld != %lld", #a, #b, a_, b_);              \
+  } while (0)
+
+#define ASSERT_NE(a, b)                                                        \
+  do {                                                                         \
+    long long a_ = (long long)(a), b_ = (long long)(b);                        \
+    if (a_ == b_) FAIL("%s != %s: both %lld", #a, #b, a_);                     \
+  } while (0)
+
+#define ASSERT_STR_EQ(a, b)                                                    \
+  do {                                                                         \
+    const char *a_ = (a), *b_ = (b);                                           \
+    if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0)                       \
+      FAIL("%s == %s: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)",           \
+           b_ ? b_ : "(null)");                                                \
+  } while (0)
+
+#define ASSERT_NULL(p)                                                         \
+  do {                                                                         \
+    if ((p) != NULL) FAIL("%s is not NULL", #p);                               \
+  } while (0)
+
+/* A shmkit call that must succeed. */
+#define ASSERT_OK(expr)                                                        \
+  do {                                                                         \
+    int r_ = (expr);                                                           \
+    if (r_ != 0)                                                               \
+      FAIL("%s: %s (%s)", #expr, shmkit_err_name(r_), shmkit_strerror(r_));    \
+  } while (0)
+
+/* A shmkit call that must fail with exactly `code`. */
+#define ASSERT_ERR(expr, code)                                                 \
+  do {                                                                         \
+    int r_ = (expr), c_ = (code);                                              \
+    if (r_ != c_)                                                              \
+      FAIL("%s: got %s (%d), want %s", #expr, shmkit_err_name(r_), r_,         \
+           shmkit_err_name(c_));                                               \
+  } while (0)
+
+/* ---- processes (runner-posix.c / runner-win.c) */
+
+typedef struct test_proc {
+  intptr_t id; /* pid on POSIX, process HANDLE on Windows */
+} test_proc;
+
+/* Starts this runner as `--child NAME args...` with the plain OS call (not
+ * shmkit's). `inherit` is a handle the child gets at the same value, or
+ * SHMKIT_INVALID_HANDLE for none. Fails the test on error. */
+void test_spawn(test_proc *p, const char *child, const char *const *args,
+                shmkit_handle inherit);
+
+/* Waits for the process and returns its exit status; a process ended by a
+ * signal returns 128 + the signal number. Fails the test after `timeout_ms`. */
+int test_wait(test_proc *p, int timeout_ms);
+
+/* The number of handles (descriptors) this process has open. */
+int test_open_handles(void);
+
+/* 1 if a child started now would inherit `h` (not close-on-exec). */
+int test_inheritable(shmkit_handle h);
+
+/* 1 if an exit status from test_wait() says the process crashed on a memory
+ * access (SIGSEGV or SIGBUS; an access violation on Windows). */
+int test_crashed(int status);
+
+/* Lets a memory fault end this process the plain way, even under a
+ * sanitizer that would catch it and exit with status 1. */
+void test_plain_crashes(void);
+
+/* A name unique to this test process, for named regions: "t<pid>-<tag>". */
+const char *test_name(char buf[32], const char *tag);
+
+/* 1 when the Linux accelerations (memfd, seals, /proc) are built in, 0 for
+ * the portable POSIX path, so tests can assert the documented behaviour of
+ * each instead of skipping one. */
+int test_linux_ext(void);
+
+/* Runs the child function NAME, for the runner's --child mode. */
+int test_run_child(const char *name, int argc, char **argv);
+
+/* Platform part of the runner. */
+void test_platform_init(int timeout_s);
+const char *test_self_path(void);
+/* Runs `self NAME` as a separate process with its output in a temporary file;
+ * on failure or timeout prints that output. Returns 0 on success. */
+int test_run_isolated(const char *name, int timeout_s);
+
+#endif /* SHMKIT_TEST_RUNNER_H */

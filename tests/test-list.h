@@ -1,0 +1,38 @@
+/* Every test and child mode of the runner. CMake reads the TEST(...) and
+ * TEST_POSIX(...) lines to register one ctest entry per test, so keep one
+ * entry per line.
+ *
+ * TEST_POSIX marks a test of something that exists only on POSIX, with the
+ * reason beside it; TEST runs on every platform. */
+TEST(error_names)
+TEST(region_create_sizes)
+TEST(region_bad_arguments)
+TEST(region_sparse_over_4g)
+TEST(region_close_keeps_views)
+TEST(view_any_offset)
+TEST(view_range_errors)
+TEST(view_many_at_once)
+TEST(view_readonly_faults)
+TEST(named_create_open_remove)
+TEST(named_bad_names)
+TEST(named_no_leftover_on_failure)
+TEST(named_two_processes)
+TEST(leak_cycles)
+TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
+TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
+TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
+TEST_POSIX(named_native_interop)  /* plain shm_open */
+TEST_POSIX(adopt_checks_handle)   /* pipes, files, O_PATH descriptors */
+TEST_POSIX(adopt_ownership)       /* descriptor flags */
+TEST_POSIX(readonly_copy)         /* raw mmap/mprotect on the descriptor */
+TEST_POSIX(readonly_copy_named)   /* same */
+TEST_POSIX(readonly_copy_other_process) /* same, in the child */
+TEST_POSIX(seal_size)                   /* memfd seals, ftruncate */
+TEST_POSIX(seal_write)                  /* memfd seals, write(2) */
+TEST_POSIX(seal_future_write)           /* memfd seals, /proc reopening */
+TEST_POSIX(seal_readonly_holder)        /* memfd seals, fcntl */
+TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
+
+CHILD(named_peer)
+CHILD(write_readonly_view)
+CHILD_POSIX(readonly_peer)

@@ -1,0 +1,138 @@
+/* POSIX-only region behaviour: reservation against tmpfs limits, the mode
+ * of named objects, and interoperation with plain shm_open. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "runner.h"
+
+/* Named regions live in /dev/shm on Linux: asking for more than its free
+ * space is an error from create, at once, and leaves no name behind. */
+TEST_IMPL(region_reserve_enospc) {
+  struct statvfs st;
+  char name[32];
+  shmkit_region *r;
+  uint64_t free_bytes;
+
+  ASSERT_EQ(statvfs("/dev/shm", &st), 0);
+  free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
+  test_name(name, "full");
+  ASSERT_ERR(shmkit_region_create_named(&r, name, free_bytes + (1u << 30), 0),
+             SHMKIT_ENOSPC);
+  ASSERT_NULL(r);
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_ENOENT);
+  /* Sparse regions take no space at creation, so they are not refused. */
+  ASSERT_OK(shmkit_region_create_named(&r, name, free_bytes + (1u << 30),
+                                       SHMKIT_SPARSE));
+  ASSERT_OK(shmkit_region_remove(name));
+  shmkit_region_close(r);
+  /* The portable path's anonymous regions live in /dev/shm too. */
+  if (!test_linux_ext())
+    ASSERT_ERR(shmkit_region_create(&r, free_bytes + (1u << 30), 0),
+               SHMKIT_ENOSPC);
+  /* Reserved memory is really there: the whole region can be written. */
+  ASSERT_OK(shmkit_region_create(&r, 8u << 20, 0));
+  {
+    struct stat s;
+    ASSERT_EQ(fstat((int)shmkit_region_handle(r), &s), 0);
+    ASSERT((uint64_t)s.st_blocks * 512 >= (8u << 20));
+  }
+  shmkit_region_close(r);
+  return 0;
+}
+
+/* memfds live on a mount with no limit of its own: more than RAM and swap is
+ * refused before any page is taken. */
+TEST_IMPL(region_reserve_enomem) {
+  struct sysinfo si;
+  shmkit_region *r;
+  uint64_t too_much;
+
+  ASSERT_EQ(sysinfo(&si), 0);
+  too_much = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit + (1u << 30);
+  if (test_linux_ext()) {
+    ASSERT_ERR(shmkit_region_create(&r, too_much, 0), SHMKIT_ENOMEM);
+  } else {
+    /* /dev/shm is smaller than RAM plus swap. */
+    ASSERT_ERR(shmkit_region_create(&r, too_much, 0), SHMKIT_ENOSPC);
+  }
+  ASSERT_NULL(r);
+  return 0;
+}
+
+TEST_IMPL(named_mode_0600) {
+  char name[32], path[64];
+  struct stat st;
+  shmkit_region *r;
+  mode_t old = umask(0); /* 0600 must come from shmkit, not from the umask */
+
+  test_name(name, "mode");
+  ASSERT_OK(shmkit_region_create_named(&r, name, 100, 0));
+  umask(old);
+  snprintf(path, sizeof(path), "/dev/shm/%s", name);
+  ASSERT_EQ(stat(path, &st), 0);
+  ASSERT_EQ(st.st_mode & 0777, 0600);
+  ASSERT_EQ(fstat((int)shmkit_region_handle(r), &st), 0);
+  ASSERT_EQ(st.st_mode & 0777, 0600);
+  ASSERT_OK(shmkit_region_remove(name));
+  shmkit_region_close(r);
+  /* Anonymous regions too. */
+  ASSERT_OK(shmkit_region_create(&r, 100, 0));
+  ASSERT_EQ(fstat((int)shmkit_region_handle(r), &st), 0);
+  ASSERT_EQ(st.st_mode & 0777, 0600);
+  shmkit_region_close(r);
+  return 0;
+}
+
+/* shmkit names are plain shm_open names with a leading slash, both ways. */
+TEST_IMPL(named_native_interop) {
+  char name[32], native[40];
+  shmkit_region *r;
+  shmkit_view *v;
+  char *p;
+  int fd;
+
+  test_name(name, "native");
+  snprintf(native, sizeof(native), "/%s", name);
+
+  /* Made by another program, opened by shmkit. */
+  fd = shm_open(native, O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT(fd >= 0);
+  ASSERT_EQ(ftruncate(fd, 5000), 0);
+  p = mmap(NULL, 5000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ASSERT(p != MAP_FAILED);
+  strcpy(p + 4500, "native");
+  ASSERT_OK(shmkit_region_open(&r, name, SHMKIT_READ_WRITE));
+  ASSERT_EQ(shmkit_region_size(r), 5000);
+  ASSERT_OK(shmkit_view_map(&v, r, 4500, 500, SHMKIT_READ_WRITE));
+  ASSERT_STR_EQ((char *)shmkit_view_data(v), "native");
+  strcpy(shmkit_view_data(v), "shmkit");
+  ASSERT_STR_EQ(p + 4500, "shmkit");
+  shmkit_view_unmap(v);
+  shmkit_region_close(r);
+  munmap(p, 5000);
+  close(fd);
+  ASSERT_OK(shmkit_region_remove(name));
+  ASSERT_EQ(shm_unlink(native), -1);
+
+  /* Made by shmkit, opened by another program. */
+  ASSERT_OK(shmkit_region_create_named(&r, name, 3000, 0));
+  ASSERT_OK(shmkit_view_map(&v, r, 0, 3000, SHMKIT_READ_WRITE));
+  strcpy(shmkit_view_data(v), "from shmkit");
+  fd = shm_open(native, O_RDONLY, 0);
+  ASSERT(fd >= 0);
+  p = mmap(NULL, 3000, PROT_READ, MAP_SHARED, fd, 0);
+  ASSERT(p != MAP_FAILED);
+  ASSERT_STR_EQ(p, "from shmkit");
+  munmap(p, 3000);
+  close(fd);
+  ASSERT_EQ(shm_unlink(native), 0);
+  ASSERT_ERR(shmkit_region_remove(name), SHMKIT_ENOENT);
+  shmkit_view_unmap(v);
+  shmkit_region_close(r);
+  return 0;
+}

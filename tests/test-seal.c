@@ -1,0 +1,134 @@
+/* Seals: what a receiver can check so that the sender cannot shrink the
+ * memory under it or keep writing to it. Linux memfds only; every other case
+ * must say so (SHMKIT_ENOTSUP), never pretend. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "runner.h"
+
+/* In portable builds every seal call is refused, for every kind of region. */
+static int portable_refuses(void) {
+  shmkit_region *r;
+  char name[32];
+
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  ASSERT_ERR(shmkit_region_seals(r), SHMKIT_ENOTSUP);
+  ASSERT_ERR(shmkit_region_seal(r, SHMKIT_SEAL_GROW), SHMKIT_ENOTSUP);
+  shmkit_region_close(r);
+  ASSERT_OK(shmkit_region_create_named(&r, test_name(name, "seal"), 4096, 0));
+  ASSERT_ERR(shmkit_region_seal(r, SHMKIT_SEAL_GROW), SHMKIT_ENOTSUP);
+  ASSERT_OK(shmkit_region_remove(name));
+  shmkit_region_close(r);
+  return 0;
+}
+
+TEST_IMPL(seal_size) {
+  shmkit_region *r;
+  char name[32];
+  int fd;
+
+  if (!test_linux_ext()) return portable_refuses();
+  ASSERT_OK(shmkit_region_create(&r, 8192, 0));
+  fd = (int)shmkit_region_handle(r);
+  ASSERT_EQ(shmkit_region_seals(r), 0);
+  ASSERT_ERR(shmkit_region_seal(r, 0), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_region_seal(r, 0x100), SHMKIT_EINVAL);
+  ASSERT_OK(shmkit_region_seal(r, SHMKIT_SEAL_SHRINK));
+  ASSERT_EQ(shmkit_region_seals(r), SHMKIT_SEAL_SHRINK);
+  ASSERT_EQ(ftruncate(fd, 4096), -1);
+  ASSERT_EQ(errno, EPERM);
+  ASSERT_EQ(ftruncate(fd, 16384), 0); /* growing is still allowed */
+  ASSERT_OK(shmkit_region_seal(r, SHMKIT_SEAL_GROW | SHMKIT_SEAL_SEAL));
+  ASSERT_EQ(shmkit_region_seals(r),
+            SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW | SHMKIT_SEAL_SEAL);
+  ASSERT_EQ(ftruncate(fd, 32768), -1);
+  ASSERT_EQ(errno, EPERM);
+  ASSERT_ERR(shmkit_region_seal(r, SHMKIT_SEAL_WRITE), SHMKIT_EPERM);
+  shmkit_region_close(r);
+
+  /* Linux tmpfs objects other than memfds (named regions) are born with
+   * F_SEAL_SEAL: they report it, and refuse new seals. */
+  ASSERT_OK(shmkit_region_create_named(&r, test_name(name, "seal"), 4096, 0));
+  ASSERT_EQ(shmkit_region_seals(r), SHMKIT_SEAL_SEAL);
+  ASSERT_ERR(shmkit_region_seal(r, SHMKIT_SEAL_GROW), SHMKIT_EPERM);
+  ASSERT_OK(shmkit_region_remove(name));
+  shmkit_region_close(r);
+  return 0;
+}
+
+TEST_IMPL(seal_write) {
+  shmkit_region *r;
+  shmkit_view *rw, *ro;
+
+  if (!test_linux_ext()) return portable_refuses();
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  ASSERT_OK(shmkit_view_map(&rw, r, 0, 4096, SHMKIT_READ_WRITE));
+  strcpy(shmkit_view_data(rw), "final");
+  /* A writable view exists: the promise "nobody writes" cannot be made. */
+  ASSERT_ERR(shmkit_region_seal(r, SHMKIT_SEAL_WRITE), SHMKIT_EBUSY);
+  ASSERT_EQ(shmkit_region_seals(r), 0);
+  shmkit_view_unmap(rw);
+  ASSERT_OK(shmkit_region_seal(r, SHMKIT_SEAL_WRITE));
+  ASSERT_ERR(shmkit_view_map(&rw, r, 0, 4096, SHMKIT_READ_WRITE), SHMKIT_EPERM);
+  ASSERT_EQ(write((int)shmkit_region_handle(r), "x", 1), -1);
+  ASSERT_EQ(errno, EPERM);
+  ASSERT_OK(shmkit_view_map(&ro, r, 0, 4096, SHMKIT_READ_ONLY));
+  ASSERT_STR_EQ((char *)shmkit_view_data(ro), "final");
+  shmkit_view_unmap(ro);
+  shmkit_region_close(r);
+  return 0;
+}
+
+TEST_IMPL(seal_future_write) {
+  shmkit_region *r;
+  shmkit_view *rw, *v;
+  char path[64];
+  int fd;
+
+  if (!test_linux_ext()) return portable_refuses();
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  ASSERT_OK(shmkit_view_map(&rw, r, 0, 4096, SHMKIT_READ_WRITE));
+  ASSERT_OK(shmkit_region_seal(r, SHMKIT_SEAL_FUTURE_WRITE));
+  ASSERT_EQ(shmkit_region_seals(r), SHMKIT_SEAL_FUTURE_WRITE);
+  strcpy(shmkit_view_data(rw), "existing views still write");
+  ASSERT_ERR(shmkit_view_map(&v, r, 0, 4096, SHMKIT_READ_WRITE), SHMKIT_EPERM);
+  /* The seal holds even for a process that reopens the object writable
+   * through /proc, which a read-only descriptor alone does not prevent. */
+  snprintf(path, sizeof(path), "/proc/self/fd/%d",
+           (int)shmkit_region_handle(r));
+  fd = open(path, O_RDWR | O_CLOEXEC);
+  ASSERT(fd >= 0);
+  ASSERT(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) ==
+         MAP_FAILED);
+  ASSERT_EQ(errno, EPERM);
+  close(fd);
+  ASSERT_OK(shmkit_view_map(&v, r, 0, 4096, SHMKIT_READ_ONLY));
+  ASSERT_STR_EQ((char *)shmkit_view_data(v), "existing views still write");
+  shmkit_view_unmap(v);
+  shmkit_view_unmap(rw);
+  shmkit_region_close(r);
+  return 0;
+}
+
+/* A read-only holder sees the seals but cannot add any. */
+TEST_IMPL(seal_readonly_holder) {
+  shmkit_region *r, *ro;
+
+  if (!test_linux_ext()) return portable_refuses();
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  ASSERT_OK(shmkit_region_seal(r, SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW));
+  ASSERT_OK(shmkit_region_dup_readonly(r, &ro));
+  ASSERT_EQ(shmkit_region_seals(ro), SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW);
+  ASSERT_ERR(shmkit_region_seal(ro, SHMKIT_SEAL_SEAL), SHMKIT_EACCES);
+  /* Not only shmkit's check: the kernel refuses the descriptor too. */
+  ASSERT_EQ(fcntl((int)shmkit_region_handle(ro), F_ADD_SEALS, F_SEAL_SEAL), -1);
+  ASSERT_EQ(errno, EPERM);
+  ASSERT_EQ(shmkit_region_seals(r), SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW);
+  shmkit_region_close(ro);
+  shmkit_region_close(r);
+  return 0;
+}
