@@ -15,10 +15,11 @@ int main(int argc, char **argv) {
 
   setvbuf(stdout, NULL, _IONBF, 0); /* lines in the order they happen */
 
-  /* The writer may not have made it yet: wait for the name to appear, then
-   * for the message. */
-  while ((err = shmkit_region_open(&region, name, SHMKIT_READ_WRITE)) ==
-             SHMKIT_ENOENT &&
+  /* The writer may not have made it yet (ENOENT) or not sized it yet
+   * (EAGAIN): wait for both, then for the message. */
+  while (((err = shmkit_region_open(&region, name, SHMKIT_READ_WRITE)) ==
+              SHMKIT_ENOENT ||
+          err == SHMKIT_EAGAIN) &&
          waited < 10000) {
     pause_ms(10);
     waited += 10;

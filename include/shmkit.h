@@ -65,7 +65,8 @@ extern "C" {
   XX(EPERM, -13, "operation not permitted by the region's seals")              \
   XX(EBUSY, -14, "region is busy (writable views exist)")                      \
   XX(EMFILE, -15, "too many open handles")                                     \
-  XX(EIO, -16, "unexpected system error")
+  XX(EIO, -16, "unexpected system error")                                      \
+  XX(EAGAIN, -17, "not ready yet, try again")
 
 typedef enum shmkit_errno {
 #define SHMKIT_ERR_ENUM_(name, value, text) SHMKIT_##name = (value),
@@ -146,7 +147,10 @@ SHMKIT_EXTERN int shmkit_region_create_named(shmkit_region **out,
 /* Opens the region with that name, with `access` SHMKIT_READ_ONLY or
  * SHMKIT_READ_WRITE. Its size is read from the system. Fails with
  * SHMKIT_ENAME, SHMKIT_ENOENT, SHMKIT_EACCES (the object does not allow that
- * access), SHMKIT_ENOTSHM, SHMKIT_EINVAL, SHMKIT_EMFILE, SHMKIT_ENOMEM. A
+ * access), SHMKIT_ENOTSHM, SHMKIT_EINVAL, SHMKIT_EMFILE, SHMKIT_ENOMEM, and
+ * SHMKIT_EAGAIN when the object exists but has no size yet: on POSIX a name
+ * exists from the moment it is created, and its creator sizes it just after,
+ * so a process that opens it in between must try again. A
  * region created by another program with the native API and the decorated
  * name (shm_open("/NAME") on POSIX) opens the same way. */
 SHMKIT_EXTERN int shmkit_region_open(shmkit_region **out, const char *name,

@@ -25,6 +25,7 @@ TEST_IMPL(error_names) {
   /* The values are part of the ABI: they must not move. */
   ASSERT_EQ(SHMKIT_EINVAL, -1);
   ASSERT_EQ(SHMKIT_EIO, -16);
+  ASSERT_EQ(SHMKIT_EAGAIN, -17);
   ASSERT_STR_EQ(shmkit_err_name(0), "SHMKIT_UNKNOWN");
   ASSERT_STR_EQ(shmkit_err_name(-1000), "SHMKIT_UNKNOWN");
   ASSERT_STR_EQ(shmkit_strerror(7), "unknown error");

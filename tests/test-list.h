@@ -22,6 +22,7 @@ TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
 TEST_POSIX(named_native_interop)  /* plain shm_open */
+TEST_POSIX(named_open_unsized)    /* plain shm_open, ftruncate */
 TEST_POSIX(adopt_checks_handle)   /* pipes, files, O_PATH descriptors */
 TEST_POSIX(adopt_ownership)       /* descriptor flags */
 TEST_POSIX(readonly_copy)         /* raw mmap/mprotect on the descriptor */

@@ -88,6 +88,29 @@ TEST_IMPL(named_mode_0600) {
   return 0;
 }
 
+/* Between another process's shm_open and its ftruncate the object exists
+ * with size 0: open says "not ready" rather than handing out a region that
+ * cannot be mapped. */
+TEST_IMPL(named_open_unsized) {
+  char name[32], native[40];
+  shmkit_region *r = (shmkit_region *)&r;
+  int fd;
+
+  test_name(name, "unsized");
+  snprintf(native, sizeof(native), "/%s", name);
+  fd = shm_open(native, O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT(fd >= 0);
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_EAGAIN);
+  ASSERT_NULL(r);
+  ASSERT_EQ(ftruncate(fd, 100), 0);
+  ASSERT_OK(shmkit_region_open(&r, name, SHMKIT_READ_ONLY));
+  ASSERT_EQ(shmkit_region_size(r), 100);
+  shmkit_region_close(r);
+  close(fd);
+  ASSERT_OK(shmkit_region_remove(name));
+  return 0;
+}
+
 /* shmkit names are plain shm_open names with a leading slash, both ways. */
 TEST_IMPL(named_native_interop) {
   char name[32], native[40];

@@ -42,6 +42,8 @@ int shmkit__errno(int e) {
   case EBUSY:
   case ETXTBSY:
     return SHMKIT_EBUSY;
+  case EAGAIN:
+    return SHMKIT_EAGAIN;
   case EMFILE:
   case ENFILE:
     return SHMKIT_EMFILE;

@@ -139,6 +139,12 @@ int shmkit__os_open_named(const char *name, int access, shmkit_handle *out,
     close(fd);
     return err;
   }
+  /* Created but not sized yet (shm_open and ftruncate are two steps): no
+   * shmkit region is ever empty, so this one is not ready. */
+  if (*size == 0) {
+    close(fd);
+    return SHMKIT_EAGAIN;
+  }
   *out = fd;
   return 0;
 }
