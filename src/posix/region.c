@@ -34,14 +34,22 @@ static int close_fail(int fd) {
   return err;
 }
 
+/* Below this size a reservation is left to the kernel alone (see
+ * space_check); the two system calls of the check would cost small regions
+ * more than a tenth of their creation time. */
+#define SPACE_CHECK_MIN ((uint64_t)16 << 20)
+
 /* Refuses a reservation that cannot succeed before asking the kernel for it:
  * tmpfs hands out pages one by one until it is full, so a request beyond the
  * free space would first take all of it (and, on the memfd mount, which has
- * no limit of its own, call the OOM killer) before failing. */
+ * no limit of its own, call the OOM killer) before failing. A small request
+ * that does not fit costs little on its way to failing, so it is not
+ * checked. */
 static int space_check(int fd, uint64_t size) {
   struct statvfs st;
   uint64_t limit;
 
+  if (size < SPACE_CHECK_MIN) return 0;
   if (fstatvfs(fd, &st) != 0) return 0; /* unknown: let the kernel decide */
   if (st.f_blocks != 0 && st.f_frsize != 0) {
     uint64_t blocks = (size + st.f_frsize - 1) / st.f_frsize;
@@ -76,15 +84,17 @@ static int size_object(int fd, uint64_t size, unsigned flags) {
 /* An anonymous object where there is no memfd: a named one with a name
  * nobody can guess, removed before anybody could open it. */
 static int create_unlinked(int *out) {
+  static const char hex[] = "0123456789abcdef";
   unsigned char rnd[8];
-  char name[32];
-  int attempt, fd, i;
+  char name[] = "/shmkit.0123456789abcdef"; /* the digits are replaced */
+  int attempt, fd;
 
   for (attempt = 0; attempt < 16; attempt++) {
     if (getentropy(rnd, sizeof(rnd)) != 0) return fail();
-    i = snprintf(name, sizeof(name), "/shmkit.");
-    for (size_t k = 0; k < sizeof(rnd); k++)
-      i += snprintf(name + i, sizeof(name) - (size_t)i, "%02x", rnd[k]);
+    for (size_t k = 0; k < sizeof(rnd); k++) {
+      name[8 + 2 * k] = hex[rnd[k] >> 4];
+      name[9 + 2 * k] = hex[rnd[k] & 15];
+    }
     /* POSIX sets FD_CLOEXEC on every descriptor shm_open returns. */
     fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
     if (fd >= 0) {
