@@ -66,7 +66,11 @@ extern "C" {
   XX(EBUSY, -14, "region is busy (writable views exist)")                      \
   XX(EMFILE, -15, "too many open handles")                                     \
   XX(EIO, -16, "unexpected system error")                                      \
-  XX(EAGAIN, -17, "not ready yet, try again")
+  XX(EAGAIN, -17, "not ready yet, try again")                                  \
+  XX(ETIMEDOUT, -18, "timed out")                                              \
+  XX(ETOKEN, -19, "malformed token")                                           \
+  XX(ETOOSMALL, -20, "region is smaller than claimed")                         \
+  XX(ENOEXEC, -21, "not an executable program")
 
 typedef enum shmkit_errno {
 #define SHMKIT_ERR_ENUM_(name, value, text) SHMKIT_##name = (value),
@@ -110,7 +114,7 @@ typedef struct shmkit_view shmkit_view;
  * readable and writable. Nobody else can open it until its handle is handed
  * over. `flags` is 0 or SHMKIT_SPARSE.
  *
- * Linux: a memfd (close-on-exec, sealing allowed, mode 0600). Other POSIX
+ * Linux: a memfd (close-on-exec, sealing allowed, not executable). Other POSIX
  * systems, and Linux when built with SHMKIT_PORTABLE: shm_open of an
  * unguessable name, removed at once.
  *
@@ -185,7 +189,8 @@ SHMKIT_EXTERN int shmkit_region_adopt(shmkit_region **out, shmkit_handle handle,
  *
  * How far it holds: on Linux a process of the same user that has the
  * read-only descriptor can reopen the object writable through /proc; a
- * process of another user cannot (the object's mode is 0600). When the
+ * process of another user cannot (making the copy makes the object's mode
+ * owner-only, when this user owns it). When the
  * receiver is not trusted, also seal the region against writes
  * (SHMKIT_SEAL_WRITE or SHMKIT_SEAL_FUTURE_WRITE): the kernel enforces seals
  * on every handle.
@@ -270,6 +275,120 @@ SHMKIT_EXTERN void *shmkit_view_data(const shmkit_view *view);
 
 /* The view's length, as asked for. */
 SHMKIT_EXTERN size_t shmkit_view_size(const shmkit_view *view);
+
+/* ---------------------------------------------------------------- tokens */
+
+/* A token carries a region to a child that inherited its handle (see
+ * shmkit_spawn()), as text on its command line or in an environment
+ * variable. The format, version 1, is plain ASCII:
+ *
+ *   shmkit1:<handle>:<size>:<access>
+ *
+ * <handle> is the handle value in decimal (a descriptor number on POSIX, the
+ * HANDLE's value on Windows; the same in parent and child because the child
+ * inherited it), <size> the region's size in bytes in decimal, 1 to 2^63-1,
+ * and <access> "r" (read-only) or "rw". Numbers have no sign, no leading
+ * zeros (0 is "0"), no spaces. Nothing may follow. Example:
+ * "shmkit1:5:4096:rw". A token is at most SHMKIT_TOKEN_MAX bytes with its
+ * terminating NUL. */
+#define SHMKIT_TOKEN_MAX 64
+
+/* Writes the region's token into buf (NUL-terminated) and returns its length.
+ * Fails with SHMKIT_EINVAL (NULL) or SHMKIT_E2BIG (buf_size too small; a
+ * buffer of SHMKIT_TOKEN_MAX is always enough). The token names the handle
+ * this process has; it means something only to a process that inherited that
+ * handle. */
+SHMKIT_EXTERN int shmkit_region_token(const shmkit_region *region, char *buf,
+                                      size_t buf_size);
+
+/* Makes a region of the handle a token names, in the process that inherited
+ * it. The token is parsed strictly (else SHMKIT_ETOKEN), then the handle is
+ * checked with the system as shmkit_region_adopt() does: open (else
+ * SHMKIT_EBADF), shared memory (else SHMKIT_ENOTSHM), allowing the claimed
+ * access (else SHMKIT_EACCES), and at least the claimed size (else
+ * SHMKIT_ETOOSMALL). The region's size is the system's; its access is the
+ * token's. On success the region owns the handle; on failure it is left as
+ * it was. */
+SHMKIT_EXTERN int shmkit_region_from_token(shmkit_region **out,
+                                           const char *token);
+
+/* shmkit_region_from_token() on the value of the environment variable
+ * `name`; SHMKIT_ENOENT if it is not set. */
+SHMKIT_EXTERN int shmkit_region_from_env(shmkit_region **out, const char *name);
+
+/* ---------------------------------------------------------------- processes */
+
+typedef struct shmkit_process shmkit_process;
+
+/* Flags for shmkit_spawn_options.flags. */
+
+/* Look `file` up in the PATH of this process (not of the child's
+ * environment) when it has no '/' (as execvp and CreateProcess do). */
+#define SHMKIT_SPAWN_SEARCH_PATH 0x1u
+/* Close, in the child, every descriptor except 0, 1, 2 and the listed
+ * regions' handles, including those this program opened without
+ * close-on-exec. POSIX only, and only where the C library can
+ * (posix_spawn_file_actions_addclosefrom_np: glibc 2.34 and later); else
+ * SHMKIT_ENOTSUP. */
+#define SHMKIT_SPAWN_CLOSE_OTHERS 0x2u
+
+typedef struct shmkit_spawn_options {
+  /* The program: a path, or with SHMKIT_SPAWN_SEARCH_PATH a name. */
+  const char *file;
+  /* The arguments, argv[0] first, NULL-terminated. NULL means {file, NULL}. */
+  const char *const *argv;
+  /* The environment, "NAME=value" strings, NULL-terminated. NULL means this
+   * process's environment. */
+  const char *const *env;
+  /* Changes on top of that environment, NULL-terminated: "NAME=value" sets
+   * or replaces NAME, "NAME" alone removes it. NULL for none. */
+  const char *const *env_set;
+  /* The child's working directory; NULL for this process's. */
+  const char *cwd;
+  /* The regions the child inherits, at the same handle value as here.
+   * Nothing else that shmkit opened reaches the child. */
+  shmkit_region *const *regions;
+  size_t region_count;
+  unsigned flags; /* SHMKIT_SPAWN_... */
+} shmkit_spawn_options;
+
+/* Starts a program. The child inherits exactly the listed regions' handles,
+ * at the same values, so their tokens (shmkit_region_token()) are valid in
+ * it; the handles stay close-on-exec here, so no other child gets them.
+ *
+ * What else the child inherits: standard input, output and error, and, as
+ * with any posix_spawn/exec, every descriptor this program opened without
+ * close-on-exec, unless SHMKIT_SPAWN_CLOSE_OTHERS.
+ *
+ * A failure to start is an error from this call, never an exit status to
+ * interpret: SHMKIT_ENOENT (no such program, or no such working directory),
+ * SHMKIT_EACCES (not executable, or a directory), SHMKIT_ENOEXEC (not a
+ * program format the system runs), SHMKIT_EINVAL (NULL file or options, an
+ * empty env_set entry, a region NULL), SHMKIT_ENOTSUP, SHMKIT_ENOMEM,
+ * SHMKIT_EMFILE. The caller owns *out; see shmkit_process_close(). */
+SHMKIT_EXTERN int shmkit_spawn(shmkit_process **out,
+                               const shmkit_spawn_options *options);
+
+/* Waits up to `timeout_ms` (-1: forever, 0: just look) for the process to
+ * end. Returns 0 once it has ended, with its exit code in *exit_code and the
+ * number of the signal that ended it in *term_signal (POSIX; 0 when it
+ * exited), either pointer may be NULL; SHMKIT_ETIMEDOUT if it still runs.
+ * Once ended, every later call returns the same. */
+SHMKIT_EXTERN int shmkit_process_wait(shmkit_process *process, int timeout_ms,
+                                      int *exit_code, int *term_signal);
+
+/* Ends the process at once (SIGKILL; TerminateProcess). 0 if it has already
+ * ended. Wait for it afterwards to collect its status. */
+SHMKIT_EXTERN int shmkit_process_kill(shmkit_process *process);
+
+/* The process id. */
+SHMKIT_EXTERN int64_t shmkit_process_pid(const shmkit_process *process);
+
+/* Releases the object. It does not end the process: wait for it first. A
+ * process closed while it still runs is left running, and on POSIX its exit
+ * status is never collected (it stays a zombie until this process ends).
+ * NULL is ignored. */
+SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
 
 /* ---------------------------------------------------------------- misc */
 

@@ -59,4 +59,37 @@ int shmkit__os_map(shmkit_handle h, uint64_t offset, size_t length, int access,
 /* Unmaps what shmkit__os_map() mapped. */
 void shmkit__os_unmap(void *base, size_t length);
 
+/* ---- processes */
+
+/* What shmkit_spawn() hands the backend, checked and complete. */
+typedef struct shmkit__spawn {
+  const char *file;
+  char *const *argv;            /* NULL-terminated, never NULL */
+  char *const *envp;            /* the child's whole environment */
+  const char *cwd;              /* NULL: this process's */
+  const shmkit_handle *handles; /* what the child inherits, nothing else */
+  size_t handle_count;
+  unsigned flags; /* SHMKIT_SPAWN_... */
+} shmkit__spawn;
+
+/* This process's environment, "NAME=value" strings, NULL-terminated. */
+char *const *shmkit__os_environ(void);
+
+/* Starts the child, or fails with the reason it could not start. *proc is
+ * what the backend waits on (a pidfd, a process HANDLE), or
+ * SHMKIT_INVALID_HANDLE where there is none. */
+int shmkit__os_spawn(const shmkit__spawn *s, int64_t *pid, shmkit_handle *proc);
+
+/* Waits up to timeout_ms (-1: forever) for the child to end and collects
+ * its status: 0, or SHMKIT_ETIMEDOUT while it runs. Called at most once
+ * with success. */
+int shmkit__os_wait(int64_t pid, shmkit_handle proc, int timeout_ms,
+                    int *exit_code, int *term_signal);
+
+/* Ends a child that has not been waited for. */
+int shmkit__os_kill(int64_t pid, shmkit_handle proc);
+
+/* Releases what shmkit__os_spawn() returned in *proc. */
+void shmkit__os_process_close(shmkit_handle proc);
+
 #endif /* SHMKIT_PLATFORM_H */

@@ -96,14 +96,20 @@ int shmkit_region_remove(const char *name) {
 }
 
 int shmkit_region_adopt(shmkit_region **out, shmkit_handle handle, int access) {
+  if (out == NULL) return SHMKIT_EINVAL;
+  *out = NULL;
+  return shmkit__region_adopt(out, handle, access, 0);
+}
+
+int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
+                         uint64_t min_size) {
   shmkit_region *r;
   uint64_t size;
   int err;
 
-  if (out == NULL) return SHMKIT_EINVAL;
-  *out = NULL;
   if ((err = shmkit__access_check(access)) != 0) return err;
   if ((err = shmkit__os_check(handle, access, &size)) != 0) return err;
+  if (size < min_size) return SHMKIT_ETOOSMALL;
   /* Not region_new(): on failure the handle stays the caller's. */
   if ((r = malloc(sizeof(*r))) == NULL) return SHMKIT_ENOMEM;
   if ((err = shmkit__os_set_private(handle)) != 0) {

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,6 +112,28 @@ int test_open_handles(void) {
   return n - 1; /* the directory's own descriptor */
 }
 
+char *test_list_handles(char *buf, size_t size) {
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  size_t n = 0;
+
+  if (d == NULL) FAIL("opendir /proc/self/fd: %s", strerror(errno));
+  buf[0] = '\0';
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d)) continue;
+    n += (size_t)snprintf(buf + n, size - n, "%s ", e->d_name);
+    if (n >= size) FAIL("too many descriptors for the buffer");
+  }
+  closedir(d);
+  return buf;
+}
+
+shmkit_handle test_dup_handle(shmkit_handle h) {
+  int fd = fcntl((int)h, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) FAIL("F_DUPFD_CLOEXEC: %s", strerror(errno));
+  return fd;
+}
+
 int test_inheritable(shmkit_handle h) {
   int fl = fcntl((int)h, F_GETFD);
 
@@ -124,6 +148,90 @@ int test_crashed(int status) {
 void test_plain_crashes(void) {
   signal(SIGSEGV, SIG_DFL);
   signal(SIGBUS, SIG_DFL);
+}
+
+void test_sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+int test_setenv(const char *name, const char *value) {
+  return setenv(name, value, 1);
+}
+
+void test_temp_dir(char *buf, size_t size) {
+  snprintf(buf, size, "/tmp/shmkit-dir-%ld", (long)getpid());
+  if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+    FAIL("mkdir %s: %s", buf, strerror(errno));
+}
+
+void test_getcwd(char *buf, size_t size) {
+  if (getcwd(buf, size) == NULL) FAIL("getcwd: %s", strerror(errno));
+}
+
+int test_make_leaky_pair(int fds[2]) {
+  return pipe(fds); /* no O_CLOEXEC: inheritable */
+}
+
+void test_close_leaky_pair(int fds[2]) {
+  close(fds[0]);
+  close(fds[1]);
+}
+
+shmkit_handle test_make_leaky_file(void) {
+  char path[4200];
+  int fd;
+
+  snprintf(path, sizeof(path), "%s.file-%ld", self, (long)getpid());
+  fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) FAIL("open %s: %s", path, strerror(errno));
+  unlink(path);
+  if (ftruncate(fd, 4096) != 0) FAIL("ftruncate: %s", strerror(errno));
+  return fd;
+}
+
+void test_close_handle(shmkit_handle h) {
+  close((int)h);
+}
+
+const char *test_make_file(char *buf, size_t size, const char *tag,
+                           const char *content, int executable) {
+  int fd;
+
+  snprintf(buf, size, "%s.%s-%ld", self, tag, (long)getpid());
+  fd = open(buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+            executable ? 0700 : 0600);
+  if (fd < 0) FAIL("open %s: %s", buf, strerror(errno));
+  if (write(fd, content, strlen(content)) != (ssize_t)strlen(content))
+    FAIL("write %s", buf);
+  close(fd);
+  return buf;
+}
+
+int test_try_map_writable(shmkit_handle h, size_t size) {
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)h, 0);
+  if (p == MAP_FAILED) return 0;
+  munmap(p, size);
+  return 1;
+}
+
+int test_kill_signal(void) {
+  return SIGKILL;
+}
+
+int test_kill_exit_code(void) {
+  return 0;
+}
+
+void test_die(void) {
+  signal(SIGTERM, SIG_DFL);
+  raise(SIGTERM);
+}
+
+void test_check_died(int exit_code, int term_signal) {
+  ASSERT_EQ(term_signal, SIGTERM);
+  ASSERT_EQ(exit_code, 0);
 }
 
 int test_run_isolated(const char *name, int timeout_s) {

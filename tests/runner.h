@@ -88,6 +88,13 @@ int test_wait(test_proc *p, int timeout_ms);
 /* The number of handles (descriptors) this process has open. */
 int test_open_handles(void);
 
+/* Writes the values of this process's open handles into buf as text, each
+ * followed by a space ("0 1 2 5 "), and returns buf. */
+char *test_list_handles(char *buf, size_t size);
+
+/* A new, close-on-exec handle for the same object. */
+shmkit_handle test_dup_handle(shmkit_handle h);
+
 /* 1 if a child started now would inherit `h` (not close-on-exec). */
 int test_inheritable(shmkit_handle h);
 
@@ -106,6 +113,33 @@ const char *test_name(char buf[32], const char *tag);
  * the portable POSIX path, so tests can assert the documented behaviour of
  * each instead of skipping one. */
 int test_linux_ext(void);
+
+/* ---- small system helpers, so the tests themselves stay portable */
+
+void test_sleep_ms(int ms);
+int test_setenv(const char *name, const char *value);
+/* A fresh directory of this test process, and this process's directory. */
+void test_temp_dir(char *buf, size_t size);
+void test_getcwd(char *buf, size_t size);
+/* A pipe whose ends are inheritable, as a careless program leaves them. */
+int test_make_leaky_pair(int fds[2]);
+void test_close_leaky_pair(int fds[2]);
+/* An inheritable handle of a regular file on disk (not shared memory). */
+shmkit_handle test_make_leaky_file(void);
+void test_close_handle(shmkit_handle h);
+/* Writes `content` to a new file beside the runner, executable or not, and
+ * returns its path (in buf). */
+const char *test_make_file(char *buf, size_t size, const char *tag,
+                           const char *content, int executable);
+/* 1 if a writable shared mapping of `h` succeeds at the system level. */
+int test_try_map_writable(shmkit_handle h, size_t size);
+/* What shmkit_process_wait() reports for a killed process. */
+int test_kill_signal(void);
+int test_kill_exit_code(void);
+/* Ends this process abnormally; test_check_died() checks what the parent
+ * saw. */
+void test_die(void);
+void test_check_died(int exit_code, int term_signal);
 
 /* Runs the child function NAME, for the runner's --child mode. */
 int test_run_child(const char *name, int argc, char **argv);

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -36,14 +38,9 @@ int shmkit__ext_memfd(int *out) {
   if (fd < 0 && (errno == EINVAL || no_noexec_seal))
     fd = memfd_create("shmkit", base);
   if (fd < 0) return errno == ENOSYS ? SHMKIT_ENOTSUP : shmkit__errno(errno);
-  /* A memfd starts with mode 0777 (0666 with MFD_NOEXEC_SEAL); 0600 keeps
-   * processes of other users that get a read-only descriptor from reopening
-   * it writable through /proc. */
-  if (fchmod(fd, 0600) != 0) {
-    int err = shmkit__errno(errno);
-    close(fd);
-    return err;
-  }
+  /* Its mode is 0777 (0666 with MFD_NOEXEC_SEAL) until a read-only copy is
+   * made: only a holder of a descriptor can reach it, and what that holder
+   * may do is the descriptor's business, not the mode's. */
   *out = fd;
   return 0;
 }
@@ -69,8 +66,15 @@ uint64_t shmkit__ext_memory_limit(void) {
 }
 
 int shmkit__ext_reopen_readonly(int fd, int *out) {
+  struct stat st;
   char path[40];
   int ro;
+
+  /* The mode is what stops a process of another user that holds the
+   * read-only descriptor from reopening it writable through /proc: make it
+   * owner-only first. An object of another owner keeps its mode (EPERM). */
+  if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+    (void)fchmod(fd, st.st_mode & 0700);
 
   snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
   ro = open(path, O_RDONLY | O_CLOEXEC);
@@ -87,6 +91,25 @@ int shmkit__ext_check_type(int fd) {
       (unsigned long)st.f_type == HUGETLBFS_MAGIC_)
     return 0;
   return SHMKIT_ENOTSHM;
+}
+
+shmkit_handle shmkit__ext_pidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  /* Always close-on-exec. ENOSYS before Linux 5.3: poll waitpid instead. */
+  long fd = syscall(SYS_pidfd_open, pid, 0);
+  if (fd >= 0) return (shmkit_handle)fd;
+#endif
+  (void)pid;
+  return SHMKIT_INVALID_HANDLE;
+}
+
+int shmkit__ext_pidfd_wait(int pidfd, int timeout_ms) {
+  struct pollfd p = {pidfd, POLLIN, 0};
+
+  if (pidfd < 0) return SHMKIT_ENOTSUP;
+  /* EINTR or a spurious wake-up: the caller's waitpid decides. */
+  poll(&p, 1, timeout_ms);
+  return 0;
 }
 
 /* shmkit's seal bits and the kernel's, in the same order. */

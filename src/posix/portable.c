@@ -29,6 +29,17 @@ int shmkit__ext_check_type(int fd) {
   return SHMKIT_ENOTSUP;
 }
 
+shmkit_handle shmkit__ext_pidfd(pid_t pid) {
+  (void)pid;
+  return SHMKIT_INVALID_HANDLE;
+}
+
+int shmkit__ext_pidfd_wait(int pidfd, int timeout_ms) {
+  (void)pidfd;
+  (void)timeout_ms;
+  return SHMKIT_ENOTSUP;
+}
+
 int shmkit__ext_seal(int fd, unsigned seals) {
   (void)fd;
   (void)seals;

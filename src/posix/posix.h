@@ -33,6 +33,15 @@ int shmkit__ext_reopen_readonly(int fd, int *out);
  * cannot tell. */
 int shmkit__ext_check_type(int fd);
 
+/* A descriptor that becomes readable when process `pid` (our child, not yet
+ * reaped) ends: a pidfd (Linux 5.3). SHMKIT_INVALID_HANDLE where there is
+ * none; waiting then falls back to polling waitpid. */
+shmkit_handle shmkit__ext_pidfd(pid_t pid);
+
+/* Sleeps until the pidfd is readable or `timeout_ms` passed: 0, or
+ * SHMKIT_ENOTSUP if `pidfd` is -1 or the system has none. */
+int shmkit__ext_pidfd_wait(int pidfd, int timeout_ms);
+
 /* Seals, as in platform.h. */
 int shmkit__ext_seal(int fd, unsigned seals);
 int shmkit__ext_seals(int fd);

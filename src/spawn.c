@@ -1,0 +1,143 @@
+/* shmkit_spawn(): the options are checked and the child's environment is
+ * put together here; the backend starts the process. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "platform.h"
+
+struct shmkit_process {
+  int64_t pid;
+  shmkit_handle proc; /* the backend's: pidfd, process HANDLE, or none */
+  int ended;          /* 1 once the status below is collected */
+  int exit_code;
+  int term_signal;
+};
+
+/* The length of an entry's name: up to '=' or the end. */
+static size_t name_len(const char *entry) {
+  return strcspn(entry, "=");
+}
+
+static int same_name(const char *a, const char *b) {
+  size_t n = name_len(a);
+  return n == name_len(b) && memcmp(a, b, n) == 0;
+}
+
+/* 1 if a change in set[from..] names the same variable as `entry`. */
+static int changed_later(const char *entry, const char *const *set,
+                         size_t from) {
+  for (; set[from] != NULL; from++)
+    if (same_name(entry, set[from])) return 1;
+  return 0;
+}
+
+/* The child's environment: the base (given or ours) without what env_set
+ * changes, then env_set's assignments, the last of each name winning. The
+ * array points into the callers' strings; only the array is allocated. */
+static int build_env(const shmkit_spawn_options *o, char ***out) {
+  const char *const *base =
+      o->env != NULL ? o->env : (const char *const *)shmkit__os_environ();
+  const char *const *set = o->env_set;
+  size_t nbase = 0, nset = 0, n = 0;
+  char **env;
+
+  while (base[nbase] != NULL) nbase++;
+  if (set != NULL)
+    for (; set[nset] != NULL; nset++)
+      if (name_len(set[nset]) == 0) return SHMKIT_EINVAL;
+  if ((env = malloc((nbase + nset + 1) * sizeof(*env))) == NULL)
+    return SHMKIT_ENOMEM;
+  for (size_t i = 0; i < nbase; i++)
+    if (set == NULL || !changed_later(base[i], set, 0))
+      env[n++] = (char *)base[i];
+  for (size_t i = 0; i < nset; i++)
+    if (set[i][name_len(set[i])] == '=' && !changed_later(set[i], set, i + 1))
+      env[n++] = (char *)set[i];
+  env[n] = NULL;
+  *out = env;
+  return 0;
+}
+
+int shmkit_spawn(shmkit_process **out, const shmkit_spawn_options *o) {
+  const unsigned all = SHMKIT_SPAWN_SEARCH_PATH | SHMKIT_SPAWN_CLOSE_OTHERS;
+  shmkit__spawn s;
+  shmkit_handle *handles = NULL;
+  shmkit_process *p;
+  char *default_argv[2];
+  char **env = NULL;
+  int err;
+
+  if (out == NULL) return SHMKIT_EINVAL;
+  *out = NULL;
+  if (o == NULL || o->file == NULL || o->file[0] == '\0' ||
+      (o->flags & ~all) != 0 || (o->region_count != 0 && o->regions == NULL))
+    return SHMKIT_EINVAL;
+  for (size_t i = 0; i < o->region_count; i++)
+    if (o->regions[i] == NULL) return SHMKIT_EINVAL;
+
+  if ((p = malloc(sizeof(*p))) == NULL) return SHMKIT_ENOMEM;
+  if (o->region_count != 0 &&
+      (handles = malloc(o->region_count * sizeof(*handles))) == NULL) {
+    err = SHMKIT_ENOMEM;
+    goto done;
+  }
+  for (size_t i = 0; i < o->region_count; i++)
+    handles[i] = o->regions[i]->handle;
+  if ((err = build_env(o, &env)) != 0) goto done;
+
+  default_argv[0] = (char *)o->file;
+  default_argv[1] = NULL;
+  s.file = o->file;
+  s.argv = o->argv != NULL ? (char *const *)o->argv : default_argv;
+  s.envp = env;
+  s.cwd = o->cwd;
+  s.handles = handles;
+  s.handle_count = o->region_count;
+  s.flags = o->flags;
+  err = shmkit__os_spawn(&s, &p->pid, &p->proc);
+
+done:
+  free(env);
+  free(handles);
+  if (err != 0) {
+    free(p);
+    return err;
+  }
+  p->ended = 0;
+  p->exit_code = 0;
+  p->term_signal = 0;
+  *out = p;
+  return 0;
+}
+
+int shmkit_process_wait(shmkit_process *p, int timeout_ms, int *exit_code,
+                        int *term_signal) {
+  int err;
+
+  if (p == NULL || timeout_ms < -1) return SHMKIT_EINVAL;
+  if (!p->ended) {
+    err = shmkit__os_wait(p->pid, p->proc, timeout_ms, &p->exit_code,
+                          &p->term_signal);
+    if (err != 0) return err;
+    p->ended = 1;
+  }
+  if (exit_code != NULL) *exit_code = p->exit_code;
+  if (term_signal != NULL) *term_signal = p->term_signal;
+  return 0;
+}
+
+int shmkit_process_kill(shmkit_process *p) {
+  if (p == NULL) return SHMKIT_EINVAL;
+  return p->ended ? 0 : shmkit__os_kill(p->pid, p->proc);
+}
+
+int64_t shmkit_process_pid(const shmkit_process *p) {
+  return p->pid;
+}
+
+void shmkit_process_close(shmkit_process *p) {
+  if (p == NULL) return;
+  shmkit__os_process_close(p->proc);
+  free(p);
+}

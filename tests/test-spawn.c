@@ -1,0 +1,604 @@
+/* shmkit_spawn: the child inherits exactly the listed regions, finds them
+ * through tokens on its command line or in its environment, and the process
+ * object waits, kills and reports. */
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "runner.h"
+
+#define ENV_TOKEN "SHMKIT_TEST_REGION"
+
+/* Starts `--child NAME args...` through shmkit_spawn. */
+static shmkit_process *spawn_child(const char *child, const char *const *args,
+                                   shmkit_region *const *regions, size_t n,
+                                   unsigned flags, const char *const *env_set) {
+  const char *argv[16];
+  shmkit_spawn_options o;
+  shmkit_process *p;
+  int argc = 0;
+
+  argv[argc++] = test_self_path();
+  argv[argc++] = "--child";
+  argv[argc++] = child;
+  while (args != NULL && *args != NULL && argc < 15) argv[argc++] = *args++;
+  argv[argc] = NULL;
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  o.env_set = env_set;
+  o.regions = regions;
+  o.region_count = n;
+  o.flags = flags;
+  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT(shmkit_process_pid(p) > 0);
+  return p;
+}
+
+/* Waits for a child and checks that it exited with status 0. */
+static void reap_ok(shmkit_process *p) {
+  int code = -1, sig = -1;
+
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(sig, 0);
+  ASSERT_EQ(code, 0);
+  shmkit_process_close(p);
+}
+
+static void token_of(shmkit_region *r, char buf[SHMKIT_TOKEN_MAX]) {
+  ASSERT(shmkit_region_token(r, buf, SHMKIT_TOKEN_MAX) > 0);
+}
+
+/* 1 if the handle list "0 1 2 7 " has `h`. */
+static int has(const char *list, shmkit_handle h) {
+  char item[32];
+  size_t n = (size_t)snprintf(item, sizeof(item), "%lld ", (long long)h);
+  for (const char *p = list; *p != '\0'; p = strchr(p, ' ') + 1)
+    if (strncmp(p, item, n) == 0) return 1;
+  return 0;
+}
+
+static int count(const char *list) {
+  int n = 0;
+  for (; *list != '\0'; list++) n += *list == ' ';
+  return n;
+}
+
+/* A report region: the child writes text into it; the parent reads it. */
+static char *report(shmkit_region *r, shmkit_view **v) {
+  ASSERT_OK(shmkit_view_map(v, r, 0, 4096, SHMKIT_READ_WRITE));
+  return shmkit_view_data(*v);
+}
+
+TEST_IMPL(spawn_inherits_exactly) {
+  shmkit_region *a, *b, *c, *rep;
+  shmkit_view *v;
+  shmkit_process *p;
+  char tok[SHMKIT_TOKEN_MAX], *list;
+  const char *args[] = {tok, NULL};
+  int leaky[2];
+
+  ASSERT_OK(shmkit_region_create(&a, 100, 0));
+  ASSERT_OK(shmkit_region_create(&b, 100, 0));
+  ASSERT_OK(shmkit_region_create(&c, 100, 0)); /* not listed */
+  ASSERT_OK(shmkit_region_create(&rep, 4096, 0));
+  list = report(rep, &v);
+  token_of(rep, tok);
+  /* A descriptor this program opened without close-on-exec. */
+  ASSERT_EQ(test_make_leaky_pair(leaky), 0);
+  {
+    shmkit_region *listed[] = {a, b, rep};
+    p = spawn_child("list_handles", args, listed, 3, 0, NULL);
+    reap_ok(p);
+  }
+  ASSERT(has(list, shmkit_region_handle(a)));
+  ASSERT(has(list, shmkit_region_handle(b)));
+  ASSERT(has(list, shmkit_region_handle(rep)));
+  ASSERT(!has(list, shmkit_region_handle(c)));
+  /* Documented: like any exec, what the program left inheritable goes. */
+  ASSERT(has(list, leaky[0]));
+  ASSERT(has(list, leaky[1]));
+  /* The listed handles stay close-on-exec in the parent. */
+  ASSERT_EQ(test_inheritable(shmkit_region_handle(a)), 0);
+  ASSERT_EQ(test_inheritable(shmkit_region_handle(rep)), 0);
+
+  /* With SHMKIT_SPAWN_CLOSE_OTHERS: standard handles and the list only. */
+  memset(list, 0, 4096);
+  {
+    shmkit_region *listed[] = {rep, b};
+    p = spawn_child("list_handles", args, listed, 2, SHMKIT_SPAWN_CLOSE_OTHERS,
+                    NULL);
+    reap_ok(p);
+  }
+  if (!(has(list, 0) && has(list, 1) && has(list, 2) &&
+        has(list, shmkit_region_handle(b)) &&
+        has(list, shmkit_region_handle(rep)) && count(list) == 5))
+    FAIL("child's handles: \"%s\"; want 0 1 2 %lld %lld", list,
+         (long long)shmkit_region_handle(b),
+         (long long)shmkit_region_handle(rep));
+
+  test_close_leaky_pair(leaky);
+  shmkit_view_unmap(v);
+  shmkit_region_close(a);
+  shmkit_region_close(b);
+  shmkit_region_close(c);
+  shmkit_region_close(rep);
+  return 0;
+}
+
+CHILD_IMPL(list_handles) {
+  shmkit_region *r;
+  shmkit_view *v;
+  char list[2048];
+
+  ASSERT_EQ(argc, 1);
+  test_list_handles(list, sizeof(list)); /* before shmkit opens anything */
+  ASSERT_OK(shmkit_region_from_token(&r, argv[0]));
+  ASSERT_OK(shmkit_view_map(&v, r, 0, 4096, SHMKIT_READ_WRITE));
+  strcpy(shmkit_view_data(v), list);
+  shmkit_view_unmap(v);
+  shmkit_region_close(r);
+  return 0;
+}
+
+/* The page the parent and token_peer share: a flag each, and two texts
+ * placed across a granularity line. */
+struct page {
+  _Atomic int go;   /* parent sets 1 once it closed its handle */
+  _Atomic int done; /* the child sets 1 once it replied and closed */
+};
+
+static void wait_flag(_Atomic int *flag) {
+  for (int i = 0; i < 30000 && atomic_load(flag) == 0; i++) test_sleep_ms(1);
+  ASSERT_EQ(atomic_load(flag), 1);
+}
+
+/* Seed points 7-10: the child finds the region from its command line or its
+ * environment, uses it after the parent closed its own handle, and drops
+ * its reference when it closes. */
+static void hand_down(int via_env) {
+  const size_t g = shmkit_granularity();
+  shmkit_region *r;
+  shmkit_view *v;
+  shmkit_process *p;
+  struct page *pg;
+  char tok[SHMKIT_TOKEN_MAX], env[SHMKIT_TOKEN_MAX + 32];
+  const char *args_argv[] = {"argv", tok, NULL};
+  const char *args_env[] = {"env", NULL};
+  const char *env_set[] = {env, NULL};
+  char *base;
+
+  ASSERT_OK(shmkit_region_create(&r, 3 * g, 0));
+  ASSERT_OK(shmkit_view_map(&v, r, 0, 3 * g, SHMKIT_READ_WRITE));
+  base = shmkit_view_data(v);
+  pg = (struct page *)base;
+  strcpy(base + g - 3, "from the parent");
+  token_of(r, tok);
+  snprintf(env, sizeof(env), ENV_TOKEN "=%s", tok);
+  p = spawn_child("token_peer", via_env ? args_env : args_argv, &r, 1, 0,
+                  via_env ? env_set : NULL);
+  shmkit_region_close(r); /* the child's handle keeps the object */
+  atomic_store(&pg->go, 1);
+  wait_flag(&pg->done);
+  ASSERT_STR_EQ(base + 2 * g - 2, "from the child");
+  reap_ok(p);
+  shmkit_view_unmap(v);
+}
+
+TEST_IMPL(spawn_token_argv) {
+  hand_down(0);
+  return 0;
+}
+
+TEST_IMPL(spawn_token_env) {
+  hand_down(1);
+  return 0;
+}
+
+CHILD_IMPL(token_peer) {
+  const size_t g = shmkit_granularity();
+  shmkit_region *r;
+  shmkit_view *v;
+  struct page *pg;
+  char *base;
+  shmkit_handle h;
+  int before;
+
+  ASSERT(argc >= 1);
+  if (strcmp(argv[0], "env") == 0) {
+    ASSERT_OK(shmkit_region_from_env(&r, ENV_TOKEN));
+  } else {
+    ASSERT_EQ(argc, 2);
+    ASSERT_OK(shmkit_region_from_token(&r, argv[1]));
+  }
+  ASSERT_EQ(shmkit_region_size(r), 3 * g);
+  ASSERT_EQ(shmkit_region_access(r), SHMKIT_READ_WRITE);
+  ASSERT_EQ(test_inheritable(shmkit_region_handle(r)), 0); /* not passed on */
+  ASSERT_OK(shmkit_view_map(&v, r, 0, 3 * g, SHMKIT_READ_WRITE));
+  base = shmkit_view_data(v);
+  pg = (struct page *)base;
+  wait_flag(&pg->go); /* the parent has closed its handle by now */
+  ASSERT_STR_EQ(base + g - 3, "from the parent");
+  strcpy(base + 2 * g - 2, "from the child");
+  h = shmkit_region_handle(r);
+  before = test_open_handles();
+  shmkit_region_close(r); /* seed point 10: drop our reference */
+  ASSERT_EQ(test_open_handles(), before - 1);
+  ASSERT(!has(test_list_handles((char[1024]){0}, 1024), h));
+  atomic_store(&pg->done, 1);
+  shmkit_view_unmap(v);
+  return 0;
+}
+
+/* A read-only token gives a child that cannot write, however it asks. */
+TEST_IMPL(spawn_readonly_token) {
+  shmkit_region *r, *ro;
+  shmkit_view *v;
+  shmkit_process *p;
+  char tok[SHMKIT_TOKEN_MAX], name[32], rw_claim[SHMKIT_TOKEN_MAX];
+  const char *args[] = {tok, rw_claim, NULL};
+
+  if (test_linux_ext()) {
+    ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  } else {
+    ASSERT_OK(shmkit_region_create_named(&r, test_name(name, "rot"), 4096, 0));
+  }
+  ASSERT_OK(shmkit_view_map(&v, r, 0, 4096, SHMKIT_READ_WRITE));
+  strcpy(shmkit_view_data(v), "read me");
+  ASSERT_OK(shmkit_region_dup_readonly(r, &ro));
+  token_of(ro, tok);
+  ASSERT(strstr(tok, ":r") != NULL && strstr(tok, ":rw") == NULL);
+  /* The same handle, with a token that lies about its access. */
+  snprintf(rw_claim, sizeof(rw_claim), "shmkit1:%lld:4096:rw",
+           (long long)shmkit_region_handle(ro));
+  p = spawn_child("readonly_token_peer", args, &ro, 1, 0, NULL);
+  reap_ok(p);
+  ASSERT_STR_EQ((char *)shmkit_view_data(v), "read me");
+  if (!test_linux_ext()) ASSERT_OK(shmkit_region_remove(name));
+  shmkit_view_unmap(v);
+  shmkit_region_close(ro);
+  shmkit_region_close(r);
+  return 0;
+}
+
+CHILD_IMPL(readonly_token_peer) {
+  shmkit_region *r;
+  shmkit_view *v;
+
+  ASSERT_EQ(argc, 2);
+  ASSERT_ERR(shmkit_region_from_token(&r, argv[1]), SHMKIT_EACCES);
+  ASSERT_OK(shmkit_region_from_token(&r, argv[0]));
+  ASSERT_EQ(shmkit_region_access(r), SHMKIT_READ_ONLY);
+  ASSERT_ERR(shmkit_view_map(&v, r, 0, 4096, SHMKIT_READ_WRITE), SHMKIT_EACCES);
+  ASSERT_OK(shmkit_view_map(&v, r, 0, 4096, SHMKIT_READ_ONLY));
+  ASSERT_STR_EQ((char *)shmkit_view_data(v), "read me");
+  ASSERT_EQ(test_try_map_writable(shmkit_region_handle(r), 4096), 0);
+  shmkit_view_unmap(v);
+  shmkit_region_close(r);
+  return 0;
+}
+
+/* Tokens that lie reach a real child, which must refuse each with the
+ * documented error and still be alive to say so. */
+TEST_IMPL(spawn_lying_tokens) {
+  shmkit_region *r;
+  shmkit_process *p;
+  char small[64], closed[64], pipe_tok[64], file_tok[64];
+  int leaky[2];
+  shmkit_handle file;
+  const char *args[] = {small,    "SHMKIT_ETOOSMALL", closed,   "SHMKIT_EBADF",
+                        pipe_tok, "SHMKIT_ENOTSHM",   file_tok, NULL,
+                        NULL};
+
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  ASSERT_EQ(test_make_leaky_pair(leaky), 0); /* the child gets these */
+  file = test_make_leaky_file();
+  snprintf(small, sizeof(small), "shmkit1:%lld:4097:rw",
+           (long long)shmkit_region_handle(r));
+  snprintf(closed, sizeof(closed), "shmkit1:%d:4096:rw", 900);
+  snprintf(pipe_tok, sizeof(pipe_tok), "shmkit1:%d:1:r", leaky[0]);
+  snprintf(file_tok, sizeof(file_tok), "shmkit1:%lld:1:r", (long long)file);
+  /* A regular file passes the type check only where the system cannot tell
+   * (the portable path: documented in shmkit_region_adopt). */
+  args[7] = test_linux_ext() ? "SHMKIT_ENOTSHM" : "OK";
+  p = spawn_child("expect_token_errors", args, &r, 1, 0, NULL);
+  reap_ok(p);
+  test_close_leaky_pair(leaky);
+  test_close_handle(file);
+  shmkit_region_close(r);
+  return 0;
+}
+
+CHILD_IMPL(expect_token_errors) {
+  static const char *const garbage[] = {"shmkit1:3:4096:rw x", "shmkit1:3",
+                                        "shmkit1:99999999999999999999:1:r"};
+  shmkit_region *r;
+
+  for (int i = 0; i + 1 < argc; i += 2) {
+    int err = shmkit_region_from_token(&r, argv[i]);
+    const char *got = err == 0 ? "OK" : shmkit_err_name(err);
+    if (strcmp(got, argv[i + 1]) != 0)
+      FAIL("token \"%s\": got %s, want %s", argv[i], got, argv[i + 1]);
+    if (err == 0) shmkit_region_close(r);
+  }
+  for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++)
+    ASSERT_ERR(shmkit_region_from_token(&r, garbage[i]), SHMKIT_ETOKEN);
+  return 0;
+}
+
+/* Spawn failures are errors from shmkit_spawn, never an exit status. */
+TEST_IMPL(spawn_errors) {
+  shmkit_spawn_options o;
+  shmkit_process *p = (shmkit_process *)&p;
+  shmkit_region *null_region = NULL;
+  const char *bad_env[] = {"=x", NULL};
+  char path[4200];
+  int before = test_open_handles();
+
+  memset(&o, 0, sizeof(o));
+  ASSERT_ERR(shmkit_spawn(&p, NULL), SHMKIT_EINVAL);
+  ASSERT_NULL(p);
+  ASSERT_ERR(shmkit_spawn(NULL, &o), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_EINVAL); /* no file */
+  o.file = test_self_path();
+  o.flags = 0x100;
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_EINVAL);
+  o.flags = 0;
+  o.env_set = bad_env;
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_EINVAL);
+  o.env_set = NULL;
+  o.regions = &null_region;
+  o.region_count = 1;
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_EINVAL);
+  o.regions = NULL;
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_EINVAL);
+  o.region_count = 0;
+
+  o.file = "/nonexistent/shmkit-no-such-program";
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_ENOENT);
+  ASSERT_NULL(p);
+  o.file = "shmkit-no-such-program-anywhere";
+  o.flags = SHMKIT_SPAWN_SEARCH_PATH;
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_ENOENT);
+  o.flags = 0;
+  o.file = test_make_file(path, sizeof(path), "noexec", "#!/bin/sh\n", 0);
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_EACCES);
+  o.file = test_make_file(path, sizeof(path), "garbage",
+                          "\x01\x02 this is no program\n", 1);
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_ENOEXEC);
+  o.file = "/";
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_EACCES);
+  o.file = test_self_path();
+  o.cwd = "/nonexistent/shmkit-no-such-dir";
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_ENOENT);
+  ASSERT_NULL(p);
+  ASSERT_EQ(test_open_handles(), before);
+  return 0;
+}
+
+static void env_case(const char *const *env, const char *const *env_set,
+                     const char *want) {
+  shmkit_region *rep;
+  shmkit_view *v;
+  shmkit_spawn_options o;
+  shmkit_process *p;
+  char tok[SHMKIT_TOKEN_MAX];
+  const char *argv[] = {test_self_path(), "--child", "env_report", tok, NULL};
+
+  ASSERT_OK(shmkit_region_create(&rep, 4096, 0));
+  token_of(rep, tok);
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  o.env = env;
+  o.env_set = env_set;
+  o.regions = &rep;
+  o.region_count = 1;
+  ASSERT_OK(shmkit_spawn(&p, &o));
+  reap_ok(p);
+  ASSERT_STR_EQ(report(rep, &v), want);
+  shmkit_view_unmap(v);
+  shmkit_region_close(rep);
+}
+
+TEST_IMPL(spawn_environment) {
+  ASSERT_EQ(test_setenv("SHMKIT_T_A", "inherited"), 0);
+  ASSERT_EQ(test_setenv("SHMKIT_T_GONE", "x"), 0);
+  /* Inherit. */
+  env_case(NULL, NULL, "A=inherited B=- GONE=x D=-");
+  /* Replace. */
+  {
+    const char *env[] = {"SHMKIT_T_B=only", NULL};
+    env_case(env, NULL, "A=- B=only GONE=- D=-");
+  }
+  /* Add, override, remove; the last change of a name wins. */
+  {
+    const char *set[] = {"SHMKIT_T_A=over",  "SHMKIT_T_B=new", "SHMKIT_T_GONE",
+                         "SHMKIT_T_D=first", "SHMKIT_T_D=",    NULL};
+    env_case(NULL, set, "A=over B=new GONE=- D=");
+  }
+  {
+    const char *env[] = {"SHMKIT_T_D=1", NULL};
+    const char *set[] = {"SHMKIT_T_D", "SHMKIT_T_D=again", NULL};
+    env_case(env, set, "A=- B=- GONE=- D=again");
+  }
+  return 0;
+}
+
+CHILD_IMPL(env_report) {
+  static const char *const names[] = {"A", "B", "GONE", "D"};
+  shmkit_region *r;
+  shmkit_view *v;
+  char *out;
+  size_t n = 0;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_region_from_token(&r, argv[0]));
+  out = report(r, &v);
+  for (size_t i = 0; i < 4; i++) {
+    char var[32];
+    const char *val;
+    snprintf(var, sizeof(var), "SHMKIT_T_%s", names[i]);
+    val = getenv(var);
+    n += (size_t)snprintf(out + n, 4096 - n, "%s%s=%s", i ? " " : "", names[i],
+                          val != NULL ? val : "-");
+  }
+  shmkit_view_unmap(v);
+  shmkit_region_close(r);
+  return 0;
+}
+
+TEST_IMPL(spawn_cwd_and_path) {
+  shmkit_spawn_options o;
+  shmkit_process *p;
+  shmkit_region *rep;
+  shmkit_view *v;
+  char tok[SHMKIT_TOKEN_MAX], dir[4096];
+  const char *argv[] = {test_self_path(), "--child", "cwd_report", tok, NULL};
+  const char *sh[] = {"sh", "-c", "exit 7", NULL};
+  int code, sig;
+
+  ASSERT_OK(shmkit_region_create(&rep, 4096, 0));
+  token_of(rep, tok);
+  test_temp_dir(dir, sizeof(dir));
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  o.cwd = dir;
+  o.regions = &rep;
+  o.region_count = 1;
+  ASSERT_OK(shmkit_spawn(&p, &o));
+  reap_ok(p);
+  ASSERT_STR_EQ(report(rep, &v), dir);
+  shmkit_view_unmap(v);
+  shmkit_region_close(rep);
+
+  /* PATH search finds sh; without it, "sh" is a path that does not exist. */
+  memset(&o, 0, sizeof(o));
+  o.file = "sh";
+  o.argv = sh;
+  o.flags = SHMKIT_SPAWN_SEARCH_PATH;
+  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(code, 7);
+  ASSERT_EQ(sig, 0);
+  shmkit_process_close(p);
+  o.flags = 0;
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_ENOENT);
+  return 0;
+}
+
+CHILD_IMPL(cwd_report) {
+  shmkit_region *r;
+  shmkit_view *v;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_region_from_token(&r, argv[0]));
+  test_getcwd(report(r, &v), 4096);
+  shmkit_view_unmap(v);
+  shmkit_region_close(r);
+  return 0;
+}
+
+TEST_IMPL(process_wait_kill) {
+  const char *args[] = {NULL};
+  shmkit_process *p;
+  int code = -1, sig = -1;
+
+  p = spawn_child("sleep", args, NULL, 0, 0, NULL);
+  ASSERT_ERR(shmkit_process_wait(p, 0, &code, &sig), SHMKIT_ETIMEDOUT);
+  ASSERT_ERR(shmkit_process_wait(p, 50, &code, &sig), SHMKIT_ETIMEDOUT);
+  ASSERT_EQ(code, -1); /* untouched while it runs */
+  ASSERT_ERR(shmkit_process_wait(p, -2, &code, &sig), SHMKIT_EINVAL);
+  ASSERT_OK(shmkit_process_kill(p));
+  ASSERT_OK(shmkit_process_wait(p, -1, &code, &sig));
+  ASSERT_EQ(sig, test_kill_signal());
+  ASSERT_EQ(code, test_kill_exit_code());
+  /* Ended: the same answer again, and kill is a no-op. */
+  code = sig = -1;
+  ASSERT_OK(shmkit_process_wait(p, 0, &code, &sig));
+  ASSERT_EQ(sig, test_kill_signal());
+  ASSERT_OK(shmkit_process_kill(p));
+  ASSERT_OK(shmkit_process_wait(p, 0, NULL, NULL));
+  shmkit_process_close(p);
+  shmkit_process_close(NULL);
+  ASSERT_ERR(shmkit_process_kill(NULL), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_process_wait(NULL, 0, NULL, NULL), SHMKIT_EINVAL);
+  return 0;
+}
+
+CHILD_IMPL(sleep) {
+  (void)argc;
+  (void)argv;
+  test_sleep_ms(60000);
+  return 0;
+}
+
+TEST_IMPL(process_exit_status) {
+  const char *args42[] = {"42", NULL};
+  shmkit_process *p;
+  int code = -1, sig = -1;
+
+  p = spawn_child("exit_with", args42, NULL, 0, 0, NULL);
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(code, 42);
+  ASSERT_EQ(sig, 0);
+  shmkit_process_close(p);
+  /* Ended by a signal it sent itself (POSIX) or its own exit code 3. */
+  p = spawn_child("die", NULL, NULL, 0, 0, NULL);
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  test_check_died(code, sig);
+  shmkit_process_close(p);
+  return 0;
+}
+
+CHILD_IMPL(exit_with) {
+  ASSERT_EQ(argc, 1);
+  return atoi(argv[0]);
+}
+
+CHILD_IMPL(die) {
+  (void)argc;
+  (void)argv;
+  test_die();
+  return 0;
+}
+
+/* 1,000 spawns, each child checking it got exactly the listed handles, and
+ * the parent's handle count the same at the end. */
+TEST_IMPL(spawn_leak_cycles) {
+  shmkit_region *r[2];
+  char t0[SHMKIT_TOKEN_MAX], t1[SHMKIT_TOKEN_MAX];
+  const char *args[] = {t0, t1, NULL};
+  int before;
+
+  ASSERT_OK(shmkit_region_create(&r[0], 4096, 0));
+  ASSERT_OK(shmkit_region_create(&r[1], 4096, 0));
+  token_of(r[0], t0);
+  token_of(r[1], t1);
+  before = test_open_handles();
+  for (int i = 0; i < 1000; i++) {
+    shmkit_process *p = spawn_child("exact_handles", args, r, 2,
+                                    SHMKIT_SPAWN_CLOSE_OTHERS, NULL);
+    reap_ok(p);
+  }
+  ASSERT_EQ(test_open_handles(), before);
+  shmkit_region_close(r[0]);
+  shmkit_region_close(r[1]);
+  return 0;
+}
+
+CHILD_IMPL(exact_handles) {
+  char list[1024];
+  shmkit_region *r;
+
+  ASSERT_EQ(argc, 2);
+  test_list_handles(list, sizeof(list));
+  if (count(list) != 5) FAIL("child's handles: %s", list);
+  for (int i = 0; i < 2; i++) {
+    ASSERT_OK(shmkit_region_from_token(&r, argv[i]));
+    ASSERT(has(list, shmkit_region_handle(r)));
+    shmkit_region_close(r);
+  }
+  ASSERT_EQ(test_open_handles(), 3);
+  return 0;
+}
