@@ -31,23 +31,26 @@ static int size_check(uint64_t size, unsigned flags) {
   return 0;
 }
 
-/* Wraps an open handle into a new region; closes the handle on failure so
- * that every caller can hand over what it just opened. */
-static int region_new(shmkit_region **out, shmkit_handle h, uint64_t size,
-                      int access, const char *name) {
+static shmkit_region *region_alloc(shmkit_handle h, uint64_t size, int access,
+                                   const char *name) {
   shmkit_region *r = malloc(sizeof(*r));
 
-  if (r == NULL) {
-    shmkit__os_close(h);
-    return SHMKIT_ENOMEM;
-  }
+  if (r == NULL) return NULL;
   r->handle = h;
   r->size = size;
   r->access = access;
   r->name[0] = '\0';
   if (name != NULL) strcpy(r->name, name); /* checked: <= SHMKIT__NAME_MAX */
-  *out = r;
-  return 0;
+  return r;
+}
+
+/* Wraps a handle the library just opened into a new region; closes it on
+ * failure, so that nothing is left open. */
+static int region_new(shmkit_region **out, shmkit_handle h, uint64_t size,
+                      int access, const char *name) {
+  if ((*out = region_alloc(h, size, access, name)) != NULL) return 0;
+  shmkit__os_close(h);
+  return SHMKIT_ENOMEM;
 }
 
 int shmkit_region_create(shmkit_region **out, uint64_t size, unsigned flags) {
@@ -111,15 +114,12 @@ int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
   if ((err = shmkit__os_check(handle, access, &size)) != 0) return err;
   if (size < min_size) return SHMKIT_ETOOSMALL;
   /* Not region_new(): on failure the handle stays the caller's. */
-  if ((r = malloc(sizeof(*r))) == NULL) return SHMKIT_ENOMEM;
+  if ((r = region_alloc(handle, size, access, NULL)) == NULL)
+    return SHMKIT_ENOMEM;
   if ((err = shmkit__os_set_private(handle)) != 0) {
     free(r);
     return err;
   }
-  r->handle = handle;
-  r->size = size;
-  r->access = access;
-  r->name[0] = '\0';
   *out = r;
   return 0;
 }

@@ -375,14 +375,17 @@ TEST_IMPL(spawn_errors) {
   return 0;
 }
 
-static void env_case(const char *const *env, const char *const *env_set,
-                     const char *want) {
+/* Runs `--child NAME TOKEN` with the given environment and directory; the
+ * child writes its answer into a region, which is compared with `want`. */
+static void child_reports(const char *name, const char *const *env,
+                          const char *const *env_set, const char *cwd,
+                          const char *want) {
   shmkit_region *rep;
   shmkit_view *v;
   shmkit_spawn_options o;
   shmkit_process *p;
   char tok[SHMKIT_TOKEN_MAX];
-  const char *argv[] = {test_self_path(), "--child", "env_report", tok, NULL};
+  const char *argv[] = {test_self_path(), "--child", name, tok, NULL};
 
   ASSERT_OK(shmkit_region_create(&rep, 4096, 0));
   token_of(rep, tok);
@@ -391,6 +394,7 @@ static void env_case(const char *const *env, const char *const *env_set,
   o.argv = argv;
   o.env = env;
   o.env_set = env_set;
+  o.cwd = cwd;
   o.regions = &rep;
   o.region_count = 1;
   ASSERT_OK(shmkit_spawn(&p, &o));
@@ -398,6 +402,11 @@ static void env_case(const char *const *env, const char *const *env_set,
   ASSERT_STR_EQ(report(rep, &v), want);
   shmkit_view_unmap(v);
   shmkit_region_close(rep);
+}
+
+static void env_case(const char *const *env, const char *const *env_set,
+                     const char *want) {
+  child_reports("env_report", env, env_set, NULL, want);
 }
 
 TEST_IMPL(spawn_environment) {
@@ -450,27 +459,12 @@ CHILD_IMPL(env_report) {
 TEST_IMPL(spawn_cwd_and_path) {
   shmkit_spawn_options o;
   shmkit_process *p;
-  shmkit_region *rep;
-  shmkit_view *v;
-  char tok[SHMKIT_TOKEN_MAX], dir[4096];
-  const char *argv[] = {test_self_path(), "--child", "cwd_report", tok, NULL};
+  char dir[4096];
   const char *sh[] = {"sh", "-c", "exit 7", NULL};
   int code, sig;
 
-  ASSERT_OK(shmkit_region_create(&rep, 4096, 0));
-  token_of(rep, tok);
   test_temp_dir(dir, sizeof(dir));
-  memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
-  o.cwd = dir;
-  o.regions = &rep;
-  o.region_count = 1;
-  ASSERT_OK(shmkit_spawn(&p, &o));
-  reap_ok(p);
-  ASSERT_STR_EQ(report(rep, &v), dir);
-  shmkit_view_unmap(v);
-  shmkit_region_close(rep);
+  child_reports("cwd_report", NULL, NULL, dir, dir);
 
   /* PATH search finds sh; without it, "sh" is a path that does not exist. */
   memset(&o, 0, sizeof(o));
