@@ -70,7 +70,9 @@ extern "C" {
   XX(ETIMEDOUT, -18, "timed out")                                              \
   XX(ETOKEN, -19, "malformed token")                                           \
   XX(ETOOSMALL, -20, "region is smaller than claimed")                         \
-  XX(ENOEXEC, -21, "not an executable program")
+  XX(ENOEXEC, -21, "not an executable program")                                \
+  XX(ECLOSED, -22, "the peer closed the connection")                           \
+  XX(EPROTO, -23, "malformed message from the peer")
 
 typedef enum shmkit_errno {
 #define SHMKIT_ERR_ENUM_(name, value, text) SHMKIT_##name = (value),
@@ -107,6 +109,7 @@ typedef intptr_t shmkit_handle;
 
 typedef struct shmkit_region shmkit_region;
 typedef struct shmkit_view shmkit_view;
+typedef struct shmkit_conn shmkit_conn;
 
 /* ---------------------------------------------------------------- regions */
 
@@ -349,6 +352,9 @@ typedef struct shmkit_spawn_options {
    * Nothing else that shmkit opened reaches the child. */
   shmkit_region *const *regions;
   size_t region_count;
+  /* Connections the child inherits the same way (shmkit_conn_token()). */
+  shmkit_conn *const *conns;
+  size_t conn_count;
   unsigned flags; /* SHMKIT_SPAWN_... */
 } shmkit_spawn_options;
 
@@ -389,6 +395,130 @@ SHMKIT_EXTERN int64_t shmkit_process_pid(const shmkit_process *process);
  * status is never collected (it stays a zombie until this process ends).
  * NULL is ignored. */
 SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
+
+/* ---------------------------------------------------------------- connections
+ */
+
+/* A connection is a local, message-oriented link between two processes of
+ * the same user that carries regions along with a message (the seed's
+ * "elegant way": the handle travels into the other process with the message
+ * that tells it what it is). POSIX: a Unix domain socket (SOCK_SEQPACKET) and
+ * SCM_RIGHTS. Windows: a message-mode named pipe and DuplicateHandle.
+ *
+ * Endpoints. An endpoint name follows the rules of region names (1 to 30
+ * characters of A-Z a-z 0-9 . _ -, not starting with '.'). An endpoint
+ * belongs to the user that listens on it: shmkit_connect() reaches only a
+ * listener of the same user (it fails with SHMKIT_EACCES if another user
+ * holds the name), and shmkit_accept() hands out only connections from
+ * processes of the same user, closing the others. Linux: the abstract socket
+ * namespace ("\0shmkit.<uid>.<name>"; nothing on disk). Other POSIX systems
+ * and SHMKIT_PORTABLE: a socket file /tmp/shmkit-<uid>/<name>, mode 0600 in a
+ * directory of mode 0700, removed when the listener closes.
+ *
+ * Timeouts are in milliseconds: -1 waits forever, 0 does not wait. */
+
+/* The largest payload of one message, and the most regions it carries. */
+#define SHMKIT_MSG_MAX         65536
+#define SHMKIT_MSG_REGIONS_MAX 16
+
+/* Starts listening on an endpoint. Fails with SHMKIT_ENAME, SHMKIT_EEXIST
+ * (someone listens on it already), SHMKIT_EACCES, SHMKIT_EMFILE,
+ * SHMKIT_ENOMEM. Close it with shmkit_conn_close(). */
+SHMKIT_EXTERN int shmkit_listen(shmkit_conn **out, const char *endpoint);
+
+/* Waits for the next connection from a process of the same user. Fails
+ * with SHMKIT_ETIMEDOUT, SHMKIT_EINVAL (not a listener), SHMKIT_EMFILE. */
+SHMKIT_EXTERN int shmkit_accept(shmkit_conn *listener, shmkit_conn **out,
+                                int timeout_ms);
+
+/* Connects to an endpoint. Fails with SHMKIT_ENAME, SHMKIT_ENOENT (nobody
+ * listens), SHMKIT_EACCES (the listener is another user's),
+ * SHMKIT_ETIMEDOUT (the listener did not take the connection in time). */
+SHMKIT_EXTERN int shmkit_connect(shmkit_conn **out, const char *endpoint,
+                                 int timeout_ms);
+
+/* Two connected ends, for a parent and the child it hands one to
+ * (shmkit_spawn_options.conns and shmkit_conn_token()). */
+SHMKIT_EXTERN int shmkit_conn_pair(shmkit_conn **a, shmkit_conn **b);
+
+/* Closes a connection or a listener (and removes its socket file). NULL is
+ * ignored. */
+SHMKIT_EXTERN void shmkit_conn_close(shmkit_conn *conn);
+
+/* Sends one message: `size` bytes (0 to SHMKIT_MSG_MAX) and `count` regions
+ * (0 to SHMKIT_MSG_REGIONS_MAX), which arrive together and whole. The
+ * regions stay the caller's; the peer gets handles of its own, with the
+ * same access (a read-only region arrives read-only) and seals. Fails with
+ * SHMKIT_E2BIG, SHMKIT_EINVAL, SHMKIT_ECLOSED (the peer is gone),
+ * SHMKIT_ETIMEDOUT (the peer does not read). */
+SHMKIT_EXTERN int shmkit_conn_send(shmkit_conn *conn, const void *data,
+                                   size_t size, shmkit_region *const *regions,
+                                   size_t count, int timeout_ms);
+
+/* A message as shmkit_conn_recv() hands it over. */
+typedef struct shmkit_msg {
+  void *data;      /* in: where the payload goes */
+  size_t capacity; /* in: room at data */
+  size_t size;     /* out: the payload's size */
+  size_t count;    /* out: how many regions arrived */
+  /* out: the regions, new objects the caller owns and closes; already
+   * checked as tokens are: shared memory, the access and at least the size
+   * the sender announced. */
+  shmkit_region *regions[SHMKIT_MSG_REGIONS_MAX];
+} shmkit_msg;
+
+/* Receives the next message, whole. Everything in it comes from another
+ * process and is checked before it is handed over; a message that fails a
+ * check is discarded, every handle that came with it closed, and the call
+ * fails with SHMKIT_EPROTO (a malformed frame: lengths or counts that lie,
+ * more or fewer handles than announced, truncated control data),
+ * SHMKIT_ENOTSHM, SHMKIT_EACCES or SHMKIT_ETOOSMALL (a region that is not
+ * what the frame says), or SHMKIT_E2BIG (a payload larger than `capacity`;
+ * msg->size says how large). The connection stays usable after each of
+ * these. Also SHMKIT_ECLOSED (the peer closed or died), SHMKIT_ETIMEDOUT. */
+SHMKIT_EXTERN int shmkit_conn_recv(shmkit_conn *conn, shmkit_msg *msg,
+                                   int timeout_ms);
+
+/* Who is at the other end, as the system says (never as the peer says). */
+#define SHMKIT_USER_MAX 192
+typedef struct shmkit_peer {
+  int64_t pid; /* its process id; -1 where the system cannot tell */
+  int64_t uid; /* POSIX: its user id; -1 on Windows */
+  /* The user as text: the uid in decimal on POSIX, the SID on Windows. */
+  char user[SHMKIT_USER_MAX];
+} shmkit_peer;
+
+/* Fills *peer for a connected end (Linux: SO_PEERCRED, at connection time).
+ * SHMKIT_EINVAL for a listener. */
+SHMKIT_EXTERN int shmkit_conn_peer(const shmkit_conn *conn, shmkit_peer *peer);
+
+/* The native handle (a socket descriptor on POSIX), to wait on with the
+ * system's poll or an event loop: it is readable when a message (or the end)
+ * is there. It still belongs to the connection. */
+SHMKIT_EXTERN shmkit_handle shmkit_conn_handle(const shmkit_conn *conn);
+
+/* A connection's token, "shmkit1:<handle>:conn", for a child that inherits
+ * it (shmkit_spawn_options.conns); returns its length as
+ * shmkit_region_token() does. */
+SHMKIT_EXTERN int shmkit_conn_token(const shmkit_conn *conn, char *buf,
+                                    size_t buf_size);
+
+/* Takes the connection a token names, in the child: parsed strictly
+ * (SHMKIT_ETOKEN), then checked to be an open (SHMKIT_EBADF) connection
+ * handle of the right kind (SHMKIT_ENOTSHM otherwise). From the
+ * environment variable `name`: SHMKIT_ENOENT if it is not set. */
+SHMKIT_EXTERN int shmkit_conn_from_token(shmkit_conn **out, const char *token);
+SHMKIT_EXTERN int shmkit_conn_from_env(shmkit_conn **out, const char *name);
+
+/* Pull mode: takes a copy of handle `remote` of process `pid`, without its
+ * help (Linux 5.6: pidfd_getfd), and checks it as a token's (shared memory,
+ * `access`; the size is the system's). The system allows it only where this
+ * process could trace that one (same user and a permissive
+ * kernel.yama.ptrace_scope, or a parent and its child, or CAP_SYS_PTRACE):
+ * else SHMKIT_EPERM. SHMKIT_ENOENT: no such process; SHMKIT_EBADF: no such
+ * handle there; SHMKIT_ENOTSUP: not Linux 5.6, or SHMKIT_PORTABLE. */
+SHMKIT_EXTERN int shmkit_region_pull(shmkit_region **out, int64_t pid,
+                                     shmkit_handle remote, int access);
 
 /* ---------------------------------------------------------------- misc */
 

@@ -35,6 +35,49 @@ int shmkit__token_format(const shmkit__token *t, char *buf, size_t n);
 int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
                          uint64_t min_size);
 
+/* Parses a connection token, "shmkit1:<handle>:conn": 0 or SHMKIT_ETOKEN. */
+int shmkit__token_parse_conn(const char *s, shmkit_handle *handle);
+
+/* ---- the message frame (frame.c)
+ *
+ * Every message is one fixed-size header followed by the payload. The header
+ * is written and read by two processes of the same machine, so it is in the
+ * machine's byte order; its layout is fixed by the static assertions in
+ * frame.c. Everything in a received header is untrusted. */
+#define SHMKIT__FRAME_MAGIC 0x4b4d4853u /* "SHMK" in little-endian */
+#define SHMKIT__FRAME_VERSION 1
+
+typedef struct shmkit__frame_region {
+  uint64_t size;   /* the region's size as the sender knows it */
+  uint64_t handle; /* Windows: the handle value in the receiver; POSIX: 0 */
+  uint32_t access; /* SHMKIT_READ_ONLY or SHMKIT_READ_WRITE */
+  uint32_t zero;   /* reserved, 0 */
+} shmkit__frame_region;
+
+typedef struct shmkit__frame {
+  uint32_t magic;   /* SHMKIT__FRAME_MAGIC */
+  uint16_t version; /* SHMKIT__FRAME_VERSION */
+  uint16_t zero;    /* reserved, 0 */
+  uint32_t size;    /* payload bytes after the header, <= SHMKIT_MSG_MAX */
+  uint32_t count;   /* regions, <= SHMKIT_MSG_REGIONS_MAX; slots past it 0 */
+  shmkit__frame_region regions[SHMKIT_MSG_REGIONS_MAX];
+} shmkit__frame;
+
+/* Fills a header for `size` payload bytes and these regions. */
+void shmkit__frame_encode(shmkit__frame *f, size_t size,
+                          shmkit_region *const *regions, size_t count);
+
+/* Checks a received header: `got` header bytes arrived, then `payload`
+ * payload bytes, with `handles` handles; `truncated` if the message did not
+ * fit `capacity` payload bytes. 0, SHMKIT_EPROTO, or SHMKIT_E2BIG for a
+ * well-formed message whose payload is larger than `capacity`. */
+int shmkit__frame_decode(const shmkit__frame *f, size_t got, size_t payload,
+                         int truncated, size_t handles, size_t capacity);
+
+/* A connected end's handle, or SHMKIT_INVALID_HANDLE for a listener (which
+ * cannot be inherited). */
+shmkit_handle shmkit__conn_handle(const shmkit_conn *c);
+
 /* Returns 0 if `name` follows the rules of shmkit.h, else SHMKIT_ENAME. */
 int shmkit__name_check(const char *name);
 

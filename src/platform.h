@@ -9,7 +9,7 @@
 #ifndef SHMKIT_PLATFORM_H
 #define SHMKIT_PLATFORM_H
 
-#include "shmkit.h"
+#include "internal.h"
 
 /* Creates an anonymous region of `size` bytes, reserved unless `flags` has
  * SHMKIT_SPARSE. The handle is close-on-exec and readable and writable. */
@@ -91,5 +91,54 @@ int shmkit__os_kill(int64_t pid, shmkit_handle proc);
 
 /* Releases what shmkit__os_spawn() returned in *proc. */
 void shmkit__os_process_close(shmkit_handle proc);
+
+/* ---- connections
+ *
+ * Handles are close-on-exec and non-blocking; every wait is bounded by
+ * timeout_ms (-1: forever). */
+
+/* What a backend keeps about a listener, to remove what it made. */
+typedef struct shmkit__listener {
+  uint64_t id[2];     /* POSIX: the socket file's device and inode, or 0 */
+  shmkit_handle lock; /* POSIX: the locked file that says "in use", or -1 */
+} shmkit__listener;
+
+/* This process's user as text (shmkit_peer.user), and numerically where
+ * there is such a thing (-1 elsewhere). */
+int shmkit__os_self_user(char user[SHMKIT_USER_MAX], int64_t *uid);
+
+/* Listens on the endpoint `name` of this user: SHMKIT_EEXIST if in use. */
+int shmkit__os_listen(const char *name, shmkit_handle *out,
+                      shmkit__listener *l);
+/* Closes a listener and removes what shmkit__os_listen() made. */
+void shmkit__os_unlisten(const char *name, shmkit_handle h,
+                         const shmkit__listener *l);
+int shmkit__os_accept(shmkit_handle listener, int timeout_ms,
+                      shmkit_handle *out);
+/* SHMKIT_ENOENT when nobody listens. */
+int shmkit__os_connect(const char *name, int timeout_ms, shmkit_handle *out);
+int shmkit__os_conn_pair(shmkit_handle out[2]);
+/* Checks that `h` is an open connected end of shmkit's kind. */
+int shmkit__os_conn_check(shmkit_handle h);
+/* The peer of a connected end, as the system knows it. */
+int shmkit__os_peer(shmkit_handle h, shmkit_peer *peer);
+
+/* Sends the header, the payload and the handles as one message. */
+int shmkit__os_send(shmkit_handle h, const shmkit__frame *f, const void *data,
+                    size_t size, const shmkit_handle *handles, size_t count,
+                    int timeout_ms);
+
+/* Receives one message: the header into *f (*got bytes), the payload into
+ * data (*payload bytes, at most capacity; *truncated if more was sent), and
+ * up to SHMKIT_MSG_REGIONS_MAX handles (*count). A message whose control
+ * data was cut or is not only handles is discarded, with every handle that
+ * came with it closed: SHMKIT_EPROTO. SHMKIT_ECLOSED at the end. */
+int shmkit__os_recv(shmkit_handle h, shmkit__frame *f, size_t *got, void *data,
+                    size_t capacity, size_t *payload, int *truncated,
+                    shmkit_handle handles[SHMKIT_MSG_REGIONS_MAX],
+                    size_t *count, int timeout_ms);
+
+/* Copies handle `remote` out of process `pid` (pull mode). */
+int shmkit__os_pull(int64_t pid, shmkit_handle remote, shmkit_handle *out);
 
 #endif /* SHMKIT_PLATFORM_H */

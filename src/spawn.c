@@ -66,24 +66,32 @@ int shmkit_spawn(shmkit_process **out, const shmkit_spawn_options *o) {
   shmkit_process *p;
   char *default_argv[2];
   char **env = NULL;
+  size_t nhandles;
   int err;
 
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
   if (o == NULL || o->file == NULL || o->file[0] == '\0' ||
-      (o->flags & ~all) != 0 || (o->region_count != 0 && o->regions == NULL))
+      (o->flags & ~all) != 0 || (o->region_count != 0 && o->regions == NULL) ||
+      (o->conn_count != 0 && o->conns == NULL))
     return SHMKIT_EINVAL;
   for (size_t i = 0; i < o->region_count; i++)
     if (o->regions[i] == NULL) return SHMKIT_EINVAL;
+  for (size_t i = 0; i < o->conn_count; i++)
+    if (o->conns[i] == NULL || shmkit__conn_handle(o->conns[i]) < 0)
+      return SHMKIT_EINVAL;
+  nhandles = o->region_count + o->conn_count;
 
   if ((p = malloc(sizeof(*p))) == NULL) return SHMKIT_ENOMEM;
-  if (o->region_count != 0 &&
-      (handles = malloc(o->region_count * sizeof(*handles))) == NULL) {
+  if (nhandles != 0 &&
+      (handles = malloc(nhandles * sizeof(*handles))) == NULL) {
     err = SHMKIT_ENOMEM;
     goto done;
   }
   for (size_t i = 0; i < o->region_count; i++)
     handles[i] = o->regions[i]->handle;
+  for (size_t i = 0; i < o->conn_count; i++)
+    handles[o->region_count + i] = shmkit__conn_handle(o->conns[i]);
   if ((err = build_env(o, &env)) != 0) goto done;
 
   default_argv[0] = (char *)o->file;
@@ -93,7 +101,7 @@ int shmkit_spawn(shmkit_process **out, const shmkit_spawn_options *o) {
   s.envp = env;
   s.cwd = o->cwd;
   s.handles = handles;
-  s.handle_count = o->region_count;
+  s.handle_count = nhandles;
   s.flags = o->flags;
   err = shmkit__os_spawn(&s, &p->pid, &p->proc);
 

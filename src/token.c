@@ -56,6 +56,18 @@ int shmkit__token_parse(const char *s, shmkit__token *t) {
   return 0;
 }
 
+int shmkit__token_parse_conn(const char *s, shmkit_handle *handle) {
+  uint64_t h;
+
+  if (s == NULL || strncmp(s, PREFIX, sizeof(PREFIX) - 1) != 0)
+    return SHMKIT_ETOKEN;
+  s += sizeof(PREFIX) - 1;
+  if (parse_number(&s, &h) != 0 || strcmp(s, ":conn") != 0)
+    return SHMKIT_ETOKEN;
+  *handle = (shmkit_handle)h;
+  return (uint64_t)*handle == h ? 0 : SHMKIT_ETOKEN;
+}
+
 int shmkit__token_format(const shmkit__token *t, char *buf, size_t n) {
   int len;
 

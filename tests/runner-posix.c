@@ -234,6 +234,14 @@ void test_check_died(int exit_code, int term_signal) {
   ASSERT_EQ(exit_code, 0);
 }
 
+void test_self_user(char *buf, size_t size) {
+  snprintf(buf, size, "%lld", (long long)geteuid());
+}
+
+int64_t test_self_pid(void) {
+  return getpid();
+}
+
 int test_run_isolated(const char *name, int timeout_s) {
   char path[] = "/tmp/shmkit-test-XXXXXX";
   posix_spawn_file_actions_t fa;

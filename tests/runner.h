@@ -141,6 +141,14 @@ int test_kill_exit_code(void);
 void test_die(void);
 void test_check_died(int exit_code, int term_signal);
 
+/* This process's user as shmkit_peer.user spells it, and its pid. */
+void test_self_user(char *buf, size_t size);
+int64_t test_self_pid(void);
+
+/* Exit status of a test that cannot run here (ctest shows it as skipped,
+ * never as passed). */
+#define TEST_SKIP 77
+
 /* Runs the child function NAME, for the runner's --child mode. */
 int test_run_child(const char *name, int argc, char **argv);
 

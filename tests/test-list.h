@@ -32,6 +32,11 @@ TEST(spawn_cwd_and_path)
 TEST(process_wait_kill)
 TEST(process_exit_status)
 TEST(spawn_leak_cycles)
+TEST(conn_pair_messages)
+TEST(conn_listen_connect)
+TEST(conn_two_processes)
+TEST(conn_inherited_pair)
+TEST(conn_token_checks)
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
@@ -46,6 +51,10 @@ TEST_POSIX(seal_size)                   /* memfd seals, ftruncate */
 TEST_POSIX(seal_write)                  /* memfd seals, write(2) */
 TEST_POSIX(seal_future_write)           /* memfd seals, /proc reopening */
 TEST_POSIX(seal_readonly_holder)        /* memfd seals, fcntl */
+TEST_POSIX(conn_hostile_frames)     /* raw sendmsg frames, SCM_RIGHTS */
+TEST_POSIX(conn_peer_killed)        /* SIGKILL mid-stream */
+TEST_POSIX(conn_pull)               /* pidfd_getfd */
+TEST_POSIX(conn_other_user)         /* setuid to another user */
 TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
 
 CHILD(named_peer)
@@ -61,3 +70,10 @@ CHILD(die)
 CHILD(exact_handles)
 CHILD(write_readonly_view)
 CHILD_POSIX(readonly_peer)
+CHILD(conn_client)
+CHILD(conn_worker)
+CHILD_POSIX(hostile_peer)
+CHILD_POSIX(flood_peer)
+CHILD_POSIX(pull_source)
+CHILD_POSIX(stranger_connects)
+CHILD_POSIX(stranger_squats)

@@ -44,6 +44,9 @@ int shmkit__errno(int e) {
     return SHMKIT_EBUSY;
   case EAGAIN:
     return SHMKIT_EAGAIN;
+  case ECONNRESET:
+  case EPIPE:
+    return SHMKIT_ECLOSED;
   case EMFILE:
   case ENFILE:
     return SHMKIT_EMFILE;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -110,6 +111,64 @@ int shmkit__ext_pidfd_wait(int pidfd, int timeout_ms) {
   /* EINTR or a spurious wake-up: the caller's waitpid decides. */
   poll(&p, 1, timeout_ms);
   return 0;
+}
+
+int shmkit__ext_abstract_addr(const char *name, char *path, size_t size,
+                              socklen_t *len) {
+  /* The uid keeps users' names apart; it does not keep another user from
+   * taking ours, which is why both ends check the peer's uid. */
+  int n = snprintf(path + 1, size - 1, "shmkit.%lu.%s",
+                   (unsigned long)geteuid(), name);
+
+  path[0] = '\0';
+  if (n < 0 || (size_t)n >= size - 1) return SHMKIT_ENAME;
+  *len = (socklen_t)(n + 1);
+  return 0;
+}
+
+int shmkit__ext_peer(int fd, int64_t *pid, int64_t *uid) {
+  struct ucred cred;
+  socklen_t n = sizeof(cred);
+
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &n) != 0)
+    return shmkit__errno(errno);
+  *pid = cred.pid > 0 ? cred.pid : -1;
+  *uid = cred.uid;
+  return 0;
+}
+
+int shmkit__ext_pull(pid_t pid, int remote, int *out) {
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
+  long pidfd = syscall(SYS_pidfd_open, pid, 0), fd;
+  int e;
+
+  if (pidfd < 0)
+    return errno == ESRCH    ? SHMKIT_ENOENT
+           : errno == ENOSYS ? SHMKIT_ENOTSUP
+                             : shmkit__errno(errno);
+  fd = syscall(SYS_pidfd_getfd, (int)pidfd, remote, 0); /* close-on-exec */
+  e = errno;
+  close((int)pidfd);
+  if (fd >= 0) {
+    *out = (int)fd;
+    return 0;
+  }
+  switch (e) {
+  case ESRCH: /* the process has exited since */
+    return SHMKIT_ENOENT;
+  case ENOSYS:
+    return SHMKIT_ENOTSUP;
+  case EPERM: /* ptrace access refused */
+    return SHMKIT_EPERM;
+  default:
+    return shmkit__errno(e);
+  }
+#else
+  (void)pid;
+  (void)remote;
+  (void)out;
+  return SHMKIT_ENOTSUP;
+#endif
 }
 
 /* shmkit's seal bits and the kernel's, in the same order. */

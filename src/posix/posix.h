@@ -5,6 +5,7 @@
 #ifndef SHMKIT_POSIX_H
 #define SHMKIT_POSIX_H
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "shmkit.h"
@@ -41,6 +42,18 @@ shmkit_handle shmkit__ext_pidfd(pid_t pid);
 /* Sleeps until the pidfd is readable or `timeout_ms` passed: 0, or
  * SHMKIT_ENOTSUP if `pidfd` is -1 or the system has none. */
 int shmkit__ext_pidfd_wait(int pidfd, int timeout_ms);
+
+/* Writes the abstract socket address of this user's endpoint `name` into
+ * path (a leading NUL, no terminating one) and its length into *len.
+ * SHMKIT_ENOTSUP where there is no abstract namespace: use a socket file. */
+int shmkit__ext_abstract_addr(const char *name, char *path, size_t size,
+                              socklen_t *len);
+
+/* The peer of a connected Unix socket: its pid (-1 if unknown) and uid. */
+int shmkit__ext_peer(int fd, int64_t *pid, int64_t *uid);
+
+/* pidfd_getfd: a close-on-exec copy of descriptor `remote` of process pid. */
+int shmkit__ext_pull(pid_t pid, int remote, int *out);
 
 /* Seals, as in platform.h. */
 int shmkit__ext_seal(int fd, unsigned seals);

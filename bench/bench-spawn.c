@@ -1,0 +1,436 @@
+/* Spawn benchmark: what one spawn + wait + reap cycle costs through
+ * shmkit_spawn(), with one region inherited, against a plain posix_spawn of
+ * the same program that hands down the same descriptor the way a careful
+ * user would by hand.
+ *
+ * The child is this program again, as "shmkit-bench-spawn --child TOKEN": it
+ * checks that the token's descriptor is open (one fcntl) and exits 0, so that
+ * it costs little and the same on both sides. Both sides start it with the
+ * same file, the same argv, this process's environment, and the same
+ * descriptor: the region's own (a 4 KiB memfd, or with SHMKIT_PORTABLE an
+ * unlinked shm object), created once before any timing. Sharing it keeps argv
+ * byte for byte identical and puts the close-others boundary at the same
+ * place; a second descriptor made for the raw side would sit above or below
+ * the region's, and one side's close-others would then have one more to
+ * close.
+ *
+ * The raw cycle, per spawn (file actions built anew, as a spawn function
+ * would):
+ *   posix_spawn_file_actions_init, adddup2(fd, fd) (clears close-on-exec in
+ *   the child only), posix_spawn(file actions, no attributes, environ),
+ *   posix_spawn_file_actions_destroy, waitpid(pid, 0).
+ *   close-others: also addclose of each descriptor open between 2 and fd
+ *   (normally none, found once before timing), then
+ *   posix_spawn_file_actions_addclosefrom_np(fd + 1) (glibc 2.34).
+ *
+ * What shmkit does on top (src/spawn.c, src/posix/spawn.c), and the raw cycle
+ * does not:
+ *   - parent: malloc + free of the process object and of the handle array;
+ *     the child's environment as a malloc'd array of this one's pointers
+ *     (environ counted and copied: build_env);
+ *   - parent: fcntl(fd, F_GETFD) per listed region, to fail with
+ *     SHMKIT_EBADF rather than in the child;
+ *   - posix_spawnattr_init + setsigmask(empty) + setsigdefault(all signals)
+ *     + setflags(SETSIGMASK | SETSIGDEF) + destroy, no system call. In the
+ *     child, before the exec, glibc then sets every signal to SIG_DFL with one
+ *     rt_sigaction each; without SETSIGDEF (raw) it reads each disposition
+ *     first and then sets it, so here the raw child makes more system calls
+ *     (glibc 2.36, strace: 64 rt_sigaction per shmkit child, 122 per raw);
+ *   - Linux (not SHMKIT_PORTABLE): pidfd_open after the spawn, and close of
+ *     the pidfd in shmkit_process_close (waiting forever is a plain blocking
+ *     waitpid, as raw);
+ *   - close-others: fcntl(F_GETFD) per descriptor between 2 and the region's,
+ *     each spawn (normally none).
+ *
+ * As in bench-region.c, both sides run in the same process in alternating
+ * batches ("rounds"), the order flipping every round; the table shows the
+ * median per-spawn time of each side, their ratio, and the median of the
+ * per-round ratios ("paired"), on which the target is judged.
+ * Nothing here is asserted: the exit status is 0 whatever the ratio, and 1 only
+ * when a call fails or a child does not exit 0. */
+#define _GNU_SOURCE /* glibc: posix_spawn_file_actions_addclosefrom_np */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shmkit.h"
+
+#ifndef SHMKIT_BENCH_LINUX_EXT
+/* Only bench/CMakeLists.txt knows which backend the library was built with. */
+#  error "SHMKIT_BENCH_LINUX_EXT must be defined (0 or 1) by the build"
+#endif
+
+#define TARGET_RATIO 1.10
+#define REGION_SIZE  4096
+#define MAX_LOW_FDS  64
+
+/* Exit codes of the child mode, other than 0. */
+#define CHILD_BAD_ARGS 3 /* not "--child shmkit1:<fd>:..." */
+#define CHILD_NO_FD    4 /* the token's descriptor is not open */
+
+extern char **environ;
+
+static const char *progname = "shmkit-bench-spawn";
+static char self[PATH_MAX]; /* this program, which is also the child */
+static char token[SHMKIT_TOKEN_MAX];
+static char *child_argv[4];      /* {self, "--child", token, NULL} */
+static shmkit_region *region;    /* the one both sides hand down */
+static int region_fd;            /* its descriptor */
+static int low_fds[MAX_LOW_FDS]; /* open descriptors between 2 and region_fd */
+static int low_count;
+
+/* ---------------------------------------------------------------- child */
+
+/* The whole child: no allocation, no output, one system call. */
+static int child_main(int argc, char **argv) {
+  const char *t;
+  char *end;
+  long fd;
+
+  if (argc != 3 || strncmp(argv[2], "shmkit1:", 8) != 0) return CHILD_BAD_ARGS;
+  t = argv[2] + 8;
+  errno = 0;
+  fd = strtol(t, &end, 10);
+  if (errno != 0 || end == t || *end != ':' || fd < 0 || fd > INT_MAX)
+    return CHILD_BAD_ARGS;
+  return fcntl((int)fd, F_GETFD) >= 0 ? 0 : CHILD_NO_FD;
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static const char *case_name(unsigned flags) {
+  return flags & SHMKIT_SPAWN_CLOSE_OTHERS ? "close-others" : "inherit";
+}
+
+static void die_shmkit(const char *call, unsigned flags, int err) {
+  fprintf(stderr, "%s: %s (%s) failed: %s (%s)\n", progname, call,
+          case_name(flags), shmkit_strerror(err), shmkit_err_name(err));
+  exit(1);
+}
+
+static void die_errno(const char *call, unsigned flags, int e) {
+  fprintf(stderr, "%s: raw %s (%s) failed: %s\n", progname, call,
+          case_name(flags), strerror(e));
+  exit(1);
+}
+
+static void die_child(const char *side, unsigned flags, int code, int sig) {
+  fprintf(stderr, "%s: %s child (%s) ", progname, side, case_name(flags));
+  if (sig != 0)
+    fprintf(stderr, "was killed by signal %d\n", sig);
+  else if (code == CHILD_BAD_ARGS)
+    fprintf(stderr, "exited with %d: bad arguments\n", code);
+  else if (code == CHILD_NO_FD)
+    fprintf(stderr, "exited with %d: descriptor %d not inherited\n", code,
+            region_fd);
+  else
+    fprintf(stderr, "exited with %d\n", code);
+  exit(1);
+}
+
+/* ---------------------------------------------------------------- cycles */
+
+static void shmkit_cycle(unsigned flags) {
+  shmkit_spawn_options o;
+  shmkit_process *p;
+  int err, code, sig;
+
+  memset(&o, 0, sizeof(o));
+  o.file = self;
+  o.argv = (const char *const *)child_argv;
+  o.regions = &region;
+  o.region_count = 1;
+  o.flags = flags;
+  if ((err = shmkit_spawn(&p, &o)) != 0) die_shmkit("shmkit_spawn", flags, err);
+  if ((err = shmkit_process_wait(p, -1, &code, &sig)) != 0)
+    die_shmkit("shmkit_process_wait", flags, err);
+  if (code != 0 || sig != 0) die_child("shmkit", flags, code, sig);
+  shmkit_process_close(p);
+}
+
+static void raw_cycle(unsigned flags) {
+  posix_spawn_file_actions_t fa;
+  pid_t pid;
+  int r, status;
+
+  if ((r = posix_spawn_file_actions_init(&fa)) != 0)
+    die_errno("posix_spawn_file_actions_init", flags, r);
+  if ((r = posix_spawn_file_actions_adddup2(&fa, region_fd, region_fd)) != 0)
+    die_errno("posix_spawn_file_actions_adddup2", flags, r);
+  if (flags & SHMKIT_SPAWN_CLOSE_OTHERS) {
+#ifdef SHMKIT_BENCH_HAVE_ADDCLOSEFROM
+    for (int i = 0; i < low_count; i++)
+      if ((r = posix_spawn_file_actions_addclose(&fa, low_fds[i])) != 0)
+        die_errno("posix_spawn_file_actions_addclose", flags, r);
+    if ((r = posix_spawn_file_actions_addclosefrom_np(&fa, region_fd + 1)) != 0)
+      die_errno("posix_spawn_file_actions_addclosefrom_np", flags, r);
+#else
+    die_errno("posix_spawn_file_actions_addclosefrom_np", flags, ENOSYS);
+#endif
+  }
+  r = posix_spawn(&pid, self, &fa, NULL, child_argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (r != 0) die_errno("posix_spawn", flags, r);
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) die_errno("waitpid", flags, errno);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    die_child("raw", flags, WIFEXITED(status) ? WEXITSTATUS(status) : 0,
+              WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+/* ---------------------------------------------------------------- timing */
+
+typedef void (*cycle_fn)(unsigned flags);
+
+static double now_ns(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Nanoseconds per cycle over a batch of `iters` cycles. */
+static double batch(cycle_fn fn, unsigned flags, long iters) {
+  double t0 = now_ns();
+
+  for (long i = 0; i < iters; i++) fn(flags);
+  return (now_ns() - t0) / (double)iters;
+}
+
+/* The batch length that makes one round last about `round_ns`: doubles a
+ * trial batch of both sides until it lasts a tenth of that, then scales. */
+static long calibrate(unsigned flags, double round_ns) {
+  double per_cycle;
+  long n = 1, iters;
+
+  for (;;) {
+    per_cycle =
+        (batch(shmkit_cycle, flags, n) + batch(raw_cycle, flags, n)) / 2;
+    if (per_cycle * (double)n >= round_ns / 10 || n >= (1L << 20)) break;
+    n *= 2;
+  }
+  iters = (long)(round_ns / per_cycle);
+  return iters < 1 ? 1 : iters;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof(*v), cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+/* The path of this program, for the child: the kernel's answer where there
+ * is /proc, else argv[0] made absolute. */
+static void find_self(const char *argv0) {
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+  if (n > 0) {
+    self[n] = '\0';
+    return;
+  }
+  if (realpath(argv0, self) == NULL) {
+    fprintf(stderr, "%s: cannot find this program (%s): %s\n", progname, argv0,
+            strerror(errno));
+    exit(1);
+  }
+}
+
+/* The region both sides hand down, its token, the child's argv, and the
+ * descriptors below the region's that close-others must close. */
+static void setup(void) {
+  int err;
+
+  if ((err = shmkit_region_create(&region, REGION_SIZE, 0)) != 0)
+    die_shmkit("shmkit_region_create", 0, err);
+  region_fd = (int)shmkit_region_handle(region);
+  if ((err = shmkit_region_token(region, token, sizeof(token))) < 0)
+    die_shmkit("shmkit_region_token", 0, err);
+  child_argv[0] = self;
+  child_argv[1] = "--child";
+  child_argv[2] = token;
+  child_argv[3] = NULL;
+  for (int fd = 3; fd < region_fd; fd++)
+    if (fcntl(fd, F_GETFD) >= 0 && low_count < MAX_LOW_FDS)
+      low_fds[low_count++] = fd;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: %s [--quick] [--rounds N] [--round-ms MS]\n"
+          "  --quick        9 rounds of ~75 ms per side and case (~3 s), "
+          "for CI\n"
+          "  --rounds N     rounds of each side per case (default 21)\n"
+          "  --round-ms MS  target length of one round (default 250)\n"
+          "(%s --child TOKEN is the child both sides start)\n",
+          progname, progname);
+}
+
+static long parse_count(const char *s, const char *opt) {
+  char *end;
+  long v;
+
+  errno = 0;
+  v = s != NULL ? strtol(s, &end, 10) : 0;
+  if (s == NULL || errno != 0 || *end != '\0' || v < 1 || v > 100000) {
+    fprintf(stderr, "%s: %s needs a number from 1 to 100000\n", progname, opt);
+    usage(stderr);
+    exit(2);
+  }
+  return v;
+}
+
+static void print_header(int rounds, long round_ms) {
+  size_t env_count = 0;
+
+  while (environ != NULL && environ[env_count] != NULL) env_count++;
+  printf("shmkit spawn cycle: spawn + wait + reap of this program as a child "
+         "that checks\n"
+         "its token's descriptor (one fcntl) and exits 0\n");
+  printf("both sides:   argv {self, --child, TOKEN}, this environment (%zu "
+         "variables),\n"
+         "              fd %d passed by adddup2(fd, fd): the region, %d B "
+         "%s\n",
+         env_count, region_fd, REGION_SIZE,
+#if SHMKIT_BENCH_LINUX_EXT
+         "memfd"
+#else
+         "shm object"
+#endif
+  );
+  printf("raw:          file_actions_init + adddup2 + posix_spawn (no "
+         "attributes) +\n"
+         "              file_actions_destroy + waitpid; close-others: also\n"
+         "              addclosefrom_np(fd + 1)");
+  if (low_count > 0)
+    printf(" +\n              addclose of the %d descriptor(s) open below "
+           "fd %d",
+           low_count, region_fd);
+  printf("\n"
+         "shmkit also:  malloc + free of the process object, the handle "
+         "array and the\n"
+         "              environment array (environ counted and copied);\n"
+         "              fcntl(F_GETFD) per region; posix_spawnattr "
+         "setsigmask(empty) +\n"
+         "              setsigdefault(all), so glibc's child sets each "
+         "signal to SIG_DFL\n"
+         "              (raw's reads each one's disposition first, then "
+         "sets it);\n");
+#if SHMKIT_BENCH_LINUX_EXT
+  printf("              pidfd_open after the spawn, close of it in "
+         "shmkit_process_close;\n");
+#else
+  printf("              no pidfd (SHMKIT_PORTABLE or not Linux);\n");
+#endif
+  printf("              close-others: fcntl(F_GETFD) per descriptor below "
+         "fd %d (%d open)\n",
+         region_fd, low_count);
+  printf("%d interleaved rounds per side, ~%ld ms each\n"
+         "ratio: median shmkit / median raw; paired: median of the rounds' "
+         "ratios,\n"
+         "each of two batches run back to back (what the target is judged "
+         "on)\n\n",
+         rounds, round_ms);
+  printf("%-12s  %6s  %15s  %12s  %6s  %6s  %s\n", "case", "iters",
+         "shmkit us/spawn", "raw us/spawn", "ratio", "paired", "<= 1.10x");
+  fflush(stdout);
+}
+
+int main(int argc, char **argv) {
+  static const unsigned cases[] = {0, SHMKIT_SPAWN_CLOSE_OTHERS};
+  int rounds = 21;
+  long round_ms = 250;
+  double *ours, *raw, *pair;
+  double t_start;
+
+  /* The child: before anything else, so that it stays cheap. */
+  if (argc >= 2 && strcmp(argv[1], "--child") == 0)
+    return child_main(argc, argv);
+
+  t_start = now_ns();
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--quick") == 0) {
+      rounds = 9;
+      round_ms = 75;
+    } else if (strcmp(argv[i], "--rounds") == 0) {
+      rounds = (int)parse_count(argv[++i], "--rounds");
+    } else if (strcmp(argv[i], "--round-ms") == 0) {
+      round_ms = parse_count(argv[++i], "--round-ms");
+    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(stdout);
+      return 0;
+    } else {
+      fprintf(stderr, "%s: unknown argument '%s'\n", progname, argv[i]);
+      usage(stderr);
+      return 2;
+    }
+  }
+  find_self(argv[0]);
+  setup();
+  ours = malloc(sizeof(*ours) * (size_t)rounds);
+  raw = malloc(sizeof(*raw) * (size_t)rounds);
+  pair = malloc(sizeof(*pair) * (size_t)rounds);
+  if (ours == NULL || raw == NULL || pair == NULL) {
+    fprintf(stderr, "%s: out of memory\n", progname);
+    return 1;
+  }
+
+  print_header(rounds, round_ms);
+  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+    unsigned flags = cases[c];
+    long iters;
+    double med_ours, med_raw, ratio, paired;
+
+#ifndef SHMKIT_BENCH_HAVE_ADDCLOSEFROM
+    if (flags & SHMKIT_SPAWN_CLOSE_OTHERS) {
+      printf("%-12s  skipped: no posix_spawn_file_actions_addclosefrom_np "
+             "(glibc < 2.34)\n",
+             case_name(flags));
+      continue;
+    }
+#endif
+    iters = calibrate(flags, (double)round_ms * 1e6);
+    /* Alternate which side goes first, so that neither always runs right
+     * after the other one's children have been reaped. */
+    for (int r = 0; r < rounds; r++) {
+      if (r % 2 == 0) {
+        ours[r] = batch(shmkit_cycle, flags, iters);
+        raw[r] = batch(raw_cycle, flags, iters);
+      } else {
+        raw[r] = batch(raw_cycle, flags, iters);
+        ours[r] = batch(shmkit_cycle, flags, iters);
+      }
+    }
+    for (int r = 0; r < rounds; r++) pair[r] = ours[r] / raw[r];
+    paired = median(pair, rounds);
+    med_ours = median(ours, rounds);
+    med_raw = median(raw, rounds);
+    ratio = med_ours / med_raw;
+    printf("%-12s  %6ld  %15.1f  %12.1f  %6.3f  %6.3f  %s\n", case_name(flags),
+           iters, med_ours / 1e3, med_raw / 1e3, ratio, paired,
+           paired <= TARGET_RATIO ? "yes" : "NO");
+    fflush(stdout);
+  }
+  printf("\ntotal %.1f s\n", (now_ns() - t_start) / 1e9);
+  shmkit_region_close(region);
+  free(ours);
+  free(raw);
+  free(pair);
+  return 0;
+}

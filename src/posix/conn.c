@@ -1,0 +1,469 @@
+/* POSIX connections: Unix domain SOCK_SEQPACKET sockets, which keep message
+ * boundaries and carry descriptors with SCM_RIGHTS. Linux names endpoints in
+ * the abstract namespace (linux.c); elsewhere they are socket files in a
+ * private directory. */
+#define _GNU_SOURCE /* glibc: accept4, MSG_CMSG_CLOEXEC, struct ucred */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../platform.h"
+#include "posix.h"
+
+#ifndef MSG_NOSIGNAL
+#  define MSG_NOSIGNAL 0 /* macOS: SO_NOSIGPIPE would be needed */
+#endif
+#ifndef MSG_CMSG_CLOEXEC
+#  define MSG_CMSG_CLOEXEC 0 /* set by hand after recvmsg */
+#endif
+
+static int fail(void) {
+  return shmkit__errno(errno);
+}
+
+/* Makes a descriptor close-on-exec and non-blocking (where the socket calls
+ * could not do it atomically). */
+static int prepare(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) return fail();
+  return shmkit__os_set_private(fd);
+}
+
+static int new_socket(int *out) {
+  int fd;
+#ifdef SOCK_CLOEXEC
+  fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+#else
+  fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+#endif
+  if (fd < 0) return fail();
+  if (prepare(fd) != 0) {
+    int err = fail();
+    close(fd);
+    return err;
+  }
+  *out = fd;
+  return 0;
+}
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for `events` on fd until the deadline (-1: none). */
+static int wait_fd(int fd, short events, long long deadline) {
+  struct pollfd p = {fd, events, 0};
+  int left, r;
+
+  for (;;) {
+    left = -1;
+    if (deadline >= 0) {
+      long long d = deadline - now_ms();
+      left = d > 0 ? (int)(d > 1000000 ? 1000000 : d) : 0;
+    }
+    r = poll(&p, 1, left);
+    if (r > 0) return 0;
+    if (r == 0) {
+      if (left != 0 && (deadline < 0 || now_ms() < deadline)) continue;
+      return SHMKIT_ETIMEDOUT;
+    }
+    if (errno != EINTR) return fail();
+  }
+}
+
+static long long deadline_of(int timeout_ms) {
+  return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+}
+
+int shmkit__os_self_user(char user[SHMKIT_USER_MAX], int64_t *uid) {
+  *uid = (int64_t)geteuid();
+  snprintf(user, SHMKIT_USER_MAX, "%lld", (long long)*uid);
+  return 0;
+}
+
+/* ---- endpoint addresses */
+
+/* The private directory of this user's socket files: made 0700, and
+ * trusted only if it is a real directory of ours that nobody else can
+ * enter (someone could have made it first, to catch our sockets). */
+static int socket_dir(char *dir, size_t size) {
+  struct stat st;
+  uid_t uid = geteuid();
+
+  snprintf(dir, size, "/tmp/shmkit-%lu", (unsigned long)uid);
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) return fail();
+  if (lstat(dir, &st) != 0) return fail();
+  if (!S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 077) != 0)
+    return SHMKIT_EACCES;
+  return 0;
+}
+
+static int endpoint_addr(const char *name, struct sockaddr_un *a,
+                         socklen_t *len, int *on_disk) {
+  char dir[64];
+  int err;
+
+  memset(a, 0, sizeof(*a));
+  a->sun_family = AF_UNIX;
+  *on_disk = 0;
+  err = shmkit__ext_abstract_addr(name, a->sun_path, sizeof(a->sun_path), len);
+  if (err == 0) {
+    *len += (socklen_t)offsetof(struct sockaddr_un, sun_path);
+    return 0;
+  }
+  if (err != SHMKIT_ENOTSUP) return err;
+  if ((err = socket_dir(dir, sizeof(dir))) != 0) return err;
+  snprintf(a->sun_path, sizeof(a->sun_path), "%s/%s", dir, name);
+  *len = (socklen_t)sizeof(*a);
+  *on_disk = 1;
+  return 0;
+}
+
+/* ---- listen, accept, connect */
+
+/* A socket file outlives a listener that crashed, so the file cannot say
+ * whether the endpoint is in use; a lock can, because the system drops it
+ * with its holder. (Connecting to find out would leave a live listener a
+ * connection to accept.) Takes "<socket>.lock" or fails with SHMKIT_EEXIST,
+ * then clears what a dead listener left. */
+static int lock_endpoint(const char *path, int *lock) {
+  char lp[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+  struct stat held, named;
+  int fd;
+
+  snprintf(lp, sizeof(lp), "%s.lock", path);
+  for (;;) {
+    fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return fail();
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno == EWOULDBLOCK ? SHMKIT_EEXIST : fail();
+      close(fd);
+      return err;
+    }
+    /* The lock counts only if its file still has the name: a listener that
+     * closed between our open and our flock removed it, and the next one
+     * locks a new file of that name. */
+    if (fstat(fd, &held) == 0 && stat(lp, &named) == 0 &&
+        held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+      break;
+    close(fd);
+  }
+  unlink(path); /* a dead listener's socket file, if any */
+  *lock = fd;
+  return 0;
+}
+
+int shmkit__os_listen(const char *name, shmkit_handle *out,
+                      shmkit__listener *l) {
+  struct sockaddr_un a;
+  struct stat st;
+  socklen_t len;
+  int fd, err, on_disk, lock = -1;
+
+  l->id[0] = l->id[1] = 0;
+  l->lock = SHMKIT_INVALID_HANDLE;
+  if ((err = endpoint_addr(name, &a, &len, &on_disk)) != 0) return err;
+  if (on_disk && (err = lock_endpoint(a.sun_path, &lock)) != 0) return err;
+  if ((err = new_socket(&fd)) != 0) goto fail_lock;
+  if (bind(fd, (const struct sockaddr *)&a, len) != 0) {
+    err = errno == EADDRINUSE ? SHMKIT_EEXIST : fail();
+    close(fd);
+    goto fail_lock;
+  }
+  if (on_disk) {
+    /* Owner-only, though the directory already is. Remember which file is
+     * ours, so that closing never removes another listener's. */
+    if (chmod(a.sun_path, 0600) != 0 || stat(a.sun_path, &st) != 0) {
+      err = fail();
+      goto fail_bound;
+    }
+    l->id[0] = (uint64_t)st.st_dev;
+    l->id[1] = (uint64_t)st.st_ino;
+  }
+  if (listen(fd, 128) != 0) {
+    err = fail();
+    goto fail_bound;
+  }
+  l->lock = lock;
+  *out = fd;
+  return 0;
+
+fail_bound:
+  if (on_disk) unlink(a.sun_path);
+  close(fd);
+fail_lock:
+  if (lock >= 0) close(lock);
+  return err;
+}
+
+void shmkit__os_unlisten(const char *name, shmkit_handle h,
+                         const shmkit__listener *l) {
+  struct sockaddr_un a;
+  struct stat st;
+  socklen_t len;
+  int on_disk;
+
+  /* Our socket file, and our lock file while we still hold it (so no one
+   * else's); lock_endpoint() copes with a lock file removed under it. */
+  if (l->id[1] != 0 && endpoint_addr(name, &a, &len, &on_disk) == 0 &&
+      on_disk) {
+    char lp[sizeof(a.sun_path) + 8];
+    if (stat(a.sun_path, &st) == 0 && (uint64_t)st.st_dev == l->id[0] &&
+        (uint64_t)st.st_ino == l->id[1])
+      unlink(a.sun_path);
+    snprintf(lp, sizeof(lp), "%s.lock", a.sun_path);
+    unlink(lp);
+  }
+  close((int)h);
+  if (l->lock != SHMKIT_INVALID_HANDLE) close((int)l->lock);
+}
+
+int shmkit__os_accept(shmkit_handle listener, int timeout_ms,
+                      shmkit_handle *out) {
+  long long deadline = deadline_of(timeout_ms);
+  int fd, err;
+
+  for (;;) {
+#ifdef SOCK_CLOEXEC
+    fd = accept4((int)listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+#else
+    fd = accept((int)listener, NULL, NULL);
+    if (fd >= 0 && prepare(fd) != 0) {
+      close(fd);
+      continue;
+    }
+#endif
+    if (fd >= 0) break;
+    /* ECONNABORTED: a client gave up while queued; wait for the next. */
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+        errno != ECONNABORTED)
+      return fail();
+    if ((err = wait_fd((int)listener, POLLIN, deadline)) != 0) return err;
+  }
+  *out = fd;
+  return 0;
+}
+
+int shmkit__os_connect(const char *name, int timeout_ms, shmkit_handle *out) {
+  long long deadline = deadline_of(timeout_ms);
+  struct sockaddr_un a;
+  socklen_t len;
+  int fd, err, on_disk;
+
+  if ((err = endpoint_addr(name, &a, &len, &on_disk)) != 0) return err;
+  if ((err = new_socket(&fd)) != 0) return err;
+  for (;;) {
+    if (connect(fd, (const struct sockaddr *)&a, len) == 0) break;
+    if (errno == ECONNREFUSED || errno == ENOENT) {
+      err = SHMKIT_ENOENT; /* nobody listens */
+    } else if (errno == EAGAIN || errno == EINTR) {
+      /* The listener's queue is full: try again until the deadline. */
+      struct timespec ts = {0, 1000000};
+      err = deadline >= 0 && now_ms() >= deadline ? SHMKIT_ETIMEDOUT : 0;
+      if (err == 0) {
+        nanosleep(&ts, NULL);
+        continue;
+      }
+    } else if (errno == EINPROGRESS) {
+      err = wait_fd(fd, POLLOUT, deadline);
+      if (err == 0) break;
+    } else {
+      err = fail();
+    }
+    close(fd);
+    return err;
+  }
+  *out = fd;
+  return 0;
+}
+
+int shmkit__os_conn_pair(shmkit_handle out[2]) {
+  int sv[2];
+
+#ifdef SOCK_CLOEXEC
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+                 sv) != 0)
+    return fail();
+#else
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) return fail();
+  if (prepare(sv[0]) != 0 || prepare(sv[1]) != 0) {
+    int err = fail();
+    close(sv[0]);
+    close(sv[1]);
+    return err;
+  }
+#endif
+  out[0] = sv[0];
+  out[1] = sv[1];
+  return 0;
+}
+
+int shmkit__os_conn_check(shmkit_handle h) {
+  struct sockaddr_un a;
+  socklen_t len = sizeof(a);
+  struct stat st;
+  int fd = (int)h, type, listening = 0;
+  socklen_t n = sizeof(type);
+
+  if (h < 0 || h != (shmkit_handle)fd || fcntl(fd, F_GETFD) < 0)
+    return SHMKIT_EBADF;
+  if (fstat(fd, &st) != 0) return fail();
+  if (!S_ISSOCK(st.st_mode)) return SHMKIT_ENOTSHM;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &n) != 0 ||
+      type != SOCK_SEQPACKET ||
+      getsockname(fd, (struct sockaddr *)&a, &len) != 0 ||
+      a.sun_family != AF_UNIX)
+    return SHMKIT_ENOTSHM;
+#ifdef SO_ACCEPTCONN
+  n = sizeof(listening);
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &n) != 0)
+    listening = 0;
+#endif
+  if (listening) return SHMKIT_ENOTSHM;
+  return prepare(fd);
+}
+
+int shmkit__os_peer(shmkit_handle h, shmkit_peer *peer) {
+  int err = shmkit__ext_peer((int)h, &peer->pid, &peer->uid);
+
+  if (err != 0) return err;
+  snprintf(peer->user, sizeof(peer->user), "%lld", (long long)peer->uid);
+  return 0;
+}
+
+/* ---- messages */
+
+int shmkit__os_send(shmkit_handle h, const shmkit__frame *f, const void *data,
+                    size_t size, const shmkit_handle *handles, size_t count,
+                    int timeout_ms) {
+  union { /* aligned for struct cmsghdr */
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int) * SHMKIT_MSG_REGIONS_MAX)];
+  } ctl;
+  long long deadline = -2;
+  struct iovec iov[2];
+  struct msghdr m;
+  int err;
+
+  memset(&m, 0, sizeof(m));
+  iov[0].iov_base = (void *)f;
+  iov[0].iov_len = sizeof(*f);
+  iov[1].iov_base = (void *)data;
+  iov[1].iov_len = size;
+  m.msg_iov = iov;
+  m.msg_iovlen = size != 0 ? 2 : 1;
+  if (count != 0) {
+    struct cmsghdr *c;
+    memset(&ctl, 0, sizeof(ctl));
+    m.msg_control = ctl.buf;
+    m.msg_controllen = CMSG_SPACE(sizeof(int) * count);
+    c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * count);
+    for (size_t i = 0; i < count; i++) {
+      int fd = (int)handles[i];
+      memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
+    }
+  }
+  for (;;) {
+    if (sendmsg((int)h, &m, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) return 0;
+    if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
+      return SHMKIT_ECLOSED;
+    if (errno == EMSGSIZE) return SHMKIT_E2BIG;
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      return fail();
+    if (deadline == -2) deadline = deadline_of(timeout_ms);
+    if ((err = wait_fd((int)h, POLLOUT, deadline)) != 0) return err;
+  }
+}
+
+static void close_all(const shmkit_handle *handles, size_t count) {
+  for (size_t i = 0; i < count; i++) close((int)handles[i]);
+}
+
+int shmkit__os_recv(shmkit_handle h, shmkit__frame *f, size_t *got, void *data,
+                    size_t capacity, size_t *payload, int *truncated,
+                    shmkit_handle handles[SHMKIT_MSG_REGIONS_MAX],
+                    size_t *count, int timeout_ms) {
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int) * SHMKIT_MSG_REGIONS_MAX)];
+  } ctl;
+  long long deadline = -2;
+  struct iovec iov[2];
+  struct msghdr m;
+  ssize_t n;
+  int err, bad = 0;
+
+  *count = 0;
+  for (;;) {
+    memset(&m, 0, sizeof(m));
+    iov[0].iov_base = f;
+    iov[0].iov_len = sizeof(*f);
+    iov[1].iov_base = data;
+    iov[1].iov_len = capacity;
+    m.msg_iov = iov;
+    m.msg_iovlen = capacity != 0 ? 2 : 1;
+    m.msg_control = ctl.buf;
+    m.msg_controllen = sizeof(ctl.buf);
+    n = recvmsg((int)h, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (n >= 0) break;
+    if (errno == ECONNRESET) return SHMKIT_ECLOSED;
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      return fail();
+    if (deadline == -2) deadline = deadline_of(timeout_ms);
+    if ((err = wait_fd((int)h, POLLIN, deadline)) != 0) return err;
+  }
+
+  /* Take every descriptor that arrived, whatever else is wrong, so that
+   * each is closed if the message is refused. */
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL;
+       c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < k; i++) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        if (*count < SHMKIT_MSG_REGIONS_MAX) {
+          handles[(*count)++] = fd;
+          if (MSG_CMSG_CLOEXEC == 0) shmkit__os_set_private(fd);
+        } else {
+          close(fd);
+          bad = 1;
+        }
+      }
+    } else {
+      bad = 1; /* credentials or anything else: not our protocol */
+    }
+  }
+  if (bad || (m.msg_flags & MSG_CTRUNC)) {
+    close_all(handles, *count);
+    *count = 0;
+    return SHMKIT_EPROTO;
+  }
+  if (n == 0 && *count == 0) return SHMKIT_ECLOSED; /* end of stream */
+  *got = (size_t)n < sizeof(*f) ? (size_t)n : sizeof(*f);
+  *payload = (size_t)n - *got;
+  *truncated = (m.msg_flags & MSG_TRUNC) != 0;
+  return 0;
+}
+
+int shmkit__os_pull(int64_t pid, shmkit_handle remote, shmkit_handle *out) {
+  int fd, err;
+
+  if (remote > 0x7fffffff) return SHMKIT_EBADF;
+  if ((err = shmkit__ext_pull((pid_t)pid, (int)remote, &fd)) != 0) return err;
+  *out = fd;
+  return 0;
+}

@@ -1,0 +1,504 @@
+/* Connections against hostile and dying peers, with raw sendmsg frames, and
+ * pull mode. POSIX only: the frames are built by hand with SCM_RIGHTS. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../src/internal.h"
+#include "runner.h"
+
+/* Sends `len` bytes of `frame` and the descriptors in fds[0..n) as one
+ * message, past every check of the library. */
+static void raw_send(int sock, const void *frame, size_t len, const int *fds,
+                     size_t n) {
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int) * 64)];
+  } ctl;
+  struct iovec iov = {(void *)frame, len};
+  struct msghdr m;
+
+  memset(&m, 0, sizeof(m));
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  if (n != 0) {
+    struct cmsghdr *c;
+    memset(&ctl, 0, sizeof(ctl));
+    m.msg_control = ctl.buf;
+    m.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+    c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+  }
+  if (sendmsg(sock, &m, MSG_NOSIGNAL) < 0) FAIL("sendmsg: %s", strerror(errno));
+}
+
+static int memfd_of(size_t size, int writable) {
+  char name[32];
+  int fd, ro;
+
+  snprintf(name, sizeof(name), "/shmkit-h-%ld", (long)getpid());
+  fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT(fd >= 0);
+  ASSERT_EQ(ftruncate(fd, (off_t)size), 0);
+  if (!writable) {
+    ro = shm_open(name, O_RDONLY, 0);
+    close(fd);
+    fd = ro;
+  }
+  shm_unlink(name);
+  return fd;
+}
+
+/* A frame as the library would write it, for `count` regions of `size`. */
+static void good_frame(shmkit__frame *f, uint32_t payload, uint32_t count,
+                       uint64_t size, uint32_t access) {
+  memset(f, 0, sizeof(*f));
+  f->magic = SHMKIT__FRAME_MAGIC;
+  f->version = SHMKIT__FRAME_VERSION;
+  f->size = payload;
+  f->count = count;
+  for (uint32_t i = 0; i < count; i++) {
+    f->regions[i].size = size;
+    f->regions[i].access = access;
+  }
+}
+
+static void close_all_of(shmkit_msg *m) {
+  for (size_t i = 0; i < m->count; i++) shmkit_region_close(m->regions[i]);
+}
+
+/* Expects the next message to fail with `want`, and nothing to stay open. */
+static void expect(shmkit_conn *c, int want, int handles) {
+  char buf[256];
+  shmkit_msg m;
+  int err;
+
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  err = shmkit_conn_recv(c, &m, 30000);
+  if (err != want)
+    FAIL("recv: got %s, want %s", shmkit_err_name(err), shmkit_err_name(want));
+  ASSERT_EQ(m.count, 0);
+  for (int i = 0; i < SHMKIT_MSG_REGIONS_MAX; i++) ASSERT_NULL(m.regions[i]);
+  ASSERT_EQ(test_open_handles(), handles);
+}
+
+/* Each lie a frame can tell, from a real other process; every descriptor
+ * that came with a refused message is closed, and the connection goes on. */
+TEST_IMPL(conn_hostile_frames) {
+  shmkit_conn *a, *b;
+  shmkit_process *p;
+  shmkit_spawn_options o;
+  char tok[SHMKIT_TOKEN_MAX], buf[64];
+  const char *argv[] = {test_self_path(), "--child", "hostile_peer", tok, NULL};
+  shmkit_msg m;
+  int n, code, sig;
+
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  o.conns = &b;
+  o.conn_count = 1;
+  ASSERT_OK(shmkit_spawn(&p, &o));
+  shmkit_conn_close(b);
+  n = test_open_handles();
+
+  expect(a, SHMKIT_EPROTO, n);    /* shorter than a header */
+  expect(a, SHMKIT_EPROTO, n);    /* bad magic */
+  expect(a, SHMKIT_EPROTO, n);    /* 1 region announced, 2 descriptors */
+  expect(a, SHMKIT_EPROTO, n);    /* 2 announced, 1 descriptor */
+  expect(a, SHMKIT_EPROTO, n);    /* payload length that lies */
+  expect(a, SHMKIT_EPROTO, n);    /* more descriptors than fit: MSG_CTRUNC */
+  expect(a, SHMKIT_ENOTSHM, n);   /* a pipe as a region */
+  expect(a, SHMKIT_ETOOSMALL, n); /* 100 bytes claimed as 4096 */
+  expect(a, SHMKIT_EACCES, n);    /* read-only claimed writable */
+  expect(a, SHMKIT_EPROTO, n);    /* a region slot past count not empty */
+  expect(a, SHMKIT_EPROTO, n);    /* a size of 0 */
+  expect(a, SHMKIT_EPROTO, n);    /* count past the maximum */
+  /* Random frames: whatever each yields, nothing crashes or stays open. */
+  for (int i = 0; i < 300; i++) {
+    int err;
+    memset(&m, 0, sizeof(m));
+    m.data = buf;
+    m.capacity = sizeof(buf);
+    err = shmkit_conn_recv(a, &m, 30000);
+    if (err == 0)
+      close_all_of(&m);
+    else if (err != SHMKIT_EPROTO && err != SHMKIT_ENOTSHM &&
+             err != SHMKIT_ETOOSMALL && err != SHMKIT_EACCES &&
+             err != SHMKIT_E2BIG)
+      FAIL("random frame %d: %s", i, shmkit_err_name(err));
+    ASSERT_EQ(test_open_handles(), n);
+  }
+  /* And then an honest message still comes through. */
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
+  ASSERT_STR_EQ(buf, "honest");
+  ASSERT_EQ(m.count, 1);
+  close_all_of(&m);
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(code, 0);
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_EQ(test_open_handles(), n);
+  shmkit_process_close(p);
+  shmkit_conn_close(a);
+  return 0;
+}
+
+CHILD_IMPL(hostile_peer) {
+  shmkit_conn *c;
+  shmkit__frame f;
+  int s, pipefd[2], fds[20];
+  unsigned seed = 12345;
+  char bytes[sizeof(shmkit__frame) + 64];
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  s = (int)shmkit_conn_handle(c);
+  /* Blocking, so that a full socket buffer waits instead of failing. */
+  ASSERT_EQ(fcntl(s, F_SETFL, fcntl(s, F_GETFL) & ~O_NONBLOCK), 0);
+  ASSERT_EQ(pipe(pipefd), 0);
+  fds[0] = memfd_of(4096, 1);
+  fds[1] = memfd_of(4096, 1);
+
+  raw_send(s, "tiny", 4, fds, 1);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE);
+  f.magic ^= 1;
+  raw_send(s, &f, sizeof(f), fds, 1);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE);
+  raw_send(s, &f, sizeof(f), fds, 2);
+  good_frame(&f, 0, 2, 4096, SHMKIT_READ_WRITE);
+  raw_send(s, &f, sizeof(f), fds, 1);
+  good_frame(&f, 100, 0, 0, 0);
+  memcpy(bytes, &f, sizeof(f));
+  raw_send(s, bytes, sizeof(f) + 50, NULL, 0);
+  for (int i = 2; i < 20; i++) fds[i] = fds[i % 2];
+  good_frame(&f, 0, 16, 4096, SHMKIT_READ_WRITE);
+  raw_send(s, &f, sizeof(f), fds, 20);
+  good_frame(&f, 0, 1, 1, SHMKIT_READ_ONLY);
+  raw_send(s, &f, sizeof(f), pipefd, 1);
+  {
+    int small = memfd_of(100, 1), ro = memfd_of(4096, 0);
+    good_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY);
+    raw_send(s, &f, sizeof(f), &small, 1);
+    good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE);
+    raw_send(s, &f, sizeof(f), &ro, 1);
+    close(small);
+    close(ro);
+  }
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE);
+  f.regions[3].size = 1;
+  raw_send(s, &f, sizeof(f), fds, 1);
+  good_frame(&f, 0, 1, 0, SHMKIT_READ_WRITE);
+  raw_send(s, &f, sizeof(f), fds, 1);
+  good_frame(&f, 0, 0, 0, 0);
+  f.count = 17;
+  raw_send(s, &f, sizeof(f), NULL, 0);
+
+  /* Random frames: sometimes well-formed around random fields, sometimes
+   * noise, with 0 to 3 descriptors of any kind. */
+  for (int i = 0; i < 300; i++) {
+    int pool[4] = {fds[0], pipefd[0], fds[1], pipefd[1]}, k;
+    size_t len;
+    for (size_t j = 0; j < sizeof(bytes); j++)
+      bytes[j] = (char)(rand_r(&seed) >> 7);
+    if (i % 2 == 0) {
+      good_frame(&f, (uint32_t)(rand_r(&seed) % 80),
+                 (uint32_t)(rand_r(&seed) % 4),
+                 (uint64_t)(rand_r(&seed) % 8192), 1 + 2 * (rand_r(&seed) % 2));
+      memcpy(bytes, &f, sizeof(f) - (i % 7 == 0 ? 8 : 0));
+    }
+    len = (size_t)rand_r(&seed) % sizeof(bytes) + 1;
+    k = rand_r(&seed) % 4;
+    raw_send(s, bytes, len, pool, (size_t)k);
+  }
+  {
+    shmkit_region *r;
+    ASSERT_OK(shmkit_region_create(&r, 64, 0));
+    ASSERT_OK(shmkit_conn_send(c, "honest", 7, &r, 1, 30000));
+    shmkit_region_close(r);
+  }
+  shmkit_conn_close(c);
+  return 0;
+}
+
+/* A peer killed in the middle of sending: every message that arrived is
+ * whole, then the end is reported, and nothing stays open. */
+TEST_IMPL(conn_peer_killed) {
+  shmkit_conn *a, *b;
+  shmkit_process *p;
+  shmkit_spawn_options o;
+  char tok[SHMKIT_TOKEN_MAX], buf[SHMKIT_MSG_MAX];
+  const char *argv[] = {test_self_path(), "--child", "flood_peer", tok, NULL};
+  shmkit_msg m;
+  int n, err, got = 0, code, sig;
+
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  o.conns = &b;
+  o.conn_count = 1;
+  ASSERT_OK(shmkit_spawn(&p, &o));
+  shmkit_conn_close(b);
+  n = test_open_handles();
+
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  for (int i = 0; i < 20; i++) { /* it is sending: take a few */
+    ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
+    ASSERT_EQ(m.count, 2);
+    for (size_t k = 0; k < m.size; k++) ASSERT_EQ(buf[k], (char)m.size);
+    close_all_of(&m);
+    got++;
+  }
+  ASSERT_OK(shmkit_process_kill(p));
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(sig, SIGKILL);
+  while ((err = shmkit_conn_recv(a, &m, 30000)) == 0) {
+    ASSERT_EQ(m.count, 2);
+    for (size_t k = 0; k < m.size; k++) ASSERT_EQ(buf[k], (char)m.size);
+    close_all_of(&m);
+    got++;
+  }
+  ASSERT_ERR(err, SHMKIT_ECLOSED);
+  ASSERT(got >= 20);
+  ASSERT_EQ(test_open_handles(), n);
+  ASSERT_ERR(shmkit_conn_send(a, "x", 1, NULL, 0, 1000), SHMKIT_ECLOSED);
+  shmkit_process_close(p);
+  shmkit_conn_close(a);
+  return 0;
+}
+
+CHILD_IMPL(flood_peer) {
+  static char buf[SHMKIT_MSG_MAX];
+  shmkit_conn *c;
+  shmkit_region *r[2];
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  ASSERT_OK(shmkit_region_create(&r[0], 4096, 0));
+  ASSERT_OK(shmkit_region_create(&r[1], 8192, 0));
+  for (unsigned i = 0;; i++) { /* until killed */
+    size_t size = 1000 + (i * 7919) % 60000;
+    memset(buf, (char)size, size);
+    ASSERT_OK(shmkit_conn_send(c, buf, size, r, 2, 30000));
+  }
+}
+
+/* Pull mode: take a region out of a child by its pid and descriptor. */
+TEST_IMPL(conn_pull) {
+  shmkit_region *rep, *got = (shmkit_region *)&got;
+  shmkit_view *v;
+  shmkit_process *p;
+  char tok[SHMKIT_TOKEN_MAX], *info;
+  const char *args[] = {tok, NULL};
+  long long fd = -1;
+  int n;
+
+  ASSERT_OK(shmkit_region_create(&rep, 4096, 0));
+  ASSERT_OK(shmkit_view_map(&v, rep, 0, 4096, SHMKIT_READ_WRITE));
+  info = shmkit_view_data(v);
+  ASSERT(shmkit_region_token(rep, tok, sizeof(tok)) > 0);
+  {
+    shmkit_spawn_options o;
+    const char *argv[] = {test_self_path(), "--child", "pull_source", tok,
+                          NULL};
+    memset(&o, 0, sizeof(o));
+    o.file = test_self_path();
+    o.argv = argv;
+    o.regions = &rep;
+    o.region_count = 1;
+    ASSERT_OK(shmkit_spawn(&p, &o));
+  }
+  (void)args;
+  for (int i = 0; i < 30000 && info[0] == '\0'; i++) test_sleep_ms(1);
+  ASSERT(sscanf(info, "fd %lld", &fd) == 1);
+  n = test_open_handles();
+
+  if (!test_linux_ext()) {
+    ASSERT_ERR(
+        shmkit_region_pull(&got, shmkit_process_pid(p), fd, SHMKIT_READ_ONLY),
+        SHMKIT_ENOTSUP);
+    ASSERT_NULL(got);
+  } else {
+    shmkit_view *pv;
+    ASSERT_OK(
+        shmkit_region_pull(&got, shmkit_process_pid(p), fd, SHMKIT_READ_WRITE));
+    ASSERT_EQ(shmkit_region_size(got), 12345); /* the system's */
+    ASSERT_OK(shmkit_view_map(&pv, got, 0, 100, SHMKIT_READ_ONLY));
+    ASSERT_STR_EQ((char *)shmkit_view_data(pv), "pulled out of the child");
+    shmkit_view_unmap(pv);
+    shmkit_region_close(got);
+    /* Not shared memory (its stdin), no such descriptor, no such process. */
+    ASSERT_ERR(
+        shmkit_region_pull(&got, shmkit_process_pid(p), 0, SHMKIT_READ_ONLY),
+        SHMKIT_ENOTSHM);
+    ASSERT_ERR(
+        shmkit_region_pull(&got, shmkit_process_pid(p), 900, SHMKIT_READ_ONLY),
+        SHMKIT_EBADF);
+    ASSERT_ERR(shmkit_region_pull(&got, 0x7ffffff0, 3, SHMKIT_READ_ONLY),
+               SHMKIT_ENOENT);
+    ASSERT_EQ(test_open_handles(), n);
+  }
+  ASSERT_ERR(shmkit_region_pull(&got, -1, 3, SHMKIT_READ_ONLY), SHMKIT_EINVAL);
+  strcpy(info, "go");
+  ASSERT_OK(shmkit_process_wait(p, 30000, NULL, NULL));
+  shmkit_process_close(p);
+  shmkit_view_unmap(v);
+  shmkit_region_close(rep);
+  return 0;
+}
+
+CHILD_IMPL(pull_source) {
+  shmkit_region *rep, *r;
+  shmkit_view *v, *w;
+  char *info;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_region_from_token(&rep, argv[0]));
+  ASSERT_OK(shmkit_view_map(&v, rep, 0, 4096, SHMKIT_READ_WRITE));
+  info = shmkit_view_data(v);
+  ASSERT_OK(shmkit_region_create(&r, 12345, 0));
+  ASSERT_OK(shmkit_view_map(&w, r, 0, 100, SHMKIT_READ_WRITE));
+  strcpy(shmkit_view_data(w), "pulled out of the child");
+  snprintf(info + 1, 100, "d %lld", (long long)shmkit_region_handle(r));
+  info[0] = 'f'; /* last: the parent reads once it sees the first byte */
+  for (int i = 0; i < 30000 && strcmp(info, "go") != 0; i++) test_sleep_ms(1);
+  shmkit_view_unmap(w);
+  shmkit_view_unmap(v);
+  shmkit_region_close(r);
+  shmkit_region_close(rep);
+  return 0;
+}
+
+/* The address of user `uid`'s endpoint `name`, as shmkit makes it. */
+static socklen_t endpoint_of(struct sockaddr_un *a, unsigned long uid,
+                             const char *name) {
+  memset(a, 0, sizeof(*a));
+  a->sun_family = AF_UNIX;
+  if (test_linux_ext()) { /* abstract: a leading NUL, no trailing one */
+    int n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "shmkit.%lu.%s",
+                     uid, name);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+  }
+  snprintf(a->sun_path, sizeof(a->sun_path), "/tmp/shmkit-%lu/%s", uid, name);
+  return (socklen_t)sizeof(*a);
+}
+
+static void become_nobody(void) {
+  ASSERT_EQ(setgid(65534), 0);
+  ASSERT_EQ(setuid(65534), 0);
+}
+
+/* Another user can neither get a connection to our endpoint, nor pass for
+ * its listener, nor pull from us. Needs root, to start a process of another
+ * user. */
+TEST_IMPL(conn_other_user) {
+  char name[32], pidtext[24];
+  const char *args[] = {name, pidtext, NULL};
+  shmkit_conn *l, *s, *c = (shmkit_conn *)&c;
+  int ready[2];
+  test_proc p;
+  char byte;
+
+  if (geteuid() != 0) {
+    printf("skipped: only root can start a process of another user\n");
+    return TEST_SKIP;
+  }
+  test_name(name, "priv");
+  snprintf(pidtext, sizeof(pidtext), "%ld", (long)getpid());
+
+  /* A stranger that reaches our socket is turned away by accept. */
+  ASSERT_OK(shmkit_listen(&l, name));
+  test_spawn(&p, "stranger_connects", args, SHMKIT_INVALID_HANDLE);
+  ASSERT_EQ(test_wait(&p, 30000), 0);
+  ASSERT_ERR(shmkit_accept(l, &s, 200), SHMKIT_ETIMEDOUT);
+  shmkit_conn_close(l);
+
+  /* A stranger that takes our endpoint's name first is not believed. */
+  ASSERT_EQ(pipe(ready), 0);
+  args[1] = NULL;
+  {
+    char fdtext[16];
+    const char *sargs[] = {name, fdtext, NULL};
+    snprintf(fdtext, sizeof(fdtext), "%d", ready[1]);
+    test_spawn(&p, "stranger_squats", sargs, ready[1]);
+  }
+  close(ready[1]);
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  close(ready[0]);
+  if (test_linux_ext()) {
+    ASSERT_ERR(shmkit_connect(&c, name, 1000), SHMKIT_EACCES);
+    ASSERT_NULL(c);
+    ASSERT_ERR(shmkit_listen(&l, name), SHMKIT_EEXIST);
+  } else { /* it could not: our directory is ours alone */
+    ASSERT_EQ(byte, 'n');
+  }
+  kill((pid_t)p.id, SIGKILL);
+  test_wait(&p, 30000);
+  return 0;
+}
+
+CHILD_IMPL(stranger_connects) {
+  struct sockaddr_un a;
+  socklen_t len;
+  shmkit_region *r;
+  int fd;
+
+  ASSERT_EQ(argc, 2);
+  len = endpoint_of(&a, 0, argv[0]);
+  become_nobody();
+  fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+  ASSERT(fd >= 0);
+  if (test_linux_ext()) { /* abstract sockets have no permissions */
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&a, len), 0);
+  } else {
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&a, len), -1);
+    ASSERT_EQ(errno, EACCES);
+  }
+  close(fd);
+  ASSERT_ERR(shmkit_region_pull(&r, atoll(argv[1]), 0, SHMKIT_READ_ONLY),
+             test_linux_ext() ? SHMKIT_EPERM : SHMKIT_ENOTSUP);
+  return 0;
+}
+
+CHILD_IMPL(stranger_squats) {
+  struct sockaddr_un a;
+  socklen_t len;
+  int fd, ready;
+  char ok = 'y';
+
+  ASSERT_EQ(argc, 2);
+  ready = atoi(argv[1]);
+  len = endpoint_of(&a, 0, argv[0]);
+  become_nobody();
+  fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+  ASSERT(fd >= 0);
+  if (bind(fd, (struct sockaddr *)&a, len) != 0 || listen(fd, 8) != 0) ok = 'n';
+  if (test_linux_ext()) ASSERT_EQ(ok, 'y');
+  ASSERT_EQ(write(ready, &ok, 1), 1);
+  for (;;) { /* answer whoever comes, until killed */
+    int c = accept(fd, NULL, NULL);
+    if (c >= 0) close(c);
+    if (ok == 'n') test_sleep_ms(1000);
+  }
+}
