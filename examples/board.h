@@ -7,18 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef _WIN32
-#  include <windows.h>
-static void pause_ms(int ms) {
-  Sleep((DWORD)ms);
-}
-#else
-#  include <time.h>
-static void pause_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-#endif
+#include "pause.h"
 
 enum { BOARD_EMPTY, BOARD_POSTED, BOARD_REPLIED };
 

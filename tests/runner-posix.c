@@ -209,6 +209,11 @@ const char *test_make_file(char *buf, size_t size, const char *tag,
   return buf;
 }
 
+void test_remove(const char *path) {
+  if (unlink(path) != 0 && rmdir(path) != 0)
+    FAIL("remove %s: %s", path, strerror(errno));
+}
+
 int test_try_map_writable(shmkit_handle h, size_t size) {
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)h, 0);
   if (p == MAP_FAILED) return 0;

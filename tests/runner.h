@@ -131,6 +131,8 @@ void test_close_handle(shmkit_handle h);
  * returns its path (in buf). */
 const char *test_make_file(char *buf, size_t size, const char *tag,
                            const char *content, int executable);
+/* Removes a file or an empty directory the test made. */
+void test_remove(const char *path);
 /* 1 if a writable shared mapping of `h` succeeds at the system level. */
 int test_try_map_writable(shmkit_handle h, size_t size);
 /* What shmkit_process_wait() reports for a killed process. */

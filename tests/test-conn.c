@@ -89,6 +89,22 @@ TEST_IMPL(conn_pair_messages) {
   close_msg(&m);
   ASSERT_EQ(test_open_handles(), before);
 
+  /* Seals are the object's: they arrive with it (Linux memfds). */
+  if (test_linux_ext()) {
+    shmkit_region *sealed = region_with("sealed", 4096);
+    ASSERT_OK(shmkit_region_seal(sealed, SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW |
+                                             SHMKIT_SEAL_FUTURE_WRITE));
+    ASSERT_OK(shmkit_conn_send(a, "s", 2, &sealed, 1, 1000));
+    ASSERT_OK(shmkit_conn_recv(b, &m, 1000));
+    ASSERT_EQ(shmkit_region_seals(m.regions[0]),
+              SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW | SHMKIT_SEAL_FUTURE_WRITE);
+    ASSERT_ERR(shmkit_view_map(&v, m.regions[0], 0, 1, SHMKIT_READ_WRITE),
+               SHMKIT_EPERM);
+    close_msg(&m);
+    shmkit_region_close(sealed);
+  }
+  ASSERT_EQ(test_open_handles(), before);
+
   /* Nothing more: a timeout, not a hang. */
   ASSERT_ERR(shmkit_conn_recv(b, &m, 0), SHMKIT_ETIMEDOUT);
   ASSERT_ERR(shmkit_conn_recv(b, &m, 30), SHMKIT_ETIMEDOUT);

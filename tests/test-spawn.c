@@ -362,9 +362,11 @@ TEST_IMPL(spawn_errors) {
   o.flags = 0;
   o.file = test_make_file(path, sizeof(path), "noexec", "#!/bin/sh\n", 0);
   ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_EACCES);
+  test_remove(path);
   o.file = test_make_file(path, sizeof(path), "garbage",
                           "\x01\x02 this is no program\n", 1);
   ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_ENOEXEC);
+  test_remove(path);
   o.file = "/";
   ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_EACCES);
   o.file = test_self_path();
@@ -465,6 +467,7 @@ TEST_IMPL(spawn_cwd_and_path) {
 
   test_temp_dir(dir, sizeof(dir));
   child_reports("cwd_report", NULL, NULL, dir, dir);
+  test_remove(dir);
 
   /* PATH search finds sh; without it, "sh" is a path that does not exist. */
   memset(&o, 0, sizeof(o));

@@ -1,0 +1,69 @@
+/* Connects to seal_server, receives its region, and trusts it only after
+ * checking what the system says about it: read-only, sealed against
+ * shrinking (no SIGBUS under us), growing and writing (nobody changes it),
+ * and as large as expected. */
+#include <stdio.h>
+#include <string.h>
+
+#include "pause.h"
+#include "shmkit.h"
+
+#define SIZE 65536
+
+static int fail(const char *what, int err) {
+  fprintf(stderr, "client: %s: %s\n", what, shmkit_strerror(err));
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  const char *endpoint = argc > 1 ? argv[1] : "shmkit-seal-demo";
+  const unsigned need =
+      SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW | SHMKIT_SEAL_WRITE;
+  char text[16];
+  shmkit_msg msg;
+  shmkit_conn *c;
+  shmkit_view *view;
+  shmkit_region *r;
+  int err, seals, waited = 0;
+
+  setvbuf(stdout, NULL, _IONBF, 0);
+  /* The server may still be starting: wait up to 10 s for its endpoint. */
+  while ((err = shmkit_connect(&c, endpoint, 1000)) == SHMKIT_ENOENT &&
+         waited++ < 100)
+    pause_ms(100);
+  if (err != 0) return fail("connect", err);
+
+  memset(&msg, 0, sizeof(msg));
+  msg.data = text;
+  msg.capacity = sizeof(text);
+  err = shmkit_conn_recv(c, &msg, 10000);
+  shmkit_conn_close(c);
+  if (err != 0) return fail("receive", err);
+  if (msg.count != 1) {
+    fprintf(stderr, "client: expected one region, got %zu\n", msg.count);
+    for (size_t i = 0; i < msg.count; i++) shmkit_region_close(msg.regions[i]);
+    return 1;
+  }
+  r = msg.regions[0];
+
+  seals = shmkit_region_seals(r);
+  printf("client: got a %s region of %llu bytes, seals 0x%x\n",
+         shmkit_region_access(r) == SHMKIT_READ_ONLY ? "read-only" : "writable",
+         (unsigned long long)shmkit_region_size(r), seals < 0 ? 0 : seals);
+  if (seals < 0 || ((unsigned)seals & need) != need ||
+      shmkit_region_size(r) < SIZE) {
+    fprintf(stderr, "client: not sealed as promised; not using it\n");
+    shmkit_region_close(r);
+    return 1;
+  }
+  if ((err = shmkit_view_map(&view, r, 0, SIZE, SHMKIT_READ_ONLY)) != 0) {
+    shmkit_region_close(r);
+    return fail("map", err);
+  }
+  printf("client: checked; it says \"%.*s\"\n",
+         (int)strnlen(shmkit_view_data(view), 200),
+         (char *)shmkit_view_data(view));
+  shmkit_view_unmap(view);
+  shmkit_region_close(r);
+  return 0;
+}
