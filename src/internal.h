@@ -31,9 +31,11 @@ int shmkit__token_parse(const char *s, shmkit__token *t);
 int shmkit__token_format(const shmkit__token *t, char *buf, size_t n);
 
 /* shmkit_region_adopt(), and also fails with SHMKIT_ETOOSMALL if the object
- * is smaller than `min_size`. */
+ * is smaller than `min_size`. `is_private`: the backend made the handle
+ * close-on-exec already (MSG_CMSG_CLOEXEC, pidfd_getfd), so it is not asked
+ * again; a system call per received region is a tenth of a message. */
 int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
-                         uint64_t min_size);
+                         uint64_t min_size, int is_private);
 
 /* Parses a connection token, "shmkit1:<handle>:conn": 0 or SHMKIT_ETOKEN. */
 int shmkit__token_parse_conn(const char *s, shmkit_handle *handle);
@@ -44,7 +46,7 @@ int shmkit__token_parse_conn(const char *s, shmkit_handle *handle);
  * is written and read by two processes of the same machine, so it is in the
  * machine's byte order; its layout is fixed by the static assertions in
  * frame.c. Everything in a received header is untrusted. */
-#define SHMKIT__FRAME_MAGIC 0x4b4d4853u /* "SHMK" in little-endian */
+#define SHMKIT__FRAME_MAGIC   0x4b4d4853u /* "SHMK" in little-endian */
 #define SHMKIT__FRAME_VERSION 1
 
 typedef struct shmkit__frame_region {

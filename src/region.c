@@ -101,11 +101,11 @@ int shmkit_region_remove(const char *name) {
 int shmkit_region_adopt(shmkit_region **out, shmkit_handle handle, int access) {
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
-  return shmkit__region_adopt(out, handle, access, 0);
+  return shmkit__region_adopt(out, handle, access, 0, 0);
 }
 
 int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
-                         uint64_t min_size) {
+                         uint64_t min_size, int is_private) {
   shmkit_region *r;
   uint64_t size;
   int err;
@@ -116,7 +116,7 @@ int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
   /* Not region_new(): on failure the handle stays the caller's. */
   if ((r = region_alloc(handle, size, access, NULL)) == NULL)
     return SHMKIT_ENOMEM;
-  if ((err = shmkit__os_set_private(handle)) != 0) {
+  if (!is_private && (err = shmkit__os_set_private(handle)) != 0) {
     free(r);
     return err;
   }

@@ -98,7 +98,7 @@ int shmkit_region_from_token(shmkit_region **out, const char *token) {
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
   if ((err = shmkit__token_parse(token, &t)) != 0) return err;
-  return shmkit__region_adopt(out, t.handle, t.access, t.size);
+  return shmkit__region_adopt(out, t.handle, t.access, t.size, 0);
 }
 
 int shmkit_region_from_env(shmkit_region **out, const char *name) {

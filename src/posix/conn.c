@@ -29,11 +29,19 @@ static int fail(void) {
   return shmkit__errno(errno);
 }
 
-/* Makes a descriptor close-on-exec and non-blocking (where the socket calls
- * could not do it atomically). */
-static int prepare(int fd) {
+/* Makes a descriptor close-on-exec, and non-blocking if asked (where the
+ * socket calls could not do it atomically).
+ *
+ * Listeners and connecting sockets are non-blocking. Connected ends are
+ * not: a call with a timeout passes MSG_DONTWAIT and polls, and a call
+ * without one blocks in the kernel, which saves a recvmsg that fails and a
+ * poll per message that has to be waited for (about a tenth of a round
+ * trip). Their O_NONBLOCK flag would also be shared with every process the
+ * end is handed to. */
+static int prepare(int fd, int nonblock) {
   int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) return fail();
+  if (nonblock && (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0))
+    return fail();
   return shmkit__os_set_private(fd);
 }
 
@@ -45,7 +53,7 @@ static int new_socket(int *out) {
   fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 #endif
   if (fd < 0) return fail();
-  if (prepare(fd) != 0) {
+  if (prepare(fd, 1) != 0) {
     int err = fail();
     close(fd);
     return err;
@@ -235,10 +243,10 @@ int shmkit__os_accept(shmkit_handle listener, int timeout_ms,
 
   for (;;) {
 #ifdef SOCK_CLOEXEC
-    fd = accept4((int)listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    fd = accept4((int)listener, NULL, NULL, SOCK_CLOEXEC);
 #else
     fd = accept((int)listener, NULL, NULL);
-    if (fd >= 0 && prepare(fd) != 0) {
+    if (fd >= 0 && prepare(fd, 0) != 0) {
       close(fd);
       continue;
     }
@@ -283,6 +291,15 @@ int shmkit__os_connect(const char *name, int timeout_ms, shmkit_handle *out) {
     close(fd);
     return err;
   }
+  /* Connected: blocking from now on, as every connected end (prepare). */
+  {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+      err = fail();
+      close(fd);
+      return err;
+    }
+  }
   *out = fd;
   return 0;
 }
@@ -291,12 +308,11 @@ int shmkit__os_conn_pair(shmkit_handle out[2]) {
   int sv[2];
 
 #ifdef SOCK_CLOEXEC
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
-                 sv) != 0)
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     return fail();
 #else
   if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) return fail();
-  if (prepare(sv[0]) != 0 || prepare(sv[1]) != 0) {
+  if (prepare(sv[0], 0) != 0 || prepare(sv[1], 0) != 0) {
     int err = fail();
     close(sv[0]);
     close(sv[1]);
@@ -330,7 +346,7 @@ int shmkit__os_conn_check(shmkit_handle h) {
     listening = 0;
 #endif
   if (listening) return SHMKIT_ENOTSHM;
-  return prepare(fd);
+  return 0;
 }
 
 int shmkit__os_peer(shmkit_handle h, shmkit_peer *peer) {
@@ -377,7 +393,9 @@ int shmkit__os_send(shmkit_handle h, const shmkit__frame *f, const void *data,
     }
   }
   for (;;) {
-    if (sendmsg((int)h, &m, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) return 0;
+    if (sendmsg((int)h, &m,
+                MSG_NOSIGNAL | (timeout_ms >= 0 ? MSG_DONTWAIT : 0)) >= 0)
+      return 0;
     if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
       return SHMKIT_ECLOSED;
     if (errno == EMSGSIZE) return SHMKIT_E2BIG;
@@ -417,7 +435,8 @@ int shmkit__os_recv(shmkit_handle h, shmkit__frame *f, size_t *got, void *data,
     m.msg_iovlen = capacity != 0 ? 2 : 1;
     m.msg_control = ctl.buf;
     m.msg_controllen = sizeof(ctl.buf);
-    n = recvmsg((int)h, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    n = recvmsg((int)h, &m,
+                MSG_CMSG_CLOEXEC | (timeout_ms >= 0 ? MSG_DONTWAIT : 0));
     if (n >= 0) break;
     if (errno == ECONNRESET) return SHMKIT_ECLOSED;
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
