@@ -104,7 +104,9 @@ typedef intptr_t shmkit_handle;
  * reserved (Linux: fallocate) so that running out of memory is an error from
  * the create call; a sparse region takes memory page by page as it is first
  * written, and a write may then fail with SIGBUS (POSIX) when memory is
- * exhausted. Use it for large regions that are mostly unused. */
+ * exhausted. Use it for large regions that are mostly unused. Windows
+ * ignores it: a pagefile-backed section is charged against the commit limit
+ * when it is created. */
 #define SHMKIT_SPARSE 0x1u
 
 typedef struct shmkit_region shmkit_region;
@@ -165,7 +167,8 @@ SHMKIT_EXTERN int shmkit_region_open(shmkit_region **out, const char *name,
 
 /* Removes a name, so that it can no longer be opened (POSIX shm_unlink). The
  * memory stays while handles or views of it exist. Fails with SHMKIT_ENAME,
- * SHMKIT_ENOENT, SHMKIT_EACCES. */
+ * SHMKIT_ENOENT, SHMKIT_EACCES; on Windows always with SHMKIT_ENOTSUP, where
+ * a name lives exactly as long as its object (the last handle and view). */
 SHMKIT_EXTERN int shmkit_region_remove(const char *name);
 
 /* Takes a native handle (a descriptor on POSIX) the caller already has, for
@@ -207,7 +210,10 @@ SHMKIT_EXTERN int shmkit_region_dup_readonly(const shmkit_region *region,
  * gone. Closing does not remove a name. NULL is ignored. */
 SHMKIT_EXTERN void shmkit_region_close(shmkit_region *region);
 
-/* The region's size in bytes, as read from the system. */
+/* The region's size in bytes: as created, or as read from the system for a
+ * region opened, adopted, received or taken from a token. Windows reports a
+ * section's size rounded up to the page (4 KiB), so such a region may be
+ * larger there than its creator asked for; the extra bytes are zero. */
 SHMKIT_EXTERN uint64_t shmkit_region_size(const shmkit_region *region);
 
 /* SHMKIT_READ_ONLY or SHMKIT_READ_WRITE. */
@@ -330,9 +336,10 @@ typedef struct shmkit_process shmkit_process;
 #define SHMKIT_SPAWN_SEARCH_PATH 0x1u
 /* Close, in the child, every descriptor except 0, 1, 2 and the listed
  * regions' handles, including those this program opened without
- * close-on-exec. POSIX only, and only where the C library can
+ * close-on-exec. POSIX: where the C library can
  * (posix_spawn_file_actions_addclosefrom_np: glibc 2.34 and later); else
- * SHMKIT_ENOTSUP. */
+ * SHMKIT_ENOTSUP. Windows: every spawn already works so (the child gets
+ * copies of the standard handles and the listed ones, nothing else). */
 #define SHMKIT_SPAWN_CLOSE_OTHERS 0x2u
 
 typedef struct shmkit_spawn_options {
@@ -362,16 +369,23 @@ typedef struct shmkit_spawn_options {
  * at the same values, so their tokens (shmkit_region_token()) are valid in
  * it; the handles stay close-on-exec here, so no other child gets them.
  *
- * What else the child inherits: standard input, output and error, and, as
- * with any posix_spawn/exec, every descriptor this program opened without
- * close-on-exec, unless SHMKIT_SPAWN_CLOSE_OTHERS.
+ * What else the child inherits: standard input, output and error, and on
+ * POSIX, as with any posix_spawn/exec, every descriptor this program opened
+ * without close-on-exec, unless SHMKIT_SPAWN_CLOSE_OTHERS. Windows: nothing
+ * else (PROC_THREAD_ATTRIBUTE_HANDLE_LIST); the listed handles are made
+ * inheritable for the call only, so a CreateProcess with bInheritHandles
+ * made by another thread at that instant could get them too.
  *
  * A failure to start is an error from this call, never an exit status to
  * interpret: SHMKIT_ENOENT (no such program, or no such working directory),
  * SHMKIT_EACCES (not executable, or a directory), SHMKIT_ENOEXEC (not a
  * program format the system runs), SHMKIT_EINVAL (NULL file or options, an
  * empty env_set entry, a region NULL), SHMKIT_ENOTSUP, SHMKIT_ENOMEM,
- * SHMKIT_EMFILE. The caller owns *out; see shmkit_process_close(). */
+ * SHMKIT_EMFILE. The caller owns *out; see shmkit_process_close().
+ *
+ * Windows: argv is joined into one command line with the quoting that
+ * CommandLineToArgvW and the C runtime undo, so the child sees the argv
+ * given; strings are UTF-8 here and UTF-16 to the system. */
 SHMKIT_EXTERN int shmkit_spawn(shmkit_process **out,
                                const shmkit_spawn_options *options);
 
@@ -383,8 +397,9 @@ SHMKIT_EXTERN int shmkit_spawn(shmkit_process **out,
 SHMKIT_EXTERN int shmkit_process_wait(shmkit_process *process, int timeout_ms,
                                       int *exit_code, int *term_signal);
 
-/* Ends the process at once (SIGKILL; TerminateProcess). 0 if it has already
- * ended. Wait for it afterwards to collect its status. */
+/* Ends the process at once (POSIX: SIGKILL; Windows: TerminateProcess, exit
+ * code 1). 0 if it has already ended. Wait for it afterwards to collect its
+ * status. */
 SHMKIT_EXTERN int shmkit_process_kill(shmkit_process *process);
 
 /* The process id. */
@@ -415,7 +430,11 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
  * and SHMKIT_PORTABLE: a socket file /tmp/shmkit-<uid>/<name>, mode 0600 in a
  * directory of mode 0700, removed when the listener closes.
  *
- * Timeouts are in milliseconds: -1 waits forever, 0 does not wait. */
+ * Timeouts are in milliseconds: -1 waits forever, 0 does not wait.
+ *
+ * Windows: not written yet; every connection call fails with
+ * SHMKIT_ENOTSUP. (shmkit_region_pull works there: DuplicateHandle from the
+ * process, which needs PROCESS_DUP_HANDLE on it.) */
 
 /* The largest payload of one message, and the most regions it carries. */
 #define SHMKIT_MSG_MAX         65536
@@ -516,7 +535,9 @@ SHMKIT_EXTERN int shmkit_conn_from_env(shmkit_conn **out, const char *name);
  * process could trace that one (same user and a permissive
  * kernel.yama.ptrace_scope, or a parent and its child, or CAP_SYS_PTRACE):
  * else SHMKIT_EPERM. SHMKIT_ENOENT: no such process; SHMKIT_EBADF: no such
- * handle there; SHMKIT_ENOTSUP: not Linux 5.6, or SHMKIT_PORTABLE. */
+ * handle there; SHMKIT_ENOTSUP: not Linux 5.6, or SHMKIT_PORTABLE.
+ * Windows: DuplicateHandle out of the process, where this one may open it
+ * with PROCESS_DUP_HANDLE (else SHMKIT_EPERM). */
 SHMKIT_EXTERN int shmkit_region_pull(shmkit_region **out, int64_t pid,
                                      shmkit_handle remote, int access);
 

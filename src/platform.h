@@ -72,8 +72,14 @@ typedef struct shmkit__spawn {
   unsigned flags; /* SHMKIT_SPAWN_... */
 } shmkit__spawn;
 
-/* This process's environment, "NAME=value" strings, NULL-terminated. */
-char *const *shmkit__os_environ(void);
+/* This process's environment, "NAME=value" strings, NULL-terminated, for
+ * the caller to release with shmkit__os_environ_free() (POSIX: environ
+ * itself, nothing to release; Windows: a UTF-8 copy). */
+int shmkit__os_environ(char ***out);
+void shmkit__os_environ_free(char **env);
+
+/* 1 where environment variable names ignore case (Windows). */
+int shmkit__os_env_casefold(void);
 
 /* Starts the child, or fails with the reason it could not start. *proc is
  * what the backend waits on (a pidfd, a process HANDLE), or
@@ -94,8 +100,9 @@ void shmkit__os_process_close(shmkit_handle proc);
 
 /* ---- connections
  *
- * Handles are close-on-exec and non-blocking; every wait is bounded by
- * timeout_ms (-1: forever). */
+ * Handles are close-on-exec; every wait is bounded by timeout_ms (-1:
+ * forever). Handles that arrive with a message or by pull are close-on-exec
+ * already. */
 
 /* What a backend keeps about a listener, to remove what it made. */
 typedef struct shmkit__listener {

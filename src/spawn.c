@@ -21,7 +21,16 @@ static size_t name_len(const char *entry) {
 
 static int same_name(const char *a, const char *b) {
   size_t n = name_len(a);
-  return n == name_len(b) && memcmp(a, b, n) == 0;
+
+  if (n != name_len(b)) return 0;
+  if (!shmkit__os_env_casefold()) return memcmp(a, b, n) == 0;
+  for (size_t i = 0; i < n; i++) {
+    char x = a[i], y = b[i];
+    if (x >= 'a' && x <= 'z') x = (char)(x - 'a' + 'A');
+    if (y >= 'a' && y <= 'z') y = (char)(y - 'a' + 'A');
+    if (x != y) return 0;
+  }
+  return 1;
 }
 
 /* 1 if a change in set[from..] names the same variable as `entry`. */
@@ -35,9 +44,8 @@ static int changed_later(const char *entry, const char *const *set,
 /* The child's environment: the base (given or ours) without what env_set
  * changes, then env_set's assignments, the last of each name winning. The
  * array points into the callers' strings; only the array is allocated. */
-static int build_env(const shmkit_spawn_options *o, char ***out) {
-  const char *const *base =
-      o->env != NULL ? o->env : (const char *const *)shmkit__os_environ();
+static int build_env(const shmkit_spawn_options *o, char **ours, char ***out) {
+  const char *const *base = o->env != NULL ? o->env : (const char *const *)ours;
   const char *const *set = o->env_set;
   size_t nbase = 0, nset = 0, n = 0;
   char **env;
@@ -65,7 +73,7 @@ int shmkit_spawn(shmkit_process **out, const shmkit_spawn_options *o) {
   shmkit_handle *handles = NULL;
   shmkit_process *p;
   char *default_argv[2];
-  char **env = NULL;
+  char **env = NULL, **ours = NULL;
   size_t nhandles;
   int err;
 
@@ -92,7 +100,8 @@ int shmkit_spawn(shmkit_process **out, const shmkit_spawn_options *o) {
     handles[i] = o->regions[i]->handle;
   for (size_t i = 0; i < o->conn_count; i++)
     handles[o->region_count + i] = shmkit__conn_handle(o->conns[i]);
-  if ((err = build_env(o, &env)) != 0) goto done;
+  if (o->env == NULL && (err = shmkit__os_environ(&ours)) != 0) goto done;
+  if ((err = build_env(o, ours, &env)) != 0) goto done;
 
   default_argv[0] = (char *)o->file;
   default_argv[1] = NULL;
@@ -107,6 +116,7 @@ int shmkit_spawn(shmkit_process **out, const shmkit_spawn_options *o) {
 
 done:
   free(env);
+  shmkit__os_environ_free(ours);
   free(handles);
   if (err != 0) {
     free(p);

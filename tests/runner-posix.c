@@ -36,6 +36,18 @@ int test_linux_ext(void) {
   return SHMKIT_TEST_LINUX_EXT;
 }
 
+int test_can(int cap) {
+  switch (cap) {
+  case CAP_RO_ANON:
+  case CAP_PEER_PID:
+  case CAP_PULL:
+  case CAP_TYPE_CHECK:
+    return SHMKIT_TEST_LINUX_EXT; /* /proc, SO_PEERCRED, pidfd_getfd, fstatfs */
+  default: /* CAP_REMOVE_NAME, CAP_LEAKY_INHERIT, CAP_EXACT_HANDLES */
+    return 1;
+  }
+}
+
 const char *test_name(char buf[32], const char *tag) {
   snprintf(buf, 32, "t%ld-%s", (long)getpid(), tag);
   return buf;
@@ -245,6 +257,32 @@ void test_self_user(char *buf, size_t size) {
 
 int64_t test_self_pid(void) {
   return getpid();
+}
+
+static int saved_argc;
+static char **saved_argv;
+
+void test_save_argv(int argc, char **argv) {
+  saved_argc = argc;
+  saved_argv = argv;
+}
+
+int test_system_argv(char ***argv) {
+  *argv = saved_argv;
+  return saved_argc;
+}
+
+const char *const *test_shell_exit7(void) {
+  static const char *const argv[] = {"sh", "-c", "exit 7", NULL};
+  return argv;
+}
+
+uint64_t test_system_size(uint64_t size) {
+  return size;
+}
+
+void test_forget_name(const char *name) {
+  ASSERT_OK(shmkit_region_remove(name));
 }
 
 int test_run_isolated(const char *name, int timeout_s) {

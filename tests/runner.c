@@ -12,9 +12,15 @@
 #ifdef _WIN32
 #  define TEST_POSIX(name)
 #  define CHILD_POSIX(name)
+#  define TEST_CONN(name)
+#  define CHILD_CONN(name)
+#  define TEST_WIN(name) TEST(name)
 #else
+#  define TEST_WIN(name)
 #  define TEST_POSIX(name)  TEST(name)
 #  define CHILD_POSIX(name) CHILD(name)
+#  define TEST_CONN(name)   TEST(name)
+#  define CHILD_CONN(name)  CHILD(name)
 #endif
 
 #define TEST(name)  TEST_IMPL(name);
@@ -77,6 +83,7 @@ int main(int argc, char **argv) {
   int failed = 0, passed = 0;
 
   setvbuf(stdout, NULL, _IONBF, 0);
+  test_save_argv(argc, argv);
   test_platform_init(timeout_s());
   if (argc >= 3 && strcmp(argv[1], "--child") == 0)
     return test_run_child(argv[2], argc - 3, argv + 3);

@@ -151,6 +151,39 @@ int64_t test_self_pid(void);
  * never as passed). */
 #define TEST_SKIP 77
 
+/* What this platform and build can do, where tests must expect different
+ * documented behaviour: */
+enum {
+  CAP_RO_ANON,       /* a read-only copy of an anonymous region */
+  CAP_REMOVE_NAME,   /* removing a name (Windows: names go with the object) */
+  CAP_PEER_PID,      /* the pid of a connection's peer */
+  CAP_PULL,          /* shmkit_region_pull */
+  CAP_LEAKY_INHERIT, /* a child gets handles the program left inheritable */
+  CAP_EXACT_HANDLES, /* a process has no handles its program did not open */
+  CAP_TYPE_CHECK,    /* adopting tells a regular file from shared memory */
+  CAP_EXEC_BIT       /* files can be made not executable */
+};
+
+/* This process's arguments as the system parsed them, in UTF-8: argv itself
+ * on POSIX; CommandLineToArgvW of the command line on Windows. Index 0 is
+ * the program. */
+int test_system_argv(char ***argv);
+
+/* Keeps main's arguments for test_system_argv(). */
+void test_save_argv(int argc, char **argv);
+
+/* argv of the system's shell running "exit 7"; argv[0] is found on PATH. */
+const char *const *test_shell_exit7(void);
+
+/* The size the system reports for an object of `size` bytes: the same on
+ * POSIX, rounded up to the page on Windows (sections are made of pages). */
+uint64_t test_system_size(uint64_t size);
+
+/* Removes a name where names can be removed, else checks that removing is
+ * refused as documented (Windows). */
+void test_forget_name(const char *name);
+int test_can(int cap);
+
 /* Runs the child function NAME, for the runner's --child mode. */
 int test_run_child(const char *name, int argc, char **argv);
 

@@ -22,7 +22,7 @@ TEST_IMPL(named_create_open_remove) {
   strcpy((char *)shmkit_view_data(va) + 9000, "by name");
 
   ASSERT_OK(shmkit_region_open(&rw, name, SHMKIT_READ_WRITE));
-  ASSERT_EQ(shmkit_region_size(rw), 10000); /* read from the system */
+  ASSERT_EQ(shmkit_region_size(rw), test_system_size(10000)); /* the system's */
   ASSERT_EQ(shmkit_region_access(rw), SHMKIT_READ_WRITE);
   ASSERT_EQ(test_inheritable(shmkit_region_handle(rw)), 0);
   ASSERT_OK(shmkit_region_open(&ro, name, SHMKIT_READ_ONLY));
@@ -36,16 +36,20 @@ TEST_IMPL(named_create_open_remove) {
   ASSERT_ERR(shmkit_region_open(&r, name, 0), SHMKIT_EINVAL);
   ASSERT_NULL(r);
 
-  ASSERT_OK(shmkit_region_remove(name));
-  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_ENOENT);
-  ASSERT_NULL(r);
-  ASSERT_ERR(shmkit_region_remove(name), SHMKIT_ENOENT);
-  /* The memory outlives its name. */
-  ASSERT_STR_EQ((char *)shmkit_view_data(vro), "both ways");
-  /* And the name can be used again, for a new object. */
-  ASSERT_OK(shmkit_region_create_named(&r, name, 1, 0));
-  ASSERT_OK(shmkit_region_remove(name));
-  shmkit_region_close(r);
+  if (test_can(CAP_REMOVE_NAME)) {
+    ASSERT_OK(shmkit_region_remove(name));
+    ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_ENOENT);
+    ASSERT_NULL(r);
+    ASSERT_ERR(shmkit_region_remove(name), SHMKIT_ENOENT);
+    /* The memory outlives its name. */
+    ASSERT_STR_EQ((char *)shmkit_view_data(vro), "both ways");
+    /* And the name can be used again, for a new object. */
+    ASSERT_OK(shmkit_region_create_named(&r, name, 1, 0));
+    ASSERT_OK(shmkit_region_remove(name));
+    shmkit_region_close(r);
+  } else {
+    test_forget_name(name);
+  }
 
   shmkit_view_unmap(va);
   shmkit_view_unmap(vrw);
@@ -53,6 +57,8 @@ TEST_IMPL(named_create_open_remove) {
   shmkit_region_close(a);
   shmkit_region_close(rw);
   shmkit_region_close(ro);
+  /* Windows: the name went with the last handle and view. */
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_ENOENT);
   return 0;
 }
 
@@ -88,7 +94,7 @@ TEST_IMPL(named_bad_names) {
   ASSERT_EQ(strlen(good), 30);
   shmkit_region_remove(good); /* a leftover of an earlier run */
   ASSERT_OK(shmkit_region_create_named(&r, good, 1, 0));
-  ASSERT_OK(shmkit_region_remove(good));
+  test_forget_name(good);
   shmkit_region_close(r);
   /* Arguments are checked before the name is touched. */
   ASSERT_ERR(shmkit_region_create_named(NULL, "x", 1, 0), SHMKIT_EINVAL);
@@ -106,7 +112,7 @@ TEST_IMPL(named_no_leftover_on_failure) {
   {
     /* Refused by the system after the name was made: it must be gone. */
     int err = shmkit_region_create_named(&r, name, (uint64_t)INT64_MAX, 0);
-    if (err != SHMKIT_ENOSPC && err != SHMKIT_ENOMEM)
+    if (err != SHMKIT_ENOSPC && err != SHMKIT_ENOMEM && err != SHMKIT_E2BIG)
       FAIL("2^63-1 bytes: got %s", shmkit_err_name(err));
   }
   ASSERT_NULL(r);
@@ -133,7 +139,7 @@ TEST_IMPL(named_two_processes) {
   test_spawn(&child, "named_peer", args, SHMKIT_INVALID_HANDLE);
   ASSERT_EQ(test_wait(&child, 30000), 0);
   ASSERT_STR_EQ(p + 2 * g - 5, "hello from the child");
-  ASSERT_OK(shmkit_region_remove(name));
+  test_forget_name(name);
   shmkit_view_unmap(v);
   shmkit_region_close(r);
   return 0;

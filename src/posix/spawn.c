@@ -15,9 +15,18 @@
 
 extern char **environ;
 
-char *const *shmkit__os_environ(void) {
+int shmkit__os_environ(char ***out) {
   static char *empty[] = {NULL};
-  return environ != NULL ? environ : empty;
+  *out = environ != NULL ? environ : empty;
+  return 0;
+}
+
+void shmkit__os_environ_free(char **env) {
+  (void)env; /* environ itself */
+}
+
+int shmkit__os_env_casefold(void) {
+  return 0;
 }
 
 /* Highest listed descriptor, or 2 (stderr) if none is higher. */

@@ -1,0 +1,253 @@
+/* Windows regions and views: the seed's file mapping, backed by the paging
+ * file (CreateFileMapping with INVALID_HANDLE_VALUE), both halves of the
+ * 64-bit size filled in, views with MapViewOfFile. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "win.h"
+
+/* What the kernel32 API lacks: a section's size, a handle's type and its
+ * granted access. ntdll is in every process; these are looked up once. */
+typedef LONG(NTAPI *query_object_fn)(HANDLE, int, void *, ULONG, ULONG *);
+typedef LONG(NTAPI *query_section_fn)(HANDLE, int, void *, ULONG, ULONG *);
+
+typedef struct {
+  void *base;
+  ULONG attributes;
+  LARGE_INTEGER size;
+} section_basic_info; /* SECTION_BASIC_INFORMATION */
+
+typedef struct {
+  ULONG attributes;
+  ACCESS_MASK granted;
+  ULONG reserved[20];
+} object_basic_info; /* PUBLIC_OBJECT_BASIC_INFORMATION */
+
+typedef struct {
+  USHORT length, maximum;
+  wchar_t *buffer;
+} unicode_string;
+
+static query_object_fn query_object;
+static query_section_fn query_section;
+
+static BOOL CALLBACK load_ntdll(INIT_ONCE *once, void *arg, void **ctx) {
+  HMODULE nt = GetModuleHandleW(L"ntdll.dll");
+  (void)once;
+  (void)arg;
+  (void)ctx;
+  if (nt != NULL) {
+    query_object =
+        (query_object_fn)(void (*)(void))GetProcAddress(nt, "NtQueryObject");
+    query_section =
+        (query_section_fn)(void (*)(void))GetProcAddress(nt, "NtQuerySection");
+  }
+  return TRUE;
+}
+
+static void ntdll(void) {
+  static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+  InitOnceExecuteOnce(&once, load_ntdll, NULL, NULL);
+}
+
+#define STATUS_INVALID_HANDLE_ ((LONG)0xC0000008)
+
+/* Owner-only (the user and OWNER RIGHTS): the 0600 of POSIX. */
+#define SDDL_NAMED "D:P(A;;0xF001F;;;%s)(A;;0xF001F;;;OW)"
+/* Anonymous sections get an unguessable name only so that Windows applies
+ * this descriptor: nobody may open or re-duplicate them for more than
+ * reading and querying, so a FILE_MAP_READ duplicate cannot be upgraded to
+ * write access by its holder. The creator's own handle has all access: it
+ * was granted at creation. OW keeps the owner from rewriting the DACL. */
+#define SDDL_ANON "D:P(A;;0x5;;;%s)(A;;0x5;;;OW)"
+
+static int create(const wchar_t *name, const char *sddl, uint64_t size,
+                  HANDLE *out) {
+  SECURITY_ATTRIBUTES sa;
+  HANDLE h;
+  DWORD e;
+  int err;
+
+  if ((err = shmkit__win_security(sddl, &sa)) != 0) return err;
+  /* The seed passes 0 as the high half; sizes here are 64-bit. */
+  h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE,
+                         (DWORD)(size >> 32), (DWORD)size, name);
+  e = GetLastError();
+  LocalFree(sa.lpSecurityDescriptor);
+  /* The arguments are checked: an invalid one can only be the size, beyond
+   * what a section can be (Wine says so; Windows says out of memory). */
+  if (h == NULL && e == ERROR_INVALID_PARAMETER) return SHMKIT_E2BIG;
+  if (h == NULL) return shmkit__win_error(e);
+  if (e == ERROR_ALREADY_EXISTS) { /* opened someone else's: not ours */
+    CloseHandle(h);
+    return SHMKIT_EEXIST;
+  }
+  *out = h;
+  return 0;
+}
+
+static wchar_t *object_name(const char *prefix, const char *name, int *err) {
+  char full[64];
+  snprintf(full, sizeof(full), "%s%s", prefix, name);
+  return shmkit__utf16(full, err);
+}
+
+int shmkit__os_create(uint64_t size, unsigned flags, shmkit_handle *out) {
+  unsigned char rnd[8];
+  char name[40];
+  HANDLE h;
+  int err;
+
+  (void)flags; /* sections are committed against the paging file at once */
+  for (int attempt = 0; attempt < 16; attempt++) {
+    wchar_t *w;
+    if ((err = shmkit__win_random(rnd, sizeof(rnd))) != 0) return err;
+    snprintf(name, sizeof(name), "shmkit.%02x%02x%02x%02x%02x%02x%02x%02x",
+             rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    if ((w = object_name("Local\\", name, &err)) == NULL) return err;
+    err = create(w, SDDL_ANON, size, &h);
+    free(w);
+    if (err != SHMKIT_EEXIST) break;
+  }
+  if (err != 0) return err;
+  *out = (shmkit_handle)h;
+  return 0;
+}
+
+int shmkit__os_create_named(const char *name, uint64_t size, unsigned flags,
+                            shmkit_handle *out) {
+  wchar_t *w;
+  HANDLE h;
+  int err;
+
+  (void)flags;
+  if ((w = object_name("Local\\", name, &err)) == NULL) return err;
+  err = create(w, SDDL_NAMED, size, &h);
+  free(w);
+  if (err != 0) return err;
+  *out = (shmkit_handle)h;
+  return 0;
+}
+
+int shmkit__os_open_named(const char *name, int access, shmkit_handle *out,
+                          uint64_t *size) {
+  DWORD want = SECTION_QUERY | FILE_MAP_READ |
+               (access == SHMKIT_READ_WRITE ? FILE_MAP_WRITE : 0);
+  wchar_t *w;
+  HANDLE h;
+  int err;
+
+  if ((w = object_name("Local\\", name, &err)) == NULL) return err;
+  h = OpenFileMappingW(want, FALSE, w);
+  err = h == NULL ? shmkit__win_last_error() : 0;
+  free(w);
+  if (err != 0) return err;
+  if ((err = shmkit__os_check((shmkit_handle)h, access, size)) != 0) {
+    CloseHandle(h);
+    return err;
+  }
+  *out = (shmkit_handle)h;
+  return 0;
+}
+
+int shmkit__os_remove_named(const char *name) {
+  (void)name; /* a Windows name lives exactly as long as its object */
+  return SHMKIT_ENOTSUP;
+}
+
+int shmkit__os_check(shmkit_handle handle, int access, uint64_t *size) {
+  union {
+    unicode_string name;
+    char bytes[512];
+  } type;
+  object_basic_info basic;
+  section_basic_info section;
+  HANDLE h = (HANDLE)handle;
+  DWORD flags;
+  ACCESS_MASK need;
+  LONG st;
+
+  if (handle == 0 || handle == SHMKIT_INVALID_HANDLE ||
+      !GetHandleInformation(h, &flags))
+    return SHMKIT_EBADF;
+  ntdll();
+  if (query_object == NULL || query_section == NULL) return SHMKIT_ENOTSUP;
+  st =
+      query_object(h, 2 /* ObjectTypeInformation */, &type, sizeof(type), NULL);
+  if (st == STATUS_INVALID_HANDLE_) return SHMKIT_EBADF;
+  if (st < 0 || type.name.buffer == NULL ||
+      type.name.length != 7 * sizeof(wchar_t) ||
+      memcmp(type.name.buffer, L"Section", 7 * sizeof(wchar_t)) != 0)
+    return SHMKIT_ENOTSHM;
+  if (query_object(h, 0 /* ObjectBasicInformation */, &basic, sizeof(basic),
+                   NULL) < 0)
+    return SHMKIT_EIO;
+  /* A writable view needs SECTION_MAP_WRITE (which maps readable too), a
+   * read-only one either right; the size needs SECTION_QUERY. */
+  need = access == SHMKIT_READ_WRITE ? SECTION_MAP_WRITE
+                                     : SECTION_MAP_READ | SECTION_MAP_WRITE;
+  if (!(basic.granted & SECTION_QUERY) || !(basic.granted & need))
+    return SHMKIT_EACCES;
+  if (query_section(h, 0 /* SectionBasicInformation */, &section,
+                    sizeof(section), NULL) < 0)
+    return SHMKIT_EIO;
+  *size = (uint64_t)section.size.QuadPart;
+  return 0;
+}
+
+int shmkit__os_set_private(shmkit_handle h) {
+  if (!SetHandleInformation((HANDLE)h, HANDLE_FLAG_INHERIT, 0))
+    return shmkit__win_last_error();
+  return 0;
+}
+
+int shmkit__os_dup_readonly(shmkit_handle h, const char *name,
+                            shmkit_handle *out) {
+  HANDLE self = GetCurrentProcess(), ro;
+
+  (void)name;
+  /* A subset of the handle's own access: no access check, so this works
+   * for anonymous sections, whose descriptor refuses any upgrade. */
+  if (!DuplicateHandle(self, (HANDLE)h, self, &ro,
+                       SECTION_QUERY | FILE_MAP_READ, FALSE, 0))
+    return shmkit__win_last_error();
+  *out = (shmkit_handle)ro;
+  return 0;
+}
+
+void shmkit__os_close(shmkit_handle h) {
+  CloseHandle((HANDLE)h);
+}
+
+int shmkit__os_seal(shmkit_handle h, unsigned seals) {
+  (void)h;
+  (void)seals;
+  return SHMKIT_ENOTSUP;
+}
+
+int shmkit__os_seals(shmkit_handle h) {
+  (void)h;
+  return SHMKIT_ENOTSUP;
+}
+
+size_t shmkit__os_granularity(void) {
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  return si.dwAllocationGranularity;
+}
+
+int shmkit__os_map(shmkit_handle h, uint64_t offset, size_t length, int access,
+                   void **base) {
+  void *p = MapViewOfFile(
+      (HANDLE)h, access == SHMKIT_READ_WRITE ? FILE_MAP_WRITE : FILE_MAP_READ,
+      (DWORD)(offset >> 32), (DWORD)offset, length);
+  if (p == NULL) return shmkit__win_last_error();
+  *base = p;
+  return 0;
+}
+
+void shmkit__os_unmap(void *base, size_t length) {
+  (void)length;
+  UnmapViewOfFile(base);
+}

@@ -1,0 +1,322 @@
+/* Windows processes: CreateProcessW with a writable command line built from
+ * argv (seed point 11), a STARTUPINFOEXW that starts from GetStartupInfoW
+ * (seed point 12), and PROC_THREAD_ATTRIBUTE_HANDLE_LIST so that the child
+ * inherits exactly the listed handles, not every inheritable one (seed
+ * point 7 goes too far). */
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "win.h"
+
+int shmkit__os_environ(char ***out) {
+  wchar_t *block = GetEnvironmentStringsW(), *p;
+  size_t n = 0, i = 0;
+  char **env;
+
+  if (block == NULL) return SHMKIT_ENOMEM;
+  for (p = block; *p != L'\0'; p += wcslen(p) + 1) n++;
+  if ((env = calloc(n + 1, sizeof(*env))) == NULL) {
+    FreeEnvironmentStringsW(block);
+    return SHMKIT_ENOMEM;
+  }
+  for (p = block; *p != L'\0'; p += wcslen(p) + 1) {
+    if (*p == L'=') continue; /* "=C:=C:\dir": cmd.exe's drive cwds */
+    if ((env[i] = shmkit__utf8(p)) == NULL) {
+      shmkit__os_environ_free(env);
+      FreeEnvironmentStringsW(block);
+      return SHMKIT_ENOMEM;
+    }
+    i++;
+  }
+  FreeEnvironmentStringsW(block);
+  *out = env;
+  return 0;
+}
+
+void shmkit__os_environ_free(char **env) {
+  if (env == NULL) return;
+  for (size_t i = 0; env[i] != NULL; i++) free(env[i]);
+  free(env);
+}
+
+int shmkit__os_env_casefold(void) {
+  return 1; /* Windows environment names ignore case */
+}
+
+/* ---- the command line */
+
+/* Appends one argument so that CommandLineToArgvW and the C runtime give it
+ * back unchanged: quoted if empty or if it has white space or quotes; inside
+ * quotes, backslashes are doubled only where a quote follows them. */
+static size_t quote(wchar_t *out, const wchar_t *arg) {
+  size_t n = 0, slashes;
+  int plain = arg[0] != L'\0' && wcspbrk(arg, L" \t\n\v\"") == NULL;
+
+  if (plain) {
+    size_t len = wcslen(arg);
+    if (out != NULL) memcpy(out, arg, len * sizeof(*out));
+    return len;
+  }
+#define PUT(c)                                                                 \
+  do {                                                                         \
+    if (out != NULL) out[n] = (c);                                             \
+    n++;                                                                       \
+  } while (0)
+  PUT(L'"');
+  for (const wchar_t *p = arg;; p++) {
+    for (slashes = 0; *p == L'\\'; p++) slashes++;
+    if (*p == L'\0') {
+      for (size_t k = 0; k < 2 * slashes; k++) PUT(L'\\');
+      break;
+    }
+    if (*p == L'"') {
+      for (size_t k = 0; k < 2 * slashes + 1; k++) PUT(L'\\');
+    } else {
+      for (size_t k = 0; k < slashes; k++) PUT(L'\\');
+    }
+    PUT(*p);
+  }
+  PUT(L'"');
+#undef PUT
+  return n;
+}
+
+/* A new, writable command line (CreateProcessW may write into it). */
+static int command_line(char *const *argv, wchar_t **out) {
+  size_t total = 1, n = 0;
+  wchar_t *line;
+  int err = 0;
+
+  for (size_t i = 0; argv[i] != NULL; i++) {
+    wchar_t *w = shmkit__utf16(argv[i], &err);
+    if (w == NULL) return err;
+    total += quote(NULL, w) + 1;
+    free(w);
+  }
+  if ((line = malloc(total * sizeof(*line))) == NULL) return SHMKIT_ENOMEM;
+  for (size_t i = 0; argv[i] != NULL; i++) {
+    wchar_t *w = shmkit__utf16(argv[i], &err);
+    if (w == NULL) {
+      free(line);
+      return err;
+    }
+    if (i > 0) line[n++] = L' ';
+    n += quote(line + n, w);
+    free(w);
+  }
+  line[n] = L'\0';
+  *out = line;
+  return 0;
+}
+
+/* ---- the environment block: sorted, as CreateProcessW documents */
+
+static int compare_names(const void *a, const void *b) {
+  return _wcsicmp(*(wchar_t *const *)a, *(wchar_t *const *)b);
+}
+
+static int environment_block(char *const *envp, wchar_t **out) {
+  size_t n = 0, total = 1, at = 0;
+  wchar_t **w, *block;
+  int err = 0;
+
+  while (envp[n] != NULL) n++;
+  if ((w = calloc(n + 1, sizeof(*w))) == NULL) return SHMKIT_ENOMEM;
+  for (size_t i = 0; i < n && err == 0; i++)
+    if ((w[i] = shmkit__utf16(envp[i], &err)) != NULL)
+      total += wcslen(w[i]) + 1;
+  if (err == 0) {
+    qsort(w, n, sizeof(*w), compare_names);
+    if ((block = malloc((total + 1) * sizeof(*block))) == NULL) {
+      err = SHMKIT_ENOMEM;
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        size_t len = wcslen(w[i]) + 1;
+        memcpy(block + at, w[i], len * sizeof(*block));
+        at += len;
+      }
+      block[at++] = L'\0';
+      if (n == 0) block[at++] = L'\0';
+      *out = block;
+    }
+  }
+  for (size_t i = 0; i < n; i++) free(w[i]);
+  free(w);
+  return err;
+}
+
+/* ---- spawning */
+
+/* The program to run: found on PATH (with .exe added) or taken as it is. */
+static int application(const shmkit__spawn *s, wchar_t **out) {
+  wchar_t *file, *found;
+  DWORD n;
+  int err;
+
+  if ((file = shmkit__utf16(s->file, &err)) == NULL) return err;
+  if (!(s->flags & SHMKIT_SPAWN_SEARCH_PATH)) {
+    *out = file;
+    return 0;
+  }
+  n = SearchPathW(NULL, file, L".exe", 0, NULL, NULL);
+  if (n == 0 || (found = malloc(n * sizeof(*found))) == NULL) {
+    free(file);
+    return n == 0 ? SHMKIT_ENOENT : SHMKIT_ENOMEM;
+  }
+  SearchPathW(NULL, file, L".exe", n, found, NULL);
+  free(file);
+  *out = found;
+  return 0;
+}
+
+static int spawn_error(DWORD e) {
+  switch (e) {
+  case ERROR_DIRECTORY: /* the working directory */
+  case ERROR_FILE_NOT_FOUND:
+  case ERROR_PATH_NOT_FOUND:
+    return SHMKIT_ENOENT;
+  case ERROR_ACCESS_DENIED:
+    return SHMKIT_EACCES;
+  default:
+    return shmkit__win_error(e);
+  }
+}
+
+int shmkit__os_spawn(const shmkit__spawn *s, int64_t *pid,
+                     shmkit_handle *proc) {
+  static const DWORD std_ids[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
+                                   STD_ERROR_HANDLE};
+  HANDLE self = GetCurrentProcess(), std[3] = {NULL, NULL, NULL};
+  HANDLE *list = NULL;
+  size_t count = 0;
+  wchar_t *app = NULL, *line = NULL, *env = NULL, *cwd = NULL;
+  STARTUPINFOEXW si;
+  PROCESS_INFORMATION pi;
+  SIZE_T attr_size = 0;
+  int err, made_inheritable = 0;
+  DWORD e = 0;
+
+  memset(&si, 0, sizeof(si));
+  if ((err = application(s, &app)) != 0 ||
+      (err = command_line(s->argv, &line)) != 0 ||
+      (err = environment_block(s->envp, &env)) != 0)
+    goto done;
+  if (s->cwd != NULL && (cwd = shmkit__utf16(s->cwd, &err)) == NULL) goto done;
+  if ((list = calloc(s->handle_count + 3, sizeof(*list))) == NULL) {
+    err = SHMKIT_ENOMEM;
+    goto done;
+  }
+
+  /* Seed point 12: start from our own STARTUPINFO, cb set first. What it
+   * says of our standard handles and of the C runtime's inherited
+   * descriptors (lpReserved2) is not the child's business: the child gets
+   * fresh inheritable copies of our standard handles instead. */
+  si.StartupInfo.cb = sizeof(si.StartupInfo);
+  GetStartupInfoW(&si.StartupInfo);
+  si.StartupInfo.cb = sizeof(si);
+  si.StartupInfo.lpReserved = NULL;
+  si.StartupInfo.lpReserved2 = NULL;
+  si.StartupInfo.cbReserved2 = 0;
+  si.StartupInfo.dwFlags |= STARTF_USESTDHANDLES;
+  for (int i = 0; i < 3; i++) {
+    HANDLE h = GetStdHandle(std_ids[i]);
+    if (h != NULL && h != INVALID_HANDLE_VALUE &&
+        DuplicateHandle(self, h, self, &std[i], 0, TRUE, DUPLICATE_SAME_ACCESS))
+      list[count++] = std[i];
+  }
+  si.StartupInfo.hStdInput = std[0];
+  si.StartupInfo.hStdOutput = std[1];
+  si.StartupInfo.hStdError = std[2];
+
+  /* The listed handles are inheritable only for this call: the handle list
+   * requires it, and no other child started meanwhile may get them. */
+  for (size_t i = 0; i < s->handle_count; i++) {
+    HANDLE h = (HANDLE)s->handles[i];
+    if (!SetHandleInformation(h, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT)) {
+      err = shmkit__win_last_error();
+      goto restore;
+    }
+    made_inheritable = (int)i + 1;
+    list[count++] = h;
+  }
+
+  if (count != 0) {
+    InitializeProcThreadAttributeList(NULL, 1, 0, &attr_size);
+    si.lpAttributeList = malloc(attr_size);
+    if (si.lpAttributeList == NULL ||
+        !InitializeProcThreadAttributeList(si.lpAttributeList, 1, 0,
+                                           &attr_size)) {
+      err =
+          si.lpAttributeList == NULL ? SHMKIT_ENOMEM : shmkit__win_last_error();
+      free(si.lpAttributeList);
+      si.lpAttributeList = NULL;
+      goto restore;
+    }
+    if (!UpdateProcThreadAttribute(si.lpAttributeList, 0,
+                                   PROC_THREAD_ATTRIBUTE_HANDLE_LIST, list,
+                                   count * sizeof(*list), NULL, NULL)) {
+      err = shmkit__win_last_error();
+      goto restore;
+    }
+  }
+  if (!CreateProcessW(app, line, NULL, NULL, count != 0,
+                      CREATE_UNICODE_ENVIRONMENT | EXTENDED_STARTUPINFO_PRESENT,
+                      env, cwd, &si.StartupInfo, &pi)) {
+    e = GetLastError();
+    err = spawn_error(e);
+    goto restore;
+  }
+  CloseHandle(pi.hThread);
+  *pid = pi.dwProcessId;
+  *proc = (shmkit_handle)pi.hProcess;
+
+restore:
+  for (int i = 0; i < made_inheritable; i++)
+    SetHandleInformation((HANDLE)s->handles[i], HANDLE_FLAG_INHERIT, 0);
+  if (si.lpAttributeList != NULL) {
+    DeleteProcThreadAttributeList(si.lpAttributeList);
+    free(si.lpAttributeList);
+  }
+  for (int i = 0; i < 3; i++)
+    if (std[i] != NULL) CloseHandle(std[i]);
+done:
+  free(list);
+  free(app);
+  free(line);
+  free(env);
+  free(cwd);
+  return err;
+}
+
+int shmkit__os_wait(int64_t pid, shmkit_handle proc, int timeout_ms,
+                    int *exit_code, int *term_signal) {
+  DWORD code;
+
+  (void)pid;
+  switch (WaitForSingleObject((HANDLE)proc,
+                              timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms)) {
+  case WAIT_OBJECT_0:
+    break;
+  case WAIT_TIMEOUT:
+    return SHMKIT_ETIMEDOUT;
+  default:
+    return shmkit__win_last_error();
+  }
+  if (!GetExitCodeProcess((HANDLE)proc, &code)) return shmkit__win_last_error();
+  *exit_code = (int)code;
+  *term_signal = 0; /* no signals on Windows */
+  return 0;
+}
+
+int shmkit__os_kill(int64_t pid, shmkit_handle proc) {
+  (void)pid;
+  if (TerminateProcess((HANDLE)proc, 1)) return 0;
+  /* Access denied once it has exited: that is not an error here. */
+  if (WaitForSingleObject((HANDLE)proc, 0) == WAIT_OBJECT_0) return 0;
+  return shmkit__win_last_error();
+}
+
+void shmkit__os_process_close(shmkit_handle proc) {
+  if (proc != SHMKIT_INVALID_HANDLE) CloseHandle((HANDLE)proc);
+}
