@@ -272,6 +272,10 @@ int test_system_argv(char ***argv) {
   return saved_argc;
 }
 
+int test_spawn_cycles(void) {
+  return 1000;
+}
+
 const char *const *test_shell_exit7(void) {
   static const char *const argv[] = {"sh", "-c", "exit 7", NULL};
   return argv;

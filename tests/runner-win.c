@@ -341,6 +341,10 @@ int test_system_argv(char ***argv) {
   return n;
 }
 
+int test_spawn_cycles(void) {
+  return 250;
+}
+
 const char *const *test_shell_exit7(void) {
   static const char *const argv[] = {"cmd", "/c", "exit 7", NULL};
   return argv;
