@@ -116,12 +116,18 @@ typedef struct shmkit_conn shmkit_conn;
 /* ---------------------------------------------------------------- regions */
 
 /* Creates an anonymous region of `size` bytes (1 to 2^63-1), zero-filled,
- * readable and writable. Nobody else can open it until its handle is handed
- * over. `flags` is 0 or SHMKIT_SPARSE.
+ * readable and writable. Nobody else can open it for writing until its
+ * handle is handed over (for reading neither, but on Windows: below).
+ * `flags` is 0 or SHMKIT_SPARSE.
  *
  * Linux: a memfd (close-on-exec, sealing allowed, not executable). Other POSIX
  * systems, and Linux when built with SHMKIT_PORTABLE: shm_open of an
- * unguessable name, removed at once.
+ * unguessable name, removed at once. Windows: a pagefile-backed section;
+ * one without a name has no security descriptor to refuse an upgrade of a
+ * read-only duplicate, so shmkit gives each an unguessable
+ * "Local\\shmkit.<random>" name and a descriptor that allows nobody more
+ * than reading; processes of the same user (that directory can be listed)
+ * could open it for reading.
  *
  * Fails with SHMKIT_EINVAL (out NULL, size 0, unknown flag), SHMKIT_E2BIG
  * (size beyond 2^63-1 or what the system can address), SHMKIT_ENOSPC (the
@@ -247,8 +253,11 @@ SHMKIT_EXTERN shmkit_handle shmkit_region_handle(const shmkit_region *region);
  * read-write region. Fails with SHMKIT_EINVAL (unknown bit, 0),
  * SHMKIT_EACCES (read-only region), SHMKIT_EPERM (SHMKIT_SEAL_SEAL is set),
  * SHMKIT_EBUSY (SHMKIT_SEAL_WRITE while writable views exist),
- * SHMKIT_ENOTSUP (not a Linux memfd: shm objects, other systems, and
- * SHMKIT_PORTABLE builds cannot be sealed). */
+ * SHMKIT_ENOTSUP (Windows, other POSIX systems and SHMKIT_PORTABLE builds
+ * have no seals). On Linux only memfds (anonymous regions) can be sealed:
+ * other tmpfs objects, named regions included, are born with
+ * SHMKIT_SEAL_SEAL, so shmkit_region_seals() reports it and this call fails
+ * with SHMKIT_EPERM. */
 SHMKIT_EXTERN int shmkit_region_seal(shmkit_region *region, unsigned seals);
 
 /* The region's seals, a combination of SHMKIT_SEAL_... (>= 0), or
@@ -332,7 +341,9 @@ typedef struct shmkit_process shmkit_process;
 /* Flags for shmkit_spawn_options.flags. */
 
 /* Look `file` up in the PATH of this process (not of the child's
- * environment) when it has no '/' (as execvp and CreateProcess do). */
+ * environment) when it has no '/' (as execvp does). Windows: as
+ * SearchPathW does, with ".exe" added: the program's own directory and the
+ * current directory come before PATH. */
 #define SHMKIT_SPAWN_SEARCH_PATH 0x1u
 /* Close, in the child, every descriptor except 0, 1, 2 and the listed
  * regions' handles, including those this program opened without
@@ -373,8 +384,11 @@ typedef struct shmkit_spawn_options {
  * POSIX, as with any posix_spawn/exec, every descriptor this program opened
  * without close-on-exec, unless SHMKIT_SPAWN_CLOSE_OTHERS. Windows: nothing
  * else (PROC_THREAD_ATTRIBUTE_HANDLE_LIST); the listed handles are made
- * inheritable for the call only, so a CreateProcess with bInheritHandles
- * made by another thread at that instant could get them too.
+ * inheritable for the call only, as are the copies of the standard
+ * handles, so a CreateProcess with bInheritHandles made by another thread at
+ * that instant could get them too; and two threads must not spawn with the
+ * same region at once there (one may clear its inheritable flag while the
+ * other still needs it).
  *
  * A failure to start is an error from this call, never an exit status to
  * interpret: SHMKIT_ENOENT (no such program, or no such working directory),

@@ -154,12 +154,13 @@ int shmkit_conn_recv(shmkit_conn *c, shmkit_msg *msg, int timeout_ms) {
   size_t got, payload, count = 0, i;
   int truncated, err;
 
-  if (c == NULL || c->listener || msg == NULL ||
-      (msg->capacity != 0 && msg->data == NULL) || timeout_ms < -1)
-    return SHMKIT_EINVAL;
+  if (msg == NULL) return SHMKIT_EINVAL;
   msg->size = 0;
   msg->count = 0;
   memset(msg->regions, 0, sizeof(msg->regions));
+  if (c == NULL || c->listener || (msg->capacity != 0 && msg->data == NULL) ||
+      timeout_ms < -1)
+    return SHMKIT_EINVAL;
   err = shmkit__os_recv(c->handle, &f, &got, msg->data, msg->capacity, &payload,
                         &truncated, handles, &count, timeout_ms);
   if (err != 0) return err;

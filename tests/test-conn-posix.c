@@ -129,6 +129,7 @@ TEST_IMPL(conn_hostile_frames) {
   expect(a, SHMKIT_EPROTO, n);    /* a region slot past count not empty */
   expect(a, SHMKIT_EPROTO, n);    /* a size of 0 */
   expect(a, SHMKIT_EPROTO, n);    /* count past the maximum */
+  expect(a, SHMKIT_EPROTO, n);    /* empty: not the end of the stream */
   /* Random frames: whatever each yields, nothing crashes or stays open. */
   for (int i = 0; i < 300; i++) {
     int err;
@@ -210,6 +211,7 @@ CHILD_IMPL(hostile_peer) {
   good_frame(&f, 0, 0, 0, 0);
   f.count = 17;
   raw_send(s, &f, sizeof(f), NULL, 0);
+  raw_send(s, "", 0, NULL, 0);
 
   /* Random frames: sometimes well-formed around random fields, sometimes
    * noise, with 0 to 3 descriptors of any kind. */
@@ -356,6 +358,10 @@ TEST_IMPL(conn_pull) {
         shmkit_region_pull(&got, shmkit_process_pid(p), 900, SHMKIT_READ_ONLY),
         SHMKIT_EBADF);
     ASSERT_ERR(shmkit_region_pull(&got, 0x7ffffff0, 3, SHMKIT_READ_ONLY),
+               SHMKIT_ENOENT);
+    /* A pid past pid_t is no process, not this one modulo 2^32. */
+    ASSERT_ERR(shmkit_region_pull(&got, ((int64_t)1 << 32) + test_self_pid(),
+                                  (shmkit_handle)fd, SHMKIT_READ_ONLY),
                SHMKIT_ENOENT);
     ASSERT_EQ(test_open_handles(), n);
   }

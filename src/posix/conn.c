@@ -42,6 +42,12 @@ static int prepare(int fd, int nonblock) {
   int fl = fcntl(fd, F_GETFL);
   if (nonblock && (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0))
     return fail();
+#ifdef SO_NOSIGPIPE
+  { /* macOS and the BSDs have no MSG_NOSIGNAL */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
+  }
+#endif
   return shmkit__os_set_private(fd);
 }
 
@@ -210,7 +216,12 @@ fail_bound:
   if (on_disk) unlink(a.sun_path);
   close(fd);
 fail_lock:
-  if (lock >= 0) close(lock);
+  if (lock >= 0) { /* ours while we hold it: remove it, then let go */
+    char lp[sizeof(a.sun_path) + 8];
+    snprintf(lp, sizeof(lp), "%s.lock", a.sun_path);
+    unlink(lp);
+    close(lock);
+  }
   return err;
 }
 
@@ -346,7 +357,8 @@ int shmkit__os_conn_check(shmkit_handle h) {
     listening = 0;
 #endif
   if (listening) return SHMKIT_ENOTSHM;
-  return 0;
+  len = sizeof(a); /* a connected end has a peer */
+  return getpeername(fd, (struct sockaddr *)&a, &len) == 0 ? 0 : SHMKIT_ENOTSHM;
 }
 
 int shmkit__os_peer(shmkit_handle h, shmkit_peer *peer) {
@@ -471,7 +483,13 @@ int shmkit__os_recv(shmkit_handle h, shmkit__frame *f, size_t *got, void *data,
     *count = 0;
     return SHMKIT_EPROTO;
   }
-  if (n == 0 && *count == 0) return SHMKIT_ECLOSED; /* end of stream */
+  if (n == 0 && *count == 0) {
+    /* The end of the stream, or an empty message (SOCK_SEQPACKET carries
+     * them, and reads both as 0): only the first is the peer gone. */
+    struct pollfd p = {(int)h, POLLIN, 0};
+    if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP)) return SHMKIT_ECLOSED;
+    return SHMKIT_EPROTO;
+  }
   *got = (size_t)n < sizeof(*f) ? (size_t)n : sizeof(*f);
   *payload = (size_t)n - *got;
   *truncated = (m.msg_flags & MSG_TRUNC) != 0;
@@ -482,6 +500,7 @@ int shmkit__os_pull(int64_t pid, shmkit_handle remote, shmkit_handle *out) {
   int fd, err;
 
   if (remote > 0x7fffffff) return SHMKIT_EBADF;
+  if (pid > 0x7fffffff) return SHMKIT_ENOENT; /* no pid_t is that large */
   if ((err = shmkit__ext_pull((pid_t)pid, (int)remote, &fd)) != 0) return err;
   *out = fd;
   return 0;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <stdio.h>
@@ -82,6 +83,26 @@ int shmkit__ext_reopen_readonly(int fd, int *out) {
   if (ro < 0) return errno == ENOENT ? SHMKIT_ENOTSUP : shmkit__errno(errno);
   *out = ro;
   return 0;
+}
+
+int shmkit__ext_quick_check(int fd) {
+  /* F_GET_SEALS is answered by the kernel for tmpfs and hugetlbfs files
+   * alone (memfd_fcntl), and refused with EINVAL for everything else. */
+  if (fcntl(fd, F_GET_SEALS) >= 0) return 0;
+  return errno == EINVAL ? SHMKIT_ENOTSHM : shmkit__errno(errno);
+}
+
+int shmkit__ext_pidfd_kill(int pidfd) {
+#ifdef SYS_pidfd_send_signal
+  if (pidfd < 0) return SHMKIT_ENOTSUP;
+  if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0 ||
+      errno == ESRCH)
+    return 0;
+  return errno == ENOSYS ? SHMKIT_ENOTSUP : shmkit__errno(errno);
+#else
+  (void)pidfd;
+  return SHMKIT_ENOTSUP;
+#endif
 }
 
 int shmkit__ext_check_type(int fd) {

@@ -90,6 +90,16 @@ int shmkit__ext_pull(pid_t pid, int remote, int *out) {
   return SHMKIT_ENOTSUP;
 }
 
+int shmkit__ext_quick_check(int fd) {
+  (void)fd;
+  return SHMKIT_ENOTSUP;
+}
+
+int shmkit__ext_pidfd_kill(int pidfd) {
+  (void)pidfd;
+  return SHMKIT_ENOTSUP;
+}
+
 int shmkit__ext_seal(int fd, unsigned seals) {
   (void)fd;
   (void)seals;

@@ -55,6 +55,15 @@ int shmkit__ext_peer(int fd, int64_t *pid, int64_t *uid);
 /* pidfd_getfd: a close-on-exec copy of descriptor `remote` of process pid. */
 int shmkit__ext_pull(pid_t pid, int remote, int *out);
 
+/* Tells, without asking the file's file system, whether `fd` can be shared
+ * memory: 0 if it may be, SHMKIT_ENOTSHM if it cannot, SHMKIT_ENOTSUP if
+ * this system cannot tell that way. */
+int shmkit__ext_quick_check(int fd);
+
+/* Sends SIGKILL through a pidfd, immune to pid reuse: 0, or SHMKIT_ENOTSUP
+ * without one. */
+int shmkit__ext_pidfd_kill(int pidfd);
+
 /* Seals, as in platform.h. */
 int shmkit__ext_seal(int fd, unsigned seals);
 int shmkit__ext_seals(int fd);

@@ -174,6 +174,10 @@ int shmkit__os_check(shmkit_handle h, int access, uint64_t *size) {
   /* Linux: an O_PATH descriptor names a file but can neither read nor map. */
   if (fl & O_PATH) return SHMKIT_EBADF;
 #endif
+  /* Before anything that asks the file's file system: a peer can hand us a
+   * file of a FUSE file system it serves, whose fstat never returns. */
+  err = shmkit__ext_quick_check(fd);
+  if (err != 0 && err != SHMKIT_ENOTSUP) return err;
   if (fstat(fd, &st) != 0) return fail();
   if (!S_ISREG(st.st_mode)) return SHMKIT_ENOTSHM;
   err = shmkit__ext_check_type(fd);

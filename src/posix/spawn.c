@@ -186,7 +186,11 @@ int shmkit__os_wait(int64_t pid, shmkit_handle proc, int timeout_ms,
 }
 
 int shmkit__os_kill(int64_t pid, shmkit_handle proc) {
-  (void)proc; /* not reaped yet, so the pid is still the child's */
+  /* Through the pidfd where there is one: if some other code in this
+   * process reaped the child (SIGCHLD ignored, a waitpid(-1) loop), the pid
+   * may already be someone else's. */
+  int err = shmkit__ext_pidfd_kill((int)proc);
+  if (err != SHMKIT_ENOTSUP) return err;
   if (kill((pid_t)pid, SIGKILL) == 0 || errno == ESRCH) return 0;
   return shmkit__errno(errno);
 }

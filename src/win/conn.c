@@ -62,9 +62,11 @@ int shmkit__os_recv(shmkit_handle h, shmkit__frame *f, size_t *got, void *data,
 }
 
 int shmkit__os_pull(int64_t pid, shmkit_handle remote, shmkit_handle *out) {
-  HANDLE source = OpenProcess(PROCESS_DUP_HANDLE, FALSE, (DWORD)pid), h;
+  HANDLE source, h;
   int err = 0;
 
+  if (pid > 0xffffffffLL) return SHMKIT_ENOENT; /* no process id is */
+  source = OpenProcess(PROCESS_DUP_HANDLE, FALSE, (DWORD)pid);
   if (source == NULL)
     return GetLastError() == ERROR_INVALID_PARAMETER ? SHMKIT_ENOENT
            : GetLastError() == ERROR_ACCESS_DENIED   ? SHMKIT_EPERM

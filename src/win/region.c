@@ -21,8 +21,12 @@ typedef struct {
 typedef struct {
   ULONG attributes;
   ACCESS_MASK granted;
-  ULONG reserved[20];
+  ULONG handles, pointers;
+  ULONG reserved[10];
 } object_basic_info; /* PUBLIC_OBJECT_BASIC_INFORMATION */
+
+/* Windows wants this exact length (Wine takes any larger one). */
+_Static_assert(sizeof(object_basic_info) == 56, "ObjectBasicInformation");
 
 typedef struct {
   USHORT length, maximum;
@@ -183,12 +187,11 @@ int shmkit__os_check(shmkit_handle handle, int access, uint64_t *size) {
   if (query_object(h, 0 /* ObjectBasicInformation */, &basic, sizeof(basic),
                    NULL) < 0)
     return SHMKIT_EIO;
-  /* A writable view needs SECTION_MAP_WRITE (which maps readable too), a
-   * read-only one either right; the size needs SECTION_QUERY. */
-  need = access == SHMKIT_READ_WRITE ? SECTION_MAP_WRITE
-                                     : SECTION_MAP_READ | SECTION_MAP_WRITE;
-  if (!(basic.granted & SECTION_QUERY) || !(basic.granted & need))
-    return SHMKIT_EACCES;
+  /* A writable view (FILE_MAP_WRITE) needs SECTION_MAP_WRITE, a read-only
+   * one (FILE_MAP_READ) SECTION_MAP_READ; the size needs SECTION_QUERY. */
+  need = SECTION_QUERY |
+         (access == SHMKIT_READ_WRITE ? SECTION_MAP_WRITE : SECTION_MAP_READ);
+  if ((basic.granted & need) != need) return SHMKIT_EACCES;
   if (query_section(h, 0 /* SectionBasicInformation */, &section,
                     sizeof(section), NULL) < 0)
     return SHMKIT_EIO;

@@ -5,9 +5,17 @@
  * point 7 goes too far). */
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 #include <wchar.h>
 
 #include "win.h"
+
+#ifndef STARTF_USEMONITOR
+#  define STARTF_USEMONITOR 0x400 /* shares hStdOutput with the monitor */
+#endif
+#ifndef STARTF_TITLEISAPPID
+#  define STARTF_TITLEISAPPID 0x1000
+#endif
 
 int shmkit__os_environ(char ***out) {
   wchar_t *block = GetEnvironmentStringsW(), *p;
@@ -112,8 +120,16 @@ static int command_line(char *const *argv, wchar_t **out) {
 
 /* ---- the environment block: sorted, as CreateProcessW documents */
 
+/* By name only, in upper case, as CreateProcessW documents the block. */
 static int compare_names(const void *a, const void *b) {
-  return _wcsicmp(*(wchar_t *const *)a, *(wchar_t *const *)b);
+  const wchar_t *x = *(wchar_t *const *)a, *y = *(wchar_t *const *)b;
+
+  for (;; x++, y++) {
+    wchar_t cx = *x == L'=' ? L'\0' : towupper(*x);
+    wchar_t cy = *y == L'=' ? L'\0' : towupper(*y);
+    if (cx != cy) return cx < cy ? -1 : 1;
+    if (cx == L'\0') return 0;
+  }
 }
 
 static int environment_block(char *const *envp, wchar_t **out) {
@@ -164,7 +180,11 @@ static int application(const shmkit__spawn *s, wchar_t **out) {
     free(file);
     return n == 0 ? SHMKIT_ENOENT : SHMKIT_ENOMEM;
   }
-  SearchPathW(NULL, file, L".exe", n, found, NULL);
+  if (SearchPathW(NULL, file, L".exe", n, found, NULL) == 0) {
+    free(found);
+    free(file);
+    return SHMKIT_ENOENT;
+  }
   free(file);
   *out = found;
   return 0;
@@ -218,6 +238,11 @@ int shmkit__os_spawn(const shmkit__spawn *s, int64_t *pid,
   si.StartupInfo.lpReserved = NULL;
   si.StartupInfo.lpReserved2 = NULL;
   si.StartupInfo.cbReserved2 = 0;
+  /* Hot key and monitor reuse the standard handle fields, and the title
+   * flags describe our shortcut, not the child's. */
+  si.StartupInfo.dwFlags &=
+      ~(DWORD)(STARTF_USEHOTKEY | STARTF_USEMONITOR | STARTF_TITLEISLINKNAME |
+               STARTF_TITLEISAPPID);
   si.StartupInfo.dwFlags |= STARTF_USESTDHANDLES;
   for (int i = 0; i < 3; i++) {
     HANDLE h = GetStdHandle(std_ids[i]);
