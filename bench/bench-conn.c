@@ -64,6 +64,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "shmkit.h"
 
 #ifndef SHMKIT_BENCH_LINUX_EXT
@@ -437,19 +438,12 @@ static void teardown(void) {
 
 typedef void (*cycle_fn)(void);
 
-static double now_ns(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* Nanoseconds per cycle over a batch of `iters` cycles. */
 static double batch(cycle_fn fn, long iters) {
-  double t0 = now_ns();
+  double t0 = bench_now_ns();
 
   for (long i = 0; i < iters; i++) fn();
-  return (now_ns() - t0) / (double)iters;
+  return (bench_now_ns() - t0) / (double)iters;
 }
 
 /* The batch length that makes one round last about `round_ns`: doubles a
@@ -467,16 +461,6 @@ static long calibrate(cycle_fn ours, cycle_fn raw, double round_ns) {
   return iters < 1 ? 1 : iters;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof(*v), cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* ---------------------------------------------------------------- main */
 
 static void usage(FILE *f) {
@@ -487,20 +471,6 @@ static void usage(FILE *f) {
           "  --rounds N     rounds of each side per case (default 21)\n"
           "  --round-ms MS  target length of one round (default 100)\n",
           progname);
-}
-
-static long parse_count(const char *s, const char *opt) {
-  char *end;
-  long v;
-
-  errno = 0;
-  v = s != NULL ? strtol(s, &end, 10) : 0;
-  if (s == NULL || errno != 0 || *end != '\0' || v < 1 || v > 100000) {
-    fprintf(stderr, "%s: %s needs a number from 1 to 100000\n", progname, opt);
-    usage(stderr);
-    exit(2);
-  }
-  return v;
 }
 
 static void print_header(int rounds, long round_ms) {
@@ -574,24 +544,14 @@ int main(int argc, char **argv) {
   int rounds = 21;
   long round_ms = 100;
   double *ours, *raw, *pair;
-  double t_start = now_ns();
+  double t_start = bench_now_ns();
 
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--quick") == 0) {
-      rounds = 9;
-      round_ms = 45;
-    } else if (strcmp(argv[i], "--rounds") == 0) {
-      rounds = (int)parse_count(argv[++i], "--rounds");
-    } else if (strcmp(argv[i], "--round-ms") == 0) {
-      round_ms = parse_count(argv[++i], "--round-ms");
-    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      fprintf(stderr, "%s: unknown argument '%s'\n", progname, argv[i]);
-      usage(stderr);
-      return 2;
-    }
+  {
+    bench_options o = {rounds, round_ms}, quick = {9, 45};
+    int status = bench_parse_options(argc, argv, progname, usage, &o, quick);
+    if (status >= 0) return status;
+    rounds = o.rounds;
+    round_ms = o.round_ms;
   }
   ours = malloc(sizeof(*ours) * (size_t)rounds);
   raw = malloc(sizeof(*raw) * (size_t)rounds);
@@ -619,9 +579,9 @@ int main(int argc, char **argv) {
       }
     }
     for (int r = 0; r < rounds; r++) pair[r] = ours[r] / raw[r];
-    paired = median(pair, rounds);
-    med_ours = median(ours, rounds);
-    med_raw = median(raw, rounds);
+    paired = bench_median(pair, rounds);
+    med_ours = bench_median(ours, rounds);
+    med_raw = bench_median(raw, rounds);
     ratio = med_ours / med_raw;
     printf("%-19s  %6ld  %13.0f  %10.0f  %6.3f  %6.3f  %s\n", cases[c].name,
            iters, med_ours, med_raw, ratio, paired,
@@ -631,7 +591,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
   }
   teardown();
-  printf("\ntotal %.1f s\n", (now_ns() - t_start) / 1e9);
+  printf("\ntotal %.1f s\n", (bench_now_ns() - t_start) / 1e9);
   free(ours);
   free(raw);
   free(pair);

@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "shmkit.h"
 
 #ifndef SHMKIT_BENCH_LINUX_EXT
@@ -191,19 +192,12 @@ static void raw_cycle(uint64_t size, unsigned flags) {
 
 typedef void (*cycle_fn)(uint64_t size, unsigned flags);
 
-static double now_ns(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* Nanoseconds per cycle over a batch of `iters` cycles. */
 static double batch(cycle_fn fn, uint64_t size, unsigned flags, long iters) {
-  double t0 = now_ns();
+  double t0 = bench_now_ns();
 
   for (long i = 0; i < iters; i++) fn(size, flags);
-  return (now_ns() - t0) / (double)iters;
+  return (bench_now_ns() - t0) / (double)iters;
 }
 
 /* The batch length that makes one round last about `round_ns`: doubles a
@@ -223,16 +217,6 @@ static long calibrate(uint64_t size, unsigned flags, double round_ns) {
   return iters < 1 ? 1 : iters;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof(*v), cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* ---------------------------------------------------------------- main */
 
 static void usage(FILE *f) {
@@ -245,44 +229,20 @@ static void usage(FILE *f) {
           progname);
 }
 
-static long parse_count(const char *s, const char *opt) {
-  char *end;
-  long v;
-
-  errno = 0;
-  v = s != NULL ? strtol(s, &end, 10) : 0;
-  if (s == NULL || errno != 0 || *end != '\0' || v < 1 || v > 100000) {
-    fprintf(stderr, "%s: %s needs a number from 1 to 100000\n", progname, opt);
-    usage(stderr);
-    exit(2);
-  }
-  return v;
-}
-
 int main(int argc, char **argv) {
   static const uint64_t sizes[] = {4096, 1u << 20, 64u << 20};
   static const unsigned modes[] = {0, SHMKIT_SPARSE};
   int rounds = 11;
   long round_ms = 100;
   double *ours, *raw, *pair;
-  double t_start = now_ns();
+  double t_start = bench_now_ns();
 
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--quick") == 0) {
-      rounds = 5;
-      round_ms = 20;
-    } else if (strcmp(argv[i], "--rounds") == 0) {
-      rounds = (int)parse_count(argv[++i], "--rounds");
-    } else if (strcmp(argv[i], "--round-ms") == 0) {
-      round_ms = parse_count(argv[++i], "--round-ms");
-    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      fprintf(stderr, "%s: unknown argument '%s'\n", progname, argv[i]);
-      usage(stderr);
-      return 2;
-    }
+  {
+    bench_options o = {rounds, round_ms}, quick = {5, 20};
+    int status = bench_parse_options(argc, argv, progname, usage, &o, quick);
+    if (status >= 0) return status;
+    rounds = o.rounds;
+    round_ms = o.round_ms;
   }
   page_size = (size_t)sysconf(_SC_PAGESIZE);
 #if !SHMKIT_BENCH_LINUX_EXT
@@ -353,9 +313,9 @@ int main(int argc, char **argv) {
         }
       }
       for (int r = 0; r < rounds; r++) pair[r] = ours[r] / raw[r];
-      paired = median(pair, rounds);
-      med_ours = median(ours, rounds);
-      med_raw = median(raw, rounds);
+      paired = bench_median(pair, rounds);
+      med_ours = bench_median(ours, rounds);
+      med_raw = bench_median(raw, rounds);
       ratio = med_ours / med_raw;
       printf("%8s  %-8s  %6ld  %13.0f  %11.0f  %6.3f  %6.3f  %s\n",
              size_text(size, buf, sizeof(buf)),
@@ -364,7 +324,7 @@ int main(int argc, char **argv) {
       fflush(stdout);
     }
   }
-  printf("\ntotal %.1f s\n", (now_ns() - t_start) / 1e9);
+  printf("\ntotal %.1f s\n", (bench_now_ns() - t_start) / 1e9);
   free(ours);
   free(raw);
   free(pair);

@@ -62,6 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "shmkit.h"
 
 #ifndef SHMKIT_BENCH_LINUX_EXT
@@ -191,19 +192,12 @@ static void raw_cycle(unsigned flags) {
 
 typedef void (*cycle_fn)(unsigned flags);
 
-static double now_ns(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* Nanoseconds per cycle over a batch of `iters` cycles. */
 static double batch(cycle_fn fn, unsigned flags, long iters) {
-  double t0 = now_ns();
+  double t0 = bench_now_ns();
 
   for (long i = 0; i < iters; i++) fn(flags);
-  return (now_ns() - t0) / (double)iters;
+  return (bench_now_ns() - t0) / (double)iters;
 }
 
 /* The batch length that makes one round last about `round_ns`: doubles a
@@ -220,16 +214,6 @@ static long calibrate(unsigned flags, double round_ns) {
   }
   iters = (long)(round_ns / per_cycle);
   return iters < 1 ? 1 : iters;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof(*v), cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -280,20 +264,6 @@ static void usage(FILE *f) {
           "  --round-ms MS  target length of one round (default 250)\n"
           "(%s --child TOKEN is the child both sides start)\n",
           progname, progname);
-}
-
-static long parse_count(const char *s, const char *opt) {
-  char *end;
-  long v;
-
-  errno = 0;
-  v = s != NULL ? strtol(s, &end, 10) : 0;
-  if (s == NULL || errno != 0 || *end != '\0' || v < 1 || v > 100000) {
-    fprintf(stderr, "%s: %s needs a number from 1 to 100000\n", progname, opt);
-    usage(stderr);
-    exit(2);
-  }
-  return v;
 }
 
 static void print_header(int rounds, long round_ms) {
@@ -363,23 +333,13 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "--child") == 0)
     return child_main(argc, argv);
 
-  t_start = now_ns();
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--quick") == 0) {
-      rounds = 9;
-      round_ms = 75;
-    } else if (strcmp(argv[i], "--rounds") == 0) {
-      rounds = (int)parse_count(argv[++i], "--rounds");
-    } else if (strcmp(argv[i], "--round-ms") == 0) {
-      round_ms = parse_count(argv[++i], "--round-ms");
-    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      fprintf(stderr, "%s: unknown argument '%s'\n", progname, argv[i]);
-      usage(stderr);
-      return 2;
-    }
+  t_start = bench_now_ns();
+  {
+    bench_options o = {rounds, round_ms}, quick = {9, 75};
+    int status = bench_parse_options(argc, argv, progname, usage, &o, quick);
+    if (status >= 0) return status;
+    rounds = o.rounds;
+    round_ms = o.round_ms;
   }
   find_self(argv[0]);
   setup();
@@ -418,16 +378,16 @@ int main(int argc, char **argv) {
       }
     }
     for (int r = 0; r < rounds; r++) pair[r] = ours[r] / raw[r];
-    paired = median(pair, rounds);
-    med_ours = median(ours, rounds);
-    med_raw = median(raw, rounds);
+    paired = bench_median(pair, rounds);
+    med_ours = bench_median(ours, rounds);
+    med_raw = bench_median(raw, rounds);
     ratio = med_ours / med_raw;
     printf("%-12s  %6ld  %15.1f  %12.1f  %6.3f  %6.3f  %s\n", case_name(flags),
            iters, med_ours / 1e3, med_raw / 1e3, ratio, paired,
            paired <= TARGET_RATIO ? "yes" : "NO");
     fflush(stdout);
   }
-  printf("\ntotal %.1f s\n", (now_ns() - t_start) / 1e9);
+  printf("\ntotal %.1f s\n", (bench_now_ns() - t_start) / 1e9);
   shmkit_region_close(region);
   free(ours);
   free(raw);
