@@ -95,16 +95,13 @@ static void expect(shmkit_conn *c, int want, int handles) {
   ASSERT_EQ(test_open_handles(), handles);
 }
 
-/* Each lie a frame can tell, from a real other process; every descriptor
- * that came with a refused message is closed, and the connection goes on. */
-TEST_IMPL(conn_hostile_frames) {
+/* Starts `--child NAME TOKEN` with one end of a new pair; returns the other
+ * end, ours. */
+static shmkit_conn *spawn_peer(const char *name, shmkit_process **p) {
   shmkit_conn *a, *b;
-  shmkit_process *p;
   shmkit_spawn_options o;
-  char tok[SHMKIT_TOKEN_MAX], buf[64];
-  const char *argv[] = {test_self_path(), "--child", "hostile_peer", tok, NULL};
-  shmkit_msg m;
-  int n, code, sig;
+  char tok[SHMKIT_TOKEN_MAX];
+  const char *argv[] = {test_self_path(), "--child", name, tok, NULL};
 
   ASSERT_OK(shmkit_conn_pair(&a, &b));
   ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
@@ -113,9 +110,19 @@ TEST_IMPL(conn_hostile_frames) {
   o.argv = argv;
   o.conns = &b;
   o.conn_count = 1;
-  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(shmkit_spawn(p, &o));
   shmkit_conn_close(b);
-  n = test_open_handles();
+  return a;
+}
+
+/* Each lie a frame can tell, from a real other process; every descriptor
+ * that came with a refused message is closed, and the connection goes on. */
+TEST_IMPL(conn_hostile_frames) {
+  shmkit_process *p;
+  shmkit_conn *a = spawn_peer("hostile_peer", &p);
+  char buf[64];
+  shmkit_msg m;
+  int n = test_open_handles(), code, sig;
 
   expect(a, SHMKIT_EPROTO, n);    /* shorter than a header */
   expect(a, SHMKIT_EPROTO, n);    /* bad magic */
@@ -243,24 +250,11 @@ CHILD_IMPL(hostile_peer) {
 /* A peer killed in the middle of sending: every message that arrived is
  * whole, then the end is reported, and nothing stays open. */
 TEST_IMPL(conn_peer_killed) {
-  shmkit_conn *a, *b;
+  static char buf[SHMKIT_MSG_MAX];
   shmkit_process *p;
-  shmkit_spawn_options o;
-  char tok[SHMKIT_TOKEN_MAX], buf[SHMKIT_MSG_MAX];
-  const char *argv[] = {test_self_path(), "--child", "flood_peer", tok, NULL};
+  shmkit_conn *a = spawn_peer("flood_peer", &p);
   shmkit_msg m;
-  int n, err, got = 0, code, sig;
-
-  ASSERT_OK(shmkit_conn_pair(&a, &b));
-  ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
-  memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
-  o.conns = &b;
-  o.conn_count = 1;
-  ASSERT_OK(shmkit_spawn(&p, &o));
-  shmkit_conn_close(b);
-  n = test_open_handles();
+  int n = test_open_handles(), err, got = 0, code, sig;
 
   memset(&m, 0, sizeof(m));
   m.data = buf;
