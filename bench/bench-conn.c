@@ -446,19 +446,14 @@ static double batch(cycle_fn fn, long iters) {
   return (bench_now_ns() - t0) / (double)iters;
 }
 
-/* The batch length that makes one round last about `round_ns`: doubles a
- * trial batch of both sides until it lasts a tenth of that, then scales. */
-static long calibrate(cycle_fn ours, cycle_fn raw, double round_ns) {
-  double per_cycle;
-  long n = 1, iters;
+struct trial {
+  cycle_fn ours, raw;
+};
 
-  for (;;) {
-    per_cycle = (batch(ours, n) + batch(raw, n)) / 2;
-    if (per_cycle * (double)n >= round_ns / 10 || n >= (1L << 24)) break;
-    n *= 2;
-  }
-  iters = (long)(round_ns / per_cycle);
-  return iters < 1 ? 1 : iters;
+/* One calibration trial: both sides, n cycles each. */
+static double trial(long n, void *ctx) {
+  const struct trial *t = ctx;
+  return (batch(t->ours, n) + batch(t->raw, n)) / 2;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -519,13 +514,8 @@ static void print_header(int rounds, long round_ms) {
          "              close); a cycle is both directions\n");
   printf("the target is judged against raw, checked (the same work); the "
          "row against raw,\n"
-         "bare (\"-\": not judged) shows what the checks cost\n"
-         "%d interleaved rounds per side, ~%ld ms each\n"
-         "ratio: median shmkit / median raw; paired: median of the rounds' "
-         "ratios,\n"
-         "each of two batches run back to back (what the target is judged "
-         "on)\n\n",
-         rounds, round_ms);
+         "bare (\"-\": not judged) shows what the checks cost\n");
+  bench_print_method(rounds, round_ms);
   printf("%-19s  %6s  %13s  %10s  %6s  %6s  %s\n", "case", "iters",
          "shmkit ns/cyc", "raw ns/cyc", "ratio", "paired", "<= 1.10x");
   fflush(stdout);
@@ -564,7 +554,8 @@ int main(int argc, char **argv) {
 
   print_header(rounds, round_ms);
   for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-    long iters = calibrate(cases[c].ours, cases[c].raw, (double)round_ms * 1e6);
+    struct trial t = {cases[c].ours, cases[c].raw};
+    long iters = bench_calibrate(trial, &t, (double)round_ms * 1e6);
     double med_ours, med_raw, ratio, paired;
 
     /* Alternate which side goes first, so that neither always runs right

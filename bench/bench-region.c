@@ -200,21 +200,17 @@ static double batch(cycle_fn fn, uint64_t size, unsigned flags, long iters) {
   return (bench_now_ns() - t0) / (double)iters;
 }
 
-/* The batch length that makes one round last about `round_ns`: doubles a
- * trial batch of both sides until it lasts a tenth of that, then scales. */
-static long calibrate(uint64_t size, unsigned flags, double round_ns) {
-  double per_cycle;
-  long n = 1, iters;
+struct trial {
+  uint64_t size;
+  unsigned flags;
+};
 
-  for (;;) {
-    per_cycle = (batch(shmkit_cycle, size, flags, n) +
-                 batch(raw_cycle, size, flags, n)) /
-                2;
-    if (per_cycle * (double)n >= round_ns / 10 || n >= (1L << 24)) break;
-    n *= 2;
-  }
-  iters = (long)(round_ns / per_cycle);
-  return iters < 1 ? 1 : iters;
+/* One calibration trial: both sides, n cycles each. */
+static double trial(long n, void *ctx) {
+  const struct trial *t = ctx;
+  return (batch(shmkit_cycle, t->size, t->flags, n) +
+          batch(raw_cycle, t->size, t->flags, n)) /
+         2;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -283,12 +279,8 @@ int main(int argc, char **argv) {
          "+ free per\n"
          "               region and per view\n");
 #endif
-  printf("page %zu B; %d interleaved rounds per side, ~%ld ms each\n"
-         "ratio: median shmkit / median raw; paired: median of the rounds' "
-         "ratios,\n"
-         "each of two batches run back to back (what the target is judged "
-         "on)\n\n",
-         page_size, rounds, round_ms);
+  printf("page %zu B; ", page_size);
+  bench_print_method(rounds, round_ms);
   printf("%8s  %-8s  %6s  %13s  %11s  %6s  %6s  %s\n", "size", "mode", "iters",
          "shmkit ns/cyc", "raw ns/cyc", "ratio", "paired", "<= 1.10x");
   fflush(stdout);
@@ -297,7 +289,8 @@ int main(int argc, char **argv) {
     for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
       uint64_t size = sizes[s];
       unsigned flags = modes[m];
-      long iters = calibrate(size, flags, (double)round_ms * 1e6);
+      struct trial t = {size, flags};
+      long iters = bench_calibrate(trial, &t, (double)round_ms * 1e6);
       double med_ours, med_raw, ratio, paired;
       char buf[32];
 

@@ -200,20 +200,10 @@ static double batch(cycle_fn fn, unsigned flags, long iters) {
   return (bench_now_ns() - t0) / (double)iters;
 }
 
-/* The batch length that makes one round last about `round_ns`: doubles a
- * trial batch of both sides until it lasts a tenth of that, then scales. */
-static long calibrate(unsigned flags, double round_ns) {
-  double per_cycle;
-  long n = 1, iters;
-
-  for (;;) {
-    per_cycle =
-        (batch(shmkit_cycle, flags, n) + batch(raw_cycle, flags, n)) / 2;
-    if (per_cycle * (double)n >= round_ns / 10 || n >= (1L << 20)) break;
-    n *= 2;
-  }
-  iters = (long)(round_ns / per_cycle);
-  return iters < 1 ? 1 : iters;
+/* One calibration trial: both sides, n spawns each. */
+static double trial(long n, void *ctx) {
+  unsigned flags = *(const unsigned *)ctx;
+  return (batch(shmkit_cycle, flags, n) + batch(raw_cycle, flags, n)) / 2;
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -311,12 +301,7 @@ static void print_header(int rounds, long round_ms) {
   printf("              close-others: fcntl(F_GETFD) per descriptor below "
          "fd %d (%d open)\n",
          region_fd, low_count);
-  printf("%d interleaved rounds per side, ~%ld ms each\n"
-         "ratio: median shmkit / median raw; paired: median of the rounds' "
-         "ratios,\n"
-         "each of two batches run back to back (what the target is judged "
-         "on)\n\n",
-         rounds, round_ms);
+  bench_print_method(rounds, round_ms);
   printf("%-12s  %6s  %15s  %12s  %6s  %6s  %s\n", "case", "iters",
          "shmkit us/spawn", "raw us/spawn", "ratio", "paired", "<= 1.10x");
   fflush(stdout);
@@ -365,7 +350,7 @@ int main(int argc, char **argv) {
       continue;
     }
 #endif
-    iters = calibrate(flags, (double)round_ms * 1e6);
+    iters = bench_calibrate(trial, &flags, (double)round_ms * 1e6);
     /* Alternate which side goes first, so that neither always runs right
      * after the other one's children have been reaped. */
     for (int r = 0; r < rounds; r++) {

@@ -59,3 +59,26 @@ int bench_parse_options(int argc, char **argv, const char *progname,
   }
   return -1;
 }
+
+long bench_calibrate(double (*trial)(long n, void *ctx), void *ctx,
+                     double round_ns) {
+  double per_cycle;
+  long n = 1, iters;
+
+  for (;;) {
+    per_cycle = trial(n, ctx);
+    if (per_cycle * (double)n >= round_ns / 10 || n >= (1L << 24)) break;
+    n *= 2;
+  }
+  iters = (long)(round_ns / per_cycle);
+  return iters < 1 ? 1 : iters;
+}
+
+void bench_print_method(int rounds, long round_ms) {
+  printf("%d interleaved rounds per side, ~%ld ms each\n"
+         "ratio: median shmkit / median raw; paired: median of the rounds' "
+         "ratios,\n"
+         "each of two batches run back to back (what the target is judged "
+         "on)\n\n",
+         rounds, round_ms);
+}
