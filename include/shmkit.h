@@ -444,11 +444,32 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
  * and SHMKIT_PORTABLE: a socket file /tmp/shmkit-<uid>/<name>, mode 0600 in a
  * directory of mode 0700, removed when the listener closes.
  *
- * Timeouts are in milliseconds: -1 waits forever, 0 does not wait.
+ * Windows: "\\.\pipe\shmkit.<SID>.<name>", a message-mode named pipe
+ * that only this user may open and remote clients may not, "in use" while
+ * a listener holds it.
  *
- * Windows: not written yet; every connection call fails with
- * SHMKIT_ENOTSUP. (shmkit_region_pull works there: DuplicateHandle from the
- * process, which needs PROCESS_DUP_HANDLE on it.) */
+ * How regions travel on Windows. The sender puts its handle values in the
+ * message, and the receiver duplicates them out of the sender's process
+ * (whose pid the pipe tells: GetNamedPipeClientProcessId /
+ * GetNamedPipeServerProcessId), asking for the access the message claims
+ * and no more. The seed pushes instead (DuplicateHandle into the receiver);
+ * shmkit does not, because a receiver cannot tell a pushed value from one of
+ * its own handles, and a sender that dies between its DuplicateHandle and
+ * its message leaves handles in the receiver that nobody knows of. Pulled,
+ * nothing enters the receiver until it asks, and what it gets is checked
+ * like a token's. The cost: the sender keeps a copy of each region sent
+ * ("in flight") until the receiver acknowledges taking it. The sender
+ * reads those acknowledgements on its next send or receive on the
+ * connection, closes what is left when the connection ends, and its
+ * shmkit_conn_close() gives the peer up to 5 seconds to take what it was
+ * sent. A process that exits without closing the connection, or is
+ * killed, takes its regions in flight with it: the receiver gets
+ * SHMKIT_ECLOSED for that message. The receiver must be able to open the
+ * sender with PROCESS_DUP_HANDLE (any process of the same user and
+ * integrity level can); where it cannot, messages still arrive but one with
+ * regions fails with SHMKIT_EPERM.
+ *
+ * Timeouts are in milliseconds: -1 waits forever, 0 does not wait. */
 
 /* The largest payload of one message, and the most regions it carries. */
 #define SHMKIT_MSG_MAX         65536
@@ -471,11 +492,20 @@ SHMKIT_EXTERN int shmkit_connect(shmkit_conn **out, const char *endpoint,
                                  int timeout_ms);
 
 /* Two connected ends, for a parent and the child it hands one to
- * (shmkit_spawn_options.conns and shmkit_conn_token()). */
+ * (shmkit_spawn_options.conns and shmkit_conn_token()). Each end's peer is
+ * this process until shmkit_spawn() hands one end to a child; the other
+ * end's peer is then that child (and on Windows, where regions are taken
+ * out of the peer's process, that is where they are taken from). Hand the
+ * ends of one pair to two different children and, on Windows, neither can
+ * take the other's regions: give each child a pair of its own with the
+ * parent instead. */
 SHMKIT_EXTERN int shmkit_conn_pair(shmkit_conn **a, shmkit_conn **b);
 
 /* Closes a connection or a listener (and removes its socket file). NULL is
- * ignored. */
+ * ignored. Windows: if regions sent on the connection have not been taken
+ * yet, first waits up to 5 seconds for the peer to take them (see "How
+ * regions travel on Windows"); it returns as soon as they are, or the peer
+ * closes or dies. */
 SHMKIT_EXTERN void shmkit_conn_close(shmkit_conn *conn);
 
 /* Sends one message: `size` bytes (0 to SHMKIT_MSG_MAX) and `count` regions
@@ -508,7 +538,10 @@ typedef struct shmkit_msg {
  * SHMKIT_ENOTSHM, SHMKIT_EACCES or SHMKIT_ETOOSMALL (a region that is not
  * what the frame says), or SHMKIT_E2BIG (a payload larger than `capacity`;
  * msg->size says how large). The connection stays usable after each of
- * these. Also SHMKIT_ECLOSED (the peer closed or died), SHMKIT_ETIMEDOUT. */
+ * these. Also SHMKIT_ECLOSED (the peer closed or died; on Windows also:
+ * the sender died before its regions could be taken, and the message is
+ * dropped), SHMKIT_ETIMEDOUT, and on Windows SHMKIT_EPERM (this process may
+ * not take handles out of the sender's). */
 SHMKIT_EXTERN int shmkit_conn_recv(shmkit_conn *conn, shmkit_msg *msg,
                                    int timeout_ms);
 
@@ -521,13 +554,16 @@ typedef struct shmkit_peer {
   char user[SHMKIT_USER_MAX];
 } shmkit_peer;
 
-/* Fills *peer for a connected end (Linux: SO_PEERCRED, at connection time).
+/* Fills *peer for a connected end (Linux: SO_PEERCRED, at connection time;
+ * Windows: the process id the pipe records and that process's user SID).
  * SHMKIT_EINVAL for a listener. */
 SHMKIT_EXTERN int shmkit_conn_peer(const shmkit_conn *conn, shmkit_peer *peer);
 
 /* The native handle (a socket descriptor on POSIX), to wait on with the
  * system's poll or an event loop: it is readable when a message (or the end)
- * is there. It still belongs to the connection. */
+ * is there. It still belongs to the connection. Windows: the pipe handle,
+ * opened for overlapped I/O; a pipe has no readiness to wait for, so wait
+ * in shmkit_conn_recv() (in a thread of its own if need be). */
 SHMKIT_EXTERN shmkit_handle shmkit_conn_handle(const shmkit_conn *conn);
 
 /* A connection's token, "shmkit1:<handle>:conn", for a child that inherits

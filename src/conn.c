@@ -14,6 +14,10 @@ struct shmkit_conn {
   shmkit__listener os;             /* listener: what the backend must remove */
   char name[SHMKIT__NAME_MAX + 1]; /* listener: its endpoint */
   shmkit_peer peer;                /* connected end: who is there */
+  shmkit__conn_os *os_state;       /* connected end: the backend's */
+  /* The other end of a pair made here, while both are open: when one is
+   * handed to a child, the other's peer becomes that child. */
+  shmkit_conn *partner;
 };
 
 static int conn_new(shmkit_conn **out, shmkit_handle h, int listener) {
@@ -28,8 +32,8 @@ static int conn_new(shmkit_conn **out, shmkit_handle h, int listener) {
   return 0;
 }
 
-/* Reads the peer of a new connected end; with `same_user`, refuses one of
- * another user. Closes the handle and frees the object on failure. */
+/* Takes up a new connected end: reads its peer and, with `same_user`,
+ * refuses one of another user. Closes the handle on failure. */
 static int conn_connected(shmkit_conn **out, shmkit_handle h, int same_user) {
   char me[SHMKIT_USER_MAX];
   int64_t uid;
@@ -39,15 +43,19 @@ static int conn_connected(shmkit_conn **out, shmkit_handle h, int same_user) {
     shmkit__os_close(h);
     return err;
   }
-  if ((err = shmkit__os_peer(h, &(*out)->peer)) == 0 && same_user &&
-      (err = shmkit__os_self_user(me, &uid)) == 0 &&
-      strcmp(me, (*out)->peer.user) != 0)
-    err = SHMKIT_EACCES;
-  if (err != 0) {
+  if ((err = shmkit__os_conn_open(h, &(*out)->peer, &(*out)->os_state)) != 0) {
+    shmkit__os_close(h);
+    free(*out);
+    *out = NULL;
+    return err;
+  }
+  if (same_user && ((err = shmkit__os_self_user(me, &uid)) != 0 ||
+                    strcmp(me, (*out)->peer.user) != 0)) {
     shmkit_conn_close(*out);
     *out = NULL;
+    return err != 0 ? err : SHMKIT_EACCES;
   }
-  return err;
+  return 0;
 }
 
 int shmkit_listen(shmkit_conn **out, const char *endpoint) {
@@ -79,12 +87,13 @@ int shmkit_accept(shmkit_conn *listener, shmkit_conn **out, int timeout_ms) {
   /* A process of another user may reach an endpoint (Linux abstract
    * sockets have no permissions): it is turned away, and we wait on. One
    * refused stranger restarts the timeout; a stream of them is a denial of
-   * service only a timeout of -1 would not bound anyway. */
+   * service only a timeout of -1 would not bound anyway. A client gone
+   * before we could see who it was is not waited for either. */
   for (;;) {
-    if ((err = shmkit__os_accept(listener->handle, timeout_ms, &h)) != 0)
-      return err;
+    err = shmkit__os_accept(listener->name, &listener->handle, timeout_ms, &h);
+    if (err != 0) return err;
     err = conn_connected(out, h, 1);
-    if (err != SHMKIT_EACCES) return err;
+    if (err != SHMKIT_EACCES && err != SHMKIT_ECLOSED) return err;
   }
 }
 
@@ -116,16 +125,31 @@ int shmkit_conn_pair(shmkit_conn **a, shmkit_conn **b) {
   if ((err = conn_connected(b, h[1], 0)) != 0) {
     shmkit_conn_close(*a);
     *a = NULL;
+    return err;
   }
-  return err;
+  (*a)->partner = *b;
+  (*b)->partner = *a;
+  return 0;
+}
+
+void shmkit__conn_spawned(shmkit_conn *c, int64_t pid, shmkit_handle proc) {
+  shmkit_conn *other = c->partner;
+
+  if (other == NULL) return;
+  /* Only what the system said changes: the child's pid, from spawning it.
+   * A backend that cannot follow keeps the old peer, which is still true
+   * of who made the pair. */
+  if (shmkit__os_conn_repeer(other->os_state, pid, proc) == 0)
+    other->peer.pid = pid;
 }
 
 void shmkit_conn_close(shmkit_conn *c) {
   if (c == NULL) return;
+  if (c->partner != NULL) c->partner->partner = NULL;
   if (c->listener)
     shmkit__os_unlisten(c->name, c->handle, &c->os);
-  else if (c->handle != SHMKIT_INVALID_HANDLE)
-    shmkit__os_close(c->handle);
+  else
+    shmkit__os_conn_close(c->handle, c->os_state);
   free(c);
 }
 
@@ -145,7 +169,8 @@ int shmkit_conn_send(shmkit_conn *c, const void *data, size_t size,
     handles[i] = regions[i]->handle;
   }
   shmkit__frame_encode(&f, size, regions, count);
-  return shmkit__os_send(c->handle, &f, data, size, handles, count, timeout_ms);
+  return shmkit__os_send(c->handle, c->os_state, &f, data, size, handles, count,
+                         timeout_ms);
 }
 
 int shmkit_conn_recv(shmkit_conn *c, shmkit_msg *msg, int timeout_ms) {
@@ -161,8 +186,9 @@ int shmkit_conn_recv(shmkit_conn *c, shmkit_msg *msg, int timeout_ms) {
   if (c == NULL || c->listener || (msg->capacity != 0 && msg->data == NULL) ||
       timeout_ms < -1)
     return SHMKIT_EINVAL;
-  err = shmkit__os_recv(c->handle, &f, &got, msg->data, msg->capacity, &payload,
-                        &truncated, handles, &count, timeout_ms);
+  err = shmkit__os_recv(c->handle, c->os_state, &f, &got, msg->data,
+                        msg->capacity, &payload, &truncated, handles, &count,
+                        timeout_ms);
   if (err != 0) return err;
 
   err = shmkit__frame_decode(&f, got, payload, truncated, count, msg->capacity);
@@ -215,20 +241,19 @@ int shmkit_conn_token(const shmkit_conn *c, char *buf, size_t buf_size) {
 int shmkit_conn_from_token(shmkit_conn **out, const char *token) {
   shmkit_handle h;
   int err;
-  shmkit_peer peer;
 
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
   if ((err = shmkit__token_parse_conn(token, &h)) != 0) return err;
   if ((err = shmkit__os_conn_check(h)) != 0) return err;
-  if ((err = shmkit__os_peer(h, &peer)) != 0) return err;
   if ((err = conn_new(out, h, 0)) != 0) return err;
-  if ((err = shmkit__os_set_private(h)) != 0) {
-    free(*out); /* the handle stays the caller's */
+  /* On failure the handle stays the caller's, as a token's region does. */
+  if ((err = shmkit__os_set_private(h)) != 0 ||
+      (err = shmkit__os_conn_open(h, &(*out)->peer, &(*out)->os_state)) != 0) {
+    free(*out);
     *out = NULL;
     return err;
   }
-  (*out)->peer = peer;
   return 0;
 }
 

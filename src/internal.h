@@ -51,7 +51,7 @@ int shmkit__token_parse_conn(const char *s, shmkit_handle *handle);
 
 typedef struct shmkit__frame_region {
   uint64_t size;   /* the region's size as the sender knows it */
-  uint64_t handle; /* Windows: the handle value in the receiver; POSIX: 0 */
+  uint64_t handle; /* Windows: the handle value in the sender; POSIX: 0 */
   uint32_t access; /* SHMKIT_READ_ONLY or SHMKIT_READ_WRITE */
   uint32_t zero;   /* reserved, 0 */
 } shmkit__frame_region;
@@ -76,9 +76,27 @@ void shmkit__frame_encode(shmkit__frame *f, size_t size,
 int shmkit__frame_decode(const shmkit__frame *f, size_t got, size_t payload,
                          int truncated, size_t handles, size_t capacity);
 
+/* An acknowledgement (Windows): the receiver of a message tells its sender
+ * which of the handle values the header named it has duplicated out of the
+ * sender, so the sender can close its copies in flight. It is shorter than
+ * any message, so the two cannot be taken for each other. */
+#define SHMKIT__ACK_MAGIC 0x414b4853u /* "SHKA" in little-endian */
+
+typedef struct shmkit__ack {
+  uint32_t magic; /* SHMKIT__ACK_MAGIC */
+  uint32_t count; /* 1 .. SHMKIT_MSG_REGIONS_MAX; slots past it 0 */
+  uint64_t handles[SHMKIT_MSG_REGIONS_MAX];
+} shmkit__ack;
+
+/* Checks a received acknowledgement of `got` bytes: 0 or SHMKIT_EPROTO. */
+int shmkit__ack_decode(const shmkit__ack *a, size_t got);
+
 /* A connected end's handle, or SHMKIT_INVALID_HANDLE for a listener (which
  * cannot be inherited). */
 shmkit_handle shmkit__conn_handle(const shmkit_conn *c);
+
+/* Tells a connected end it was handed to the child `pid` (shmkit_spawn). */
+void shmkit__conn_spawned(shmkit_conn *c, int64_t pid, shmkit_handle proc);
 
 /* Returns 0 if `name` follows the rules of shmkit.h, else SHMKIT_ENAME. */
 int shmkit__name_check(const char *name);

@@ -5,7 +5,8 @@
  * access is SHMKIT_READ_ONLY or SHMKIT_READ_WRITE, offsets are aligned to
  * shmkit__os_granularity(). Each function returns 0 or a negative SHMKIT_E...
  * code; no OS error code crosses this line. On failure an out-parameter is
- * left untouched and nothing is left open. Backends never allocate. */
+ * left untouched and nothing is left open. Backends allocate only what a
+ * connection keeps (shmkit__conn_os). */
 #ifndef SHMKIT_PLATFORM_H
 #define SHMKIT_PLATFORM_H
 
@@ -120,28 +121,50 @@ int shmkit__os_listen(const char *name, shmkit_handle *out,
 /* Closes a listener and removes what shmkit__os_listen() made. */
 void shmkit__os_unlisten(const char *name, shmkit_handle h,
                          const shmkit__listener *l);
-int shmkit__os_accept(shmkit_handle listener, int timeout_ms,
+/* Waits for the next connection. *listener may be replaced: a Windows pipe
+ * instance becomes the connection, and a new one listens in its place. */
+int shmkit__os_accept(const char *name, shmkit_handle *listener, int timeout_ms,
                       shmkit_handle *out);
 /* SHMKIT_ENOENT when nobody listens. */
 int shmkit__os_connect(const char *name, int timeout_ms, shmkit_handle *out);
 int shmkit__os_conn_pair(shmkit_handle out[2]);
 /* Checks that `h` is an open connected end of shmkit's kind. */
 int shmkit__os_conn_check(shmkit_handle h);
-/* The peer of a connected end, as the system knows it. */
-int shmkit__os_peer(shmkit_handle h, shmkit_peer *peer);
+
+/* What a backend keeps about a connected end besides its handle. Windows:
+ * the peer's process (regions are duplicated out of it), the copies of sent
+ * regions the peer has not taken yet, acknowledgements to send. POSIX:
+ * nothing; the state is NULL. */
+typedef struct shmkit__conn_os shmkit__conn_os;
+
+/* Takes up the new connected end `h`: reads its peer as the system knows it
+ * and makes *state. On failure h is still the caller's. */
+int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
+                         shmkit__conn_os **state);
+
+/* Closes the end and releases its state. Windows: regions still in flight
+ * are first left to the peer to take, for a bounded time, then closed. */
+void shmkit__os_conn_close(shmkit_handle h, shmkit__conn_os *state);
+
+/* The peer of the end is now the child `pid` (`proc`: what
+ * shmkit__os_spawn() returned for it): the other end of a pair was handed
+ * to it. */
+int shmkit__os_conn_repeer(shmkit__conn_os *state, int64_t pid,
+                           shmkit_handle proc);
 
 /* Sends the header, the payload and the handles as one message. */
-int shmkit__os_send(shmkit_handle h, const shmkit__frame *f, const void *data,
-                    size_t size, const shmkit_handle *handles, size_t count,
-                    int timeout_ms);
+int shmkit__os_send(shmkit_handle h, shmkit__conn_os *state,
+                    const shmkit__frame *f, const void *data, size_t size,
+                    const shmkit_handle *handles, size_t count, int timeout_ms);
 
 /* Receives one message: the header into *f (*got bytes), the payload into
  * data (*payload bytes, at most capacity; *truncated if more was sent), and
  * up to SHMKIT_MSG_REGIONS_MAX handles (*count). A message whose control
  * data was cut or is not only handles is discarded, with every handle that
  * came with it closed: SHMKIT_EPROTO. SHMKIT_ECLOSED at the end. */
-int shmkit__os_recv(shmkit_handle h, shmkit__frame *f, size_t *got, void *data,
-                    size_t capacity, size_t *payload, int *truncated,
+int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
+                    size_t *got, void *data, size_t capacity, size_t *payload,
+                    int *truncated,
                     shmkit_handle handles[SHMKIT_MSG_REGIONS_MAX],
                     size_t *count, int timeout_ms);
 

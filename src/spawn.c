@@ -113,6 +113,9 @@ int shmkit_spawn(shmkit_process **out, const shmkit_spawn_options *o) {
   s.handle_count = nhandles;
   s.flags = o->flags;
   err = shmkit__os_spawn(&s, &p->pid, &p->proc);
+  if (err == 0)
+    for (size_t i = 0; i < o->conn_count; i++)
+      shmkit__conn_spawned((shmkit_conn *)o->conns[i], p->pid, p->proc);
 
 done:
   free(env);

@@ -12,15 +12,11 @@
 #ifdef _WIN32
 #  define TEST_POSIX(name)
 #  define CHILD_POSIX(name)
-#  define TEST_CONN(name)
-#  define CHILD_CONN(name)
 #  define TEST_WIN(name) TEST(name)
 #else
 #  define TEST_WIN(name)
 #  define TEST_POSIX(name)  TEST(name)
 #  define CHILD_POSIX(name) CHILD(name)
-#  define TEST_CONN(name)   TEST(name)
-#  define CHILD_CONN(name)  CHILD(name)
 #endif
 
 #define TEST(name)  TEST_IMPL(name);

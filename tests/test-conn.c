@@ -87,6 +87,9 @@ TEST_IMPL(conn_pair_messages) {
   ASSERT_STR_EQ(buf, "three");
   ASSERT_EQ(m.count, 1);
   close_msg(&m);
+  /* Windows: the sender holds a copy of each region until the receiver
+   * says it took it, and lets go when it reads that, on its next call. */
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 0), SHMKIT_ETIMEDOUT);
   ASSERT_EQ(test_open_handles(), before);
 
   /* Seals are the object's: they arrive with it (Linux memfds). */
@@ -119,6 +122,7 @@ TEST_IMPL(conn_pair_messages) {
     ASSERT_ERR(shmkit_conn_recv(b, &m, 1000), SHMKIT_E2BIG);
     ASSERT_EQ(m.size, 300);
     ASSERT_EQ(m.count, 0);
+    ASSERT_ERR(shmkit_conn_recv(a, &m, 0), SHMKIT_ETIMEDOUT); /* as above */
     ASSERT_EQ(test_open_handles(), before);
     ASSERT_OK(shmkit_conn_recv(b, &m, 1000));
     ASSERT_STR_EQ(buf, "after");
@@ -331,10 +335,11 @@ CHILD_IMPL(conn_worker) {
   shmkit_msg m;
   shmkit_view *v;
   char buf[64];
-  int err, n = 0;
+  int err, n = 0, handles;
 
   ASSERT_EQ(argc, 1);
   ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  handles = test_open_handles();
   memset(&m, 0, sizeof(m));
   m.data = buf;
   m.capacity = sizeof(buf);
@@ -349,7 +354,10 @@ CHILD_IMPL(conn_worker) {
   }
   ASSERT_ERR(err, SHMKIT_ECLOSED);
   ASSERT_EQ(n, 5);
-  ASSERT_EQ(test_open_handles(), 4); /* stdio and the connection */
+  ASSERT_EQ(test_open_handles(), handles); /* every region received closed */
+#ifndef _WIN32
+  ASSERT_EQ(handles, 4); /* stdio and the connection: nothing else came */
+#endif
   shmkit_conn_close(c);
   return 0;
 }

@@ -3,9 +3,8 @@
  * entry per line.
  *
  * TEST_POSIX marks a test of something that exists only on POSIX, with the
- * reason beside it; TEST runs on every platform. TEST_CONN marks the
- * connection tests, which do not run on Windows yet: its connection backend
- * (named pipes) is not written, and every call says SHMKIT_ENOTSUP. */
+ * reason beside it; TEST_WIN one of something that exists only on Windows;
+ * TEST runs on every platform. */
 TEST(error_names)
 TEST(region_create_sizes)
 TEST(region_bad_arguments)
@@ -35,11 +34,11 @@ TEST(spawn_cwd_and_path)
 TEST(process_wait_kill)
 TEST(process_exit_status)
 TEST(spawn_leak_cycles)
-TEST_CONN(conn_pair_messages)
-TEST_CONN(conn_listen_connect)
-TEST_CONN(conn_two_processes)
-TEST_CONN(conn_inherited_pair)
-TEST_CONN(conn_token_checks)
+TEST(conn_pair_messages)
+TEST(conn_listen_connect)
+TEST(conn_two_processes)
+TEST(conn_inherited_pair)
+TEST(conn_token_checks)
 TEST_WIN(readonly_no_upgrade)        /* DuplicateHandle, section DACLs */
 TEST_WIN(region_both_size_halves)    /* CreateFileMapping's two halves */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
@@ -76,8 +75,8 @@ CHILD(die)
 CHILD(exact_handles)
 CHILD(write_readonly_view)
 CHILD_POSIX(readonly_peer)
-CHILD_CONN(conn_client)
-CHILD_CONN(conn_worker)
+CHILD(conn_client)
+CHILD(conn_worker)
 CHILD_POSIX(hostile_peer)
 CHILD_POSIX(flood_peer)
 CHILD_POSIX(pull_source)

@@ -626,8 +626,8 @@ CHILD_IMPL(die) {
   return 0;
 }
 
-/* 1,000 spawns (250 under Wine), each child checking it got exactly the listed handles, and
- * the parent's handle count the same at the end. */
+/* 1,000 spawns (250 under Wine), each child checking it got exactly the listed
+ * handles, and the parent's handle count the same at the end. */
 TEST_IMPL(spawn_leak_cycles) {
   shmkit_region *r[2];
   char t0[SHMKIT_TOKEN_MAX], t1[SHMKIT_TOKEN_MAX];

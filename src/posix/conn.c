@@ -247,11 +247,13 @@ void shmkit__os_unlisten(const char *name, shmkit_handle h,
   if (l->lock != SHMKIT_INVALID_HANDLE) close((int)l->lock);
 }
 
-int shmkit__os_accept(shmkit_handle listener, int timeout_ms,
+int shmkit__os_accept(const char *name, shmkit_handle *listen_h, int timeout_ms,
                       shmkit_handle *out) {
   long long deadline = deadline_of(timeout_ms);
+  shmkit_handle listener = *listen_h;
   int fd, err;
 
+  (void)name;
   for (;;) {
 #ifdef SOCK_CLOEXEC
     fd = accept4((int)listener, NULL, NULL, SOCK_CLOEXEC);
@@ -361,18 +363,32 @@ int shmkit__os_conn_check(shmkit_handle h) {
   return getpeername(fd, (struct sockaddr *)&a, &len) == 0 ? 0 : SHMKIT_ENOTSHM;
 }
 
-int shmkit__os_peer(shmkit_handle h, shmkit_peer *peer) {
+int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
+                         shmkit__conn_os **state) {
   int err = shmkit__ext_peer((int)h, &peer->pid, &peer->uid);
 
   if (err != 0) return err;
   snprintf(peer->user, sizeof(peer->user), "%lld", (long long)peer->uid);
+  *state = NULL; /* the kernel keeps descriptors in flight */
   return 0;
+}
+
+void shmkit__os_conn_close(shmkit_handle h, shmkit__conn_os *state) {
+  (void)state;
+  close((int)h);
+}
+
+int shmkit__os_conn_repeer(shmkit__conn_os *state, int64_t pid,
+                           shmkit_handle proc) {
+  (void)state, (void)pid, (void)proc;
+  return 0; /* nothing is done with the peer's pid here */
 }
 
 /* ---- messages */
 
-int shmkit__os_send(shmkit_handle h, const shmkit__frame *f, const void *data,
-                    size_t size, const shmkit_handle *handles, size_t count,
+int shmkit__os_send(shmkit_handle h, shmkit__conn_os *state,
+                    const shmkit__frame *f, const void *data, size_t size,
+                    const shmkit_handle *handles, size_t count,
                     int timeout_ms) {
   union { /* aligned for struct cmsghdr */
     struct cmsghdr align;
@@ -383,6 +399,7 @@ int shmkit__os_send(shmkit_handle h, const shmkit__frame *f, const void *data,
   struct msghdr m;
   int err;
 
+  (void)state;
   memset(&m, 0, sizeof(m));
   iov[0].iov_base = (void *)f;
   iov[0].iov_len = sizeof(*f);
@@ -422,8 +439,9 @@ static void close_all(const shmkit_handle *handles, size_t count) {
   for (size_t i = 0; i < count; i++) close((int)handles[i]);
 }
 
-int shmkit__os_recv(shmkit_handle h, shmkit__frame *f, size_t *got, void *data,
-                    size_t capacity, size_t *payload, int *truncated,
+int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
+                    size_t *got, void *data, size_t capacity, size_t *payload,
+                    int *truncated,
                     shmkit_handle handles[SHMKIT_MSG_REGIONS_MAX],
                     size_t *count, int timeout_ms) {
   union {
@@ -436,6 +454,7 @@ int shmkit__os_recv(shmkit_handle h, shmkit__frame *f, size_t *got, void *data,
   ssize_t n;
   int err, bad = 0;
 
+  (void)state;
   *count = 0;
   for (;;) {
     memset(&m, 0, sizeof(m));

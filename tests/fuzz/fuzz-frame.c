@@ -3,7 +3,8 @@
  * decoder must not crash, and what it accepts must be self-consistent. The
  * first input byte is the descriptor count, the second the flags (bit 0:
  * truncated), the third the receive capacity in KiB; the rest is the
- * message. Run: build-fuzz/bin/shmkit-fuzz-frame tests/fuzz/corpus-frame */
+ * message, which is also read as an acknowledgement (Windows) the same
+ * way. Run: build-fuzz/bin/shmkit-fuzz-frame tests/fuzz/corpus-frame */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   shmkit__frame f;
+  shmkit__ack a;
   size_t handles, capacity, got, payload;
   int truncated, err;
 
@@ -24,6 +26,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(&f, 0, sizeof(f));
   got = size < sizeof(f) ? size : sizeof(f);
   memcpy(&f, data, got);
+  memset(&a, 0, sizeof(a));
+  memcpy(&a, data, size < sizeof(a) ? size : sizeof(a));
+  if (shmkit__ack_decode(&a, size) == 0) {
+    if (size != sizeof(a) || a.count == 0 || a.count > SHMKIT_MSG_REGIONS_MAX)
+      abort();
+    for (uint32_t i = a.count; i < SHMKIT_MSG_REGIONS_MAX; i++)
+      if (a.handles[i] != 0) abort();
+  }
   payload = size - got;
   if (truncated) payload = capacity; /* as recvmsg reports it */
 
