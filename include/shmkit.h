@@ -109,6 +109,15 @@ typedef intptr_t shmkit_handle;
  * when it is created. */
 #define SHMKIT_SPARSE 0x1u
 
+/* The machine-wide namespace, for shmkit_region_create_named() and, ORed
+ * into `access`, shmkit_region_open(). Windows: "Global\NAME" instead of
+ * "Local\NAME", seen from every session (services and other logons);
+ * creating there needs SeCreateGlobalPrivilege (administrators and services
+ * have it), and without it the create fails with SHMKIT_EPERM; opening needs
+ * no privilege. POSIX has one namespace: the flag is accepted and changes
+ * nothing. */
+#define SHMKIT_GLOBAL 0x100u
+
 typedef struct shmkit_region shmkit_region;
 typedef struct shmkit_view shmkit_view;
 typedef struct shmkit_conn shmkit_conn;
@@ -143,24 +152,27 @@ SHMKIT_EXTERN int shmkit_region_create(shmkit_region **out, uint64_t size,
  * or '-', and does not start with '.'. Names are case-sensitive. These rules
  * are the same on every platform (30 is the longest name macOS accepts), so a
  * name that works on one works on all. shmkit adds the platform's decoration:
- * on POSIX the object is "/NAME" (shm_open), on Windows "Local\NAME".
- * Anything else fails with SHMKIT_ENAME.
+ * on POSIX the object is "/NAME" (shm_open), on Windows "Local\NAME"
+ * ("Global\NAME" with SHMKIT_GLOBAL). Anything else fails with
+ * SHMKIT_ENAME.
  *
  * A named region is visible to every process of the same user (POSIX mode
  * 0600), so a name is not a secret: prefer anonymous regions handed over by
  * inheritance or over a connection. */
 
 /* Creates a region with a name, exclusively: fails with SHMKIT_EEXIST if the
- * name exists. Otherwise as shmkit_region_create(). The name stays until
- * shmkit_region_remove() (POSIX; a POSIX name outlives its creator) or until
- * the last handle to the region is closed (Windows). If the call fails, the
- * name is not left behind. */
+ * name exists. Otherwise as shmkit_region_create(); `flags` may also have
+ * SHMKIT_GLOBAL (SHMKIT_EPERM: the Windows privilege it needs). The name stays
+ * until shmkit_region_remove() (POSIX; a POSIX name outlives its creator) or
+ * until the last handle to the region is closed (Windows). If the call fails,
+ * the name is not left behind. */
 SHMKIT_EXTERN int shmkit_region_create_named(shmkit_region **out,
                                              const char *name, uint64_t size,
                                              unsigned flags);
 
 /* Opens the region with that name, with `access` SHMKIT_READ_ONLY or
- * SHMKIT_READ_WRITE. Its size is read from the system. Fails with
+ * SHMKIT_READ_WRITE, ORed with SHMKIT_GLOBAL for a region created so. Its
+ * size is read from the system. Fails with
  * SHMKIT_ENAME, SHMKIT_ENOENT, SHMKIT_EACCES (the object does not allow that
  * access), SHMKIT_ENOTSHM, SHMKIT_EINVAL, SHMKIT_EMFILE, SHMKIT_ENOMEM, and
  * SHMKIT_EAGAIN when the object exists but has no size yet: on POSIX a name

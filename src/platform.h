@@ -17,13 +17,15 @@
 int shmkit__os_create(uint64_t size, unsigned flags, shmkit_handle *out);
 
 /* Creates the named region exclusively (SHMKIT_EEXIST if it exists), owner
- * only, sized and reserved as above. On failure the name does not exist. */
+ * only, sized and reserved as above, in the namespace `flags` says
+ * (SHMKIT_GLOBAL or not). On failure the name does not exist. */
 int shmkit__os_create_named(const char *name, uint64_t size, unsigned flags,
                             shmkit_handle *out);
 
-/* Opens the named region with `access`, and reads its size. */
-int shmkit__os_open_named(const char *name, int access, shmkit_handle *out,
-                          uint64_t *size);
+/* Opens the named region with `access`, and reads its size. `scope` is 0
+ * or SHMKIT_GLOBAL, as create_named's flags may have it. */
+int shmkit__os_open_named(const char *name, int access, unsigned scope,
+                          shmkit_handle *out, uint64_t *size);
 
 /* Removes the name. */
 int shmkit__os_remove_named(const char *name);

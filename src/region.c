@@ -25,8 +25,8 @@ int shmkit__access_check(int access) {
   return 0;
 }
 
-static int size_check(uint64_t size, unsigned flags) {
-  if (size == 0 || (flags & ~SHMKIT_SPARSE) != 0) return SHMKIT_EINVAL;
+static int size_check(uint64_t size, unsigned flags, unsigned allowed) {
+  if (size == 0 || (flags & ~allowed) != 0) return SHMKIT_EINVAL;
   if (size > SHMKIT__SIZE_MAX) return SHMKIT_E2BIG;
   return 0;
 }
@@ -59,7 +59,7 @@ int shmkit_region_create(shmkit_region **out, uint64_t size, unsigned flags) {
 
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
-  if ((err = size_check(size, flags)) != 0) return err;
+  if ((err = size_check(size, flags, SHMKIT_SPARSE)) != 0) return err;
   if ((err = shmkit__os_create(size, flags, &h)) != 0) return err;
   return region_new(out, h, size, SHMKIT_READ_WRITE, NULL);
 }
@@ -72,7 +72,8 @@ int shmkit_region_create_named(shmkit_region **out, const char *name,
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
   if ((err = shmkit__name_check(name)) != 0) return err;
-  if ((err = size_check(size, flags)) != 0) return err;
+  err = size_check(size, flags, SHMKIT_SPARSE | SHMKIT_GLOBAL);
+  if (err != 0) return err;
   if ((err = shmkit__os_create_named(name, size, flags, &h)) != 0) return err;
   err = region_new(out, h, size, SHMKIT_READ_WRITE, name);
   /* The promise is "no name left behind on failure". */
@@ -81,15 +82,18 @@ int shmkit_region_create_named(shmkit_region **out, const char *name,
 }
 
 int shmkit_region_open(shmkit_region **out, const char *name, int access) {
+  unsigned scope = (unsigned)access & SHMKIT_GLOBAL;
   shmkit_handle h;
   uint64_t size;
   int err;
 
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
+  access &= ~(int)SHMKIT_GLOBAL;
   if ((err = shmkit__name_check(name)) != 0) return err;
   if ((err = shmkit__access_check(access)) != 0) return err;
-  if ((err = shmkit__os_open_named(name, access, &h, &size)) != 0) return err;
+  err = shmkit__os_open_named(name, access, scope, &h, &size);
+  if (err != 0) return err;
   return region_new(out, h, size, access, name);
 }
 

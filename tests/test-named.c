@@ -145,13 +145,54 @@ TEST_IMPL(named_two_processes) {
   return 0;
 }
 
+/* The machine-wide namespace: a region created there is opened there, by
+ * another process; the flag goes only where it means something. */
+TEST_IMPL(named_global) {
+  const size_t g = shmkit_granularity();
+  char name[32];
+  const char *args[] = {name, "global", NULL};
+  shmkit_region *r, *x = (shmkit_region *)&x;
+  shmkit_view *v;
+  char *p;
+  test_proc child;
+
+  test_name(name, "glob");
+  ASSERT_OK(shmkit_region_create_named(&r, name, 3 * g, SHMKIT_GLOBAL));
+  ASSERT_STR_EQ(shmkit_region_name(r), name);
+  ASSERT_ERR(shmkit_region_create_named(&x, name, g, SHMKIT_GLOBAL),
+             SHMKIT_EEXIST);
+  ASSERT_NULL(x);
+  ASSERT_OK(shmkit_view_map(&v, r, 0, 3 * g, SHMKIT_READ_WRITE));
+  p = shmkit_view_data(v);
+  strcpy(p + g - 3, "hello from the parent");
+  test_spawn(&child, "named_peer", args, SHMKIT_INVALID_HANDLE);
+  ASSERT_EQ(test_wait(&child, 30000), 0);
+  ASSERT_STR_EQ(p + 2 * g - 5, "hello from the child");
+  ASSERT_OK(shmkit_region_open(&x, name, SHMKIT_READ_ONLY | SHMKIT_GLOBAL));
+  ASSERT_EQ(shmkit_region_access(x), SHMKIT_READ_ONLY);
+  shmkit_region_close(x);
+
+  /* Only a named region has a namespace; access takes no other bit. */
+  ASSERT_ERR(shmkit_region_create(&x, g, SHMKIT_GLOBAL), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_region_create_named(&x, name, g, 0x200u), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_region_open(&x, name, SHMKIT_GLOBAL), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_region_open(&x, name, SHMKIT_READ_ONLY | 0x200),
+             SHMKIT_EINVAL);
+  ASSERT_NULL(x);
+  test_forget_name(name);
+  shmkit_view_unmap(v);
+  shmkit_region_close(r);
+  return 0;
+}
+
 CHILD_IMPL(named_peer) {
   const size_t g = shmkit_granularity();
   shmkit_region *r;
   shmkit_view *in, *out;
+  int scope = argc > 1 && strcmp(argv[1], "global") == 0 ? SHMKIT_GLOBAL : 0;
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_region_open(&r, argv[0], SHMKIT_READ_WRITE));
+  ASSERT(argc == 1 || scope != 0);
+  ASSERT_OK(shmkit_region_open(&r, argv[0], SHMKIT_READ_WRITE | scope));
   ASSERT_EQ(shmkit_region_size(r), 3 * g);
   /* Views at other offsets than the parent's, across granularity lines. */
   ASSERT_OK(shmkit_view_map(&in, r, g - 3, 100, SHMKIT_READ_ONLY));

@@ -137,11 +137,12 @@ int shmkit__os_create_named(const char *name, uint64_t size, unsigned flags,
   return 0;
 }
 
-int shmkit__os_open_named(const char *name, int access, shmkit_handle *out,
-                          uint64_t *size) {
+int shmkit__os_open_named(const char *name, int access, unsigned scope,
+                          shmkit_handle *out, uint64_t *size) {
   posix_name p;
   int err, fd;
 
+  (void)scope; /* one namespace */
   fd = shm_open(decorate(&p, name),
                 access == SHMKIT_READ_WRITE ? O_RDWR : O_RDONLY, 0);
   if (fd < 0) return fail();

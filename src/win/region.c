@@ -119,30 +119,55 @@ int shmkit__os_create(uint64_t size, unsigned flags, shmkit_handle *out) {
   return 0;
 }
 
+/* 1 if this process may create objects in Global\ (the privilege is held
+ * and enabled, as it is for administrators and services). */
+static int may_create_global(void) {
+  PRIVILEGE_SET set;
+  HANDLE token;
+  BOOL held = FALSE;
+
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) return 0;
+  set.PrivilegeCount = 1;
+  set.Control = PRIVILEGE_SET_ALL_NECESSARY;
+  set.Privilege[0].Attributes = 0;
+  if (!LookupPrivilegeValueW(NULL, L"SeCreateGlobalPrivilege",
+                             &set.Privilege[0].Luid) ||
+      !PrivilegeCheck(token, &set, &held))
+    held = FALSE;
+  CloseHandle(token);
+  return held != FALSE;
+}
+
+static const char *namespace_of(unsigned flags) {
+  return (flags & SHMKIT_GLOBAL) ? "Global\\" : "Local\\";
+}
+
 int shmkit__os_create_named(const char *name, uint64_t size, unsigned flags,
                             shmkit_handle *out) {
   wchar_t *w;
   HANDLE h;
   int err;
 
-  (void)flags;
-  if ((w = object_name("Local\\", name, &err)) == NULL) return err;
+  if ((w = object_name(namespace_of(flags), name, &err)) == NULL) return err;
   err = create(w, SDDL_NAMED, size, &h);
   free(w);
+  /* Denied in Global\: say which of the two reasons it is. */
+  if (err == SHMKIT_EACCES && (flags & SHMKIT_GLOBAL) && !may_create_global())
+    return SHMKIT_EPERM;
   if (err != 0) return err;
   *out = (shmkit_handle)h;
   return 0;
 }
 
-int shmkit__os_open_named(const char *name, int access, shmkit_handle *out,
-                          uint64_t *size) {
+int shmkit__os_open_named(const char *name, int access, unsigned scope,
+                          shmkit_handle *out, uint64_t *size) {
   DWORD want = SECTION_QUERY | FILE_MAP_READ |
                (access == SHMKIT_READ_WRITE ? FILE_MAP_WRITE : 0);
   wchar_t *w;
   HANDLE h;
   int err;
 
-  if ((w = object_name("Local\\", name, &err)) == NULL) return err;
+  if ((w = object_name(namespace_of(scope), name, &err)) == NULL) return err;
   h = OpenFileMappingW(want, FALSE, w);
   err = h == NULL ? shmkit__win_last_error() : 0;
   free(w);
