@@ -12,8 +12,10 @@
 #ifdef _WIN32
 #  define TEST_POSIX(name)
 #  define CHILD_POSIX(name)
-#  define TEST_WIN(name) TEST(name)
+#  define TEST_WIN(name)  TEST(name)
+#  define CHILD_WIN(name) CHILD(name)
 #else
+#  define CHILD_WIN(name)
 #  define TEST_WIN(name)
 #  define TEST_POSIX(name)  TEST(name)
 #  define CHILD_POSIX(name) CHILD(name)

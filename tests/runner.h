@@ -85,6 +85,12 @@ void test_spawn(test_proc *p, const char *child, const char *const *args,
  * signal returns 128 + the signal number. Fails the test after `timeout_ms`. */
 int test_wait(test_proc *p, int timeout_ms);
 
+/* Starts `--child NAME TOKEN [arg]` with shmkit_spawn, handing it one end
+ * of a new pair (TOKEN names it) and `region` if not NULL; returns the
+ * other end, ours. (test-conn.c) */
+shmkit_conn *test_conn_child(const char *child, shmkit_region *region,
+                             shmkit_process **p);
+
 /* The number of handles (descriptors) this process has open. */
 int test_open_handles(void);
 

@@ -95,31 +95,11 @@ static void expect(shmkit_conn *c, int want, int handles) {
   ASSERT_EQ(test_open_handles(), handles);
 }
 
-/* Starts `--child NAME TOKEN` with one end of a new pair; returns the other
- * end, ours. */
-static shmkit_conn *spawn_peer(const char *name, shmkit_process **p) {
-  shmkit_conn *a, *b;
-  shmkit_spawn_options o;
-  char tok[SHMKIT_TOKEN_MAX];
-  const char *argv[] = {test_self_path(), "--child", name, tok, NULL};
-
-  ASSERT_OK(shmkit_conn_pair(&a, &b));
-  ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
-  memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
-  o.conns = &b;
-  o.conn_count = 1;
-  ASSERT_OK(shmkit_spawn(p, &o));
-  shmkit_conn_close(b);
-  return a;
-}
-
 /* Each lie a frame can tell, from a real other process; every descriptor
  * that came with a refused message is closed, and the connection goes on. */
 TEST_IMPL(conn_hostile_frames) {
   shmkit_process *p;
-  shmkit_conn *a = spawn_peer("hostile_peer", &p);
+  shmkit_conn *a = test_conn_child("hostile_peer", NULL, &p);
   char buf[64];
   shmkit_msg m;
   int n = test_open_handles(), code, sig;
@@ -245,59 +225,6 @@ CHILD_IMPL(hostile_peer) {
   }
   shmkit_conn_close(c);
   return 0;
-}
-
-/* A peer killed in the middle of sending: every message that arrived is
- * whole, then the end is reported, and nothing stays open. */
-TEST_IMPL(conn_peer_killed) {
-  static char buf[SHMKIT_MSG_MAX];
-  shmkit_process *p;
-  shmkit_conn *a = spawn_peer("flood_peer", &p);
-  shmkit_msg m;
-  int n = test_open_handles(), err, got = 0, code, sig;
-
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  for (int i = 0; i < 20; i++) { /* it is sending: take a few */
-    ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
-    ASSERT_EQ(m.count, 2);
-    for (size_t k = 0; k < m.size; k++) ASSERT_EQ(buf[k], (char)m.size);
-    close_all_of(&m);
-    got++;
-  }
-  ASSERT_OK(shmkit_process_kill(p));
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
-  ASSERT_EQ(sig, SIGKILL);
-  while ((err = shmkit_conn_recv(a, &m, 30000)) == 0) {
-    ASSERT_EQ(m.count, 2);
-    for (size_t k = 0; k < m.size; k++) ASSERT_EQ(buf[k], (char)m.size);
-    close_all_of(&m);
-    got++;
-  }
-  ASSERT_ERR(err, SHMKIT_ECLOSED);
-  ASSERT(got >= 20);
-  ASSERT_EQ(test_open_handles(), n);
-  ASSERT_ERR(shmkit_conn_send(a, "x", 1, NULL, 0, 1000), SHMKIT_ECLOSED);
-  shmkit_process_close(p);
-  shmkit_conn_close(a);
-  return 0;
-}
-
-CHILD_IMPL(flood_peer) {
-  static char buf[SHMKIT_MSG_MAX];
-  shmkit_conn *c;
-  shmkit_region *r[2];
-
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
-  ASSERT_OK(shmkit_region_create(&r[0], 4096, 0));
-  ASSERT_OK(shmkit_region_create(&r[1], 8192, 0));
-  for (unsigned i = 0;; i++) { /* until killed */
-    size_t size = 1000 + (i * 7919) % 60000;
-    memset(buf, (char)size, size);
-    ASSERT_OK(shmkit_conn_send(c, buf, size, r, 2, 30000));
-  }
 }
 
 /* Pull mode: take a region out of a child by its pid and descriptor. */

@@ -307,6 +307,12 @@ TEST_IMPL(conn_inherited_pair) {
   o.flags = SHMKIT_SPAWN_CLOSE_OTHERS;
   ASSERT_OK(shmkit_spawn(&p, &o));
   shmkit_conn_close(b);
+  {
+    /* Handed to the child, the other end's peer is the child. */
+    shmkit_peer peer;
+    ASSERT_OK(shmkit_conn_peer(a, &peer));
+    ASSERT_EQ(peer.pid, shmkit_process_pid(p));
+  }
 
   memset(&m, 0, sizeof(m));
   m.data = buf;
@@ -391,5 +397,224 @@ TEST_IMPL(conn_token_checks) {
              SHMKIT_ENOENT);
   shmkit_conn_close(a);
   shmkit_conn_close(b);
+  return 0;
+}
+
+shmkit_conn *test_conn_child(const char *child, shmkit_region *region,
+                             shmkit_process **p) {
+  shmkit_conn *a, *b;
+  shmkit_spawn_options o;
+  char tok[SHMKIT_TOKEN_MAX], rtok[SHMKIT_TOKEN_MAX];
+  const char *argv[] = {test_self_path(), "--child", child, tok, NULL, NULL};
+
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  o.conns = &b;
+  o.conn_count = 1;
+  if (region != NULL) {
+    ASSERT(shmkit_region_token(region, rtok, sizeof(rtok)) > 0);
+    argv[4] = rtok;
+    o.regions = &region;
+    o.region_count = 1;
+  }
+  ASSERT_OK(shmkit_spawn(p, &o));
+  shmkit_conn_close(b);
+  return a;
+}
+
+/* A sender killed in the middle of a stream: every message that arrives is
+ * whole, then the end is reported, and nothing stays open. (Windows: the
+ * messages still in the pipe whose regions died with the sender end it.) */
+TEST_IMPL(conn_peer_killed) {
+  static char buf[SHMKIT_MSG_MAX];
+  shmkit_process *p;
+  shmkit_conn *a = test_conn_child("flood_peer", NULL, &p);
+  shmkit_msg m;
+  int n = test_open_handles(), err, got = 0, code, sig;
+
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  for (int i = 0; i < 20; i++) { /* it is sending: take a few */
+    ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
+    ASSERT_EQ(m.count, 2);
+    for (size_t k = 0; k < m.size; k++) ASSERT_EQ(buf[k], (char)m.size);
+    close_msg(&m);
+    got++;
+  }
+  ASSERT_OK(shmkit_process_kill(p));
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(sig, test_kill_signal());
+  ASSERT_EQ(code, test_kill_exit_code());
+  while ((err = shmkit_conn_recv(a, &m, 30000)) == 0) {
+    ASSERT_EQ(m.count, 2);
+    for (size_t k = 0; k < m.size; k++) ASSERT_EQ(buf[k], (char)m.size);
+    close_msg(&m);
+    got++;
+  }
+  ASSERT_ERR(err, SHMKIT_ECLOSED);
+  ASSERT(got >= 20);
+  ASSERT_EQ(test_open_handles(), n);
+  ASSERT_ERR(shmkit_conn_send(a, "x", 1, NULL, 0, 1000), SHMKIT_ECLOSED);
+  shmkit_process_close(p);
+  shmkit_conn_close(a);
+  return 0;
+}
+
+CHILD_IMPL(flood_peer) {
+  static char buf[SHMKIT_MSG_MAX];
+  shmkit_conn *c;
+  shmkit_region *r[2];
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  ASSERT_OK(shmkit_region_create(&r[0], 4096, 0));
+  ASSERT_OK(shmkit_region_create(&r[1], 8192, 0));
+  for (unsigned i = 0;; i++) { /* until killed */
+    size_t size = 1000 + (i * 7919) % 60000;
+    memset(buf, (char)size, size);
+    ASSERT_OK(shmkit_conn_send(c, buf, size, r, 2, 30000));
+  }
+}
+
+/* A receiver killed before it took what it was sent: the sender is left
+ * with nothing of it once it sees the end (Windows: its copies in flight
+ * are closed then). */
+TEST_IMPL(conn_receiver_killed) {
+  shmkit_process *p;
+  shmkit_conn *a = test_conn_child("sleep", NULL, &p);
+  shmkit_region *r[2];
+  shmkit_msg m;
+  char buf[16];
+  int n;
+
+  ASSERT_OK(shmkit_region_create(&r[0], 4096, 0));
+  ASSERT_OK(shmkit_region_create(&r[1], 70000, 0));
+  n = test_open_handles();
+  for (int i = 0; i < 5; i++)
+    ASSERT_OK(shmkit_conn_send(a, "unread", 7, r, 2, 30000));
+  ASSERT_OK(shmkit_process_kill(p));
+  ASSERT_OK(shmkit_process_wait(p, 30000, NULL, NULL));
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_EQ(test_open_handles(), n);
+  ASSERT_ERR(shmkit_conn_send(a, "x", 1, r, 1, 1000), SHMKIT_ECLOSED);
+  ASSERT_EQ(test_open_handles(), n);
+  shmkit_conn_close(a);
+  shmkit_process_close(p);
+  shmkit_region_close(r[0]);
+  shmkit_region_close(r[1]);
+  return 0;
+}
+
+/* "Send, close, exit" delivers: on POSIX the kernel holds the descriptor in
+ * flight; on Windows the sender's close waits for the peer to take it. */
+TEST_IMPL(conn_sender_closes_at_once) {
+  shmkit_process *p;
+  shmkit_conn *a = test_conn_child("send_and_close", NULL, &p);
+  shmkit_msg m;
+  shmkit_view *v;
+  char buf[32];
+  int n = test_open_handles(), code;
+
+  test_sleep_ms(200); /* let it get to its close first */
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
+  ASSERT_STR_EQ(buf, "bye");
+  ASSERT_EQ(m.count, 1);
+  ASSERT_STR_EQ(text_of(m.regions[0], &v), "left behind");
+  shmkit_view_unmap(v);
+  close_msg(&m);
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
+  ASSERT_EQ(code, 0);
+  ASSERT_EQ(test_open_handles(), n);
+  shmkit_process_close(p);
+  shmkit_conn_close(a);
+  return 0;
+}
+
+CHILD_IMPL(send_and_close) {
+  shmkit_conn *c;
+  shmkit_region *r;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  r = region_with("left behind", 4096);
+  ASSERT_OK(shmkit_conn_send(c, "bye", 4, &r, 1, 30000));
+  shmkit_region_close(r);
+  shmkit_conn_close(c);
+  return 0;
+}
+
+/* A sender killed after its message went, before the receiver read it. On
+ * POSIX the region arrives (the kernel holds it); on Windows it died with
+ * the sender, and the message says so (SHMKIT_ECLOSED). Either way the
+ * receiver holds nothing it does not know of. */
+TEST_IMPL(conn_sender_killed) {
+  shmkit_process *p;
+  shmkit_region *flag;
+  shmkit_view *fv, *v;
+  shmkit_conn *a;
+  shmkit_msg m;
+  char buf[32];
+  volatile char *sent;
+  int n, err;
+
+  ASSERT_OK(shmkit_region_create(&flag, 4096, 0));
+  ASSERT_OK(shmkit_view_map(&fv, flag, 0, 4096, SHMKIT_READ_WRITE));
+  sent = shmkit_view_data(fv);
+  a = test_conn_child("send_and_wait", flag, &p);
+  n = test_open_handles();
+  for (int i = 0; i < 30000 && sent[0] == 0; i++) test_sleep_ms(1);
+  ASSERT_EQ(sent[0], 1);
+  ASSERT_OK(shmkit_process_kill(p));
+  ASSERT_OK(shmkit_process_wait(p, 30000, NULL, NULL));
+
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  err = shmkit_conn_recv(a, &m, 30000);
+#ifdef _WIN32
+  ASSERT_ERR(err, SHMKIT_ECLOSED);
+  ASSERT_EQ(m.count, 0);
+#else
+  ASSERT_OK(err);
+  ASSERT_EQ(m.count, 1);
+  ASSERT_STR_EQ(text_of(m.regions[0], &v), "sent, then killed");
+  shmkit_view_unmap(v);
+  close_msg(&m);
+#endif
+  (void)v;
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_EQ(test_open_handles(), n);
+  shmkit_process_close(p);
+  shmkit_conn_close(a);
+  shmkit_view_unmap(fv);
+  shmkit_region_close(flag);
+  return 0;
+}
+
+CHILD_IMPL(send_and_wait) {
+  shmkit_conn *c;
+  shmkit_region *r, *flag;
+  shmkit_view *fv;
+
+  ASSERT_EQ(argc, 2);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  ASSERT_OK(shmkit_region_from_token(&flag, argv[1]));
+  ASSERT_OK(shmkit_view_map(&fv, flag, 0, 4096, SHMKIT_READ_WRITE));
+  r = region_with("sent, then killed", 4096);
+  ASSERT_OK(shmkit_conn_send(c, "gone", 5, &r, 1, 30000));
+  shmkit_region_close(r);
+  ((volatile char *)shmkit_view_data(fv))[0] = 1;
+  test_sleep_ms(60000); /* until killed */
   return 0;
 }

@@ -18,6 +18,7 @@ TEST(named_create_open_remove)
 TEST(named_bad_names)
 TEST(named_no_leftover_on_failure)
 TEST(named_two_processes)
+TEST(named_global)
 TEST(leak_cycles)
 TEST(token_format)
 TEST(token_rejects_lies)
@@ -39,6 +40,10 @@ TEST(conn_listen_connect)
 TEST(conn_two_processes)
 TEST(conn_inherited_pair)
 TEST(conn_token_checks)
+TEST(conn_peer_killed)
+TEST(conn_receiver_killed)
+TEST(conn_sender_closes_at_once)
+TEST(conn_sender_killed)
 TEST_WIN(readonly_no_upgrade)        /* DuplicateHandle, section DACLs */
 TEST_WIN(region_both_size_halves)    /* CreateFileMapping's two halves */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
@@ -56,7 +61,6 @@ TEST_POSIX(seal_write)                  /* memfd seals, write(2) */
 TEST_POSIX(seal_future_write)           /* memfd seals, /proc reopening */
 TEST_POSIX(seal_readonly_holder)        /* memfd seals, fcntl */
 TEST_POSIX(conn_hostile_frames)     /* raw sendmsg frames, SCM_RIGHTS */
-TEST_POSIX(conn_peer_killed)        /* SIGKILL mid-stream */
 TEST_POSIX(conn_pull)               /* pidfd_getfd */
 TEST_POSIX(conn_other_user)         /* setuid to another user */
 TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
@@ -77,8 +81,10 @@ CHILD(write_readonly_view)
 CHILD_POSIX(readonly_peer)
 CHILD(conn_client)
 CHILD(conn_worker)
+CHILD(flood_peer)
+CHILD(send_and_close)
+CHILD(send_and_wait)
 CHILD_POSIX(hostile_peer)
-CHILD_POSIX(flood_peer)
 CHILD_POSIX(pull_source)
 CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)
