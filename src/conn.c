@@ -277,7 +277,7 @@ int shmkit_region_pull(shmkit_region **out, int64_t pid, shmkit_handle remote,
   *out = NULL;
   if (pid <= 0 || remote < 0) return SHMKIT_EINVAL;
   if ((err = shmkit__access_check(access)) != 0) return err;
-  if ((err = shmkit__os_pull(pid, remote, &h)) != 0) return err;
+  if ((err = shmkit__os_pull(pid, remote, access, &h)) != 0) return err;
   if ((err = shmkit__region_adopt(out, h, access, 0, 1)) != 0)
     shmkit__os_close(h); /* ours: pidfd_getfd made a new handle */
   return err;

@@ -170,7 +170,9 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
                     shmkit_handle handles[SHMKIT_MSG_REGIONS_MAX],
                     size_t *count, int timeout_ms);
 
-/* Copies handle `remote` out of process `pid` (pull mode). */
-int shmkit__os_pull(int64_t pid, shmkit_handle remote, shmkit_handle *out);
+/* Copies handle `remote` out of process `pid` (pull mode), with no more
+ * than `access` where the system can narrow a copy (Windows). */
+int shmkit__os_pull(int64_t pid, shmkit_handle remote, int access,
+                    shmkit_handle *out);
 
 #endif /* SHMKIT_PLATFORM_H */

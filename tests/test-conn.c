@@ -618,3 +618,100 @@ CHILD_IMPL(send_and_wait) {
   test_sleep_ms(60000); /* until killed */
   return 0;
 }
+
+/* Pull mode: take a region out of a child by its pid and handle value
+ * (Linux: pidfd_getfd; Windows: DuplicateHandle out of it). */
+TEST_IMPL(conn_pull) {
+  shmkit_region *rep, *got = (shmkit_region *)&got;
+  shmkit_view *v, *pv;
+  shmkit_process *p;
+  char tok[SHMKIT_TOKEN_MAX];
+  const char *argv[] = {test_self_path(), "--child", "pull_source", tok, NULL};
+  shmkit_spawn_options o;
+  long long h = -1, other = -1;
+  volatile char *info;
+  int64_t pid;
+  int n;
+
+  ASSERT_OK(shmkit_region_create(&rep, 4096, 0));
+  ASSERT_OK(shmkit_view_map(&v, rep, 0, 4096, SHMKIT_READ_WRITE));
+  info = shmkit_view_data(v);
+  ASSERT(shmkit_region_token(rep, tok, sizeof(tok)) > 0);
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  o.regions = &rep;
+  o.region_count = 1;
+  ASSERT_OK(shmkit_spawn(&p, &o));
+  pid = shmkit_process_pid(p);
+  for (int i = 0; i < 30000 && info[0] == '\0'; i++) test_sleep_ms(1);
+  ASSERT(sscanf((const char *)info + 1, "%lld %lld", &h, &other) == 2);
+  n = test_open_handles();
+
+  if (!test_can(CAP_PULL)) {
+    ASSERT_ERR(shmkit_region_pull(&got, pid, h, SHMKIT_READ_ONLY),
+               SHMKIT_ENOTSUP);
+    ASSERT_NULL(got);
+  } else {
+    ASSERT_OK(shmkit_region_pull(&got, pid, h, SHMKIT_READ_WRITE));
+    ASSERT_EQ(shmkit_region_size(got), test_system_size(12345));
+    ASSERT_OK(shmkit_view_map(&pv, got, 0, 100, SHMKIT_READ_WRITE));
+    ASSERT_STR_EQ((char *)shmkit_view_data(pv), "pulled out of the child");
+    shmkit_view_unmap(pv);
+    shmkit_region_close(got);
+    /* Read-only asked, read-only got (Windows narrows the copy itself). */
+    ASSERT_OK(shmkit_region_pull(&got, pid, h, SHMKIT_READ_ONLY));
+    ASSERT_EQ(shmkit_region_access(got), SHMKIT_READ_ONLY);
+#ifdef _WIN32
+    ASSERT_EQ(test_try_map_writable(shmkit_region_handle(got), 4096), 0);
+#endif
+    shmkit_region_close(got);
+    /* Not shared memory, no such handle, no such process. */
+    ASSERT_ERR(shmkit_region_pull(&got, pid, other, SHMKIT_READ_ONLY),
+               SHMKIT_ENOTSHM);
+    ASSERT_ERR(shmkit_region_pull(&got, pid, 900, SHMKIT_READ_ONLY),
+               SHMKIT_EBADF);
+    ASSERT_ERR(shmkit_region_pull(&got, 0x7ffffff0, 4, SHMKIT_READ_ONLY),
+               SHMKIT_ENOENT);
+    /* A pid past 32 bits is no process, not this one modulo 2^32. */
+    ASSERT_ERR(shmkit_region_pull(&got, ((int64_t)1 << 32) + test_self_pid(),
+                                  (shmkit_handle)h, SHMKIT_READ_ONLY),
+               SHMKIT_ENOENT);
+    ASSERT_NULL(got);
+    ASSERT_EQ(test_open_handles(), n);
+  }
+  ASSERT_ERR(shmkit_region_pull(&got, -1, 4, SHMKIT_READ_ONLY), SHMKIT_EINVAL);
+  strcpy((char *)info, "go");
+  ASSERT_OK(shmkit_process_wait(p, 30000, NULL, NULL));
+  shmkit_process_close(p);
+  shmkit_view_unmap(v);
+  shmkit_region_close(rep);
+  return 0;
+}
+
+CHILD_IMPL(pull_source) {
+  shmkit_region *rep, *r;
+  shmkit_view *v, *w;
+  volatile char *info;
+  shmkit_handle other;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_region_from_token(&rep, argv[0]));
+  ASSERT_OK(shmkit_view_map(&v, rep, 0, 4096, SHMKIT_READ_WRITE));
+  info = shmkit_view_data(v);
+  ASSERT_OK(shmkit_region_create(&r, 12345, 0));
+  ASSERT_OK(shmkit_view_map(&w, r, 0, 100, SHMKIT_READ_WRITE));
+  strcpy(shmkit_view_data(w), "pulled out of the child");
+  other = test_make_leaky_file(); /* a plain file: not shared memory */
+  snprintf((char *)info + 1, 100, "%lld %lld",
+           (long long)shmkit_region_handle(r), (long long)other);
+  info[0] = 'h'; /* last: the parent reads once it sees the first byte */
+  for (int i = 0; i < 30000 && strcmp((const char *)info, "go") != 0; i++)
+    test_sleep_ms(1);
+  test_close_handle(other);
+  shmkit_view_unmap(w);
+  shmkit_view_unmap(v);
+  shmkit_region_close(r);
+  shmkit_region_close(rep);
+  return 0;
+}

@@ -44,6 +44,7 @@ TEST(conn_peer_killed)
 TEST(conn_receiver_killed)
 TEST(conn_sender_closes_at_once)
 TEST(conn_sender_killed)
+TEST(conn_pull)
 TEST_WIN(readonly_no_upgrade)        /* DuplicateHandle, section DACLs */
 TEST_WIN(region_both_size_halves)    /* CreateFileMapping's two halves */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
@@ -61,7 +62,6 @@ TEST_POSIX(seal_write)                  /* memfd seals, write(2) */
 TEST_POSIX(seal_future_write)           /* memfd seals, /proc reopening */
 TEST_POSIX(seal_readonly_holder)        /* memfd seals, fcntl */
 TEST_POSIX(conn_hostile_frames)     /* raw sendmsg frames, SCM_RIGHTS */
-TEST_POSIX(conn_pull)               /* pidfd_getfd */
 TEST_POSIX(conn_other_user)         /* setuid to another user */
 TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
 
@@ -84,7 +84,7 @@ CHILD(conn_worker)
 CHILD(flood_peer)
 CHILD(send_and_close)
 CHILD(send_and_wait)
+CHILD(pull_source)
 CHILD_POSIX(hostile_peer)
-CHILD_POSIX(pull_source)
 CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)

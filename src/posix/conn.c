@@ -515,9 +515,11 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
   return 0;
 }
 
-int shmkit__os_pull(int64_t pid, shmkit_handle remote, shmkit_handle *out) {
+int shmkit__os_pull(int64_t pid, shmkit_handle remote, int access,
+                    shmkit_handle *out) {
   int fd, err;
 
+  (void)access; /* pidfd_getfd copies the descriptor as it is */
   if (remote > 0x7fffffff) return SHMKIT_EBADF;
   if (pid > 0x7fffffff) return SHMKIT_ENOENT; /* no pid_t is that large */
   if ((err = shmkit__ext_pull((pid_t)pid, (int)remote, &fd)) != 0) return err;

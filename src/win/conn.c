@@ -659,15 +659,40 @@ done:
   return err;
 }
 
-/* Duplicates the peer's handle `value` as a region of `access`. The access
- * asked is the region's and no more, so a read-only region arrives
- * read-only whatever the sender's handle allows. */
-static int pull(shmkit__conn_os *s, uint64_t value, uint32_t access,
-                shmkit_handle *out) {
+/* Duplicates handle `remote` of process `source` with the access a region
+ * of `access` needs and no more, so that a read-only region arrives
+ * read-only whatever the other handle allows. SHMKIT_EBADF: no such handle
+ * there; SHMKIT_ENOTSHM or SHMKIT_EACCES: a handle that is not a section,
+ * or one without that access. */
+static int take_from(HANDLE source, HANDLE remote, int access,
+                     shmkit_handle *out) {
   DWORD want = SECTION_QUERY | FILE_MAP_READ |
                (access == SHMKIT_READ_WRITE ? FILE_MAP_WRITE : 0);
-  HANDLE got;
+  HANDLE self_ = GetCurrentProcess(), h;
+  uint64_t size;
   DWORD e;
+  int err;
+
+  if (DuplicateHandle(source, remote, self_, &h, want, FALSE, 0)) {
+    *out = (shmkit_handle)h;
+    return 0;
+  }
+  if ((e = GetLastError()) != ERROR_ACCESS_DENIED)
+    return e == ERROR_INVALID_HANDLE ? SHMKIT_EBADF : shmkit__win_error(e);
+  /* Denied: an object of another type reads those bits otherwise. Look at
+   * what it is, to say which. */
+  if (!DuplicateHandle(source, remote, self_, &h, 0, FALSE,
+                       DUPLICATE_SAME_ACCESS))
+    return SHMKIT_EACCES;
+  err = shmkit__os_check((shmkit_handle)h, SHMKIT_READ_ONLY, &size);
+  CloseHandle(h);
+  return err == SHMKIT_ENOTSHM ? SHMKIT_ENOTSHM : SHMKIT_EACCES;
+}
+
+/* Takes the peer's handle `value`, named in a header, as a region. */
+static int pull(shmkit__conn_os *s, uint64_t value, uint32_t access,
+                shmkit_handle *out) {
+  int err;
 
   /* Handle values are multiples of 4 below 2^31; the rest (pseudo-handles
    * such as -1, "the process itself") are not a sender's regions. */
@@ -675,15 +700,10 @@ static int pull(shmkit__conn_os *s, uint64_t value, uint32_t access,
       (access != SHMKIT_READ_ONLY && access != SHMKIT_READ_WRITE))
     return SHMKIT_EPROTO;
   if (s->peer == NULL) return SHMKIT_EPERM;
-  if (!DuplicateHandle(s->peer, (HANDLE)(uintptr_t)value, GetCurrentProcess(),
-                       &got, want, FALSE, 0)) {
-    e = GetLastError();
-    if (WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0)
-      return SHMKIT_ECLOSED; /* the sender died before we could take it */
-    return e == ERROR_ACCESS_DENIED ? SHMKIT_EACCES : SHMKIT_EPROTO;
-  }
-  *out = (shmkit_handle)got;
-  return 0;
+  err = take_from(s->peer, (HANDLE)(uintptr_t)value, (int)access, out);
+  if (err != 0 && WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0)
+    return SHMKIT_ECLOSED; /* the sender died before we could take it */
+  return err == SHMKIT_EBADF ? SHMKIT_EPROTO : err; /* EBADF: a lie */
 }
 
 /* Takes the regions a well-formed header names, and queues their
@@ -758,21 +778,19 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *s, shmkit__frame *f,
   return err;
 }
 
-int shmkit__os_pull(int64_t pid, shmkit_handle remote, shmkit_handle *out) {
-  HANDLE source, h;
-  int err = 0;
+int shmkit__os_pull(int64_t pid, shmkit_handle remote, int access,
+                    shmkit_handle *out) {
+  HANDLE source;
+  int err;
 
   if (pid > 0xffffffffLL) return SHMKIT_ENOENT; /* no process id is */
+  if (remote <= 0 || remote > 0x7fffffff) return SHMKIT_EBADF;
   source = OpenProcess(PROCESS_DUP_HANDLE, FALSE, (DWORD)pid);
   if (source == NULL)
     return GetLastError() == ERROR_INVALID_PARAMETER ? SHMKIT_ENOENT
            : GetLastError() == ERROR_ACCESS_DENIED   ? SHMKIT_EPERM
                                                      : shmkit__win_last_error();
-  if (!DuplicateHandle(source, (HANDLE)remote, GetCurrentProcess(), &h, 0,
-                       FALSE, DUPLICATE_SAME_ACCESS))
-    err = GetLastError() == ERROR_INVALID_HANDLE ? SHMKIT_EBADF
-                                                 : shmkit__win_last_error();
+  err = take_from(source, (HANDLE)remote, access, out);
   CloseHandle(source);
-  if (err == 0) *out = (shmkit_handle)h;
   return err;
 }
