@@ -47,6 +47,7 @@ TEST(conn_sender_killed)
 TEST(conn_pull)
 TEST_WIN(readonly_no_upgrade)        /* DuplicateHandle, section DACLs */
 TEST_WIN(region_both_size_halves)    /* CreateFileMapping's two halves */
+TEST_WIN(conn_hostile_values)        /* raw pipe messages, handle values */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
@@ -86,5 +87,6 @@ CHILD(send_and_close)
 CHILD(send_and_wait)
 CHILD(pull_source)
 CHILD_POSIX(hostile_peer)
+CHILD_WIN(hostile_pipe_peer)
 CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)

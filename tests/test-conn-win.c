@@ -1,0 +1,488 @@
+/* Windows connections against a hostile peer that writes raw pipe messages
+ * naming handle values: each value is pulled out of the sender and checked,
+ * never taken as one of the receiver's own handles. */
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+
+#include <stdlib.h>
+
+#include "../src/internal.h"
+#include "runner.h"
+
+/* A value the child holds no handle at (it checks): handle values are
+ * handed out lowest first, and this is the highest the receiver accepts. */
+#define UNHELD_VALUE 0x7ffffffcu
+
+static void close_all_of(shmkit_msg *m) {
+  for (size_t i = 0; i < m->count; i++) shmkit_region_close(m->regions[i]);
+}
+
+/* Expects the next message, the child's `what`, to fail with `want`, and
+ * nothing to stay open. */
+static void expect(shmkit_conn *c, int want, int handles, const char *what) {
+  char buf[256];
+  shmkit_msg m;
+  int err, open;
+
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  err = shmkit_conn_recv(c, &m, 30000);
+  if (err != want)
+    FAIL("%s: got %s, want %s", what,
+         err == 0 ? "a message" : shmkit_err_name(err), shmkit_err_name(want));
+  ASSERT_EQ(m.count, 0);
+  for (int i = 0; i < SHMKIT_MSG_REGIONS_MAX; i++) ASSERT_NULL(m.regions[i]);
+  if ((open = test_open_handles()) != handles)
+    FAIL("%s: %d handles open after it, want %d", what, open, handles);
+}
+
+/* Expects the next message to be `text` with one region that holds `text`
+ * too, as the child's honest sends make it. */
+static void expect_honest(shmkit_conn *c, const char *text) {
+  char buf[256];
+  shmkit_msg m;
+  shmkit_view *v;
+
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+  ASSERT_EQ(m.size, strlen(text) + 1);
+  ASSERT_STR_EQ(buf, text);
+  ASSERT_EQ(m.count, 1);
+  ASSERT_OK(shmkit_view_map(&v, m.regions[0], 0, 64, SHMKIT_READ_ONLY));
+  ASSERT_STR_EQ((char *)shmkit_view_data(v), text);
+  shmkit_view_unmap(v);
+  close_all_of(&m);
+}
+
+/* Our region is still ours: its handle open, a view of it works, and what
+ * we wrote there is there. */
+static void check_mine(shmkit_region *mine) {
+  shmkit_view *v;
+  DWORD flags;
+
+  ASSERT(GetHandleInformation((HANDLE)shmkit_region_handle(mine), &flags));
+  ASSERT_OK(shmkit_view_map(&v, mine, 0, 4096, SHMKIT_READ_WRITE));
+  ASSERT_STR_EQ((char *)shmkit_view_data(v), "the parent's own");
+  shmkit_view_unmap(v);
+}
+
+/* The same of one of our handles of that region, by its value alone. */
+static void check_value(uint64_t value) {
+  HANDLE h = (HANDLE)(uintptr_t)value;
+  DWORD flags;
+  char *p;
+
+  ASSERT(GetHandleInformation(h, &flags));
+  p = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 4096);
+  ASSERT(p != NULL);
+  ASSERT_STR_EQ(p, "the parent's own");
+  UnmapViewOfFile(p);
+}
+
+/* Receives a message of text and no regions. */
+static void recv_text(shmkit_conn *c, char *buf, size_t size) {
+  shmkit_msg m;
+
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = size;
+  ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+  ASSERT_EQ(m.count, 0);
+  ASSERT(m.size > 0 && buf[m.size - 1] == '\0');
+}
+
+/* Whether `value` is in a list of values as test_list_handles() writes it. */
+static int listed(const char *list, uint64_t value) {
+  const char *s = list;
+  char *end;
+
+  for (;;) {
+    unsigned long long h = strtoull(s, &end, 10);
+    if (end == s) return 0;
+    if (h == value) return 1;
+    s = end;
+  }
+}
+
+static uint64_t value_of(HANDLE h) {
+  return (uint64_t)(uintptr_t)h;
+}
+
+/* Each lie a message can tell about its regions, from a real other process;
+ * every handle pulled for a refused message is closed, and the connection
+ * goes on. The child also names one of OUR handle values: a receiver that
+ * took values as its own (as a push design must) would adopt, and then
+ * close, our region. */
+TEST_IMPL(conn_hostile_values) {
+  shmkit_process *p;
+  shmkit_region *mine;
+  shmkit_view *v;
+  shmkit_conn *a;
+  HANDLE extra[64];
+  char buf[64], list[4096], value[48];
+  uint64_t ours;
+  shmkit_msg m;
+  int n, nextra = 0, code, sig;
+
+  ASSERT_OK(shmkit_region_create(&mine, 4096, 0));
+  ASSERT_OK(shmkit_view_map(&v, mine, 0, 4096, SHMKIT_READ_WRITE));
+  strcpy(shmkit_view_data(v), "the parent's own");
+  shmkit_view_unmap(v);
+  a = test_conn_child("hostile_pipe_peer", NULL, &p);
+  /* The child may name one of our values only where it holds no handle,
+   * or it would hand us its own object there. It starts with the same
+   * handles we did, so our region's value is often one of its own too:
+   * then duplicates of our handle, each on a new value, until one is not.
+   * It has sent us every value it holds, having made all it needs. */
+  recv_text(a, list, sizeof(list));
+  ours = (uint64_t)shmkit_region_handle(mine);
+  while (listed(list, ours)) {
+    ASSERT(nextra < 64);
+    extra[nextra] = (HANDLE)test_dup_handle(shmkit_region_handle(mine));
+    ours = value_of(extra[nextra++]);
+  }
+  snprintf(value, sizeof(value), "%llu %llu", (unsigned long long)ours,
+           (unsigned long long)shmkit_region_handle(mine));
+  n = test_open_handles();
+  ASSERT_OK(shmkit_conn_send(a, value, strlen(value) + 1, NULL, 0, 30000));
+
+  expect(a, SHMKIT_EPROTO, n, "shorter than a header");
+  expect(a, SHMKIT_EPROTO, n, "bad magic");
+  expect(a, SHMKIT_EPROTO, n, "handle value 0");
+  expect(a, SHMKIT_EPROTO, n, "a value the child does not hold");
+  expect(a, SHMKIT_EPROTO, n, "(HANDLE)-1: the process itself");
+  expect(a, SHMKIT_EPROTO, n, "(HANDLE)-2: the thread itself");
+  /* Windows ignores a value's low two bits: it would take the section. */
+  expect(a, SHMKIT_EPROTO, n, "a section's value + 2");
+  /* The point of pulling: our value names nothing in the child. */
+  expect(a, SHMKIT_EPROTO, n, "the value of OUR region's handle");
+  check_value(ours);
+  check_mine(mine);
+  /* Until now the child made no handle, so that none of its own could
+   * take our region's value before we had tried it. */
+  ASSERT_OK(shmkit_conn_send(a, "go", 3, NULL, 0, 30000));
+  expect(a, SHMKIT_ENOTSHM, n, "an event as a region");
+  expect(a, SHMKIT_ETOOSMALL, n, "4096 bytes claimed as 1 MiB");
+  expect(a, SHMKIT_EACCES, n, "read-only claimed read-write");
+  expect(a, SHMKIT_ENOTSHM, n, "a good region, then an event");
+  expect(a, SHMKIT_EPROTO, n, "a good region, then an unheld value");
+  expect(a, SHMKIT_EPROTO, n, "payload length that lies");
+  expect(a, SHMKIT_EPROTO, n, "a region slot past count not empty");
+  expect(a, SHMKIT_EPROTO, n, "count past the maximum");
+  expect(a, SHMKIT_EPROTO, n, "empty");
+  /* A forged acknowledgement naming our values is read and dropped: it
+   * could end only transfers of ours in flight, and there are none. */
+  expect_honest(a, "after the forged ack");
+  check_value(ours);
+  check_mine(mine);
+  ASSERT_EQ(test_open_handles(), n);
+
+  /* Random messages: whatever each yields, nothing crashes or stays open. */
+  for (int i = 0; i < 300; i++) {
+    int err;
+    memset(&m, 0, sizeof(m));
+    m.data = buf;
+    m.capacity = sizeof(buf);
+    err = shmkit_conn_recv(a, &m, 30000);
+    if (err == 0)
+      close_all_of(&m);
+    else if (err != SHMKIT_EPROTO && err != SHMKIT_ENOTSHM &&
+             err != SHMKIT_ETOOSMALL && err != SHMKIT_EACCES &&
+             err != SHMKIT_E2BIG)
+      FAIL("random message %d: %s", i, shmkit_err_name(err));
+    ASSERT_EQ(test_open_handles(), n);
+  }
+  /* And then an honest message still comes through. The child waits for
+   * our word before it exits: the values in the messages before were
+   * pulled out of it, so it had to be there. */
+  expect_honest(a, "honest");
+  ASSERT_OK(shmkit_conn_send(a, "done", 5, NULL, 0, 30000));
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(code, 0);
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_EQ(test_open_handles(), n);
+  check_value(ours);
+  check_mine(mine);
+  shmkit_process_close(p);
+  shmkit_conn_close(a);
+  while (nextra > 0) CloseHandle(extra[--nextra]);
+  shmkit_region_close(mine);
+  return 0;
+}
+
+/* ---- the child */
+
+/* xorshift32: the same messages on every run. */
+static uint32_t next(uint32_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 17;
+  *s ^= *s << 5;
+  return *s;
+}
+
+/* Whether this process has a handle at `value`. */
+static int holds(uint64_t value) {
+  DWORD flags;
+  return GetHandleInformation((HANDLE)(uintptr_t)value, &flags);
+}
+
+/* Writes one message of `len` bytes past every check of the library. The
+ * pipe is overlapped, so the write needs an OVERLAPPED; `ev` is made once,
+ * before the values are chosen, so that writing makes no handle. */
+static void raw_write(HANDLE pipe, HANDLE ev, const void *buf, size_t len) {
+  OVERLAPPED io;
+  DWORD n;
+
+  memset(&io, 0, sizeof(io));
+  io.hEvent = ev;
+  if (!WriteFile(pipe, buf, (DWORD)len, NULL, &io) &&
+      GetLastError() != ERROR_IO_PENDING)
+    FAIL("WriteFile: %lu", (unsigned long)GetLastError());
+  if (!GetOverlappedResult(pipe, &io, &n, TRUE))
+    FAIL("WriteFile: %lu", (unsigned long)GetLastError());
+  ASSERT_EQ(n, len);
+}
+
+/* A header as the library would write it, for `count` regions of `size`
+ * bytes, all named by `value`. */
+static void good_frame(shmkit__frame *f, uint32_t payload, uint32_t count,
+                       uint64_t size, uint32_t access, uint64_t value) {
+  memset(f, 0, sizeof(*f));
+  f->magic = SHMKIT__FRAME_MAGIC;
+  f->version = SHMKIT__FRAME_VERSION;
+  f->size = payload;
+  f->count = count;
+  for (uint32_t i = 0; i < count; i++) {
+    f->regions[i].size = size;
+    f->regions[i].handle = value;
+    f->regions[i].access = access;
+  }
+}
+
+static void send_frame(HANDLE pipe, HANDLE ev, const shmkit__frame *f) {
+  raw_write(pipe, ev, f, sizeof(*f));
+}
+
+/* A message of text, as shmkit_conn_send() would write it, but without
+ * making a handle. */
+static void raw_send_text(HANDLE pipe, HANDLE ev, const char *text) {
+  union {
+    shmkit__frame f;
+    char bytes[sizeof(shmkit__frame) + 4096];
+  } msg;
+  size_t len = strlen(text) + 1;
+
+  ASSERT(len <= sizeof(msg.bytes) - sizeof(msg.f));
+  good_frame(&msg.f, (uint32_t)len, 0, 0, 0, 0);
+  memcpy(msg.bytes + sizeof(msg.f), text, len);
+  raw_write(pipe, ev, &msg, sizeof(msg.f) + len);
+}
+
+/* Reads the parent's next message of text, skipping its acknowledgements,
+ * without making a handle. */
+static void raw_recv_text(HANDLE pipe, HANDLE ev, char *text, size_t size) {
+  union {
+    shmkit__frame f;
+    char bytes[sizeof(shmkit__frame) + 64];
+  } msg;
+  OVERLAPPED io;
+  DWORD n;
+
+  do {
+    memset(&io, 0, sizeof(io));
+    io.hEvent = ev;
+    if (!ReadFile(pipe, &msg, sizeof(msg), NULL, &io) &&
+        GetLastError() != ERROR_IO_PENDING)
+      FAIL("ReadFile: %lu", (unsigned long)GetLastError());
+    if (!GetOverlappedResult(pipe, &io, &n, TRUE))
+      FAIL("ReadFile: %lu", (unsigned long)GetLastError());
+  } while (n == sizeof(shmkit__ack));
+  ASSERT(n > sizeof(msg.f) && n - sizeof(msg.f) <= size);
+  ASSERT_EQ(msg.f.magic, SHMKIT__FRAME_MAGIC);
+  ASSERT_EQ(msg.f.count, 0);
+  ASSERT_EQ(msg.f.size, n - sizeof(msg.f));
+  memcpy(text, msg.bytes + sizeof(msg.f), msg.f.size);
+  ASSERT(text[msg.f.size - 1] == '\0');
+}
+
+/* A value for a random message: mostly one of our sections or our event,
+ * else garbage. Never a value we do not hold but could later: the parent
+ * acknowledges every value a message names, taken or not, and an
+ * acknowledgement lands whichever copy of ours is in flight at that value
+ * when it arrives, so a later honest message of ours would lose its
+ * region. (One call to next() per statement, so that every compiler draws
+ * the same values.) */
+static uint64_t pick(uint32_t *seed, const uint64_t good[4], HANDLE pipe,
+                     HANDLE ev) {
+  uint32_t kind = next(seed), x = next(seed);
+
+  if (kind % 4 != 0) return good[x % 4];
+  switch (kind / 4 % 8) {
+  case 0:
+    return 0;
+  case 1:
+    return value_of((HANDLE)-1);
+  case 2:
+    return value_of(x % 2 ? pipe : ev); /* held, not sections */
+  case 3:
+    return (x | 0x10000000u) & 0x7ffffffc; /* far past any we will hold */
+  case 4:
+    return (uint64_t)x << 32 | next(seed);
+  case 5:
+    return good[x % 4] + 1 + x / 4 % 3; /* low bits set */
+  case 6:
+    return UNHELD_VALUE;
+  default:
+    return x | 0x80000000u; /* just past the values handles have */
+  }
+}
+
+static void honest_send(shmkit_conn *c, const char *text) {
+  shmkit_region *r;
+  shmkit_view *v;
+
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  ASSERT_OK(shmkit_view_map(&v, r, 0, 64, SHMKIT_READ_WRITE));
+  strcpy(shmkit_view_data(v), text);
+  shmkit_view_unmap(v);
+  ASSERT_OK(shmkit_conn_send(c, text, strlen(text) + 1, &r, 1, 30000));
+  shmkit_region_close(r);
+}
+
+CHILD_IMPL(hostile_pipe_peer) {
+  HANDLE self = GetCurrentProcess(), pipe, ev, event, ro;
+  shmkit_region *sec, *sec2;
+  shmkit_conn *c;
+  shmkit__frame f;
+  uint64_t theirs, region, good[4];
+  uint32_t seed = 12345;
+  char bytes[sizeof(shmkit__frame) + 80], text[4096], *end;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  pipe = (HANDLE)shmkit_conn_handle(c);
+  /* Every handle the messages name or the writes need, made now. */
+  ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+  event = CreateEventW(NULL, TRUE, FALSE, NULL);
+  ASSERT(ev != NULL && event != NULL);
+  ASSERT_OK(shmkit_region_create(&sec, 4096, 0));
+  ASSERT_OK(shmkit_region_create(&sec2, 8192, 0));
+  /* Read-only as a FILE_MAP_READ duplicate; shmkit's anonymous sections
+   * refuse to be re-duplicated for more, which is what makes it so. */
+  ASSERT(DuplicateHandle(self, (HANDLE)shmkit_region_handle(sec), self, &ro,
+                         SECTION_QUERY | FILE_MAP_READ, FALSE, 0));
+  /* From here until the parent has tried its value, no new handle: one
+   * could land on that value. */
+  raw_send_text(pipe, ev, test_list_handles(text, sizeof(text)));
+  raw_recv_text(pipe, ev, text, sizeof(text));
+  theirs = strtoull(text, &end, 10);
+  region = strtoull(end, NULL, 10);
+  if (holds(theirs)) /* cannot be: it was not in the list */
+    FAIL("setup: the parent's value %llu is ours too",
+         (unsigned long long)theirs);
+  ASSERT(!holds(UNHELD_VALUE));
+
+  /* The messages, in the order the parent expects them (its labels say
+   * what each is). */
+  raw_write(pipe, ev, "tiny", 4);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, shmkit_region_handle(sec));
+  f.magic ^= 1;
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, 0);
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, UNHELD_VALUE);
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, value_of((HANDLE)-1));
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, value_of((HANDLE)-2));
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, shmkit_region_handle(sec) | 2);
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, theirs);
+  send_frame(pipe, ev, &f);
+  raw_recv_text(pipe, ev, text, sizeof(text));
+  ASSERT_STR_EQ(text, "go");
+
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY, value_of(event));
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 1, 1 << 20, SHMKIT_READ_WRITE, shmkit_region_handle(sec));
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, value_of(ro));
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 2, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
+  f.regions[1].handle = value_of(event);
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 2, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
+  f.regions[1].handle = UNHELD_VALUE;
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 100, 1, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
+  memset(bytes, 0, sizeof(bytes));
+  memcpy(bytes, &f, sizeof(f));
+  raw_write(pipe, ev, bytes, sizeof(f) + 50);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
+  f.regions[3].size = 1;
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 0, 0, 0, 0);
+  f.count = 17;
+  send_frame(pipe, ev, &f);
+  raw_write(pipe, ev, "", 0);
+  {
+    shmkit__ack a;
+    memset(&a, 0, sizeof(a));
+    a.magic = SHMKIT__ACK_MAGIC;
+    a.count = SHMKIT_MSG_REGIONS_MAX;
+    /* The parent's handles of its region, and random values. */
+    a.handles[0] = theirs;
+    a.handles[1] = region;
+    for (int i = 2; i < SHMKIT_MSG_REGIONS_MAX; i++)
+      a.handles[i] = next(&seed) & 0x7ffffffc;
+    raw_write(pipe, ev, &a, sizeof(a));
+  }
+  honest_send(c, "after the forged ack");
+
+  /* Random messages: half a good header around random fields, naming our
+   * sections and event or garbage, half noise. */
+  good[0] = shmkit_region_handle(sec);
+  good[1] = shmkit_region_handle(sec2);
+  good[2] = value_of(ro);
+  good[3] = value_of(event);
+  for (int i = 0; i < 300; i++) {
+    size_t len;
+    for (size_t j = 0; j < sizeof(bytes); j++)
+      bytes[j] = (char)(next(&seed) >> 7);
+    if (i % 2 == 0) {
+      uint32_t payload = next(&seed) % 80, count = next(&seed) % 4;
+      uint64_t size = next(&seed) % 8192;
+      uint32_t access = next(&seed) % 2 ? SHMKIT_READ_WRITE : SHMKIT_READ_ONLY;
+      good_frame(&f, payload, count, size, access, 0);
+      for (uint32_t k = 0; k < count; k++)
+        f.regions[k].handle = pick(&seed, good, pipe, ev);
+      memcpy(bytes, &f, sizeof(f) - (i % 10 == 0 ? 8 : 0));
+      len = next(&seed) % 4 != 0 ? sizeof(f) + payload
+                                 : next(&seed) % sizeof(bytes) + 1;
+    } else {
+      len = next(&seed) % sizeof(bytes) + 1;
+    }
+    raw_write(pipe, ev, bytes, len);
+  }
+  honest_send(c, "honest");
+  {
+    char buf[16];
+    shmkit_msg m;
+    memset(&m, 0, sizeof(m));
+    m.data = buf;
+    m.capacity = sizeof(buf);
+    ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+    ASSERT_STR_EQ(buf, "done");
+  }
+  CloseHandle(ro);
+  CloseHandle(event);
+  CloseHandle(ev);
+  shmkit_region_close(sec2);
+  shmkit_region_close(sec);
+  shmkit_conn_close(c);
+  return 0;
+}
