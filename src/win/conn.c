@@ -543,9 +543,12 @@ static DWORD skip_rest(HANDLE h, OVERLAPPED *io) {
 }
 
 /* Gives the peer up to LINGER_MS to take what we sent, reading its
- * acknowledgements (and dropping its messages: we are closing). */
+ * acknowledgements. Its own messages are dropped (we are closing), but
+ * their regions acknowledged, so that a peer closing at the same time
+ * does not wait for us in turn. */
 static void linger(HANDLE h, shmkit__conn_os *s) {
   ULONGLONG deadline = GetTickCount64() + LINGER_MS;
+  shmkit__frame f;
   shmkit__ack a;
   OVERLAPPED io;
   DWORD n, e;
@@ -555,11 +558,16 @@ static void linger(HANDLE h, shmkit__conn_os *s) {
       WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0 || io_init(&io) != 0)
     return;
   while (in_flight(s) > 0 && (left = remaining(deadline)) > 0) {
-    e = read_msg(h, &io, &a, sizeof(a), &n, left);
-    if (e == ERROR_MORE_DATA)
-      e = skip_rest(h, &io);
-    else if (e == 0 && shmkit__ack_decode(&a, n) == 0)
-      acked(s, &a);
+    e = read_msg(h, &io, &f, sizeof(f), &n, left);
+    if (e == 0 && n == sizeof(a)) {
+      memcpy(&a, &f, sizeof(a));
+      if (shmkit__ack_decode(&a, n) == 0) acked(s, &a);
+    } else if ((e == 0 || e == ERROR_MORE_DATA) && n == sizeof(f) &&
+               f.magic == SHMKIT__FRAME_MAGIC && f.count >= 1 &&
+               f.count <= SHMKIT_MSG_REGIONS_MAX && queue_acks(s, &f) == 0) {
+      flush_acks(h, s);
+    }
+    if (e == ERROR_MORE_DATA) e = skip_rest(h, &io);
     if (e != 0) break;
   }
   CloseHandle(io.hEvent);
