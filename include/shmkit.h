@@ -194,8 +194,10 @@ SHMKIT_EXTERN int shmkit_region_remove(const char *name);
  * region of it. The handle is checked with the system, never trusted: it must
  * be open (else SHMKIT_EBADF), be a shared memory object (else
  * SHMKIT_ENOTSHM; on Linux: a file on tmpfs or hugetlbfs, which includes
- * memfds; on other POSIX systems: a regular file), and allow `access`
- * (else SHMKIT_EACCES). The size is read from the system.
+ * memfds; on other POSIX systems: a regular file; on Windows: a section,
+ * including one backed by a file), and allow `access` (else SHMKIT_EACCES;
+ * on Windows the handle must also allow SECTION_QUERY, to read the size).
+ * The size is read from the system.
  *
  * On success the region owns the handle (shmkit_region_close() closes it) and
  * has made it close-on-exec. On failure the caller still owns it. */
@@ -472,14 +474,20 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
  * like a token's. The cost: the sender keeps a copy of each region sent
  * ("in flight") until the receiver acknowledges taking it. The sender
  * reads those acknowledgements on its next send or receive on the
- * connection, closes what is left when the connection ends, and its
+ * connection (a send reads only those at the front, so a program that
+ * only sends while its peer also sends holds its copies until it next
+ * receives), closes what is left when the connection ends, and its
  * shmkit_conn_close() gives the peer up to 5 seconds to take what it was
  * sent. A process that exits without closing the connection, or is
  * killed, takes its regions in flight with it: the receiver gets
  * SHMKIT_ECLOSED for that message. The receiver must be able to open the
  * sender with PROCESS_DUP_HANDLE (any process of the same user and
  * integrity level can); where it cannot, messages still arrive but one with
- * regions fails with SHMKIT_EPERM.
+ * regions fails with SHMKIT_EPERM. The same for regions sent on a
+ * connected end that was handed on to a child (other than a pair's end,
+ * which shmkit_spawn() follows): each region says which process sent it,
+ * and the receiver takes handles only out of the process the system says
+ * is at the other end, never out of another one by the same values.
  *
  * Timeouts are in milliseconds: -1 waits forever, 0 does not wait. */
 

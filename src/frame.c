@@ -32,12 +32,14 @@ void shmkit__frame_encode(shmkit__frame *f, size_t size,
 }
 
 static int region_ok(const shmkit__frame_region *r) {
-  return r->size != 0 && r->size <= SHMKIT__SIZE_MAX && r->zero == 0 &&
+  /* handle and origin are the backend's to check (Windows); POSIX ignores
+   * them: its handles come with the message itself. */
+  return r->size != 0 && r->size <= SHMKIT__SIZE_MAX &&
          (r->access == SHMKIT_READ_ONLY || r->access == SHMKIT_READ_WRITE);
 }
 
 static int slot_empty(const shmkit__frame_region *r) {
-  return r->size == 0 && r->handle == 0 && r->access == 0 && r->zero == 0;
+  return r->size == 0 && r->handle == 0 && r->access == 0 && r->origin == 0;
 }
 
 int shmkit__frame_decode(const shmkit__frame *f, size_t got, size_t payload,

@@ -53,7 +53,7 @@ typedef struct shmkit__frame_region {
   uint64_t size;   /* the region's size as the sender knows it */
   uint64_t handle; /* Windows: the handle value in the sender; POSIX: 0 */
   uint32_t access; /* SHMKIT_READ_ONLY or SHMKIT_READ_WRITE */
-  uint32_t zero;   /* reserved, 0 */
+  uint32_t origin; /* Windows: the sender's process id; POSIX: 0 */
 } shmkit__frame_region;
 
 typedef struct shmkit__frame {

@@ -169,6 +169,7 @@ TEST_IMPL(conn_hostile_values) {
   expect(a, SHMKIT_EACCES, n, "read-only claimed read-write");
   expect(a, SHMKIT_ENOTSHM, n, "a good region, then an event");
   expect(a, SHMKIT_EPROTO, n, "a good region, then an unheld value");
+  expect(a, SHMKIT_EPERM, n, "a region said to come from another process");
   expect(a, SHMKIT_EPROTO, n, "payload length that lies");
   expect(a, SHMKIT_EPROTO, n, "a region slot past count not empty");
   expect(a, SHMKIT_EPROTO, n, "count past the maximum");
@@ -191,7 +192,7 @@ TEST_IMPL(conn_hostile_values) {
       close_all_of(&m);
     else if (err != SHMKIT_EPROTO && err != SHMKIT_ENOTSHM &&
              err != SHMKIT_ETOOSMALL && err != SHMKIT_EACCES &&
-             err != SHMKIT_E2BIG)
+             err != SHMKIT_EPERM && err != SHMKIT_E2BIG)
       FAIL("random message %d: %s", i, shmkit_err_name(err));
     ASSERT_EQ(test_open_handles(), n);
   }
@@ -259,6 +260,7 @@ static void good_frame(shmkit__frame *f, uint32_t payload, uint32_t count,
     f->regions[i].size = size;
     f->regions[i].handle = value;
     f->regions[i].access = access;
+    f->regions[i].origin = GetCurrentProcessId();
   }
 }
 
@@ -418,6 +420,9 @@ CHILD_IMPL(hostile_pipe_peer) {
   good_frame(&f, 0, 2, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
   f.regions[1].handle = UNHELD_VALUE;
   send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
+  f.regions[0].origin += 4; /* another process than the pipe says */
+  send_frame(pipe, ev, &f);
   good_frame(&f, 100, 1, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
   memset(bytes, 0, sizeof(bytes));
   memcpy(bytes, &f, sizeof(f));
@@ -458,8 +463,10 @@ CHILD_IMPL(hostile_pipe_peer) {
       uint64_t size = next(&seed) % 8192;
       uint32_t access = next(&seed) % 2 ? SHMKIT_READ_WRITE : SHMKIT_READ_ONLY;
       good_frame(&f, payload, count, size, access, 0);
-      for (uint32_t k = 0; k < count; k++)
+      for (uint32_t k = 0; k < count; k++) {
         f.regions[k].handle = pick(&seed, good, pipe, ev);
+        if (next(&seed) % 8 == 0) f.regions[k].origin = next(&seed);
+      }
       memcpy(bytes, &f, sizeof(f) - (i % 10 == 0 ? 8 : 0));
       len = next(&seed) % 4 != 0 ? sizeof(f) + payload
                                  : next(&seed) % sizeof(bytes) + 1;

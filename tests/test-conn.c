@@ -715,3 +715,58 @@ CHILD_IMPL(pull_source) {
   shmkit_region_close(rep);
   return 0;
 }
+
+/* A connected end handed on to a child: bytes go on, and its regions too
+ * on POSIX (they travel with the message). On Windows the peer takes
+ * regions only out of the process the system says is at the other end,
+ * which is still the parent: it refuses them (SHMKIT_EPERM) rather than
+ * take whatever the parent holds at those values. */
+TEST_IMPL(conn_end_handed_on) {
+  char name[32], tok[SHMKIT_TOKEN_MAX], buf[32];
+  const char *argv[] = {test_self_path(), "--child", "send_and_close", tok,
+                        NULL};
+  shmkit_conn *l, *c, *s;
+  shmkit_spawn_options o;
+  shmkit_process *p;
+  shmkit_view *v;
+  shmkit_msg m;
+  int n, err, code;
+
+  ASSERT_OK(shmkit_listen(&l, test_name(name, "on")));
+  ASSERT_OK(shmkit_connect(&c, name, 10000));
+  ASSERT_OK(shmkit_accept(l, &s, 10000));
+  ASSERT(shmkit_conn_token(c, tok, sizeof(tok)) > 0);
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  o.conns = &c;
+  o.conn_count = 1;
+  ASSERT_OK(shmkit_spawn(&p, &o));
+  shmkit_conn_close(c);
+  n = test_open_handles();
+
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  err = shmkit_conn_recv(s, &m, 30000);
+#ifdef _WIN32
+  ASSERT_ERR(err, SHMKIT_EPERM);
+  ASSERT_EQ(m.count, 0);
+#else
+  ASSERT_OK(err);
+  ASSERT_STR_EQ(buf, "bye");
+  ASSERT_EQ(m.count, 1);
+  ASSERT_STR_EQ(text_of(m.regions[0], &v), "left behind");
+  shmkit_view_unmap(v);
+  close_msg(&m);
+#endif
+  (void)v;
+  ASSERT_ERR(shmkit_conn_recv(s, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_EQ(test_open_handles(), n);
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
+  ASSERT_EQ(code, 0);
+  shmkit_process_close(p);
+  shmkit_conn_close(s);
+  shmkit_conn_close(l);
+  return 0;
+}

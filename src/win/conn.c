@@ -38,8 +38,10 @@
   (PROCESS_DUP_HANDLE | PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE)
 
 struct shmkit__conn_os {
-  CRITICAL_SECTION lock; /* guards everything below */
-  HANDLE peer;           /* the peer's process (PEER_ACCESS), or NULL */
+  CRITICAL_SECTION lock; /* guards the fields up to `reader` */
+  HANDLE peer;           /* the peer's process */
+  DWORD peer_pid;        /* what the regions of its messages must say */
+  int can_pull;          /* peer was opened with PROCESS_DUP_HANDLE */
   HANDLE *flight;        /* our copies of sent regions not yet taken */
   size_t nflight, flight_cap;
   uint64_t *acks; /* values taken from the peer, to acknowledge */
@@ -47,7 +49,11 @@ struct shmkit__conn_os {
   OVERLAPPED ack_io; /* the acknowledgement being written, if ack_busy */
   shmkit__ack ack;
   int ack_busy;
-  LONG reading; /* 1 while a call reads the pipe */
+  /* Held by whoever reads the pipe: a receive, or a send draining
+   * acknowledgements (which only tries). */
+  SRWLOCK reader;
+  char *in;     /* PIPE_BUFFER bytes: one whole message, as read */
+  int skipping; /* the rest of an oversized message is still to drop */
 };
 
 int shmkit__os_self_user(char user[SHMKIT_USER_MAX], int64_t *uid) {
@@ -159,7 +165,9 @@ int shmkit__os_listen(const char *name, shmkit_handle *out,
   int err;
 
   if ((err = shmkit__win_user_sid(sid)) != 0) return err;
-  snprintf(lock_name, sizeof(lock_name), "Local\\shmkit.ep.%s.%s", sid, name);
+  /* Global\\, as pipe names are: one user's sessions share endpoints.
+   * (Unlike sections, mutexes need no privilege there.) */
+  snprintf(lock_name, sizeof(lock_name), "Global\\shmkit.ep.%s.%s", sid, name);
   if ((wlock = shmkit__utf16(lock_name, &err)) == NULL) return err;
   if ((err = shmkit__win_security(SDDL_PIPE, &sa)) != 0) {
     free(wlock);
@@ -354,7 +362,7 @@ int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
   DWORD flags;
   HANDLE proc;
   BOOL ok;
-  int err;
+  int err, can_pull;
 
   if (!GetNamedPipeInfo((HANDLE)h, &flags, NULL, NULL, NULL))
     return shmkit__win_last_error();
@@ -365,6 +373,7 @@ int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
   if (!ok) return shmkit__win_last_error();
   /* Holding the process keeps its id from naming another one later. */
   proc = OpenProcess(PEER_ACCESS, FALSE, pid);
+  can_pull = proc != NULL;
   if (proc == NULL) /* e.g. higher integrity: no regions from it, but bytes */
     proc = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE,
                        pid);
@@ -390,7 +399,10 @@ int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
     return err;
   }
   InitializeCriticalSection(&s->lock);
+  InitializeSRWLock(&s->reader);
   s->peer = proc;
+  s->peer_pid = pid;
+  s->can_pull = can_pull;
   peer->pid = pid;
   peer->uid = -1;
   *state = s;
@@ -401,12 +413,13 @@ int shmkit__os_conn_repeer(shmkit__conn_os *s, int64_t pid,
                            shmkit_handle proc) {
   HANDLE self_ = GetCurrentProcess(), dup;
 
-  (void)pid;
   if (!DuplicateHandle(self_, (HANDLE)proc, self_, &dup, PEER_ACCESS, FALSE, 0))
     return shmkit__win_last_error();
   EnterCriticalSection(&s->lock);
-  if (s->peer != NULL) CloseHandle(s->peer);
+  CloseHandle(s->peer);
   s->peer = dup;
+  s->peer_pid = (DWORD)pid;
+  s->can_pull = 1;
   LeaveCriticalSection(&s->lock);
   return 0;
 }
@@ -498,48 +511,75 @@ static int queue_acks(shmkit__conn_os *s, const shmkit__frame *f) {
   return err;
 }
 
+/* Reads the next message whole into s->in: 0 (*n bytes), WAIT_TIMEOUT or
+ * another Win32 error, or ERROR_MORE_DATA for a message larger than any
+ * shmkit sends, which is dropped. Reading whole messages keeps a reader in
+ * step with the messages even when a writer gives one up half-read. The
+ * caller holds s->reader. */
+static DWORD read_whole(HANDLE h, shmkit__conn_os *s, OVERLAPPED *io,
+                        ULONGLONG deadline, DWORD *n) {
+  int began_here = 0;
+  DWORD e;
+
+  for (;;) {
+    io_reset(io);
+    e = started(ReadFile(h, s->in, PIPE_BUFFER, NULL, io));
+    e = finish(h, io, e, n, remaining(deadline));
+    if (e == ERROR_MORE_DATA) { /* too long: drop it, as far as time allows */
+      began_here |= !s->skipping;
+      s->skipping = 1;
+      continue;
+    }
+    if (!s->skipping) return e;
+    if (e != 0) /* not dropped yet: the next call goes on */
+      return began_here ? ERROR_MORE_DATA : e;
+    s->skipping = 0;
+    if (began_here) return ERROR_MORE_DATA;
+    /* the rest of one an earlier call reported: now the next message */
+  }
+}
+
 /* Reads acknowledgements waiting at the front of the pipe, without
- * blocking, and never while another call reads. This is how a sender that
- * never receives lets go of its copies. */
+ * blocking, and only if no other call reads. This is how a sender that
+ * does not receive lets go of its copies; one behind an unread message
+ * waits for the next receive. */
 static void drain_acks(HANDLE h, shmkit__conn_os *s) {
   shmkit__ack a;
   OVERLAPPED io;
   DWORD n, avail, left;
 
-  if (InterlockedCompareExchange(&s->reading, 1, 0) != 0) return;
+  if (!TryAcquireSRWLockExclusive(&s->reader)) return;
   io.hEvent = NULL;
-  while (PeekNamedPipe(h, &a, sizeof(a), &n, &avail, &left) && n == sizeof(a) &&
-         left == 0 && shmkit__ack_decode(&a, n) == 0) {
+  while (!s->skipping && PeekNamedPipe(h, &a, sizeof(a), &n, &avail, &left) &&
+         n == sizeof(a) && left == 0 && shmkit__ack_decode(&a, n) == 0) {
     if (io.hEvent == NULL && io_init(&io) != 0) break;
     io_reset(&io);
-    if (finish(h, &io, started(ReadFile(h, &a, sizeof(a), NULL, &io)), &n,
-               -1) != 0 ||
+    if (finish(h, &io, started(ReadFile(h, &a, sizeof(a), NULL, &io)), &n, 0) !=
+            0 ||
         shmkit__ack_decode(&a, n) != 0)
       break;
     acked(s, &a);
   }
   if (io.hEvent != NULL) CloseHandle(io.hEvent);
-  InterlockedExchange(&s->reading, 0);
+  ReleaseSRWLockExclusive(&s->reader);
 }
 
-/* Reads one message into buf[0..size): 0 (*n bytes), ERROR_MORE_DATA,
- * WAIT_TIMEOUT or another Win32 error. */
-static DWORD read_msg(HANDLE h, OVERLAPPED *io, void *buf, DWORD size, DWORD *n,
-                      int timeout_ms) {
-  io_reset(io);
-  return finish(h, io, started(ReadFile(h, buf, size, NULL, io)), n,
-                timeout_ms);
+/* If a whole message in s->in of n bytes is an acknowledgement, applies it
+ * and returns 1. */
+static int ack_in(shmkit__conn_os *s, DWORD n) {
+  shmkit__ack a;
+
+  if (n != sizeof(a)) return 0;
+  memcpy(&a, s->in, sizeof(a));
+  if (shmkit__ack_decode(&a, n) != 0) return 0;
+  acked(s, &a);
+  return 1;
 }
 
-/* Reads and drops the rest of a message. */
-static DWORD skip_rest(HANDLE h, OVERLAPPED *io) {
-  char scratch[4096];
-  DWORD n, e;
-
-  while ((e = read_msg(h, io, scratch, sizeof(scratch), &n, -1)) ==
-         ERROR_MORE_DATA)
-    ;
-  return e;
+static int make_in(shmkit__conn_os *s) {
+  if (s->in == NULL && (s->in = malloc(PIPE_BUFFER)) == NULL)
+    return SHMKIT_ENOMEM;
+  return 0;
 }
 
 /* Gives the peer up to LINGER_MS to take what we sent, reading its
@@ -549,27 +589,24 @@ static DWORD skip_rest(HANDLE h, OVERLAPPED *io) {
 static void linger(HANDLE h, shmkit__conn_os *s) {
   ULONGLONG deadline = GetTickCount64() + LINGER_MS;
   shmkit__frame f;
-  shmkit__ack a;
   OVERLAPPED io;
   DWORD n, e;
-  int left;
 
-  if (in_flight(s) == 0 || s->peer == NULL ||
-      WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0 || io_init(&io) != 0)
+  if (in_flight(s) == 0 || WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0 ||
+      make_in(s) != 0 || io_init(&io) != 0)
     return;
-  while (in_flight(s) > 0 && (left = remaining(deadline)) > 0) {
-    e = read_msg(h, &io, &f, sizeof(f), &n, left);
-    if (e == 0 && n == sizeof(a)) {
-      memcpy(&a, &f, sizeof(a));
-      if (shmkit__ack_decode(&a, n) == 0) acked(s, &a);
-    } else if ((e == 0 || e == ERROR_MORE_DATA) && n == sizeof(f) &&
-               f.magic == SHMKIT__FRAME_MAGIC && f.count >= 1 &&
-               f.count <= SHMKIT_MSG_REGIONS_MAX && queue_acks(s, &f) == 0) {
-      flush_acks(h, s);
-    }
-    if (e == ERROR_MORE_DATA) e = skip_rest(h, &io);
+  AcquireSRWLockExclusive(&s->reader);
+  while (in_flight(s) > 0 && remaining(deadline) > 0) {
+    e = read_whole(h, s, &io, deadline, &n);
+    if (e == ERROR_MORE_DATA) continue;
     if (e != 0) break;
+    if (ack_in(s, n) || n < sizeof(f)) continue;
+    memcpy(&f, s->in, sizeof(f));
+    if (f.magic == SHMKIT__FRAME_MAGIC && f.count >= 1 &&
+        f.count <= SHMKIT_MSG_REGIONS_MAX && queue_acks(s, &f) == 0)
+      flush_acks(h, s);
   }
+  ReleaseSRWLockExclusive(&s->reader);
   CloseHandle(io.hEvent);
 }
 
@@ -584,8 +621,9 @@ void shmkit__os_conn_close(shmkit_handle h, shmkit__conn_os *s) {
     }
     land_all(s);
     CloseHandle(s->ack_io.hEvent);
-    if (s->peer != NULL) CloseHandle(s->peer);
+    CloseHandle(s->peer);
     DeleteCriticalSection(&s->lock);
+    free(s->in);
     free(s->flight);
     free(s->acks);
     free(s);
@@ -648,18 +686,24 @@ int shmkit__os_send(shmkit_handle h, shmkit__conn_os *s, const shmkit__frame *f,
   flush_acks((HANDLE)h, s);
   if ((err = io_init(&io)) != 0) goto done;
   if ((err = take_off(s, handles, count, copies)) != 0) goto done;
-  for (size_t i = 0; i < count; i++)
+  for (size_t i = 0; i < count; i++) {
     head.regions[i].handle = (uint64_t)(uintptr_t)copies[i];
+    head.regions[i].origin = GetCurrentProcessId();
+  }
   memcpy(buf, &head, sizeof(head));
   if (size != 0) memcpy(buf + sizeof(head), data, size);
 
   e = started(WriteFile((HANDLE)h, buf, (DWORD)total, NULL, &io));
   e = finish((HANDLE)h, &io, e, &n, timeout_ms);
   if (e == 0 && n != total) e = ERROR_BROKEN_PIPE; /* cannot happen whole */
-  if (e != 0) { /* it did not go: nobody will take the copies */
-    for (size_t i = 0; i < count; i++) land(s, copies[i]);
+  if (e != 0) {
     err = shmkit__win_error(e);
-    if (err == SHMKIT_ECLOSED) land_all(s);
+    if (err == SHMKIT_ECLOSED)
+      land_all(s);
+    else if (err != SHMKIT_ETIMEDOUT) /* it never went */
+      for (size_t i = 0; i < count; i++) land(s, copies[i]);
+    /* A write given up after its time stays in flight until the end: were
+     * it half-read, the peer could still name those values. */
   }
 done:
   if (io.hEvent != NULL) CloseHandle(io.hEvent);
@@ -697,21 +741,32 @@ static int take_from(HANDLE source, HANDLE remote, int access,
   return err == SHMKIT_ENOTSHM ? SHMKIT_ENOTSHM : SHMKIT_EACCES;
 }
 
-/* Takes the peer's handle `value`, named in a header, as a region. */
-static int pull(shmkit__conn_os *s, uint64_t value, uint32_t access,
+/* Takes the peer's handle named by a header's region `r`. */
+static int pull(shmkit__conn_os *s, const shmkit__frame_region *r,
                 shmkit_handle *out) {
   int err;
 
   /* Handle values are multiples of 4 below 2^31; the rest (pseudo-handles
    * such as -1, "the process itself") are not a sender's regions. */
-  if (value == 0 || value > 0x7fffffff || (value & 3) != 0 ||
-      (access != SHMKIT_READ_ONLY && access != SHMKIT_READ_WRITE))
+  if (r->handle == 0 || r->handle > 0x7fffffff || (r->handle & 3) != 0 ||
+      (r->access != SHMKIT_READ_ONLY && r->access != SHMKIT_READ_WRITE))
     return SHMKIT_EPROTO;
-  if (s->peer == NULL) return SHMKIT_EPERM;
-  err = take_from(s->peer, (HANDLE)(uintptr_t)value, (int)access, out);
-  if (err != 0 && WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0)
-    return SHMKIT_ECLOSED; /* the sender died before we could take it */
-  return err == SHMKIT_EBADF ? SHMKIT_EPROTO : err; /* EBADF: a lie */
+  EnterCriticalSection(&s->lock); /* spawn may change the peer */
+  if (!s->can_pull)
+    err = SHMKIT_EPERM;
+  else if (r->origin != s->peer_pid)
+    /* Sent from another process than the one the system says is there:
+     * an end handed on to a child. Its values mean nothing in the peer. */
+    err = SHMKIT_EPERM;
+  else {
+    err = take_from(s->peer, (HANDLE)(uintptr_t)r->handle, (int)r->access, out);
+    if (err != 0 && WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0)
+      err = SHMKIT_ECLOSED; /* the sender died before we could take it */
+    else if (err == SHMKIT_EBADF)
+      err = SHMKIT_EPROTO; /* a value that names nothing there: a lie */
+  }
+  LeaveCriticalSection(&s->lock);
+  return err;
 }
 
 /* Takes the regions a well-formed header names, and queues their
@@ -725,9 +780,7 @@ static int take_regions(HANDLE h, shmkit__conn_os *s, const shmkit__frame *f,
     return 0; /* none: the frame decoder says what is wrong */
   err = queue_acks(s, f);
   for (uint32_t i = 0; err == 0 && i < f->count; i++)
-    if ((err = pull(s, f->regions[i].handle, f->regions[i].access,
-                    &handles[i])) == 0)
-      ++*count;
+    if ((err = pull(s, &f->regions[i], &handles[i])) == 0) ++*count;
   flush_acks(h, s);
   if (err != 0) {
     while (*count > 0) CloseHandle((HANDLE)handles[--*count]);
@@ -747,41 +800,32 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *s, shmkit__frame *f,
 
   *got = *payload = *count = 0;
   *truncated = 0;
-  if ((err = io_init(&io)) != 0) return err;
-  InterlockedExchange(&s->reading, 1);
+  if ((err = make_in(s)) != 0 || (err = io_init(&io)) != 0) return err;
+  AcquireSRWLockExclusive(&s->reader);
   flush_acks((HANDLE)h, s);
-  for (;;) {
-    e = read_msg((HANDLE)h, &io, f, sizeof(*f), &n, remaining(deadline));
-    if (e == 0 && n == sizeof(shmkit__ack)) {
-      shmkit__ack a;
-      memcpy(&a, f, sizeof(a));
-      if (shmkit__ack_decode(&a, n) == 0) {
-        acked(s, &a);
-        continue;
-      }
-    }
-    break;
-  }
-  *got = n;
-  if (e == ERROR_MORE_DATA) { /* a payload follows the header */
-    e = capacity == 0
-            ? ERROR_MORE_DATA
-            : read_msg((HANDLE)h, &io, data,
-                       capacity > PIPE_BUFFER ? PIPE_BUFFER : (DWORD)capacity,
-                       &n, -1);
-    if (capacity != 0) *payload = n;
-    if (e == ERROR_MORE_DATA) {
-      *truncated = 1;
-      e = skip_rest((HANDLE)h, &io);
-    }
-  }
-  if (e != 0) {
+  while ((e = read_whole((HANDLE)h, s, &io, deadline, &n)) == 0 && ack_in(s, n))
+    ;
+  if (e == ERROR_MORE_DATA) {
+    err = SHMKIT_EPROTO; /* longer than any message: dropped */
+  } else if (e != 0) {
     err = shmkit__win_error(e);
     if (err == SHMKIT_ECLOSED) land_all(s);
-  } else if (*got == sizeof(*f)) {
-    err = take_regions((HANDLE)h, s, f, handles, count);
+  } else {
+    /* As recvmsg reports it: the header, then what fits of the payload. */
+    *got = n < sizeof(*f) ? n : sizeof(*f);
+    memcpy(f, s->in, *got);
+    if (n > sizeof(*f)) {
+      size_t more = n - sizeof(*f);
+      if (more > capacity) {
+        more = capacity;
+        *truncated = 1;
+      }
+      if (more != 0) memcpy(data, s->in + sizeof(*f), more);
+      *payload = more;
+    }
+    if (*got == sizeof(*f)) err = take_regions((HANDLE)h, s, f, handles, count);
   }
-  InterlockedExchange(&s->reading, 0);
+  ReleaseSRWLockExclusive(&s->reader);
   CloseHandle(io.hEvent);
   return err;
 }
