@@ -49,6 +49,10 @@ TEST(conn_end_handed_on)
 TEST_WIN(readonly_no_upgrade)        /* DuplicateHandle, section DACLs */
 TEST_WIN(region_both_size_halves)    /* CreateFileMapping's two halves */
 TEST_WIN(conn_hostile_values)        /* raw pipe messages, handle values */
+TEST_WIN(adopt_checks_handle_win)    /* pipes, events, files as HANDLEs */
+TEST_WIN(adopt_ownership_win)        /* handle inheritance flags */
+TEST_WIN(named_native_interop_win)   /* plain CreateFileMapping, Local\NAME */
+TEST_WIN(leak_failures_win)          /* pipes as non-section handles */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
