@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -160,6 +161,36 @@ int test_crashed(int status) {
 void test_plain_crashes(void) {
   signal(SIGSEGV, SIG_DFL);
   signal(SIGBUS, SIG_DFL);
+}
+
+/* pthread_t is opaque (a struct on some systems): it stays in here. */
+typedef struct thread_call {
+  void (*fn)(void *);
+  void *arg;
+  pthread_t id;
+} thread_call;
+
+static void *thread_main(void *p) {
+  thread_call *c = p;
+  c->fn(c->arg);
+  return NULL;
+}
+
+void test_thread_start(test_thread *t, void (*fn)(void *), void *arg) {
+  thread_call *c = malloc(sizeof(*c));
+
+  if (c == NULL) FAIL("out of memory");
+  c->fn = fn;
+  c->arg = arg;
+  if (pthread_create(&c->id, NULL, thread_main, c) != 0) FAIL("pthread_create");
+  t->id = (intptr_t)c;
+}
+
+void test_thread_join(test_thread *t) {
+  thread_call *c = (thread_call *)t->id;
+
+  if (pthread_join(c->id, NULL) != 0) FAIL("pthread_join");
+  free(c);
 }
 
 void test_sleep_ms(int ms) {

@@ -192,6 +192,35 @@ void test_plain_crashes(void) {
   SetUnhandledExceptionFilter(plain_exit);
 }
 
+typedef struct thread_call {
+  void (*fn)(void *);
+  void *arg;
+} thread_call;
+
+static DWORD WINAPI thread_main(void *p) {
+  thread_call c = *(thread_call *)p;
+  free(p);
+  c.fn(c.arg);
+  return 0;
+}
+
+void test_thread_start(test_thread *t, void (*fn)(void *), void *arg) {
+  thread_call *c = malloc(sizeof(*c));
+  HANDLE h;
+
+  if (c == NULL) FAIL("out of memory");
+  c->fn = fn;
+  c->arg = arg;
+  if ((h = CreateThread(NULL, 0, thread_main, c, 0, NULL)) == NULL)
+    FAIL("CreateThread: %lu", GetLastError());
+  t->id = (intptr_t)h;
+}
+
+void test_thread_join(test_thread *t) {
+  WaitForSingleObject((HANDLE)t->id, INFINITE);
+  CloseHandle((HANDLE)t->id);
+}
+
 void test_sleep_ms(int ms) {
   Sleep((DWORD)ms);
 }

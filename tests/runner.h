@@ -91,6 +91,13 @@ int test_wait(test_proc *p, int timeout_ms);
 shmkit_conn *test_conn_child(const char *child, shmkit_region *region,
                              shmkit_process **p);
 
+/* Runs fn(arg) in a new thread; test_thread_join() waits for it. */
+typedef struct test_thread {
+  intptr_t id;
+} test_thread;
+void test_thread_start(test_thread *t, void (*fn)(void *), void *arg);
+void test_thread_join(test_thread *t);
+
 /* The number of handles (descriptors) this process has open. */
 int test_open_handles(void);
 

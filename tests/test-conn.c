@@ -770,3 +770,87 @@ TEST_IMPL(conn_end_handed_on) {
   shmkit_conn_close(l);
   return 0;
 }
+
+/* One thread sends while another receives on the same connection: every
+ * message and region arrives, in order, and nothing stays open. (On
+ * Windows the sending thread reads acknowledgements too; only one call at
+ * a time may read the pipe.) */
+#define ECHOES 200
+
+typedef struct sender_args {
+  shmkit_conn *conn;
+  shmkit_region *region;
+} sender_args;
+
+static void send_many(void *p) {
+  sender_args *a = p;
+  for (int i = 0; i < ECHOES; i++) {
+    char text[16];
+    snprintf(text, sizeof(text), "%d", i);
+    ASSERT_OK(shmkit_conn_send(a->conn, text, strlen(text) + 1, &a->region, 1,
+                               30000));
+  }
+}
+
+TEST_IMPL(conn_two_threads) {
+  shmkit_process *p;
+  shmkit_conn *a;
+  sender_args args;
+  test_thread t;
+  shmkit_msg m;
+  shmkit_view *v;
+  char buf[16], want[16];
+  int n, code;
+
+  /* Windows keeps the session's object directory open from the first
+   * named object on: make that happen before counting. */
+  shmkit_region_close(region_with("warm-up", 4096));
+  n = test_open_handles();
+  a = test_conn_child("echo_peer", NULL, &p);
+  args.conn = a;
+  args.region = region_with("echoed", 4096);
+  test_thread_start(&t, send_many, &args);
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  for (int i = 0; i < ECHOES; i++) {
+    ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
+    snprintf(want, sizeof(want), "%d", i);
+    ASSERT_STR_EQ(buf, want);
+    ASSERT_EQ(m.count, 1);
+    ASSERT_STR_EQ(text_of(m.regions[0], &v), "echoed");
+    shmkit_view_unmap(v);
+    close_msg(&m);
+  }
+  test_thread_join(&t);
+  shmkit_conn_close(a); /* the peer sees the end, and exits */
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
+  ASSERT_EQ(code, 0);
+  shmkit_process_close(p);
+  shmkit_region_close(args.region);
+  ASSERT_EQ(test_open_handles(), n);
+  return 0;
+}
+
+CHILD_IMPL(echo_peer) {
+  shmkit_conn *c;
+  shmkit_msg m;
+  char buf[16];
+  int err, got = 0;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  while ((err = shmkit_conn_recv(c, &m, 30000)) == 0) {
+    ASSERT_EQ(m.count, 1);
+    ASSERT_OK(shmkit_conn_send(c, buf, m.size, m.regions, 1, 30000));
+    close_msg(&m);
+    got++;
+  }
+  ASSERT_ERR(err, SHMKIT_ECLOSED);
+  ASSERT_EQ(got, ECHOES);
+  shmkit_conn_close(c);
+  return 0;
+}

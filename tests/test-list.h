@@ -46,6 +46,7 @@ TEST(conn_sender_closes_at_once)
 TEST(conn_sender_killed)
 TEST(conn_pull)
 TEST(conn_end_handed_on)
+TEST(conn_two_threads)
 TEST_WIN(readonly_no_upgrade)        /* DuplicateHandle, section DACLs */
 TEST_WIN(region_both_size_halves)    /* CreateFileMapping's two halves */
 TEST_WIN(conn_hostile_values)        /* raw pipe messages, handle values */
@@ -91,6 +92,7 @@ CHILD(flood_peer)
 CHILD(send_and_close)
 CHILD(send_and_wait)
 CHILD(pull_source)
+CHILD(echo_peer)
 CHILD_POSIX(hostile_peer)
 CHILD_WIN(hostile_pipe_peer)
 CHILD_POSIX(stranger_connects)
