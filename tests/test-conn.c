@@ -39,6 +39,31 @@ static void close_msg(shmkit_msg *m) {
   for (size_t i = 0; i < m->count; i++) shmkit_region_close(m->regions[i]);
 }
 
+/* Receives the next message and returns what the receive did. If one
+ * arrives, it must say `payload` and carry one region that says `text`
+ * (text NULL: no message was expected), and its region is closed. */
+static int recv_one(shmkit_conn *c, const char *payload, const char *text) {
+  char buf[64];
+  shmkit_msg m;
+  shmkit_view *v;
+  int err;
+
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  if ((err = shmkit_conn_recv(c, &m, 30000)) != 0) {
+    ASSERT_EQ(m.count, 0);
+    return err;
+  }
+  if (text == NULL) FAIL("a message, \"%s\", where none was expected", buf);
+  ASSERT_STR_EQ(buf, payload);
+  ASSERT_EQ(m.count, 1);
+  ASSERT_STR_EQ(text_of(m.regions[0], &v), text);
+  shmkit_view_unmap(v);
+  close_msg(&m);
+  return 0;
+}
+
 TEST_IMPL(conn_pair_messages) {
   shmkit_conn *a, *b;
   shmkit_region *rw, *ro, *regions[2];
@@ -224,11 +249,8 @@ TEST_IMPL(conn_two_processes) {
   const char *args[] = {name, NULL};
   shmkit_conn *l, *s;
   shmkit_region *ro, *mine;
-  shmkit_view *v;
-  shmkit_msg m;
   shmkit_peer peer;
   test_proc p;
-  char buf[64];
 
   test_name(name, "svc");
   ASSERT_OK(shmkit_listen(&l, name));
@@ -237,15 +259,7 @@ TEST_IMPL(conn_two_processes) {
   ASSERT_OK(shmkit_conn_peer(s, &peer));
   if (test_can(CAP_PEER_PID)) ASSERT(peer.pid > 0);
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_OK(shmkit_conn_recv(s, &m, 30000));
-  ASSERT_STR_EQ(buf, "here is my region");
-  ASSERT_EQ(m.count, 1);
-  ASSERT_STR_EQ(text_of(m.regions[0], &v), "made by the child");
-  shmkit_view_unmap(v);
-  close_msg(&m);
+  ASSERT_OK(recv_one(s, "here is my region", "made by the child"));
 
   rw_and_ro(&mine, &ro, "the parent's, read-only", 4096);
   ASSERT_OK(shmkit_conn_send(s, "yours", 6, &ro, 1, 30000));
@@ -517,22 +531,11 @@ TEST_IMPL(conn_receiver_killed) {
 TEST_IMPL(conn_sender_closes_at_once) {
   shmkit_process *p;
   shmkit_conn *a = test_conn_child("send_and_close", NULL, &p);
-  shmkit_msg m;
-  shmkit_view *v;
-  char buf[32];
   int n = test_open_handles(), code;
 
   test_sleep_ms(200); /* let it get to its close first */
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
-  ASSERT_STR_EQ(buf, "bye");
-  ASSERT_EQ(m.count, 1);
-  ASSERT_STR_EQ(text_of(m.regions[0], &v), "left behind");
-  shmkit_view_unmap(v);
-  close_msg(&m);
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_OK(recv_one(a, "bye", "left behind"));
+  ASSERT_ERR(recv_one(a, NULL, NULL), SHMKIT_ECLOSED);
   ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
   ASSERT_EQ(code, 0);
   ASSERT_EQ(test_open_handles(), n);
@@ -561,10 +564,8 @@ CHILD_IMPL(send_and_close) {
 TEST_IMPL(conn_sender_killed) {
   shmkit_process *p;
   shmkit_region *flag;
-  shmkit_view *fv, *v;
+  shmkit_view *fv;
   shmkit_conn *a;
-  shmkit_msg m;
-  char buf[32];
   volatile char *sent;
   int n, err;
 
@@ -578,22 +579,13 @@ TEST_IMPL(conn_sender_killed) {
   ASSERT_OK(shmkit_process_kill(p));
   ASSERT_OK(shmkit_process_wait(p, 30000, NULL, NULL));
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  err = shmkit_conn_recv(a, &m, 30000);
+  err = recv_one(a, "gone", "sent, then killed");
 #ifdef _WIN32
   ASSERT_ERR(err, SHMKIT_ECLOSED);
-  ASSERT_EQ(m.count, 0);
 #else
   ASSERT_OK(err);
-  ASSERT_EQ(m.count, 1);
-  ASSERT_STR_EQ(text_of(m.regions[0], &v), "sent, then killed");
-  shmkit_view_unmap(v);
-  close_msg(&m);
 #endif
-  (void)v;
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_ERR(recv_one(a, NULL, NULL), SHMKIT_ECLOSED);
   ASSERT_EQ(test_open_handles(), n);
   shmkit_process_close(p);
   shmkit_conn_close(a);
@@ -722,14 +714,12 @@ CHILD_IMPL(pull_source) {
  * which is still the parent: it refuses them (SHMKIT_EPERM) rather than
  * take whatever the parent holds at those values. */
 TEST_IMPL(conn_end_handed_on) {
-  char name[32], tok[SHMKIT_TOKEN_MAX], buf[32];
+  char name[32], tok[SHMKIT_TOKEN_MAX];
   const char *argv[] = {test_self_path(), "--child", "send_and_close", tok,
                         NULL};
   shmkit_conn *l, *c, *s;
   shmkit_spawn_options o;
   shmkit_process *p;
-  shmkit_view *v;
-  shmkit_msg m;
   int n, err, code;
 
   ASSERT_OK(shmkit_listen(&l, test_name(name, "on")));
@@ -745,23 +735,13 @@ TEST_IMPL(conn_end_handed_on) {
   shmkit_conn_close(c);
   n = test_open_handles();
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  err = shmkit_conn_recv(s, &m, 30000);
+  err = recv_one(s, "bye", "left behind");
 #ifdef _WIN32
   ASSERT_ERR(err, SHMKIT_EPERM);
-  ASSERT_EQ(m.count, 0);
 #else
   ASSERT_OK(err);
-  ASSERT_STR_EQ(buf, "bye");
-  ASSERT_EQ(m.count, 1);
-  ASSERT_STR_EQ(text_of(m.regions[0], &v), "left behind");
-  shmkit_view_unmap(v);
-  close_msg(&m);
 #endif
-  (void)v;
-  ASSERT_ERR(shmkit_conn_recv(s, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_ERR(recv_one(s, NULL, NULL), SHMKIT_ECLOSED);
   ASSERT_EQ(test_open_handles(), n);
   ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
   ASSERT_EQ(code, 0);
@@ -797,9 +777,7 @@ TEST_IMPL(conn_two_threads) {
   shmkit_conn *a;
   sender_args args;
   test_thread t;
-  shmkit_msg m;
-  shmkit_view *v;
-  char buf[16], want[16];
+  char want[16];
   int n, code;
 
   /* Windows keeps the session's object directory open from the first
@@ -810,17 +788,9 @@ TEST_IMPL(conn_two_threads) {
   args.conn = a;
   args.region = region_with("echoed", 4096);
   test_thread_start(&t, send_many, &args);
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
   for (int i = 0; i < ECHOES; i++) {
-    ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
     snprintf(want, sizeof(want), "%d", i);
-    ASSERT_STR_EQ(buf, want);
-    ASSERT_EQ(m.count, 1);
-    ASSERT_STR_EQ(text_of(m.regions[0], &v), "echoed");
-    shmkit_view_unmap(v);
-    close_msg(&m);
+    ASSERT_OK(recv_one(a, want, "echoed"));
   }
   test_thread_join(&t);
   shmkit_conn_close(a); /* the peer sees the end, and exits */
