@@ -209,7 +209,8 @@ int test_run_child(const char *name, int argc, char **argv);
 void test_platform_init(int timeout_s);
 const char *test_self_path(void);
 /* Runs `self NAME` as a separate process with its output in a temporary file;
- * on failure or timeout prints that output. Returns 0 on success. */
+ * on failure, timeout or skip prints that output. Returns 0 on success,
+ * TEST_SKIP if the test skipped itself, 1 on failure. */
 int test_run_isolated(const char *name, int timeout_s);
 
 #endif /* SHMKIT_TEST_RUNNER_H */

@@ -413,10 +413,16 @@ TEST_IMPL(spawn_errors) {
   o.file = "/nonexistent/shmkit-no-such-program";
   ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_ENOENT);
   ASSERT_NULL(p);
+  /* A PATH of one empty directory of ours: a PATH with a directory this
+   * user may not search (root's, seen by a user that kept it) makes the
+   * search fail with EACCES, as execvp does. */
+  test_temp_dir(path, sizeof(path));
+  ASSERT_EQ(test_setenv("PATH", path), 0);
   o.file = "shmkit-no-such-program-anywhere";
   o.flags = SHMKIT_SPAWN_SEARCH_PATH;
   ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_ENOENT);
   o.flags = 0;
+  test_remove(path);
   if (test_can(CAP_EXEC_BIT)) {
     o.file = test_make_file(path, sizeof(path), "noexec", "#!/bin/sh\n", 0);
     ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_EACCES);
