@@ -102,7 +102,10 @@ int main(int argc, char **argv) {
   }
   for (size_t i = 0; i < COUNT(tests); i++) {
     int r = test_run_isolated(tests[i].name, timeout_s());
-    printf("%s %s\n", r == 0 ? "ok  " : r == TEST_SKIP ? "skip" : "FAIL",
+    printf("%s %s\n",
+           r == 0           ? "ok  "
+           : r == TEST_SKIP ? "skip"
+                            : "FAIL",
            tests[i].name);
     if (r == 0)
       passed++;
