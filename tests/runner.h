@@ -185,7 +185,8 @@ int test_system_argv(char ***argv);
 /* Keeps main's arguments for test_system_argv(). */
 void test_save_argv(int argc, char **argv);
 
-/* How many spawns a cycle test makes: 1,000 on POSIX; 250 on Windows,
+/* How many spawns a cycle test makes: 1,000 on POSIX, 100 in a sanitizer
+ * build (each child pays for the sanitizer's start); 250 on Windows,
  * where under Wine a spawn takes tens of milliseconds and, by the thousand
  * next to other tests, Wine's own client calls have been seen to fail. */
 int test_spawn_cycles(void);
