@@ -98,6 +98,17 @@ shmkit_handle shmkit__conn_handle(const shmkit_conn *c);
 /* Tells a connected end it was handed to the child `pid` (shmkit_spawn). */
 void shmkit__conn_spawned(shmkit_conn *c, int64_t pid, shmkit_handle proc);
 
+/* ---- fault injection (fault.c; only in SHMKIT_FAULT_INJECTION builds)
+ *
+ * The backends ask shmkit__fault() before each system call: it returns 0,
+ * or the error the call is to fail with (`err`, the call's usual one,
+ * unless the test chose another). shmkit__fault_arm(n, err) makes the n-th
+ * call from now fail (0: none); shmkit__fault_fired() names the call that
+ * failed since, or is NULL. */
+int shmkit__fault(const char *call, int err);
+void shmkit__fault_arm(long nth, int err);
+const char *shmkit__fault_fired(void);
+
 /* Returns 0 if `name` follows the rules of shmkit.h, else SHMKIT_ENAME. */
 int shmkit__name_check(const char *name);
 

@@ -9,6 +9,11 @@
 
 #include "runner.h"
 
+#ifdef SHMKIT_TEST_FAULT
+#  define TEST_FAULT(name) TEST(name)
+#else
+#  define TEST_FAULT(name)
+#endif
 #ifdef _WIN32
 #  define TEST_POSIX(name)
 #  define CHILD_POSIX(name)

@@ -4,7 +4,8 @@
  *
  * TEST_POSIX marks a test of something that exists only on POSIX, with the
  * reason beside it; TEST_WIN one of something that exists only on Windows;
- * TEST runs on every platform. */
+ * TEST_FAULT one that exists only in a build with SHMKIT_FAULT_INJECTION
+ * (tests/test-fault.c); TEST runs on every platform. */
 TEST(error_names)
 TEST(region_create_sizes)
 TEST(region_bad_arguments)
@@ -71,6 +72,12 @@ TEST_POSIX(seal_readonly_holder)        /* memfd seals, fcntl */
 TEST_POSIX(conn_hostile_frames)     /* raw sendmsg frames, SCM_RIGHTS */
 TEST_POSIX(conn_other_user)         /* setuid to another user */
 TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
+TEST_FAULT(fault_region_create)  /* SHMKIT_FAULT_INJECTION builds; POSIX */
+TEST_FAULT(fault_region_named)   /* for now: src/win has no table yet */
+TEST_FAULT(fault_region_use)
+TEST_FAULT(fault_spawn)
+TEST_FAULT(fault_conn_messages)
+TEST_FAULT(fault_conn_endpoints)
 
 CHILD(named_peer)
 CHILD(list_handles)

@@ -1,0 +1,548 @@
+/* Fault injection (built with SHMKIT_FAULT_INJECTION): each public function
+ * is walked through each of the system calls it makes, failing in turn: the
+ * first call in one round, the second in the next, until a round makes
+ * fewer calls than the one armed. In every round the function must either
+ * fail with a code its documentation names (or one the header's
+ * conventions allow every call that asks the system for something:
+ * SHMKIT_ENOMEM, SHMKIT_EMFILE, SHMKIT_EIO) or succeed and work (some
+ * failures are survivable by design), and leave no descriptor or mapping
+ * behind; a sanitizer build's leak checker finds memory left behind. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../src/internal.h"
+#include "runner.h"
+
+/* One function under test: `setup` makes what the call needs, `call` is
+ * the public call under fault, `undo` releases everything setup made and,
+ * if the call succeeded, what it made. */
+typedef struct fault_case {
+  const char *what;
+  void (*setup)(void *ctx);
+  int (*call)(void *ctx);
+  void (*undo)(void *ctx, int err);
+  const int *documented; /* the codes the header names; 0 ends the list */
+} fault_case;
+
+static int allowed(const fault_case *c, int err) {
+  if (err == SHMKIT_ENOMEM || err == SHMKIT_EMFILE || err == SHMKIT_EIO)
+    return 1;
+  for (const int *d = c->documented; *d != 0; d++)
+    if (*d == err) return 1;
+  return 0;
+}
+
+/* Mappings of shared memory objects (memfds and /dev/shm files): what a
+ * leaked view would leave. Other lines of /proc/self/maps come and go with
+ * the allocator (a sanitizer's above all), so they are not counted. */
+static int mappings(void) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[4096];
+  int n = 0;
+
+  if (f == NULL) FAIL("fopen /proc/self/maps");
+  while (fgets(line, sizeof(line), f) != NULL)
+    if (strstr(line, "/memfd:") != NULL || strstr(line, "/dev/shm/") != NULL)
+      n++;
+  fclose(f);
+  return n;
+}
+
+static void walk(const fault_case *c, void *ctx) {
+  int failed = 0, survived = 0;
+  long k;
+
+  for (k = 1;; k++) {
+    int handles0 = test_open_handles(), maps0 = mappings();
+    int handles, maps, err;
+    const char *call;
+
+    c->setup(ctx);
+    handles = test_open_handles();
+    maps = mappings();
+    shmkit__fault_arm(k, 0);
+    err = c->call(ctx);
+    call = shmkit__fault_fired();
+    shmkit__fault_arm(0, 0);
+    if (call == NULL) { /* the call made fewer than k system calls */
+      if (err != 0)
+        FAIL("%s: %s with no failure injected", c->what, shmkit_err_name(err));
+      c->undo(ctx, 0);
+      break;
+    }
+    if (err > 0) FAIL("%s: returned %d", c->what, err);
+    if (err != 0) {
+      failed++;
+      if (!allowed(c, err))
+        FAIL("%s, call %ld (%s) failing: undocumented %s", c->what, k, call,
+             shmkit_err_name(err));
+      if (test_open_handles() != handles || mappings() != maps)
+        FAIL("%s, call %ld (%s) failing: %d descriptors and %d mappings "
+             "before, %d and %d after",
+             c->what, k, call, handles, maps, test_open_handles(), mappings());
+    } else {
+      survived++;
+    }
+    c->undo(ctx, err);
+    if (test_open_handles() != handles0 || mappings() != maps0)
+      FAIL("%s, call %ld (%s) failing: left %d descriptors and %d mappings "
+           "where there were %d and %d",
+           c->what, k, call, test_open_handles(), mappings(), handles0, maps0);
+  }
+  /* A walk that injected nothing proves nothing: the calls must go
+   * through the backend's table. */
+  if (k == 1) FAIL("%s: made no system call through the table", c->what);
+  printf("%s: %ld system calls, %d failures reported, %d survived\n", c->what,
+         k - 1, failed, survived);
+}
+
+/* ---- regions */
+
+typedef struct region_ctx {
+  shmkit_region *r, *out;
+  shmkit_view *v;
+  char name[32];
+  char token[SHMKIT_TOKEN_MAX];
+  unsigned flags;
+} region_ctx;
+
+static void nothing(void *p) {
+  region_ctx *c = p;
+  c->out = NULL;
+}
+
+static void drop_out(void *p, int err) {
+  region_ctx *c = p;
+  if (err == 0) {
+    ASSERT(shmkit_region_size(c->out) >= 4096);
+    shmkit_region_close(c->out);
+  } else {
+    ASSERT_NULL(c->out);
+  }
+}
+
+static int create_anon(void *p) {
+  region_ctx *c = p;
+  return shmkit_region_create(&c->out, 1 << 20, c->flags);
+}
+
+static const int create_errors[] = {SHMKIT_EINVAL, SHMKIT_E2BIG, SHMKIT_ENOSPC,
+                                    0};
+
+TEST_IMPL(fault_region_create) {
+  region_ctx c = {0};
+  fault_case fc = {"shmkit_region_create", nothing, create_anon, drop_out,
+                   create_errors};
+
+  walk(&fc, &c);
+  c.flags = SHMKIT_SPARSE;
+  fc.what = "shmkit_region_create(SPARSE)";
+  walk(&fc, &c);
+  return 0;
+}
+
+static void named_setup(void *p) {
+  region_ctx *c = p;
+  c->out = NULL;
+  test_name(c->name, "fault");
+}
+
+static int create_named(void *p) {
+  region_ctx *c = p;
+  return shmkit_region_create_named(&c->out, c->name, 1 << 20, 0);
+}
+
+static void named_undo(void *p, int err) {
+  region_ctx *c = p;
+  drop_out(p, err);
+  /* "If the call fails, the name is not left behind." */
+  if (err == 0)
+    test_forget_name(c->name);
+  else
+    ASSERT_ERR(shmkit_region_open(&c->out, c->name, SHMKIT_READ_ONLY),
+               SHMKIT_ENOENT);
+}
+
+static const int create_named_errors[] = {
+    SHMKIT_EINVAL, SHMKIT_E2BIG,  SHMKIT_ENOSPC, SHMKIT_ENAME,
+    SHMKIT_EEXIST, SHMKIT_EACCES, SHMKIT_EPERM,  0};
+
+static void existing_setup(void *p) {
+  region_ctx *c = p;
+  named_setup(p);
+  ASSERT_OK(shmkit_region_create_named(&c->r, c->name, 1 << 20, 0));
+}
+
+static int open_named(void *p) {
+  region_ctx *c = p;
+  return shmkit_region_open(&c->out, c->name, SHMKIT_READ_WRITE);
+}
+
+static void existing_undo(void *p, int err) {
+  region_ctx *c = p;
+  drop_out(p, err);
+  shmkit_region_close(c->r);
+  test_forget_name(c->name);
+}
+
+static const int open_errors[] = {SHMKIT_ENAME,
+                                  SHMKIT_ENOENT,
+                                  SHMKIT_EACCES,
+                                  SHMKIT_ENOTSHM,
+                                  SHMKIT_EINVAL,
+                                  SHMKIT_EAGAIN,
+                                  0};
+
+static int dup_named(void *p) {
+  region_ctx *c = p;
+  return shmkit_region_dup_readonly(c->r, &c->out);
+}
+
+static const int dup_errors[] = {SHMKIT_EINVAL, SHMKIT_ENOTSUP, SHMKIT_ENOENT,
+                                 0};
+
+TEST_IMPL(fault_region_named) {
+  region_ctx c = {0};
+  fault_case create = {"shmkit_region_create_named", named_setup, create_named,
+                       named_undo, create_named_errors};
+  fault_case open = {"shmkit_region_open", existing_setup, open_named,
+                     existing_undo, open_errors};
+  fault_case dup = {"shmkit_region_dup_readonly (named)", existing_setup,
+                    dup_named, existing_undo, dup_errors};
+
+  walk(&create, &c);
+  walk(&open, &c);
+  walk(&dup, &c);
+  return 0;
+}
+
+static void anon_setup(void *p) {
+  region_ctx *c = p;
+  c->out = NULL;
+  c->v = NULL;
+  ASSERT_OK(shmkit_region_create(&c->r, 3 << 16, 0));
+}
+
+static void anon_undo(void *p, int err) {
+  region_ctx *c = p;
+  drop_out(p, err);
+  shmkit_region_close(c->r);
+}
+
+static int map_view(void *p) {
+  region_ctx *c = p;
+  return shmkit_view_map(&c->v, c->r, 70000, 5000, SHMKIT_READ_WRITE);
+}
+
+static void view_undo(void *p, int err) {
+  region_ctx *c = p;
+  if (err == 0) {
+    ((char *)shmkit_view_data(c->v))[4999] = 1;
+    shmkit_view_unmap(c->v);
+  } else {
+    ASSERT_NULL(c->v);
+  }
+  shmkit_region_close(c->r);
+}
+
+static const int map_errors[] = {SHMKIT_EINVAL, SHMKIT_ERANGE, SHMKIT_EACCES,
+                                 SHMKIT_EPERM, 0};
+
+static int token_back(void *p) {
+  region_ctx *c = p;
+  shmkit_handle h = test_dup_handle(shmkit_region_handle(c->r));
+  char token[SHMKIT_TOKEN_MAX];
+  int err;
+
+  snprintf(token, sizeof(token), "shmkit1:%lld:%llu:rw", (long long)h,
+           (unsigned long long)shmkit_region_size(c->r));
+  err = shmkit_region_from_token(&c->out, token);
+  if (err != 0) test_close_handle(h); /* still ours on failure */
+  return err;
+}
+
+static const int token_errors[] = {SHMKIT_ETOKEN,    SHMKIT_EBADF,
+                                   SHMKIT_ENOTSHM,   SHMKIT_EACCES,
+                                   SHMKIT_ETOOSMALL, 0};
+
+static int dup_anon(void *p) {
+  region_ctx *c = p;
+  return shmkit_region_dup_readonly(c->r, &c->out);
+}
+
+TEST_IMPL(fault_region_use) {
+  region_ctx c = {0};
+  fault_case map = {"shmkit_view_map", anon_setup, map_view, view_undo,
+                    map_errors};
+  fault_case token = {"shmkit_region_from_token", anon_setup, token_back,
+                      anon_undo, token_errors};
+  fault_case dup = {"shmkit_region_dup_readonly", anon_setup, dup_anon,
+                    anon_undo, dup_errors};
+
+  walk(&map, &c);
+  walk(&token, &c);
+  if (test_can(CAP_RO_ANON)) walk(&dup, &c);
+  return 0;
+}
+
+/* ---- processes */
+
+typedef struct spawn_ctx {
+  shmkit_region *r;
+  shmkit_process *p;
+} spawn_ctx;
+
+static void spawn_setup(void *p) {
+  spawn_ctx *c = p;
+  c->p = NULL;
+  ASSERT_OK(shmkit_region_create(&c->r, 4096, 0));
+}
+
+static int spawn_call(void *p) {
+  spawn_ctx *c = p;
+  const char *argv[] = {test_self_path(), "--child", "exit_with", "3", NULL};
+  shmkit_spawn_options o = {0};
+
+  o.file = test_self_path();
+  o.argv = argv;
+  o.regions = &c->r;
+  o.region_count = 1;
+  o.flags = SHMKIT_SPAWN_CLOSE_OTHERS;
+  return shmkit_spawn(&c->p, &o);
+}
+
+static void spawn_undo(void *p, int err) {
+  spawn_ctx *c = p;
+  int code = -1, sig = -1;
+
+  if (err == 0) {
+    ASSERT_OK(shmkit_process_wait(c->p, 60000, &code, &sig));
+    ASSERT_EQ(code, 3);
+    ASSERT_EQ(sig, 0);
+    shmkit_process_close(c->p);
+  } else {
+    ASSERT_NULL(c->p);
+  }
+  shmkit_region_close(c->r);
+}
+
+static const int spawn_errors[] = {SHMKIT_ENOENT,
+                                   SHMKIT_EACCES,
+                                   SHMKIT_ENOEXEC,
+                                   SHMKIT_EINVAL,
+                                   SHMKIT_ENOTSUP,
+                                   SHMKIT_EAGAIN,
+                                   0};
+
+TEST_IMPL(fault_spawn) {
+  spawn_ctx c = {0};
+  fault_case fc = {"shmkit_spawn", spawn_setup, spawn_call, spawn_undo,
+                   spawn_errors};
+
+  walk(&fc, &c);
+  return 0;
+}
+
+/* ---- connections */
+
+typedef struct conn_ctx {
+  shmkit_conn *a, *b, *l;
+  shmkit_region *r;
+  shmkit_msg m;
+  char buf[64], name[32];
+} conn_ctx;
+
+static void pair_setup(void *p) {
+  conn_ctx *c = p;
+  c->a = c->b = NULL;
+}
+
+static int pair_call(void *p) {
+  conn_ctx *c = p;
+  return shmkit_conn_pair(&c->a, &c->b);
+}
+
+static void pair_undo(void *p, int err) {
+  conn_ctx *c = p;
+  if (err == 0) {
+    shmkit_msg m = {0};
+    ASSERT_OK(shmkit_conn_send(c->a, NULL, 0, NULL, 0, -1));
+    ASSERT_OK(shmkit_conn_recv(c->b, &m, -1));
+  } else {
+    ASSERT_NULL(c->a);
+    ASSERT_NULL(c->b);
+  }
+  shmkit_conn_close(c->a);
+  shmkit_conn_close(c->b);
+}
+
+static void sender_setup(void *p) {
+  conn_ctx *c = p;
+  ASSERT_OK(shmkit_conn_pair(&c->a, &c->b));
+  ASSERT_OK(shmkit_region_create(&c->r, 8192, 0));
+}
+
+static int send_call(void *p) {
+  conn_ctx *c = p;
+  return shmkit_conn_send(c->a, "hi", 3, &c->r, 1, 5000);
+}
+
+static void send_undo(void *p, int err) {
+  conn_ctx *c = p;
+  shmkit_msg m = {0};
+
+  m.data = c->buf;
+  m.capacity = sizeof(c->buf);
+  if (err == 0) {
+    ASSERT_OK(shmkit_conn_recv(c->b, &m, 5000));
+    ASSERT_EQ(m.count, 1);
+    shmkit_region_close(m.regions[0]);
+  } else {
+    ASSERT_ERR(shmkit_conn_recv(c->b, &m, 0), SHMKIT_ETIMEDOUT);
+  }
+  shmkit_region_close(c->r);
+  shmkit_conn_close(c->a);
+  shmkit_conn_close(c->b);
+}
+
+static void receiver_setup(void *p) {
+  conn_ctx *c = p;
+  sender_setup(p);
+  ASSERT_OK(shmkit_conn_send(c->a, "hi", 3, &c->r, 1, 5000));
+}
+
+static int recv_call(void *p) {
+  conn_ctx *c = p;
+  memset(&c->m, 0, sizeof(c->m));
+  c->m.data = c->buf;
+  c->m.capacity = sizeof(c->buf);
+  return shmkit_conn_recv(c->b, &c->m, 5000);
+}
+
+static void recv_undo(void *p, int err) {
+  conn_ctx *c = p;
+  if (err == 0) {
+    ASSERT_EQ(c->m.count, 1);
+    ASSERT_EQ(shmkit_region_size(c->m.regions[0]), 8192);
+    shmkit_region_close(c->m.regions[0]);
+  } else {
+    ASSERT_EQ(c->m.count, 0);
+  }
+  shmkit_region_close(c->r);
+  shmkit_conn_close(c->a);
+  shmkit_conn_close(c->b);
+}
+
+static const int pair_errors[] = {SHMKIT_EINVAL, 0};
+static const int send_errors[] = {SHMKIT_E2BIG, SHMKIT_EINVAL, SHMKIT_ECLOSED,
+                                  SHMKIT_ETIMEDOUT, 0};
+static const int recv_errors[] = {SHMKIT_EPROTO,    SHMKIT_ENOTSHM,
+                                  SHMKIT_EACCES,    SHMKIT_ETOOSMALL,
+                                  SHMKIT_E2BIG,     SHMKIT_ECLOSED,
+                                  SHMKIT_EPERM,     SHMKIT_EINVAL,
+                                  SHMKIT_ETIMEDOUT, 0};
+
+TEST_IMPL(fault_conn_messages) {
+  conn_ctx c = {0};
+  fault_case pair = {"shmkit_conn_pair", pair_setup, pair_call, pair_undo,
+                     pair_errors};
+  fault_case send = {"shmkit_conn_send", sender_setup, send_call, send_undo,
+                     send_errors};
+  fault_case recv = {"shmkit_conn_recv", receiver_setup, recv_call, recv_undo,
+                     recv_errors};
+
+  walk(&pair, &c);
+  walk(&send, &c);
+  walk(&recv, &c);
+  return 0;
+}
+
+static void endpoint_setup(void *p) {
+  conn_ctx *c = p;
+  c->l = c->a = c->b = NULL;
+  test_name(c->name, "fault");
+}
+
+static int listen_call(void *p) {
+  conn_ctx *c = p;
+  return shmkit_listen(&c->l, c->name);
+}
+
+static void listen_undo(void *p, int err) {
+  conn_ctx *c = p;
+  if (err == 0) {
+    ASSERT_OK(shmkit_connect(&c->a, c->name, 5000));
+    ASSERT_OK(shmkit_accept(c->l, &c->b, 5000));
+    shmkit_conn_close(c->a);
+    shmkit_conn_close(c->b);
+  } else {
+    ASSERT_NULL(c->l);
+  }
+  shmkit_conn_close(c->l);
+  /* Nothing of a failed listen stays in the way of the next one. */
+  ASSERT_OK(shmkit_listen(&c->l, c->name));
+  shmkit_conn_close(c->l);
+}
+
+static void listening_setup(void *p) {
+  conn_ctx *c = p;
+  endpoint_setup(p);
+  ASSERT_OK(shmkit_listen(&c->l, c->name));
+}
+
+static int connect_call(void *p) {
+  conn_ctx *c = p;
+  return shmkit_connect(&c->a, c->name, 5000);
+}
+
+static void connect_undo(void *p, int err) {
+  conn_ctx *c = p;
+  if (err == 0) {
+    ASSERT_OK(shmkit_accept(c->l, &c->b, 5000));
+    shmkit_conn_close(c->b);
+  } else {
+    ASSERT_NULL(c->a);
+  }
+  shmkit_conn_close(c->a);
+  shmkit_conn_close(c->l);
+}
+
+static void pending_setup(void *p) {
+  conn_ctx *c = p;
+  listening_setup(p);
+  ASSERT_OK(shmkit_connect(&c->a, c->name, 5000));
+}
+
+static int accept_call(void *p) {
+  conn_ctx *c = p;
+  return shmkit_accept(c->l, &c->b, 0);
+}
+
+static void accept_undo(void *p, int err) {
+  conn_ctx *c = p;
+  if (err != 0) ASSERT_NULL(c->b);
+  shmkit_conn_close(c->b);
+  shmkit_conn_close(c->a);
+  shmkit_conn_close(c->l);
+}
+
+static const int listen_errors[] = {SHMKIT_ENAME, SHMKIT_EEXIST, SHMKIT_EACCES,
+                                    0};
+static const int connect_errors[] = {SHMKIT_ENAME, SHMKIT_ENOENT, SHMKIT_EACCES,
+                                     SHMKIT_ETIMEDOUT, 0};
+static const int accept_errors[] = {SHMKIT_ETIMEDOUT, SHMKIT_EINVAL, 0};
+
+TEST_IMPL(fault_conn_endpoints) {
+  conn_ctx c = {0};
+  fault_case listen = {"shmkit_listen", endpoint_setup, listen_call,
+                       listen_undo, listen_errors};
+  fault_case connect = {"shmkit_connect", listening_setup, connect_call,
+                        connect_undo, connect_errors};
+  fault_case accept = {"shmkit_accept", pending_setup, accept_call, accept_undo,
+                       accept_errors};
+
+  walk(&listen, &c);
+  walk(&connect, &c);
+  walk(&accept, &c);
+  return 0;
+}
