@@ -158,7 +158,18 @@ SHMKIT_EXTERN int shmkit_region_create(shmkit_region **out, uint64_t size,
  *
  * A named region is visible to every process of the same user (POSIX mode
  * 0600), so a name is not a secret: prefer anonymous regions handed over by
- * inheritance or over a connection. */
+ * inheritance or over a connection.
+ *
+ * What opening a name checks (POSIX). Any user can make an object under any
+ * name first, and the owner of an object can read and write it and shrink
+ * it under its views; so shmkit_region_open() takes only an object that
+ * belongs to this user (its owner is the effective uid; root is no
+ * exception) and that no other user may open (no group or other bits in its
+ * mode), and refuses anything else with SHMKIT_EACCES. It never blocks: a
+ * FIFO, socket or symbolic link at the name is refused at once. When
+ * shmkit_region_create_named() fails with SHMKIT_EEXIST, opening the name
+ * instead is safe in that sense; it may still be another process of this
+ * user's. */
 
 /* Creates a region with a name, exclusively: fails with SHMKIT_EEXIST if the
  * name exists. Otherwise as shmkit_region_create(); `flags` may also have
@@ -174,7 +185,10 @@ SHMKIT_EXTERN int shmkit_region_create_named(shmkit_region **out,
  * SHMKIT_READ_WRITE, ORed with SHMKIT_GLOBAL for a region created so. Its
  * size is read from the system. Fails with
  * SHMKIT_ENAME, SHMKIT_ENOENT, SHMKIT_EACCES (the object does not allow that
- * access), SHMKIT_ENOTSHM, SHMKIT_EINVAL, SHMKIT_EMFILE, SHMKIT_ENOMEM, and
+ * access; POSIX: or it is not this user's alone, see "What opening a name
+ * checks" above), SHMKIT_ENOTSHM (POSIX: a FIFO, socket, symbolic link or
+ * other non-shared-memory object at the name, refused without blocking),
+ * SHMKIT_EINVAL, SHMKIT_EMFILE, SHMKIT_ENOMEM, and
  * SHMKIT_EAGAIN when the object exists but has no size yet: on POSIX a name
  * exists from the moment it is created, and its creator sizes it just after,
  * so a process that opens it in between must try again. A

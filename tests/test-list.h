@@ -59,6 +59,9 @@ TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
 TEST_POSIX(named_native_interop)  /* plain shm_open */
 TEST_POSIX(named_open_unsized)    /* plain shm_open, ftruncate */
+TEST_POSIX(named_open_refuses_others)    /* setuid, objects in /dev/shm */
+TEST_POSIX(named_open_refuses_wide_mode) /* fchmod of an shm object */
+TEST_POSIX(named_open_never_blocks)      /* FIFOs in /dev/shm */
 TEST_POSIX(adopt_checks_handle)   /* pipes, files, O_PATH descriptors */
 TEST_POSIX(adopt_ownership)       /* descriptor flags */
 TEST_POSIX(readonly_copy)         /* raw mmap/mprotect on the descriptor */
@@ -97,3 +100,4 @@ CHILD_POSIX(hostile_peer)
 CHILD_WIN(hostile_pipe_peer)
 CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)
+CHILD_POSIX(stranger_plants)
