@@ -157,7 +157,7 @@ SHMKIT_EXTERN int shmkit_region_create(shmkit_region **out, uint64_t size,
  * SHMKIT_ENAME.
  *
  * A named region is visible to every process of the same user (POSIX mode
- * 0600), so a name is not a secret: prefer anonymous regions handed over by
+ * 0600, whatever the umask), so a name is not a secret: prefer anonymous regions handed over by
  * inheritance or over a connection.
  *
  * What opening a name checks (POSIX). Any user can make an object under any
@@ -229,13 +229,18 @@ SHMKIT_EXTERN int shmkit_region_adopt(shmkit_region **out, shmkit_handle handle,
  *
  * How far it holds: on Linux a process of the same user that has the
  * read-only descriptor can reopen the object writable through /proc; a
- * process of another user cannot (making the copy makes the object's mode
- * owner-only, when this user owns it). When the
+ * process of another user cannot, because making the copy makes the
+ * object's mode owner-only. Only the object's owner (or root) can change its
+ * mode: for an object of another user (an adopted or received one) that
+ * other users may open, the copy fails with SHMKIT_EPERM and the mode stays
+ * as it was. When the
  * receiver is not trusted, also seal the region against writes
  * (SHMKIT_SEAL_WRITE or SHMKIT_SEAL_FUTURE_WRITE): the kernel enforces seals
  * on every handle.
  *
- * The caller owns *out; the original region is unchanged. */
+ * Fails with SHMKIT_EINVAL (NULL), SHMKIT_EPERM (above), SHMKIT_ENOTSUP,
+ * SHMKIT_ENOENT, SHMKIT_EMFILE, SHMKIT_ENOMEM. The caller owns *out; the
+ * original region is unchanged (but for the mode, above). */
 SHMKIT_EXTERN int shmkit_region_dup_readonly(const shmkit_region *region,
                                              shmkit_region **out);
 

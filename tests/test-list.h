@@ -59,6 +59,7 @@ TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
 TEST_POSIX(named_native_interop)  /* plain shm_open */
 TEST_POSIX(named_open_unsized)    /* plain shm_open, ftruncate */
+TEST_POSIX(named_mode_umask)      /* umask, file modes */
 TEST_POSIX(named_open_refuses_others)    /* setuid, objects in /dev/shm */
 TEST_POSIX(named_open_refuses_wide_mode) /* fchmod of an shm object */
 TEST_POSIX(named_open_never_blocks)      /* FIFOs in /dev/shm */
@@ -67,6 +68,7 @@ TEST_POSIX(adopt_ownership)       /* descriptor flags */
 TEST_POSIX(readonly_copy)         /* raw mmap/mprotect on the descriptor */
 TEST_POSIX(readonly_copy_named)   /* same */
 TEST_POSIX(readonly_copy_other_process) /* same, in the child */
+TEST_POSIX(readonly_copy_foreign_owner) /* setuid, file modes */
 TEST_POSIX(seal_size)                   /* memfd seals, ftruncate */
 TEST_POSIX(seal_write)                  /* memfd seals, write(2) */
 TEST_POSIX(seal_future_write)           /* memfd seals, /proc reopening */
@@ -89,6 +91,7 @@ CHILD(die)
 CHILD(exact_handles)
 CHILD(write_readonly_view)
 CHILD_POSIX(readonly_peer)
+CHILD_POSIX(foreign_copy)
 CHILD(conn_client)
 CHILD(conn_worker)
 CHILD(flood_peer)

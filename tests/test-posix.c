@@ -97,6 +97,26 @@ TEST_IMPL(named_mode_0600) {
   return 0;
 }
 
+/* The umask may take bits away from 0600 (0277 leaves 0400): a region
+ * whose creator could not open it for writing again would be no use. */
+TEST_IMPL(named_mode_umask) {
+  char name[32];
+  struct stat st;
+  shmkit_region *r, *rw;
+  mode_t old = umask(0277);
+
+  test_name(name, "umask");
+  ASSERT_OK(shmkit_region_create_named(&r, name, 100, 0));
+  umask(old);
+  ASSERT_EQ(fstat((int)shmkit_region_handle(r), &st), 0);
+  ASSERT_EQ(st.st_mode & 0777, 0600);
+  ASSERT_OK(shmkit_region_open(&rw, name, SHMKIT_READ_WRITE));
+  shmkit_region_close(rw);
+  ASSERT_OK(shmkit_region_remove(name));
+  shmkit_region_close(r);
+  return 0;
+}
+
 /* Between another process's shm_open and its ftruncate the object exists
  * with size 0: open says "not ready" rather than handing out a region that
  * cannot be mapped. */

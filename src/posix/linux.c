@@ -74,9 +74,12 @@ int shmkit__ext_reopen_readonly(int fd, int *out) {
 
   /* The mode is what stops a process of another user that holds the
    * read-only descriptor from reopening it writable through /proc: make it
-   * owner-only first. An object of another owner keeps its mode (EPERM). */
-  if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
-    (void)fchmod(fd, st.st_mode & 0700);
+   * owner-only first. Only the owner (or root) can; for anybody else the
+   * copy would leave other users able to reopen the object writable, so it
+   * is refused rather than made quietly (EPERM from fchmod). */
+  if (fstat(fd, &st) != 0) return shmkit__errno(errno);
+  if ((st.st_mode & 077) != 0 && fchmod(fd, st.st_mode & 0700) != 0)
+    return shmkit__errno(errno);
 
   snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
   ro = open(path, O_RDONLY | O_CLOEXEC);

@@ -128,7 +128,13 @@ int shmkit__os_create_named(const char *name, uint64_t size, unsigned flags,
 
   fd = shm_open(decorate(&p, name), O_RDWR | O_CREAT | O_EXCL, 0600);
   if (fd < 0) return fail();
-  if ((err = size_object(fd, size, flags)) != 0) {
+  /* The umask applies to shm_open's mode too: 0277 would leave 0400, and
+   * the creator could not open its own region for writing again. */
+  if (fchmod(fd, 0600) != 0)
+    err = fail();
+  else
+    err = size_object(fd, size, flags);
+  if (err != 0) {
     shm_unlink(p.s);
     close(fd);
     return err;
