@@ -207,9 +207,11 @@ SHMKIT_EXTERN int shmkit_region_remove(const char *name);
  * example one a parent passed down or another library made, and makes a
  * region of it. The handle is checked with the system, never trusted: it must
  * be open (else SHMKIT_EBADF), be a shared memory object (else
- * SHMKIT_ENOTSHM; on Linux: a file on tmpfs or hugetlbfs, which includes
- * memfds; on other POSIX systems: a regular file; on Windows: a section,
- * including one backed by a file), and allow `access` (else SHMKIT_EACCES;
+ * SHMKIT_ENOTSHM; on Linux: a file on tmpfs, which includes memfds, but not
+ * one on hugetlbfs nor a memfd made with MFD_HUGETLB, which map only at huge
+ * page offsets while a view must be possible at any offset; on other POSIX
+ * systems and SHMKIT_PORTABLE builds: a regular file, whatever its file
+ * system; on Windows: a section, including one backed by a file), and allow `access` (else SHMKIT_EACCES;
  * on Windows the handle must also allow SECTION_QUERY, to read the size).
  * The size is read from the system.
  *

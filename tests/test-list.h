@@ -65,6 +65,7 @@ TEST_POSIX(named_open_refuses_wide_mode) /* fchmod of an shm object */
 TEST_POSIX(named_open_never_blocks)      /* FIFOs in /dev/shm */
 TEST_POSIX(adopt_checks_handle)   /* pipes, files, O_PATH descriptors */
 TEST_POSIX(adopt_ownership)       /* descriptor flags */
+TEST_POSIX(adopt_refuses_hugetlbfs) /* memfd_create(MFD_HUGETLB) */
 TEST_POSIX(readonly_copy)         /* raw mmap/mprotect on the descriptor */
 TEST_POSIX(readonly_copy_named)   /* same */
 TEST_POSIX(readonly_copy_other_process) /* same, in the child */

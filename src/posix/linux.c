@@ -22,8 +22,7 @@
 #ifndef F_SEAL_FUTURE_WRITE
 #  define F_SEAL_FUTURE_WRITE 0x0010 /* Linux 5.1 */
 #endif
-#define TMPFS_MAGIC_     0x01021994
-#define HUGETLBFS_MAGIC_ 0x958458f6
+#define TMPFS_MAGIC_ 0x01021994
 
 /* Set once a kernel rejects MFD_NOEXEC_SEAL (before Linux 6.3), so that only
  * the first creation pays for the retry. Relaxed: a stale 0 costs a retry. */
@@ -90,7 +89,8 @@ int shmkit__ext_reopen_readonly(int fd, int *out) {
 
 int shmkit__ext_quick_check(int fd) {
   /* F_GET_SEALS is answered by the kernel for tmpfs and hugetlbfs files
-   * alone (memfd_fcntl), and refused with EINVAL for everything else. */
+   * alone (memfd_fcntl), and refused with EINVAL for everything else. It
+   * cannot tell the two apart: shmkit__ext_check_type refuses hugetlbfs. */
   if (fcntl(fd, F_GET_SEALS) >= 0) return 0;
   return errno == EINVAL ? SHMKIT_ENOTSHM : shmkit__errno(errno);
 }
@@ -112,10 +112,9 @@ int shmkit__ext_check_type(int fd) {
   struct statfs st;
 
   if (fstatfs(fd, &st) != 0) return shmkit__errno(errno);
-  if ((unsigned long)st.f_type == TMPFS_MAGIC_ ||
-      (unsigned long)st.f_type == HUGETLBFS_MAGIC_)
-    return 0;
-  return SHMKIT_ENOTSHM;
+  /* Not hugetlbfs: its files map only at huge page offsets (2 MiB or more),
+   * and a view must be possible at any offset of the page size. */
+  return (unsigned long)st.f_type == TMPFS_MAGIC_ ? 0 : SHMKIT_ENOTSHM;
 }
 
 shmkit_handle shmkit__ext_pidfd(pid_t pid) {
