@@ -213,7 +213,9 @@ SHMKIT_EXTERN int shmkit_region_remove(const char *name);
  * systems and SHMKIT_PORTABLE builds: a regular file, whatever its file
  * system; on Windows: a section, including one backed by a file), and allow `access` (else SHMKIT_EACCES;
  * on Windows the handle must also allow SECTION_QUERY, to read the size).
- * The size is read from the system.
+ * SHMKIT_READ_WRITE also fails with SHMKIT_EPERM for a region sealed
+ * against writes (SHMKIT_SEAL_WRITE or SHMKIT_SEAL_FUTURE_WRITE): nobody can
+ * map it writable; adopt it read-only. The size is read from the system.
  *
  * On success the region owns the handle (shmkit_region_close() closes it) and
  * has made it close-on-exec. On failure the caller still owns it. */
@@ -340,7 +342,9 @@ SHMKIT_EXTERN size_t shmkit_view_size(const shmkit_view *view);
  * <handle> is the handle value in decimal (a descriptor number on POSIX, the
  * HANDLE's value on Windows; the same in parent and child because the child
  * inherited it), <size> the region's size in bytes in decimal, 1 to 2^63-1,
- * and <access> "r" (read-only) or "rw". Numbers have no sign, no leading
+ * and <access> "r" (read-only) or "rw" (shmkit_region_token() writes "r"
+ * for a region sealed against writes, which nobody can map writable).
+ * Numbers have no sign, no leading
  * zeros (0 is "0"), no spaces. Nothing may follow. Example:
  * "shmkit1:5:4096:rw". A token is at most SHMKIT_TOKEN_MAX bytes with its
  * terminating NUL. */
@@ -358,7 +362,8 @@ SHMKIT_EXTERN int shmkit_region_token(const shmkit_region *region, char *buf,
  * it. The token is parsed strictly (else SHMKIT_ETOKEN), then the handle is
  * checked with the system as shmkit_region_adopt() does: open (else
  * SHMKIT_EBADF), shared memory (else SHMKIT_ENOTSHM), allowing the claimed
- * access (else SHMKIT_EACCES), and at least the claimed size (else
+ * access (else SHMKIT_EACCES; SHMKIT_EPERM for "rw" when the region is
+ * sealed against writes), and at least the claimed size (else
  * SHMKIT_ETOOSMALL). The region's size is the system's; its access is the
  * token's. On success the region owns the handle; on failure it is left as
  * it was. */
