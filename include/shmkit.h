@@ -422,7 +422,11 @@ typedef struct shmkit_spawn_options {
  *
  * What else the child inherits: standard input, output and error, and on
  * POSIX, as with any posix_spawn/exec, every descriptor this program opened
- * without close-on-exec, unless SHMKIT_SPAWN_CLOSE_OTHERS. Windows: nothing
+ * without close-on-exec, unless SHMKIT_SPAWN_CLOSE_OTHERS. Not this
+ * program's signal setup (POSIX): the child starts with no signal blocked
+ * and every signal at its default action, those this program ignores and
+ * those the C library keeps for itself (glibc's 32 and 33) included.
+ * Windows: nothing
  * else (PROC_THREAD_ATTRIBUTE_HANDLE_LIST); the listed handles are made
  * inheritable for the call only, as are the copies of the standard
  * handles, so a CreateProcess with bInheritHandles made by another thread at

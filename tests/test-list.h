@@ -78,6 +78,7 @@ TEST_POSIX(seal_refuses_rw_claim)       /* memfd seals, hand-made tokens */
 TEST_POSIX(conn_hostile_frames)     /* raw sendmsg frames, SCM_RIGHTS */
 TEST_POSIX(conn_other_user)         /* setuid to another user */
 TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
+TEST_POSIX(spawn_signals_default)  /* signal dispositions, /proc/self/status */
 
 CHILD(named_peer)
 CHILD(list_handles)
@@ -106,3 +107,4 @@ CHILD_WIN(hostile_pipe_peer)
 CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)
 CHILD_POSIX(stranger_plants)
+CHILD_POSIX(signals_report)

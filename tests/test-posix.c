@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -264,6 +265,108 @@ TEST_IMPL(named_open_never_blocks) {
   ASSERT_OK(shmkit_region_remove(name));
   shmkit_region_close(named);
   return 0;
+}
+
+/* Sets signal `sig` to SIG_IGN with the raw system call, which takes the
+ * numbers glibc keeps for itself (32 and 33) and its sigaction refuses. The
+ * old action goes to *old (the kernel's layout); 0 or -1. */
+struct raw_sigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)(void);
+  unsigned long long mask;
+};
+
+static int raw_ignore(int sig, struct raw_sigaction *old) {
+#if defined(__linux__) && defined(SYS_rt_sigaction) &&                         \
+    (defined(__x86_64__) || defined(__aarch64__))
+  struct raw_sigaction sa;
+
+  memset(&sa, 0, sizeof(sa));
+  sa.handler = SIG_IGN;
+  return (int)syscall(SYS_rt_sigaction, sig, &sa, old, sizeof(sa.mask));
+#else
+  (void)sig;
+  (void)old;
+  return -1;
+#endif
+}
+
+static void raw_restore(int sig, const struct raw_sigaction *old) {
+#if defined(__linux__) && defined(SYS_rt_sigaction) &&                         \
+    (defined(__x86_64__) || defined(__aarch64__))
+  syscall(SYS_rt_sigaction, sig, old, NULL, sizeof(old->mask));
+#else
+  (void)sig;
+  (void)old;
+#endif
+}
+
+/* A child starts with every signal at its default action, as documented,
+ * whatever this process ignores: the signals any program may ignore, and
+ * the ones glibc keeps for itself, which its posix_spawn sets to SIG_IGN in
+ * the child unless told otherwise (an ignored signal stays ignored across
+ * exec, in a program of any language). The child reports what it finds. */
+TEST_IMPL(spawn_signals_default) {
+  const char *argv[] = {test_self_path(), "--child", "signals_report", NULL};
+  struct raw_sigaction old[2];
+  struct sigaction ign, keep[2];
+  shmkit_spawn_options o;
+  shmkit_process *p;
+  int code = -1, sig = -1, raw;
+
+  memset(&ign, 0, sizeof(ign));
+  ign.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGTERM, &ign, &keep[0]), 0);
+  ASSERT_EQ(sigaction(SIGUSR1, &ign, &keep[1]), 0);
+  raw = raw_ignore(32, &old[0]) == 0 && raw_ignore(33, &old[1]) == 0;
+  if (!raw) printf("note: this system cannot ignore signals 32 and 33\n");
+
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(shmkit_process_wait(p, 60000, &code, &sig));
+  shmkit_process_close(p);
+  if (raw) {
+    raw_restore(33, &old[1]);
+    raw_restore(32, &old[0]);
+  }
+  sigaction(SIGUSR1, &keep[1], NULL);
+  sigaction(SIGTERM, &keep[0], NULL);
+  ASSERT_EQ(sig, 0);
+  ASSERT_EQ(code, 0);
+  return 0;
+}
+
+/* Exits with 0 if no signal is ignored here, else prints which and fails:
+ * as the kernel says (/proc, Linux), and as sigaction says for each signal
+ * it answers for. */
+CHILD_IMPL(signals_report) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  int bad = 0;
+
+  (void)argc;
+  (void)argv;
+  if (f != NULL) {
+    while (fgets(line, sizeof(line), f) != NULL)
+      if (strncmp(line, "SigIgn:", 7) == 0 &&
+          strtoull(line + 7, NULL, 16) != 0) {
+        printf("ignored in the child: %s", line);
+        bad = 1;
+      }
+    fclose(f);
+  }
+  for (int s = 1; s < 65; s++) {
+    struct sigaction sa;
+    if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+      printf("ignored in the child: signal %d\n", s);
+      bad = 1;
+    }
+  }
+  fflush(stdout);
+  return bad;
 }
 
 /* shmkit names are plain shm_open names with a leading slash, both ways. */
