@@ -437,8 +437,10 @@ typedef struct shmkit_spawn_options {
  * A failure to start is an error from this call, never an exit status to
  * interpret: SHMKIT_ENOENT (no such program, or no such working directory),
  * SHMKIT_EACCES (not executable, or a directory), SHMKIT_ENOEXEC (not a
- * program format the system runs), SHMKIT_EINVAL (NULL file or options, an
- * empty env_set entry, a region NULL), SHMKIT_ENOTSUP, SHMKIT_ENOMEM,
+ * program format the system runs), SHMKIT_E2BIG (POSIX: the arguments and
+ * environment together exceed what the system takes, ARG_MAX, or one
+ * argument is longer than it takes), SHMKIT_EINVAL (NULL file or options,
+ * an empty env_set entry, a region NULL), SHMKIT_ENOTSUP, SHMKIT_ENOMEM,
  * SHMKIT_EMFILE. The caller owns *out; see shmkit_process_close().
  *
  * Windows: argv is joined into one command line with the quoting that

@@ -79,6 +79,7 @@ TEST_POSIX(conn_hostile_frames)     /* raw sendmsg frames, SCM_RIGHTS */
 TEST_POSIX(conn_other_user)         /* setuid to another user */
 TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
 TEST_POSIX(spawn_signals_default)  /* signal dispositions, /proc/self/status */
+TEST_POSIX(spawn_e2big)            /* ARG_MAX */
 
 CHILD(named_peer)
 CHILD(list_handles)

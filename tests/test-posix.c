@@ -369,6 +369,52 @@ CHILD_IMPL(signals_report) {
   return bad;
 }
 
+/* Arguments beyond what the system takes (ARG_MAX) are "too big", the
+ * caller's to fix, not an unexpected system error. */
+TEST_IMPL(spawn_e2big) {
+  const size_t piece = 64 * 1024; /* below one argument's own limit */
+  long arg_max = sysconf(_SC_ARG_MAX);
+  shmkit_process *p = (shmkit_process *)&p;
+  shmkit_spawn_options o;
+  const char **argv;
+  char *text;
+  size_t count, n = (size_t)test_open_handles();
+
+  if (arg_max <= 0 || arg_max > (64L << 20)) {
+    printf("skipped: ARG_MAX is %ld here\n", arg_max);
+    return TEST_SKIP;
+  }
+  count = ((size_t)arg_max + (1u << 20)) / piece + 1; /* 3 MiB for 2 MiB */
+  text = malloc(piece);
+  argv = calloc(count + 2, sizeof(*argv));
+  ASSERT(text != NULL && argv != NULL);
+  memset(text, 'x', piece - 1);
+  text[piece - 1] = '\0';
+  argv[0] = test_self_path();
+  for (size_t i = 1; i <= count; i++) argv[i] = text;
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_E2BIG);
+  ASSERT_NULL(p);
+  ASSERT_EQ(test_open_handles(), n);
+  /* One argument longer than Linux takes for one (128 KiB), well within
+   * ARG_MAX as a whole. */
+  free(text);
+  text = malloc(4 * piece);
+  ASSERT(text != NULL);
+  memset(text, 'x', 4 * piece - 1);
+  text[4 * piece - 1] = '\0';
+  argv[1] = text;
+  argv[2] = NULL;
+  p = (shmkit_process *)&p;
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_E2BIG);
+  ASSERT_NULL(p);
+  free(argv);
+  free(text);
+  return 0;
+}
+
 /* shmkit names are plain shm_open names with a leading slash, both ways. */
 TEST_IMPL(named_native_interop) {
   char name[32], native[40];

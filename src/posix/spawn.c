@@ -124,6 +124,8 @@ static int spawn_error(int e) {
     return SHMKIT_EACCES;
   case ENOEXEC:
     return SHMKIT_ENOEXEC;
+  case E2BIG: /* the arguments and environment exceed ARG_MAX */
+    return SHMKIT_E2BIG;
   default:
     return shmkit__errno(e);
   }
