@@ -48,22 +48,25 @@ extern "C" {
 /* ---------------------------------------------------------------- errors */
 
 /* The error codes. Their values are fixed and the same on every platform;
- * new codes are only ever appended. */
+ * new codes are only ever appended. A code means the same wherever it comes
+ * from (regions, names, views, tokens, processes, connections), so each
+ * text is written for all of them; the documentation of each function says
+ * what a code means there. */
 #define SHMKIT_ERRNO_MAP(XX)                                                   \
   XX(EINVAL, -1, "invalid argument")                                           \
   XX(ENOMEM, -2, "not enough memory")                                          \
   XX(ENOSPC, -3, "no space left for shared memory")                            \
-  XX(EEXIST, -4, "a region with that name already exists")                     \
-  XX(ENOENT, -5, "no region with that name")                                   \
+  XX(EEXIST, -4, "the name is already in use")                                 \
+  XX(ENOENT, -5, "not found (no such name, file, process or variable)")        \
   XX(EACCES, -6, "permission denied")                                          \
-  XX(ENAME, -7, "invalid region name")                                         \
+  XX(ENAME, -7, "invalid name")                                                \
   XX(ERANGE, -8, "offset or length outside the region")                        \
-  XX(E2BIG, -9, "size too large")                                              \
+  XX(E2BIG, -9, "too large (a size, a message or the arguments)")              \
   XX(EBADF, -10, "not an open handle")                                         \
-  XX(ENOTSHM, -11, "handle is not a shared memory object")                     \
+  XX(ENOTSHM, -11, "not a shared memory object (or not a connection)")         \
   XX(ENOTSUP, -12, "not supported on this platform or build")                  \
-  XX(EPERM, -13, "operation not permitted by the region's seals")              \
-  XX(EBUSY, -14, "region is busy (writable views exist)")                      \
+  XX(EPERM, -13, "operation not permitted")                                    \
+  XX(EBUSY, -14, "busy (writable views exist, or the file is in use)")         \
   XX(EMFILE, -15, "too many open handles")                                     \
   XX(EIO, -16, "unexpected system error")                                      \
   XX(EAGAIN, -17, "not ready yet, try again")                                  \
@@ -80,12 +83,13 @@ typedef enum shmkit_errno {
 #undef SHMKIT_ERR_ENUM_
 } shmkit_errno;
 
-/* The text of an error code ("invalid argument"). Never NULL: an unknown code
- * gives "unknown error". The string is static. */
+/* The text of an error code ("invalid argument"). Never NULL: 0 gives
+ * "success", an unknown code "unknown error". The string is static. */
 SHMKIT_EXTERN const char *shmkit_strerror(int err);
 
-/* The name of an error code ("SHMKIT_EINVAL"). Never NULL: an unknown code
- * gives "SHMKIT_UNKNOWN". The string is static. */
+/* The name of an error code ("SHMKIT_EINVAL"). Never NULL: 0 gives
+ * "SHMKIT_OK" (success; there is no constant of that name, success is 0),
+ * an unknown code "SHMKIT_UNKNOWN". The string is static. */
 SHMKIT_EXTERN const char *shmkit_err_name(int err);
 
 /* ---------------------------------------------------------------- types */
@@ -157,8 +161,8 @@ SHMKIT_EXTERN int shmkit_region_create(shmkit_region **out, uint64_t size,
  * SHMKIT_ENAME.
  *
  * A named region is visible to every process of the same user (POSIX mode
- * 0600, whatever the umask), so a name is not a secret: prefer anonymous regions handed over by
- * inheritance or over a connection.
+ * 0600, whatever the umask), so a name is not a secret: prefer anonymous
+ * regions handed over by inheritance or over a connection.
  *
  * What opening a name checks (POSIX). Any user can make an object under any
  * name first, and the owner of an object can read and write it and shrink
@@ -211,8 +215,9 @@ SHMKIT_EXTERN int shmkit_region_remove(const char *name);
  * one on hugetlbfs nor a memfd made with MFD_HUGETLB, which map only at huge
  * page offsets while a view must be possible at any offset; on other POSIX
  * systems and SHMKIT_PORTABLE builds: a regular file, whatever its file
- * system; on Windows: a section, including one backed by a file), and allow `access` (else SHMKIT_EACCES;
- * on Windows the handle must also allow SECTION_QUERY, to read the size).
+ * system; on Windows: a section, including one backed by a file), and
+ * allow `access` (else SHMKIT_EACCES; on Windows the handle must also allow
+ * SECTION_QUERY, to read the size).
  * SHMKIT_READ_WRITE also fails with SHMKIT_EPERM for a region sealed
  * against writes (SHMKIT_SEAL_WRITE or SHMKIT_SEAL_FUTURE_WRITE): nobody can
  * map it writable; adopt it read-only. The size is read from the system.

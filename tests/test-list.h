@@ -6,6 +6,7 @@
  * reason beside it; TEST_WIN one of something that exists only on Windows;
  * TEST runs on every platform. */
 TEST(error_names)
+TEST(error_texts_not_only_regions)
 TEST(region_create_sizes)
 TEST(region_bad_arguments)
 TEST(region_sparse_over_4g)
