@@ -58,6 +58,7 @@ TEST_WIN(leak_failures_win)          /* pipes as non-section handles */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
+TEST_POSIX(region_anonymous_no_name) /* the portable path's /dev/shm */
 TEST_POSIX(named_native_interop)  /* plain shm_open */
 TEST_POSIX(named_open_unsized)    /* plain shm_open, ftruncate */
 TEST_POSIX(named_mode_umask)      /* umask, file modes */

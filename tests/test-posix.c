@@ -1,5 +1,6 @@
 /* POSIX-only region behaviour: reservation against tmpfs limits, the mode
  * of named objects, and interoperation with plain shm_open. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -118,6 +119,33 @@ TEST_IMPL(named_mode_umask) {
   return 0;
 }
 
+/* An anonymous region has no name, even where it is made as a named shm
+ * object (the portable path): no entry of /dev/shm is the object behind
+ * its descriptor. Found by inode, not by name, so that the objects other
+ * tests make at the same time do not count. */
+TEST_IMPL(region_anonymous_no_name) {
+  shmkit_region *r;
+  struct stat mine, st;
+  struct dirent *e;
+  char path[300];
+  DIR *d;
+
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  ASSERT_EQ(fstat((int)shmkit_region_handle(r), &mine), 0);
+  d = opendir("/dev/shm");
+  ASSERT(d != NULL);
+  while ((e = readdir(d)) != NULL) {
+    snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
+    if (lstat(path, &st) == 0 && st.st_dev == mine.st_dev &&
+        st.st_ino == mine.st_ino)
+      FAIL("the anonymous region is %s", path);
+  }
+  closedir(d);
+  if (!test_linux_ext()) ASSERT_EQ(mine.st_nlink, 0); /* removed at once */
+  shmkit_region_close(r);
+  return 0;
+}
+
 /* Between another process's shm_open and its ftruncate the object exists
  * with size 0: open says "not ready" rather than handing out a region that
  * cannot be mapped. */
@@ -126,12 +154,17 @@ TEST_IMPL(named_open_unsized) {
   shmkit_region *r = (shmkit_region *)&r;
   int fd;
 
+  int n;
+
   test_name(name, "unsized");
   snprintf(native, sizeof(native), "/%s", name);
   fd = shm_open(native, O_RDWR | O_CREAT | O_EXCL, 0600);
   ASSERT(fd >= 0);
+  n = test_open_handles();
   ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_EAGAIN);
   ASSERT_NULL(r);
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_WRITE), SHMKIT_EAGAIN);
+  ASSERT_EQ(test_open_handles(), n); /* what open opened, it closed */
   ASSERT_EQ(ftruncate(fd, 100), 0);
   ASSERT_OK(shmkit_region_open(&r, name, SHMKIT_READ_ONLY));
   ASSERT_EQ(shmkit_region_size(r), 100);
