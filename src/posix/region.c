@@ -143,13 +143,22 @@ int shmkit__os_create_named(const char *name, uint64_t size, unsigned flags,
   return 0;
 }
 
-/* Opens a name that anybody could have made: O_NONBLOCK so that a FIFO
- * planted there cannot keep the open waiting for a writer (glibc passes the
- * flag through to open(2), and adds O_NOFOLLOW and O_CLOEXEC itself; on a
- * regular file the flag changes nothing). A symbolic link (ELOOP) or a socket
- * (ENXIO) at the name is no shared memory either. */
+/* Linux's shm_open (glibc, musl) is open(2) of a file in /dev/shm, where
+ * anybody may put a FIFO, a socket or a symbolic link, and it passes these
+ * flags through: O_NONBLOCK so that a FIFO cannot keep the open waiting for
+ * a writer (on a regular file it changes nothing), O_NOFOLLOW for links.
+ * Elsewhere shm objects are no files, and FreeBSD's shm_open refuses flags
+ * it does not know. */
+#ifdef __linux__
+#  define NAME_FLAGS (O_NONBLOCK | O_NOFOLLOW)
+#else
+#  define NAME_FLAGS 0
+#endif
+
+/* Opens a name that anybody could have made, without blocking. A symbolic
+ * link (ELOOP) or a socket (ENXIO) at the name is no shared memory. */
 static int open_name(const posix_name *p, int flags) {
-  int fd = shm_open(p->s, flags | O_NONBLOCK | O_NOFOLLOW, 0);
+  int fd = shm_open(p->s, flags | NAME_FLAGS, 0);
 
   if (fd < 0 && (errno == ELOOP || errno == ENXIO)) return SHMKIT_ENOTSHM;
   return fd < 0 ? fail() : fd;

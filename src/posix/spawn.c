@@ -124,7 +124,8 @@ static int spawn_error(int e) {
     return SHMKIT_EACCES;
   case ENOEXEC:
     return SHMKIT_ENOEXEC;
-  case E2BIG: /* the arguments and environment exceed ARG_MAX */
+  case E2BIG: /* arguments and environment beyond ARG_MAX, or one argument
+                 beyond the system's limit for one */
     return SHMKIT_E2BIG;
   default:
     return shmkit__errno(e);
