@@ -48,22 +48,25 @@ extern "C" {
 /* ---------------------------------------------------------------- errors */
 
 /* The error codes. Their values are fixed and the same on every platform;
- * new codes are only ever appended. */
+ * new codes are only ever appended. A code means the same wherever it comes
+ * from (regions, names, views, tokens, processes, connections), so each
+ * text is written for all of them; the documentation of each function says
+ * what a code means there. */
 #define SHMKIT_ERRNO_MAP(XX)                                                   \
   XX(EINVAL, -1, "invalid argument")                                           \
   XX(ENOMEM, -2, "not enough memory")                                          \
   XX(ENOSPC, -3, "no space left for shared memory")                            \
-  XX(EEXIST, -4, "a region with that name already exists")                     \
-  XX(ENOENT, -5, "no region with that name")                                   \
+  XX(EEXIST, -4, "the name is already in use")                                 \
+  XX(ENOENT, -5, "not found (no such name, file, process or variable)")        \
   XX(EACCES, -6, "permission denied")                                          \
-  XX(ENAME, -7, "invalid region name")                                         \
+  XX(ENAME, -7, "invalid name")                                                \
   XX(ERANGE, -8, "offset or length outside the region")                        \
-  XX(E2BIG, -9, "size too large")                                              \
+  XX(E2BIG, -9, "too large (a size, a message or the arguments)")              \
   XX(EBADF, -10, "not an open handle")                                         \
-  XX(ENOTSHM, -11, "handle is not a shared memory object")                     \
+  XX(ENOTSHM, -11, "not a shared memory object (or not a connection)")         \
   XX(ENOTSUP, -12, "not supported on this platform or build")                  \
-  XX(EPERM, -13, "operation not permitted by the region's seals")              \
-  XX(EBUSY, -14, "region is busy (writable views exist)")                      \
+  XX(EPERM, -13, "operation not permitted")                                    \
+  XX(EBUSY, -14, "busy (writable views exist, or the file is in use)")         \
   XX(EMFILE, -15, "too many open handles")                                     \
   XX(EIO, -16, "unexpected system error")                                      \
   XX(EAGAIN, -17, "not ready yet, try again")                                  \
@@ -80,12 +83,13 @@ typedef enum shmkit_errno {
 #undef SHMKIT_ERR_ENUM_
 } shmkit_errno;
 
-/* The text of an error code ("invalid argument"). Never NULL: an unknown code
- * gives "unknown error". The string is static. */
+/* The text of an error code ("invalid argument"). Never NULL: 0 gives
+ * "success", an unknown code "unknown error". The string is static. */
 SHMKIT_EXTERN const char *shmkit_strerror(int err);
 
-/* The name of an error code ("SHMKIT_EINVAL"). Never NULL: an unknown code
- * gives "SHMKIT_UNKNOWN". The string is static. */
+/* The name of an error code ("SHMKIT_EINVAL"). Never NULL: 0 gives
+ * "SHMKIT_OK" (success; there is no constant of that name, success is 0),
+ * an unknown code "SHMKIT_UNKNOWN". The string is static. */
 SHMKIT_EXTERN const char *shmkit_err_name(int err);
 
 /* ---------------------------------------------------------------- types */
@@ -157,8 +161,19 @@ SHMKIT_EXTERN int shmkit_region_create(shmkit_region **out, uint64_t size,
  * SHMKIT_ENAME.
  *
  * A named region is visible to every process of the same user (POSIX mode
- * 0600), so a name is not a secret: prefer anonymous regions handed over by
- * inheritance or over a connection. */
+ * 0600, whatever the umask), so a name is not a secret: prefer anonymous
+ * regions handed over by inheritance or over a connection.
+ *
+ * What opening a name checks (POSIX). Any user can make an object under any
+ * name first, and the owner of an object can read and write it and shrink
+ * it under its views; so shmkit_region_open() takes only an object that
+ * belongs to this user (its owner is the effective uid; root is no
+ * exception) and that no other user may open (no group or other bits in its
+ * mode), and refuses anything else with SHMKIT_EACCES. It never blocks: a
+ * FIFO, socket or symbolic link at the name is refused at once. When
+ * shmkit_region_create_named() fails with SHMKIT_EEXIST, opening the name
+ * instead is safe in that sense; it may still be another process of this
+ * user's. */
 
 /* Creates a region with a name, exclusively: fails with SHMKIT_EEXIST if the
  * name exists. Otherwise as shmkit_region_create(); `flags` may also have
@@ -174,7 +189,10 @@ SHMKIT_EXTERN int shmkit_region_create_named(shmkit_region **out,
  * SHMKIT_READ_WRITE, ORed with SHMKIT_GLOBAL for a region created so. Its
  * size is read from the system. Fails with
  * SHMKIT_ENAME, SHMKIT_ENOENT, SHMKIT_EACCES (the object does not allow that
- * access), SHMKIT_ENOTSHM, SHMKIT_EINVAL, SHMKIT_EMFILE, SHMKIT_ENOMEM, and
+ * access; POSIX: or it is not this user's alone, see "What opening a name
+ * checks" above), SHMKIT_ENOTSHM (POSIX: a FIFO, socket, symbolic link or
+ * other non-shared-memory object at the name, refused without blocking),
+ * SHMKIT_EINVAL, SHMKIT_EMFILE, SHMKIT_ENOMEM, and
  * SHMKIT_EAGAIN when the object exists but has no size yet: on POSIX a name
  * exists from the moment it is created, and its creator sizes it just after,
  * so a process that opens it in between must try again. A
@@ -193,11 +211,16 @@ SHMKIT_EXTERN int shmkit_region_remove(const char *name);
  * example one a parent passed down or another library made, and makes a
  * region of it. The handle is checked with the system, never trusted: it must
  * be open (else SHMKIT_EBADF), be a shared memory object (else
- * SHMKIT_ENOTSHM; on Linux: a file on tmpfs or hugetlbfs, which includes
- * memfds; on other POSIX systems: a regular file; on Windows: a section,
- * including one backed by a file), and allow `access` (else SHMKIT_EACCES;
- * on Windows the handle must also allow SECTION_QUERY, to read the size).
- * The size is read from the system.
+ * SHMKIT_ENOTSHM; on Linux: a file on tmpfs, which includes memfds, but not
+ * one on hugetlbfs nor a memfd made with MFD_HUGETLB, which map only at huge
+ * page offsets while a view must be possible at any offset; on other POSIX
+ * systems and SHMKIT_PORTABLE builds: a regular file, whatever its file
+ * system; on Windows: a section, including one backed by a file), and
+ * allow `access` (else SHMKIT_EACCES; on Windows the handle must also allow
+ * SECTION_QUERY, to read the size).
+ * SHMKIT_READ_WRITE also fails with SHMKIT_EPERM for a region sealed
+ * against writes (SHMKIT_SEAL_WRITE or SHMKIT_SEAL_FUTURE_WRITE): nobody can
+ * map it writable; adopt it read-only. The size is read from the system.
  *
  * On success the region owns the handle (shmkit_region_close() closes it) and
  * has made it close-on-exec. On failure the caller still owns it. */
@@ -215,13 +238,18 @@ SHMKIT_EXTERN int shmkit_region_adopt(shmkit_region **out, shmkit_handle handle,
  *
  * How far it holds: on Linux a process of the same user that has the
  * read-only descriptor can reopen the object writable through /proc; a
- * process of another user cannot (making the copy makes the object's mode
- * owner-only, when this user owns it). When the
+ * process of another user cannot, because making the copy makes the
+ * object's mode owner-only. Only the object's owner (or root) can change its
+ * mode: for an object of another user (an adopted or received one) that
+ * other users may open, the copy fails with SHMKIT_EPERM and the mode stays
+ * as it was. When the
  * receiver is not trusted, also seal the region against writes
  * (SHMKIT_SEAL_WRITE or SHMKIT_SEAL_FUTURE_WRITE): the kernel enforces seals
  * on every handle.
  *
- * The caller owns *out; the original region is unchanged. */
+ * Fails with SHMKIT_EINVAL (NULL), SHMKIT_EPERM (above), SHMKIT_ENOTSUP,
+ * SHMKIT_ENOENT, SHMKIT_EMFILE, SHMKIT_ENOMEM. The caller owns *out; the
+ * original region is unchanged (but for the mode, above). */
 SHMKIT_EXTERN int shmkit_region_dup_readonly(const shmkit_region *region,
                                              shmkit_region **out);
 
@@ -319,7 +347,9 @@ SHMKIT_EXTERN size_t shmkit_view_size(const shmkit_view *view);
  * <handle> is the handle value in decimal (a descriptor number on POSIX, the
  * HANDLE's value on Windows; the same in parent and child because the child
  * inherited it), <size> the region's size in bytes in decimal, 1 to 2^63-1,
- * and <access> "r" (read-only) or "rw". Numbers have no sign, no leading
+ * and <access> "r" (read-only) or "rw" (shmkit_region_token() writes "r"
+ * for a region sealed against writes, which nobody can map writable).
+ * Numbers have no sign, no leading
  * zeros (0 is "0"), no spaces. Nothing may follow. Example:
  * "shmkit1:5:4096:rw". A token is at most SHMKIT_TOKEN_MAX bytes with its
  * terminating NUL. */
@@ -337,7 +367,8 @@ SHMKIT_EXTERN int shmkit_region_token(const shmkit_region *region, char *buf,
  * it. The token is parsed strictly (else SHMKIT_ETOKEN), then the handle is
  * checked with the system as shmkit_region_adopt() does: open (else
  * SHMKIT_EBADF), shared memory (else SHMKIT_ENOTSHM), allowing the claimed
- * access (else SHMKIT_EACCES), and at least the claimed size (else
+ * access (else SHMKIT_EACCES; SHMKIT_EPERM for "rw" when the region is
+ * sealed against writes), and at least the claimed size (else
  * SHMKIT_ETOOSMALL). The region's size is the system's; its access is the
  * token's. On success the region owns the handle; on failure it is left as
  * it was. */
@@ -396,7 +427,11 @@ typedef struct shmkit_spawn_options {
  *
  * What else the child inherits: standard input, output and error, and on
  * POSIX, as with any posix_spawn/exec, every descriptor this program opened
- * without close-on-exec, unless SHMKIT_SPAWN_CLOSE_OTHERS. Windows: nothing
+ * without close-on-exec, unless SHMKIT_SPAWN_CLOSE_OTHERS. Not this
+ * program's signal setup (POSIX): the child starts with no signal blocked
+ * and every signal at its default action, those this program ignores and
+ * those the C library keeps for itself (glibc's 32 and 33) included.
+ * Windows: nothing
  * else (PROC_THREAD_ATTRIBUTE_HANDLE_LIST); the listed handles are made
  * inheritable for the call only, as are the copies of the standard
  * handles, so a CreateProcess with bInheritHandles made by another thread at
@@ -407,8 +442,10 @@ typedef struct shmkit_spawn_options {
  * A failure to start is an error from this call, never an exit status to
  * interpret: SHMKIT_ENOENT (no such program, or no such working directory),
  * SHMKIT_EACCES (not executable, or a directory), SHMKIT_ENOEXEC (not a
- * program format the system runs), SHMKIT_EINVAL (NULL file or options, an
- * empty env_set entry, a region NULL), SHMKIT_ENOTSUP, SHMKIT_ENOMEM,
+ * program format the system runs), SHMKIT_E2BIG (POSIX: the arguments and
+ * environment together exceed what the system takes, ARG_MAX, or one
+ * argument is longer than it takes), SHMKIT_EINVAL (NULL file or options,
+ * an empty env_set entry, a region NULL), SHMKIT_ENOTSUP, SHMKIT_ENOMEM,
  * SHMKIT_EMFILE. The caller owns *out; see shmkit_process_close().
  *
  * Windows: argv is joined into one command line with the quoting that

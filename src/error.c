@@ -3,6 +3,8 @@
 
 const char *shmkit_strerror(int err) {
   switch (err) {
+  case 0:
+    return "success";
 #define SHMKIT_ERR_TEXT_(name, value, text)                                    \
   case SHMKIT_##name:                                                          \
     return text;
@@ -14,6 +16,8 @@ const char *shmkit_strerror(int err) {
 
 const char *shmkit_err_name(int err) {
   switch (err) {
+  case 0:
+    return "SHMKIT_OK";
 #define SHMKIT_ERR_NAME_(name, value, text)                                    \
   case SHMKIT_##name:                                                          \
     return "SHMKIT_" #name;

@@ -31,11 +31,15 @@ int shmkit__token_parse(const char *s, shmkit__token *t);
 int shmkit__token_format(const shmkit__token *t, char *buf, size_t n);
 
 /* shmkit_region_adopt(), and also fails with SHMKIT_ETOOSMALL if the object
- * is smaller than `min_size`. `is_private`: the backend made the handle
- * close-on-exec already (MSG_CMSG_CLOEXEC, pidfd_getfd), so it is not asked
- * again; a system call per received region is a tenth of a message. */
+ * is smaller than `min_size`. `flags`: SHMKIT__ADOPT_PRIVATE when the
+ * backend made the handle close-on-exec already (MSG_CMSG_CLOEXEC,
+ * pidfd_getfd), so it is not asked again (a system call per received region
+ * is a tenth of a message); SHMKIT__ADOPT_SEALS to refuse a READ_WRITE claim
+ * for a region sealed against writes (SHMKIT_EPERM). */
+#define SHMKIT__ADOPT_PRIVATE 1
+#define SHMKIT__ADOPT_SEALS   2
 int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
-                         uint64_t min_size, int is_private);
+                         uint64_t min_size, int flags);
 
 /* Parses a connection token, "shmkit1:<handle>:conn": 0 or SHMKIT_ETOKEN. */
 int shmkit__token_parse_conn(const char *s, shmkit_handle *handle);

@@ -105,11 +105,25 @@ int shmkit_region_remove(const char *name) {
 int shmkit_region_adopt(shmkit_region **out, shmkit_handle handle, int access) {
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
-  return shmkit__region_adopt(out, handle, access, 0, 0);
+  return shmkit__region_adopt(out, handle, access, 0, SHMKIT__ADOPT_SEALS);
+}
+
+/* Nobody can map a region sealed against writes writable, whatever its
+ * handle allows: a claim of READ_WRITE for it is refused here, rather than
+ * at the first writable view. */
+static int write_seal_check(shmkit_handle h, int access) {
+  int seals;
+
+  if (access != SHMKIT_READ_WRITE) return 0;
+  if ((seals = shmkit__os_seals(h)) == SHMKIT_ENOTSUP) return 0;
+  if (seals < 0) return seals;
+  if (seals & (SHMKIT_SEAL_WRITE | SHMKIT_SEAL_FUTURE_WRITE))
+    return SHMKIT_EPERM;
+  return 0;
 }
 
 int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
-                         uint64_t min_size, int is_private) {
+                         uint64_t min_size, int flags) {
   shmkit_region *r;
   uint64_t size;
   int err;
@@ -117,10 +131,14 @@ int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
   if ((err = shmkit__access_check(access)) != 0) return err;
   if ((err = shmkit__os_check(handle, access, &size)) != 0) return err;
   if (size < min_size) return SHMKIT_ETOOSMALL;
+  if ((flags & SHMKIT__ADOPT_SEALS) &&
+      (err = write_seal_check(handle, access)) != 0)
+    return err;
   /* Not region_new(): on failure the handle stays the caller's. */
   if ((r = region_alloc(handle, size, access, NULL)) == NULL)
     return SHMKIT_ENOMEM;
-  if (!is_private && (err = shmkit__os_set_private(handle)) != 0) {
+  if (!(flags & SHMKIT__ADOPT_PRIVATE) &&
+      (err = shmkit__os_set_private(handle)) != 0) {
     free(r);
     return err;
   }

@@ -88,6 +88,14 @@ int shmkit_region_token(const shmkit_region *region, char *buf,
   t.handle = region->handle;
   t.size = region->size;
   t.access = region->access;
+  /* A receiver refuses "rw" for a region sealed against writes: claim what
+   * it can do with it. */
+  if (t.access == SHMKIT_READ_WRITE) {
+    int seals = shmkit__os_seals(region->handle);
+    if (seals > 0 &&
+        (seals & (SHMKIT_SEAL_WRITE | SHMKIT_SEAL_FUTURE_WRITE)) != 0)
+      t.access = SHMKIT_READ_ONLY;
+  }
   return shmkit__token_format(&t, buf, buf_size);
 }
 
@@ -98,7 +106,8 @@ int shmkit_region_from_token(shmkit_region **out, const char *token) {
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
   if ((err = shmkit__token_parse(token, &t)) != 0) return err;
-  return shmkit__region_adopt(out, t.handle, t.access, t.size, 0);
+  return shmkit__region_adopt(out, t.handle, t.access, t.size,
+                              SHMKIT__ADOPT_SEALS);
 }
 
 int shmkit_region_from_env(shmkit_region **out, const char *name) {

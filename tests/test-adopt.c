@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -113,4 +114,42 @@ TEST_IMPL(adopt_ownership) {
   close(fd);
   shmkit_region_close(r);
   return 0;
+}
+
+/* A hugetlbfs file is memory, but it can be mapped only at huge page
+ * boundaries, so "a view at any offset" would not hold for it: adopting it,
+ * or taking it from a token, is refused (Linux). Making and sizing one needs
+ * no huge page to be reserved; mapping it would. */
+TEST_IMPL(adopt_refuses_hugetlbfs) {
+#ifdef MFD_HUGETLB
+  shmkit_region *r = (shmkit_region *)&r;
+  char token[SHMKIT_TOKEN_MAX];
+  int fd;
+
+  if (!test_linux_ext()) {
+    printf("skipped: the portable path takes any regular file (documented)\n");
+    return TEST_SKIP;
+  }
+  fd = memfd_create("shmkit-test", MFD_HUGETLB | MFD_CLOEXEC);
+  if (fd < 0) {
+    printf("skipped: no hugetlbfs memfd here: %s\n", strerror(errno));
+    return TEST_SKIP;
+  }
+  if (ftruncate(fd, 2 << 20) != 0) {
+    printf("skipped: cannot size a hugetlbfs file: %s\n", strerror(errno));
+    close(fd);
+    return TEST_SKIP;
+  }
+  ASSERT_ERR(shmkit_region_adopt(&r, fd, SHMKIT_READ_WRITE), SHMKIT_ENOTSHM);
+  ASSERT_NULL(r);
+  ASSERT_ERR(shmkit_region_adopt(&r, fd, SHMKIT_READ_ONLY), SHMKIT_ENOTSHM);
+  snprintf(token, sizeof(token), "shmkit1:%d:%d:r", fd, 2 << 20);
+  ASSERT_ERR(shmkit_region_from_token(&r, token), SHMKIT_ENOTSHM);
+  ASSERT_NULL(r);
+  ASSERT_EQ(close(fd), 0); /* still the caller's */
+  return 0;
+#else
+  printf("skipped: no MFD_HUGETLB in this C library\n");
+  return TEST_SKIP;
+#endif
 }

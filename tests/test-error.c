@@ -26,8 +26,29 @@ TEST_IMPL(error_names) {
   ASSERT_EQ(SHMKIT_EINVAL, -1);
   ASSERT_EQ(SHMKIT_EIO, -16);
   ASSERT_EQ(SHMKIT_EAGAIN, -17);
-  ASSERT_STR_EQ(shmkit_err_name(0), "SHMKIT_UNKNOWN");
+  /* Success is no error, and says so. */
+  ASSERT_STR_EQ(shmkit_err_name(0), "SHMKIT_OK");
+  ASSERT_STR_EQ(shmkit_strerror(0), "success");
   ASSERT_STR_EQ(shmkit_err_name(-1000), "SHMKIT_UNKNOWN");
+  ASSERT_STR_EQ(shmkit_err_name(7), "SHMKIT_UNKNOWN");
   ASSERT_STR_EQ(shmkit_strerror(7), "unknown error");
+  ASSERT_STR_EQ(shmkit_strerror(-1000), "unknown error");
+  return 0;
+}
+
+/* These codes come back from connections and spawn as well as from
+ * regions (an endpoint's name in use, a missing program or process, a
+ * privilege, a payload too large...): their text must be true there too, so
+ * it speaks of no region. */
+TEST_IMPL(error_texts_not_only_regions) {
+  static const int shared[] = {SHMKIT_EEXIST, SHMKIT_ENOENT, SHMKIT_ENAME,
+                               SHMKIT_E2BIG,  SHMKIT_EPERM,  SHMKIT_EBUSY,
+                               SHMKIT_ENOTSHM};
+
+  for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+    const char *text = shmkit_strerror(shared[i]);
+    if (strstr(text, "region") != NULL)
+      FAIL("%s: \"%s\"", shmkit_err_name(shared[i]), text);
+  }
   return 0;
 }

@@ -7,6 +7,7 @@
  * TEST_FAULT one that exists only in a build with SHMKIT_FAULT_INJECTION
  * (tests/test-fault.c); TEST runs on every platform. */
 TEST(error_names)
+TEST(error_texts_not_only_regions)
 TEST(region_create_sizes)
 TEST(region_bad_arguments)
 TEST(region_sparse_over_4g)
@@ -58,17 +59,25 @@ TEST_WIN(leak_failures_win)          /* pipes as non-section handles */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
+TEST_POSIX(region_anonymous_no_name) /* the portable path's /dev/shm */
 TEST_POSIX(named_native_interop)  /* plain shm_open */
 TEST_POSIX(named_open_unsized)    /* plain shm_open, ftruncate */
+TEST_POSIX(named_mode_umask)      /* umask, file modes */
+TEST_POSIX(named_open_refuses_others)    /* setuid, objects in /dev/shm */
+TEST_POSIX(named_open_refuses_wide_mode) /* fchmod of an shm object */
+TEST_POSIX(named_open_never_blocks)      /* FIFOs in /dev/shm */
 TEST_POSIX(adopt_checks_handle)   /* pipes, files, O_PATH descriptors */
 TEST_POSIX(adopt_ownership)       /* descriptor flags */
+TEST_POSIX(adopt_refuses_hugetlbfs) /* memfd_create(MFD_HUGETLB) */
 TEST_POSIX(readonly_copy)         /* raw mmap/mprotect on the descriptor */
 TEST_POSIX(readonly_copy_named)   /* same */
 TEST_POSIX(readonly_copy_other_process) /* same, in the child */
+TEST_POSIX(readonly_copy_foreign_owner) /* setuid, file modes */
 TEST_POSIX(seal_size)                   /* memfd seals, ftruncate */
 TEST_POSIX(seal_write)                  /* memfd seals, write(2) */
 TEST_POSIX(seal_future_write)           /* memfd seals, /proc reopening */
 TEST_POSIX(seal_readonly_holder)        /* memfd seals, fcntl */
+TEST_POSIX(seal_refuses_rw_claim)       /* memfd seals, hand-made tokens */
 TEST_POSIX(conn_hostile_frames)     /* raw sendmsg frames, SCM_RIGHTS */
 TEST_POSIX(conn_other_user)         /* setuid to another user */
 TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
@@ -78,6 +87,8 @@ TEST_FAULT(fault_region_use)
 TEST_FAULT(fault_spawn)
 TEST_FAULT(fault_conn_messages)
 TEST_FAULT(fault_conn_endpoints)
+TEST_POSIX(spawn_signals_default)  /* signal dispositions, /proc/self/status */
+TEST_POSIX(spawn_e2big)            /* ARG_MAX */
 
 CHILD(named_peer)
 CHILD(list_handles)
@@ -93,6 +104,7 @@ CHILD(die)
 CHILD(exact_handles)
 CHILD(write_readonly_view)
 CHILD_POSIX(readonly_peer)
+CHILD_POSIX(foreign_copy)
 CHILD(conn_client)
 CHILD(conn_worker)
 CHILD(flood_peer)
@@ -104,3 +116,5 @@ CHILD_POSIX(hostile_peer)
 CHILD_WIN(hostile_pipe_peer)
 CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)
+CHILD_POSIX(stranger_plants)
+CHILD_POSIX(signals_report)

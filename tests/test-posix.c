@@ -1,10 +1,14 @@
 /* POSIX-only region behaviour: reservation against tmpfs limits, the mode
  * of named objects, and interoperation with plain shm_open. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -95,6 +99,53 @@ TEST_IMPL(named_mode_0600) {
   return 0;
 }
 
+/* The umask may take bits away from 0600 (0277 leaves 0400): a region
+ * whose creator could not open it for writing again would be no use. */
+TEST_IMPL(named_mode_umask) {
+  char name[32];
+  struct stat st;
+  shmkit_region *r, *rw;
+  mode_t old = umask(0277);
+
+  test_name(name, "umask");
+  ASSERT_OK(shmkit_region_create_named(&r, name, 100, 0));
+  umask(old);
+  ASSERT_EQ(fstat((int)shmkit_region_handle(r), &st), 0);
+  ASSERT_EQ(st.st_mode & 0777, 0600);
+  ASSERT_OK(shmkit_region_open(&rw, name, SHMKIT_READ_WRITE));
+  shmkit_region_close(rw);
+  ASSERT_OK(shmkit_region_remove(name));
+  shmkit_region_close(r);
+  return 0;
+}
+
+/* An anonymous region has no name, even where it is made as a named shm
+ * object (the portable path): no entry of /dev/shm is the object behind
+ * its descriptor. Found by inode, not by name, so that the objects other
+ * tests make at the same time do not count. */
+TEST_IMPL(region_anonymous_no_name) {
+  shmkit_region *r;
+  struct stat mine, st;
+  struct dirent *e;
+  char path[300];
+  DIR *d;
+
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  ASSERT_EQ(fstat((int)shmkit_region_handle(r), &mine), 0);
+  d = opendir("/dev/shm");
+  ASSERT(d != NULL);
+  while ((e = readdir(d)) != NULL) {
+    snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
+    if (lstat(path, &st) == 0 && st.st_dev == mine.st_dev &&
+        st.st_ino == mine.st_ino)
+      FAIL("the anonymous region is %s", path);
+  }
+  closedir(d);
+  if (!test_linux_ext()) ASSERT_EQ(mine.st_nlink, 0); /* removed at once */
+  shmkit_region_close(r);
+  return 0;
+}
+
 /* Between another process's shm_open and its ftruncate the object exists
  * with size 0: open says "not ready" rather than handing out a region that
  * cannot be mapped. */
@@ -103,18 +154,297 @@ TEST_IMPL(named_open_unsized) {
   shmkit_region *r = (shmkit_region *)&r;
   int fd;
 
+  int n;
+
   test_name(name, "unsized");
   snprintf(native, sizeof(native), "/%s", name);
   fd = shm_open(native, O_RDWR | O_CREAT | O_EXCL, 0600);
   ASSERT(fd >= 0);
+  n = test_open_handles();
   ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_EAGAIN);
   ASSERT_NULL(r);
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_WRITE), SHMKIT_EAGAIN);
+  ASSERT_EQ(test_open_handles(), n); /* what open opened, it closed */
   ASSERT_EQ(ftruncate(fd, 100), 0);
   ASSERT_OK(shmkit_region_open(&r, name, SHMKIT_READ_ONLY));
   ASSERT_EQ(shmkit_region_size(r), 100);
   shmkit_region_close(r);
   close(fd);
   ASSERT_OK(shmkit_region_remove(name));
+  return 0;
+}
+
+/* A hang detector for calls that must never block: far beyond any machine's
+ * slowness, the default action of SIGALRM ends the test. */
+#define HANG_LIMIT_S 60
+
+static void become_nobody(void) {
+  ASSERT_EQ(setgid(65534), 0);
+  ASSERT_EQ(setuid(65534), 0);
+}
+
+/* Another user takes a name first, as a 0666 object, a FIFO or an object
+ * only its owner may open (root may open it all the same): our open refuses
+ * it (and does not block on the FIFO), and our exclusive create still fails
+ * as before. Needs root, to start a process of another user. */
+TEST_IMPL(named_open_refuses_others) {
+  static const char *const kinds[] = {"file", "fifo", "private"};
+  char name[32];
+  const char *args[] = {name, NULL, NULL};
+  shmkit_region *r = (shmkit_region *)&r;
+  test_proc p;
+
+  if (geteuid() != 0) {
+    printf("skipped: only root can start a process of another user\n");
+    return TEST_SKIP;
+  }
+  for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+    test_name(name, kinds[i]);
+    args[1] = kinds[i];
+    test_spawn(&p, "stranger_plants", args, SHMKIT_INVALID_HANDLE);
+    ASSERT_EQ(test_wait(&p, 30000), 0);
+    alarm(HANG_LIMIT_S);
+    ASSERT_ERR(shmkit_region_create_named(&r, name, 4096, 0), SHMKIT_EEXIST);
+    ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_WRITE), SHMKIT_EACCES);
+    ASSERT_NULL(r);
+    ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_EACCES);
+    ASSERT_NULL(r);
+    alarm(0);
+    ASSERT_OK(shmkit_region_remove(name));
+  }
+  return 0;
+}
+
+/* Makes /dev/shm/NAME as user nobody: a "file" (an shm object of mode 0666,
+ * sized), a "fifo" of mode 0666, or a "private" shm object (mode 0600). */
+CHILD_IMPL(stranger_plants) {
+  char path[64];
+  int fd;
+
+  ASSERT_EQ(argc, 2);
+  snprintf(path, sizeof(path), "/dev/shm/%s", argv[0]);
+  become_nobody();
+  if (strcmp(argv[1], "fifo") == 0) {
+    ASSERT_EQ(mkfifo(path, 0666), 0);
+    ASSERT_EQ(chmod(path, 0666), 0); /* whatever the umask */
+    return 0;
+  }
+  snprintf(path, sizeof(path), "/%s", argv[0]);
+  fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT(fd >= 0);
+  ASSERT_EQ(fchmod(fd, strcmp(argv[1], "private") == 0 ? 0600 : 0666), 0);
+  ASSERT_EQ(ftruncate(fd, 4096), 0);
+  close(fd);
+  return 0;
+}
+
+/* An object of ours that other users may open is not trusted either: they
+ * could have opened it already. Once it is owner-only, it opens. */
+TEST_IMPL(named_open_refuses_wide_mode) {
+  char name[32], native[40];
+  shmkit_region *r = (shmkit_region *)&r;
+  int fd, n = test_open_handles();
+
+  test_name(name, "wide");
+  snprintf(native, sizeof(native), "/%s", name);
+  fd = shm_open(native, O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT(fd >= 0);
+  ASSERT_EQ(ftruncate(fd, 100), 0);
+  ASSERT_EQ(fchmod(fd, 0644), 0);
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_EACCES);
+  ASSERT_NULL(r);
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_WRITE), SHMKIT_EACCES);
+  ASSERT_EQ(fchmod(fd, 0620), 0);
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_EACCES);
+  ASSERT_EQ(test_open_handles(), n + 1); /* ours, nothing left by shmkit */
+  ASSERT_EQ(fchmod(fd, 0600), 0);
+  ASSERT_OK(shmkit_region_open(&r, name, SHMKIT_READ_WRITE));
+  shmkit_region_close(r);
+  close(fd);
+  ASSERT_OK(shmkit_region_remove(name));
+  return 0;
+}
+
+/* A FIFO at the name (ours, so only its type is wrong) is refused at once:
+ * opening it for reading would wait for a writer forever. The same for the
+ * portable path's read-only copy, which reopens the name. */
+TEST_IMPL(named_open_never_blocks) {
+  char name[32], path[64];
+  shmkit_region *r = (shmkit_region *)&r, *named;
+
+  test_name(name, "fifo");
+  snprintf(path, sizeof(path), "/dev/shm/%s", name);
+  ASSERT_EQ(mkfifo(path, 0600), 0);
+  alarm(HANG_LIMIT_S);
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_ENOTSHM);
+  ASSERT_NULL(r);
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_WRITE), SHMKIT_ENOTSHM);
+  alarm(0);
+  ASSERT_OK(shmkit_region_remove(name));
+
+  /* The name of a region, removed and taken by a FIFO. */
+  ASSERT_OK(shmkit_region_create_named(&named, name, 100, 0));
+  ASSERT_OK(shmkit_region_remove(name));
+  ASSERT_EQ(mkfifo(path, 0600), 0);
+  alarm(HANG_LIMIT_S);
+  if (test_linux_ext()) { /* reopened through /proc, not by name */
+    ASSERT_OK(shmkit_region_dup_readonly(named, &r));
+    shmkit_region_close(r);
+  } else {
+    ASSERT_ERR(shmkit_region_dup_readonly(named, &r), SHMKIT_ENOENT);
+    ASSERT_NULL(r);
+  }
+  alarm(0);
+  ASSERT_OK(shmkit_region_remove(name));
+  shmkit_region_close(named);
+  return 0;
+}
+
+/* Sets signal `sig` to SIG_IGN with the raw system call, which takes the
+ * numbers glibc keeps for itself (32 and 33) and its sigaction refuses. The
+ * old action goes to *old (the kernel's layout); 0 or -1. */
+struct raw_sigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)(void);
+  unsigned long long mask;
+};
+
+static int raw_ignore(int sig, struct raw_sigaction *old) {
+#if defined(__linux__) && defined(SYS_rt_sigaction) &&                         \
+    (defined(__x86_64__) || defined(__aarch64__))
+  struct raw_sigaction sa;
+
+  memset(&sa, 0, sizeof(sa));
+  sa.handler = SIG_IGN;
+  return (int)syscall(SYS_rt_sigaction, sig, &sa, old, sizeof(sa.mask));
+#else
+  (void)sig;
+  (void)old;
+  return -1;
+#endif
+}
+
+static void raw_restore(int sig, const struct raw_sigaction *old) {
+#if defined(__linux__) && defined(SYS_rt_sigaction) &&                         \
+    (defined(__x86_64__) || defined(__aarch64__))
+  syscall(SYS_rt_sigaction, sig, old, NULL, sizeof(old->mask));
+#else
+  (void)sig;
+  (void)old;
+#endif
+}
+
+/* A child starts with every signal at its default action, as documented,
+ * whatever this process ignores: the signals any program may ignore, and
+ * the ones glibc keeps for itself, which its posix_spawn sets to SIG_IGN in
+ * the child unless told otherwise (an ignored signal stays ignored across
+ * exec, in a program of any language). The child reports what it finds. */
+TEST_IMPL(spawn_signals_default) {
+  const char *argv[] = {test_self_path(), "--child", "signals_report", NULL};
+  struct raw_sigaction old[2];
+  struct sigaction ign, keep[2];
+  shmkit_spawn_options o;
+  shmkit_process *p;
+  int code = -1, sig = -1, raw;
+
+  memset(&ign, 0, sizeof(ign));
+  ign.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGTERM, &ign, &keep[0]), 0);
+  ASSERT_EQ(sigaction(SIGUSR1, &ign, &keep[1]), 0);
+  raw = raw_ignore(32, &old[0]) == 0 && raw_ignore(33, &old[1]) == 0;
+  if (!raw) printf("note: this system cannot ignore signals 32 and 33\n");
+
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(shmkit_process_wait(p, 60000, &code, &sig));
+  shmkit_process_close(p);
+  if (raw) {
+    raw_restore(33, &old[1]);
+    raw_restore(32, &old[0]);
+  }
+  sigaction(SIGUSR1, &keep[1], NULL);
+  sigaction(SIGTERM, &keep[0], NULL);
+  ASSERT_EQ(sig, 0);
+  ASSERT_EQ(code, 0);
+  return 0;
+}
+
+/* Exits with 0 if no signal is ignored here, else prints which and fails:
+ * as the kernel says (/proc, Linux), and as sigaction says for each signal
+ * it answers for. */
+CHILD_IMPL(signals_report) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  int bad = 0;
+
+  (void)argc;
+  (void)argv;
+  if (f != NULL) {
+    while (fgets(line, sizeof(line), f) != NULL)
+      if (strncmp(line, "SigIgn:", 7) == 0 &&
+          strtoull(line + 7, NULL, 16) != 0) {
+        printf("ignored in the child: %s", line);
+        bad = 1;
+      }
+    fclose(f);
+  }
+  for (int s = 1; s < 65; s++) {
+    struct sigaction sa;
+    if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+      printf("ignored in the child: signal %d\n", s);
+      bad = 1;
+    }
+  }
+  fflush(stdout);
+  return bad;
+}
+
+/* Arguments beyond what the system takes (ARG_MAX) are "too big", the
+ * caller's to fix, not an unexpected system error. */
+TEST_IMPL(spawn_e2big) {
+  const size_t piece = 64 * 1024; /* below one argument's own limit */
+  long arg_max = sysconf(_SC_ARG_MAX);
+  shmkit_process *p = (shmkit_process *)&p;
+  shmkit_spawn_options o;
+  const char **argv;
+  char *text;
+  size_t count, n = (size_t)test_open_handles();
+
+  if (arg_max <= 0 || arg_max > (64L << 20)) {
+    printf("skipped: ARG_MAX is %ld here\n", arg_max);
+    return TEST_SKIP;
+  }
+  count = ((size_t)arg_max + (1u << 20)) / piece + 1; /* 3 MiB for 2 MiB */
+  text = malloc(piece);
+  argv = calloc(count + 2, sizeof(*argv));
+  ASSERT(text != NULL && argv != NULL);
+  memset(text, 'x', piece - 1);
+  text[piece - 1] = '\0';
+  argv[0] = test_self_path();
+  for (size_t i = 1; i <= count; i++) argv[i] = text;
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_E2BIG);
+  ASSERT_NULL(p);
+  ASSERT_EQ(test_open_handles(), n);
+  /* One argument longer than Linux takes for one (128 KiB), well within
+   * ARG_MAX as a whole. */
+  free(text);
+  text = malloc(4 * piece);
+  ASSERT(text != NULL);
+  memset(text, 'x', 4 * piece - 1);
+  text[4 * piece - 1] = '\0';
+  argv[1] = text;
+  argv[2] = NULL;
+  p = (shmkit_process *)&p;
+  ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_E2BIG);
+  ASSERT_NULL(p);
+  free(argv);
+  free(text);
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runner.h"
@@ -140,6 +141,56 @@ CHILD_IMPL(readonly_peer) {
   ASSERT_OK(shmkit_region_adopt(&r, fd, SHMKIT_READ_ONLY));
   ASSERT_EQ(shmkit_region_size(r), 4096);
   check_readonly_region(r, "look, don't touch");
+  shmkit_region_close(r);
+  return 0;
+}
+
+/* A process that does not own a memfd others may open cannot make it
+ * owner-only, so its read-only copy would not keep them from reopening the
+ * object writable: making one fails, and says so. Needs root, to hand a
+ * region of root's to a process of another user. */
+TEST_IMPL(readonly_copy_foreign_owner) {
+  char fdarg[24];
+  const char *args[] = {fdarg, NULL};
+  shmkit_region *r;
+  struct stat st;
+  test_proc p;
+
+  if (geteuid() != 0) {
+    printf("skipped: only root can start a process of another user\n");
+    return TEST_SKIP;
+  }
+  if (!test_linux_ext()) {
+    printf("skipped: the portable path copies no anonymous region\n");
+    return TEST_SKIP;
+  }
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  ASSERT_EQ(fstat((int)shmkit_region_handle(r), &st), 0);
+  ASSERT((st.st_mode & 077) != 0); /* a memfd is born open to all */
+  snprintf(fdarg, sizeof(fdarg), "%lld", (long long)shmkit_region_handle(r));
+  test_spawn(&p, "foreign_copy", args, shmkit_region_handle(r));
+  ASSERT_EQ(test_wait(&p, 30000), 0);
+  shmkit_region_close(r);
+  return 0;
+}
+
+CHILD_IMPL(foreign_copy) {
+  shmkit_region *r, *ro = (shmkit_region *)&ro;
+  struct stat before, after;
+  int fd, n;
+
+  ASSERT_EQ(argc, 1);
+  fd = atoi(argv[0]);
+  ASSERT_EQ(setgid(65534), 0);
+  ASSERT_EQ(setuid(65534), 0);
+  ASSERT_OK(shmkit_region_adopt(&r, fd, SHMKIT_READ_WRITE));
+  ASSERT_EQ(fstat(fd, &before), 0);
+  n = test_open_handles();
+  ASSERT_ERR(shmkit_region_dup_readonly(r, &ro), SHMKIT_EPERM);
+  ASSERT_NULL(ro);
+  ASSERT_EQ(test_open_handles(), n);
+  ASSERT_EQ(fstat(fd, &after), 0);
+  ASSERT_EQ(after.st_mode, before.st_mode);
   shmkit_region_close(r);
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -130,5 +131,49 @@ TEST_IMPL(seal_readonly_holder) {
   ASSERT_EQ(shmkit_region_seals(r), SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW);
   shmkit_region_close(ro);
   shmkit_region_close(r);
+  return 0;
+}
+
+/* A region sealed against writes cannot be mapped writable by anybody: a
+ * token or an adopter that claims "rw" for it is refused at once, rather
+ * than at its first writable view; reading is still fine. The token this
+ * process makes for it claims reading only. */
+TEST_IMPL(seal_refuses_rw_claim) {
+  static const unsigned kinds[] = {SHMKIT_SEAL_WRITE, SHMKIT_SEAL_FUTURE_WRITE,
+                                   SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW};
+  char token[SHMKIT_TOKEN_MAX];
+  shmkit_region *r, *x = (shmkit_region *)&x;
+  int fd, n;
+
+  if (!test_linux_ext()) {
+    printf("skipped: the portable path has no seals\n");
+    return TEST_SKIP;
+  }
+  for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+    int no_write = (kinds[i] & SHMKIT_SEAL_GROW) == 0;
+
+    ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+    ASSERT_OK(shmkit_region_seal(r, kinds[i]));
+    fd = (int)test_dup_handle(shmkit_region_handle(r));
+    n = test_open_handles();
+    snprintf(token, sizeof(token), "shmkit1:%d:4096:rw", fd);
+    if (no_write) {
+      ASSERT_ERR(shmkit_region_from_token(&x, token), SHMKIT_EPERM);
+      ASSERT_NULL(x);
+      ASSERT_ERR(shmkit_region_adopt(&x, fd, SHMKIT_READ_WRITE), SHMKIT_EPERM);
+      ASSERT_NULL(x);
+      ASSERT_EQ(test_open_handles(), n); /* fd is still ours */
+      snprintf(token, sizeof(token), "shmkit1:%d:4096:r", fd);
+    }
+    ASSERT_OK(shmkit_region_from_token(&x, token));
+    ASSERT_EQ(shmkit_region_access(x),
+              no_write ? SHMKIT_READ_ONLY : SHMKIT_READ_WRITE);
+    shmkit_region_close(x); /* and fd with it */
+
+    ASSERT(shmkit_region_token(r, token, sizeof(token)) > 0);
+    ASSERT_STR_EQ(strrchr(token, ':'), no_write ? ":r" : ":rw");
+    ASSERT_EQ(shmkit_region_access(r), SHMKIT_READ_WRITE); /* unchanged */
+    shmkit_region_close(r);
+  }
   return 0;
 }

@@ -22,8 +22,7 @@
 #ifndef F_SEAL_FUTURE_WRITE
 #  define F_SEAL_FUTURE_WRITE 0x0010 /* Linux 5.1 */
 #endif
-#define TMPFS_MAGIC_     0x01021994
-#define HUGETLBFS_MAGIC_ 0x958458f6
+#define TMPFS_MAGIC_ 0x01021994
 
 /* Set once a kernel rejects MFD_NOEXEC_SEAL (before Linux 6.3), so that only
  * the first creation pays for the retry. Relaxed: a stale 0 costs a retry. */
@@ -74,9 +73,12 @@ int shmkit__ext_reopen_readonly(int fd, int *out) {
 
   /* The mode is what stops a process of another user that holds the
    * read-only descriptor from reopening it writable through /proc: make it
-   * owner-only first. An object of another owner keeps its mode (EPERM). */
-  if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
-    (void)fchmod(fd, st.st_mode & 0700);
+   * owner-only first. Only the owner (or root) can; for anybody else the
+   * copy would leave other users able to reopen the object writable, so it
+   * is refused rather than made quietly (EPERM from fchmod). */
+  if (fstat(fd, &st) != 0) return shmkit__errno(errno);
+  if ((st.st_mode & 077) != 0 && fchmod(fd, st.st_mode & 0700) != 0)
+    return shmkit__errno(errno);
 
   snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
   ro = open(path, O_RDONLY | O_CLOEXEC);
@@ -87,7 +89,8 @@ int shmkit__ext_reopen_readonly(int fd, int *out) {
 
 int shmkit__ext_quick_check(int fd) {
   /* F_GET_SEALS is answered by the kernel for tmpfs and hugetlbfs files
-   * alone (memfd_fcntl), and refused with EINVAL for everything else. */
+   * alone (memfd_fcntl), and refused with EINVAL for everything else. It
+   * cannot tell the two apart: shmkit__ext_check_type refuses hugetlbfs. */
   if (fcntl(fd, F_GET_SEALS) >= 0) return 0;
   return errno == EINVAL ? SHMKIT_ENOTSHM : shmkit__errno(errno);
 }
@@ -109,10 +112,9 @@ int shmkit__ext_check_type(int fd) {
   struct statfs st;
 
   if (fstatfs(fd, &st) != 0) return shmkit__errno(errno);
-  if ((unsigned long)st.f_type == TMPFS_MAGIC_ ||
-      (unsigned long)st.f_type == HUGETLBFS_MAGIC_)
-    return 0;
-  return SHMKIT_ENOTSHM;
+  /* Not hugetlbfs: its files map only at huge page offsets (2 MiB or more),
+   * and a view must be possible at any offset of the page size. */
+  return (unsigned long)st.f_type == TMPFS_MAGIC_ ? 0 : SHMKIT_ENOTSHM;
 }
 
 shmkit_handle shmkit__ext_pidfd(pid_t pid) {

@@ -30,8 +30,8 @@ uint64_t shmkit__ext_memory_limit(void);
 int shmkit__ext_reopen_readonly(int fd, int *out);
 
 /* 0 if `fd`, already known to be a regular file, is a shared memory object
- * (tmpfs, hugetlbfs), SHMKIT_ENOTSHM if not, SHMKIT_ENOTSUP if this system
- * cannot tell. */
+ * that maps at any page (tmpfs; not hugetlbfs), SHMKIT_ENOTSHM if not,
+ * SHMKIT_ENOTSUP if this system cannot tell. */
 int shmkit__ext_check_type(int fd);
 
 /* A descriptor that becomes readable when process `pid` (our child, not yet

@@ -128,12 +128,51 @@ int shmkit__os_create_named(const char *name, uint64_t size, unsigned flags,
 
   fd = shm_open(decorate(&p, name), O_RDWR | O_CREAT | O_EXCL, 0600);
   if (fd < 0) return fail();
-  if ((err = size_object(fd, size, flags)) != 0) {
+  /* The umask applies to shm_open's mode too: 0277 would leave 0400, and
+   * the creator could not open its own region for writing again. */
+  if (fchmod(fd, 0600) != 0)
+    err = fail();
+  else
+    err = size_object(fd, size, flags);
+  if (err != 0) {
     shm_unlink(p.s);
     close(fd);
     return err;
   }
   *out = fd;
+  return 0;
+}
+
+/* Linux's shm_open (glibc, musl) is open(2) of a file in /dev/shm, where
+ * anybody may put a FIFO, a socket or a symbolic link, and it passes these
+ * flags through: O_NONBLOCK so that a FIFO cannot keep the open waiting for
+ * a writer (on a regular file it changes nothing), O_NOFOLLOW for links.
+ * Elsewhere shm objects are no files, and FreeBSD's shm_open refuses flags
+ * it does not know. */
+#ifdef __linux__
+#  define NAME_FLAGS (O_NONBLOCK | O_NOFOLLOW)
+#else
+#  define NAME_FLAGS 0
+#endif
+
+/* Opens a name that anybody could have made, without blocking. A symbolic
+ * link (ELOOP) or a socket (ENXIO) at the name is no shared memory. */
+static int open_name(const posix_name *p, int flags) {
+  int fd = shm_open(p->s, flags | NAME_FLAGS, 0);
+
+  if (fd < 0 && (errno == ELOOP || errno == ENXIO)) return SHMKIT_ENOTSHM;
+  return fd < 0 ? fail() : fd;
+}
+
+/* A name is in a directory every user may write to: another user can make
+ * it first, and whoever owns an object can read, write and shrink it under
+ * our views. Only an object of this user that nobody else may open is ours;
+ * root is no exception, since any user may have made the object. */
+static int owned_check(int fd) {
+  struct stat st;
+
+  if (fstat(fd, &st) != 0) return fail();
+  if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) return SHMKIT_EACCES;
   return 0;
 }
 
@@ -143,10 +182,11 @@ int shmkit__os_open_named(const char *name, int access, unsigned scope,
   int err, fd;
 
   (void)scope; /* one namespace */
-  fd = shm_open(decorate(&p, name),
-                access == SHMKIT_READ_WRITE ? O_RDWR : O_RDONLY, 0);
-  if (fd < 0) return fail();
-  if ((err = shmkit__os_check(fd, access, size)) != 0) {
+  decorate(&p, name);
+  fd = open_name(&p, access == SHMKIT_READ_WRITE ? O_RDWR : O_RDONLY);
+  if (fd < 0) return fd;
+  if ((err = owned_check(fd)) != 0 ||
+      (err = shmkit__os_check(fd, access, size)) != 0) {
     close(fd);
     return err;
   }
@@ -214,7 +254,8 @@ static int reopen_by_name(int fd, const char *name, int *out) {
 
   if (name == NULL) return SHMKIT_ENOTSUP;
   if (fstat(fd, &a) != 0) return fail();
-  if ((ro = shm_open(decorate(&p, name), O_RDONLY, 0)) < 0) return fail();
+  decorate(&p, name);
+  if ((ro = open_name(&p, O_RDONLY)) < 0) return ro;
   if (fstat(ro, &b) != 0) return close_fail(ro);
   if (a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
     close(ro);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,7 +96,15 @@ static int attributes(posix_spawnattr_t *at) {
   sigset_t none, all;
 
   sigemptyset(&none);
-  sigfillset(&all);
+  /* Not sigfillset: glibc's leaves out the two signals it keeps for itself
+   * (32 and 33), its sigaddset refuses them, and its posix_spawn sets every
+   * signal not in this set to SIG_IGN in the child (which runs in this
+   * process's memory until exec, where no handler of ours may run); an
+   * ignored signal stays ignored across exec, so every child would start
+   * with them ignored. A sigset_t is a mask with one bit per signal in every
+   * C library we know of (glibc, musl, the BSDs, macOS), so setting every
+   * bit names every signal, those included. */
+  memset(&all, 0xff, sizeof(all));
   if (posix_spawnattr_setsigmask(at, &none) != 0 ||
       posix_spawnattr_setsigdefault(at, &all) != 0 ||
       posix_spawnattr_setflags(at,
@@ -115,6 +124,9 @@ static int spawn_error(int e) {
     return SHMKIT_EACCES;
   case ENOEXEC:
     return SHMKIT_ENOEXEC;
+  case E2BIG: /* arguments and environment beyond ARG_MAX, or one argument
+                 beyond the system's limit for one */
+    return SHMKIT_E2BIG;
   default:
     return shmkit__errno(e);
   }
