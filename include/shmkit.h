@@ -195,9 +195,21 @@ SHMKIT_EXTERN int shmkit_region_remove(const char *name);
  * be open (else SHMKIT_EBADF), be a shared memory object (else
  * SHMKIT_ENOTSHM; on Linux: a file on tmpfs or hugetlbfs, which includes
  * memfds; on other POSIX systems: a regular file; on Windows: a section,
- * including one backed by a file), and allow `access` (else SHMKIT_EACCES;
- * on Windows the handle must also allow SECTION_QUERY, to read the size).
+ * including one backed by a file), and allow `access` (else SHMKIT_EACCES).
  * The size is read from the system.
+ *
+ * On Windows, the handle another program may pass: a section handle (one
+ * backed by a file too) valid in this process (inherited, or duplicated
+ * into it with DuplicateHandle), with FILE_MAP_READ (SECTION_MAP_READ) for
+ * SHMKIT_READ_ONLY, FILE_MAP_WRITE (SECTION_MAP_WRITE) for
+ * SHMKIT_READ_WRITE. SECTION_QUERY is not needed. A SHMKIT_READ_WRITE
+ * region also makes read-only views with FILE_MAP_READ: Microsoft documents
+ * FILE_MAP_WRITE as enough for them, Wine wants FILE_MAP_READ too, so pass
+ * both (or FILE_MAP_ALL_ACCESS). The size is the section's: whole pages for
+ * one backed by the paging file; for one backed by a file, the size it was
+ * created with (the file's length if that was 0). With SECTION_QUERY the
+ * system reports it; without, shmkit maps the whole section once to
+ * measure it.
  *
  * On success the region owns the handle (shmkit_region_close() closes it) and
  * has made it close-on-exec. On failure the caller still owns it. */

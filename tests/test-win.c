@@ -130,7 +130,23 @@ TEST_IMPL(adopt_checks_handle_win) {
   file = disk_file();
   ASSERT_ERR(shmkit_region_adopt(&r, (shmkit_handle)file, SHMKIT_READ_WRITE),
              SHMKIT_ENOTSHM);
+  /* A section of that file is a section: taken, with or without
+   * SECTION_QUERY, and its size is the file's, not a whole page (a view
+   * cannot reach past a file-backed section's end). */
+  h = CreateFileMappingW(file, NULL, PAGE_READWRITE, 0, 70007, NULL);
+  ASSERT(h != NULL);
   ASSERT(CloseHandle(file));
+  rd = dup_with((shmkit_handle)h, FILE_MAP_READ, FALSE);
+  ASSERT_OK(shmkit_region_adopt(&r, (shmkit_handle)rd, SHMKIT_READ_ONLY));
+  ASSERT_EQ(shmkit_region_size(r), 70007);
+  shmkit_region_close(r);
+  rd = dup_with((shmkit_handle)h, FILE_MAP_WRITE, FALSE);
+  ASSERT_OK(shmkit_region_adopt(&r, (shmkit_handle)rd, SHMKIT_READ_WRITE));
+  ASSERT_EQ(shmkit_region_size(r), 70007);
+  shmkit_region_close(r);
+  ASSERT_OK(shmkit_region_adopt(&r, (shmkit_handle)h, SHMKIT_READ_WRITE));
+  ASSERT_EQ(shmkit_region_size(r), 70007);
+  shmkit_region_close(r);
 
   /* Sections, but not with the access claimed. */
   ASSERT_OK(shmkit_region_create(&a, 100, 0));
@@ -146,12 +162,24 @@ TEST_IMPL(adopt_checks_handle_win) {
   ASSERT_EQ(shmkit_region_size(r), test_system_size(100));
   shmkit_region_close(r);
   ASSERT(!is_open(h));
-  /* Mapping only, no SECTION_QUERY: the size cannot be read from the
-   * system, and shmkit refuses it as an access it lacks. */
+  /* Mapping only, no SECTION_QUERY (how other programs hand sections
+   * over): taken, with the size in whole pages. */
   h = dup_with(shmkit_region_handle(a), FILE_MAP_READ, FALSE);
-  ASSERT_ERR(shmkit_region_adopt(&r, (shmkit_handle)h, SHMKIT_READ_ONLY),
+  ASSERT_ERR(shmkit_region_adopt(&r, (shmkit_handle)h, SHMKIT_READ_WRITE),
              SHMKIT_EACCES);
   ASSERT_NULL(r);
+  ASSERT_OK(shmkit_region_adopt(&r, (shmkit_handle)h, SHMKIT_READ_ONLY));
+  ASSERT_EQ(shmkit_region_size(r), test_system_size(100));
+  shmkit_region_close(r);
+  ASSERT(!is_open(h));
+  h = dup_with(shmkit_region_handle(a), FILE_MAP_READ | FILE_MAP_WRITE, FALSE);
+  ASSERT_OK(shmkit_region_adopt(&r, (shmkit_handle)h, SHMKIT_READ_WRITE));
+  ASSERT_EQ(shmkit_region_size(r), test_system_size(100));
+  shmkit_region_close(r);
+  /* No mapping right at all: a section, but nothing to take. */
+  h = dup_with(shmkit_region_handle(a), SECTION_QUERY, FALSE);
+  ASSERT_ERR(shmkit_region_adopt(&r, (shmkit_handle)h, SHMKIT_READ_ONLY),
+             SHMKIT_EACCES);
   ASSERT(CloseHandle(h));
   /* Writing only (the O_WRONLY of POSIX): a read-only view needs read. */
   h = dup_with(shmkit_region_handle(a), SECTION_QUERY | FILE_MAP_WRITE, FALSE);
@@ -347,5 +375,66 @@ TEST_IMPL(leak_failures_win) {
   shmkit_region_close(r);
   ASSERT_EQ(test_open_handles(), n - 2);
 #undef SAME
+  return 0;
+}
+
+/* The classic read-only hand-over of other Windows programs: a duplicate
+ * with FILE_MAP_READ alone (no SECTION_QUERY), made inheritable and started
+ * with the plain CreateProcess, with a truthful token. The child takes it
+ * with shmkit_region_from_token, reads through it and cannot write; the same
+ * handle claimed "rw" is refused. */
+TEST_IMPL(adopt_classic_readonly_win) {
+  shmkit_region *r;
+  shmkit_view *v;
+  test_proc p;
+  HANDLE ro;
+  char token[SHMKIT_TOKEN_MAX];
+  const char *args[] = {token, "ok", NULL};
+
+  ASSERT_OK(shmkit_region_create(&r, 10000, 0));
+  ASSERT_OK(shmkit_view_map(&v, r, 9000, 100, SHMKIT_READ_WRITE));
+  strcpy(shmkit_view_data(v), "classic");
+  ro = dup_with(shmkit_region_handle(r), FILE_MAP_READ, TRUE);
+  snprintf(token, sizeof(token), "shmkit1:%llu:%llu:r",
+           (unsigned long long)(uintptr_t)ro,
+           (unsigned long long)shmkit_region_size(r));
+  test_spawn(&p, "classic_readonly_peer", args, (shmkit_handle)ro);
+  ASSERT_EQ(test_wait(&p, 60000), 0);
+  snprintf(token, sizeof(token), "shmkit1:%llu:%llu:rw",
+           (unsigned long long)(uintptr_t)ro,
+           (unsigned long long)shmkit_region_size(r));
+  args[1] = "eacces";
+  test_spawn(&p, "classic_readonly_peer", args, (shmkit_handle)ro);
+  ASSERT_EQ(test_wait(&p, 60000), 0);
+  ASSERT(CloseHandle(ro));
+  shmkit_view_unmap(v);
+  shmkit_region_close(r);
+  return 0;
+}
+
+/* argv: TOKEN, then "ok" (take it read-only and read "classic" at 9000) or
+ * "eacces" (the token claims more than the handle allows). */
+CHILD_IMPL(classic_readonly_peer) {
+  shmkit_region *r = (shmkit_region *)&r;
+  shmkit_view *v;
+  shmkit_handle h;
+
+  ASSERT_EQ(argc, 2);
+  if (strcmp(argv[1], "eacces") == 0) {
+    ASSERT_ERR(shmkit_region_from_token(&r, argv[0]), SHMKIT_EACCES);
+    ASSERT_NULL(r);
+    return 0;
+  }
+  ASSERT_OK(shmkit_region_from_token(&r, argv[0]));
+  h = shmkit_region_handle(r);
+  ASSERT_EQ(shmkit_region_access(r), SHMKIT_READ_ONLY);
+  ASSERT_EQ(shmkit_region_size(r), test_system_size(10000));
+  ASSERT_OK(shmkit_view_map(&v, r, 9000, 100, SHMKIT_READ_ONLY));
+  ASSERT_STR_EQ((char *)shmkit_view_data(v), "classic");
+  shmkit_view_unmap(v);
+  ASSERT_ERR(shmkit_view_map(&v, r, 0, 1, SHMKIT_READ_WRITE), SHMKIT_EACCES);
+  ASSERT_EQ(test_try_map_writable(h, 4096), 0);
+  shmkit_region_close(r);
+  ASSERT(!is_open((HANDLE)h));
   return 0;
 }

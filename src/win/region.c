@@ -185,6 +185,70 @@ int shmkit__os_remove_named(const char *name) {
   return SHMKIT_ENOTSUP;
 }
 
+/* 1 if a view of `h` from offset 0 to `end` can be mapped. Microsoft
+ * documents for MapViewOfFile that all bytes of a view must be within the
+ * section's maximum size; the view starts at `from`, an offset the
+ * allocation granularity divides, to keep each probe small. */
+static int fits(HANDLE h, DWORD view, uint64_t from, uint64_t end) {
+  void *p = MapViewOfFile(h, view, (DWORD)(from >> 32), (DWORD)from,
+                          (SIZE_T)(end - from));
+  if (p == NULL) return 0;
+  UnmapViewOfFile(p);
+  return 1;
+}
+
+/* The size of a section whose handle lacks SECTION_QUERY, as other programs
+ * hand sections over (DuplicateHandle with FILE_MAP_READ alone), from what
+ * Microsoft documents for MapViewOfFile: a length of 0 maps from the offset
+ * to the end of the section, VirtualQuery gives a view's size, and a view
+ * must lie within the section's maximum size.
+ *
+ * First the whole section is mapped, with the view access that `access`
+ * needs (the handle was checked for that right), and the regions
+ * VirtualQuery reports inside that one view are added up: VirtualQuery
+ * reports runs of pages of the same state and protection, so a section
+ * made with SEC_RESERVE and partly committed is several runs, all counted.
+ * That is whole pages. A section backed by the paging file is whole pages;
+ * one backed by a file is as long as the file was, so its last page may be
+ * longer than the section: views ending inside that page find the exact
+ * end (at most 12 of them for 4 KiB pages), which is what NtQuerySection
+ * would have said. */
+static int mapped_size(HANDLE h, int access, uint64_t *size) {
+  DWORD view = access == SHMKIT_READ_WRITE ? FILE_MAP_WRITE : FILE_MAP_READ;
+  MEMORY_BASIC_INFORMATION mbi;
+  SYSTEM_INFO si;
+  uint64_t total = 0, lo, hi, from;
+  char *base, *at;
+
+  base = MapViewOfFile(h, view, 0, 0, 0);
+  if (base == NULL) return shmkit__win_last_error();
+  for (at = base; VirtualQuery(at, &mbi, sizeof(mbi)) == sizeof(mbi) &&
+                  mbi.AllocationBase == base && mbi.RegionSize > 0;
+       at += mbi.RegionSize)
+    total += mbi.RegionSize;
+  UnmapViewOfFile(base);
+  GetSystemInfo(&si);
+  if (total < si.dwPageSize) return SHMKIT_EIO;
+  /* The end is in (lo, hi]; a view that ends at hi usually fits. */
+  lo = total - si.dwPageSize;
+  hi = total;
+  from = lo & ~(uint64_t)(si.dwAllocationGranularity - 1);
+  if (!fits(h, view, from, hi)) {
+    hi--;
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo + 1) / 2;
+      if (fits(h, view, from, mid))
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+    /* Not even one byte of the last page: not a size, a failing system. */
+    if (hi == total - si.dwPageSize) return SHMKIT_EIO;
+  }
+  *size = hi;
+  return 0;
+}
+
 int shmkit__os_check(shmkit_handle handle, int access, uint64_t *size) {
   union {
     unicode_string name;
@@ -202,6 +266,10 @@ int shmkit__os_check(shmkit_handle handle, int access, uint64_t *size) {
     return SHMKIT_EBADF;
   ntdll();
   if (query_object == NULL || query_section == NULL) return SHMKIT_ENOTSUP;
+  /* Neither query below needs any access right to the object: Microsoft's
+   * NtQueryObject page lists none for ObjectTypeInformation or
+   * ObjectBasicInformation, and a FILE_MAP_READ-only handle answers both
+   * (tests/test-win.c). */
   st =
       query_object(h, 2 /* ObjectTypeInformation */, &type, sizeof(type), NULL);
   if (st == STATUS_INVALID_HANDLE_) return SHMKIT_EBADF;
@@ -213,10 +281,13 @@ int shmkit__os_check(shmkit_handle handle, int access, uint64_t *size) {
                    NULL) < 0)
     return SHMKIT_EIO;
   /* A writable view (FILE_MAP_WRITE) needs SECTION_MAP_WRITE, a read-only
-   * one (FILE_MAP_READ) SECTION_MAP_READ; the size needs SECTION_QUERY. */
-  need = SECTION_QUERY |
-         (access == SHMKIT_READ_WRITE ? SECTION_MAP_WRITE : SECTION_MAP_READ);
+   * one (FILE_MAP_READ) SECTION_MAP_READ: the headers define the FILE_MAP_
+   * rights as those SECTION_ bits. */
+  need = access == SHMKIT_READ_WRITE ? SECTION_MAP_WRITE : SECTION_MAP_READ;
   if ((basic.granted & need) != need) return SHMKIT_EACCES;
+  /* SECTION_QUERY reads the size without mapping anything; without it, a
+   * whole view says how large the section is. */
+  if ((basic.granted & SECTION_QUERY) == 0) return mapped_size(h, access, size);
   if (query_section(h, 0 /* SectionBasicInformation */, &section,
                     sizeof(section), NULL) < 0)
     return SHMKIT_EIO;
