@@ -352,7 +352,12 @@ SHMKIT_EXTERN int shmkit_region_token(const shmkit_region *region, char *buf,
  * access (else SHMKIT_EACCES), and at least the claimed size (else
  * SHMKIT_ETOOSMALL). The region's size is the system's; its access is the
  * token's. On success the region owns the handle; on failure it is left as
- * it was. */
+ * it was.
+ *
+ * On Windows another program may write the token itself for a section
+ * handle the child inherited: "r" needs FILE_MAP_READ, "rw" FILE_MAP_WRITE
+ * (and FILE_MAP_READ for read-only views), no SECTION_QUERY; the <size> is
+ * at most the section's size as shmkit_region_adopt() reads it. */
 SHMKIT_EXTERN int shmkit_region_from_token(shmkit_region **out,
                                            const char *token);
 
