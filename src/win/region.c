@@ -1,6 +1,6 @@
-/* Windows regions and views: the seed's file mapping, backed by the paging
- * file (CreateFileMapping with INVALID_HANDLE_VALUE), both halves of the
- * 64-bit size filled in, views with MapViewOfFile. */
+/* Windows regions and views: file mappings backed by the paging file
+ * (CreateFileMapping with INVALID_HANDLE_VALUE), both halves of the 64-bit
+ * size filled in, views with MapViewOfFile. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +74,7 @@ static int create(const wchar_t *name, const char *sddl, uint64_t size,
   int err;
 
   if ((err = shmkit__win_security(sddl, &sa)) != 0) return err;
-  /* The seed passes 0 as the high half; sizes here are 64-bit. */
+  /* Both halves: a high half of 0 would cut sizes to 32 bits. */
   h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE,
                          (DWORD)(size >> 32), (DWORD)size, name);
   e = GetLastError();
