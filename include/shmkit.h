@@ -430,7 +430,11 @@ typedef struct shmkit_spawn_options {
  *
  * Windows: argv is joined into one command line with the quoting that
  * CommandLineToArgvW and the C runtime undo, so the child sees the argv
- * given; strings are UTF-8 here and UTF-16 to the system. */
+ * given; strings are UTF-8 here and UTF-16 to the system. A command line
+ * longer than CreateProcessW takes (32,767 UTF-16 characters with its
+ * terminating NUL, counted as quoted) fails with SHMKIT_E2BIG, before
+ * anything starts. The environment block has no documented limit there and
+ * none is applied. */
 SHMKIT_EXTERN int shmkit_spawn(shmkit_process **out,
                                const shmkit_spawn_options *options);
 

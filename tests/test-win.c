@@ -3,6 +3,8 @@
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 
+#include <stdlib.h>
+
 #include "runner.h"
 
 /* A read-only handle of an anonymous region cannot be re-duplicated to
@@ -436,5 +438,91 @@ CHILD_IMPL(classic_readonly_peer) {
   ASSERT_EQ(test_try_map_writable(h, 4096), 0);
   shmkit_region_close(r);
   ASSERT(!is_open((HANDLE)h));
+  return 0;
+}
+
+/* `count` copies of the UTF-8 character `ch`, then `tail`, in a new string. */
+static char *repeat(const char *ch, size_t count, const char *tail) {
+  size_t len = strlen(ch), n = 0;
+  char *s = malloc(len * count + strlen(tail) + 1);
+
+  ASSERT(s != NULL);
+  for (size_t i = 0; i < count; i++, n += len) memcpy(s + n, ch, len);
+  strcpy(s + n, tail);
+  return s;
+}
+
+/* Spawns `long_arg_check` with `arg` last: 0 if it ran and saw the
+ * argument whole, else the error of shmkit_spawn. */
+static int spawn_long(const char *arg) {
+  char len[24];
+  const char *argv[] = {"t", "--child", "long_arg_check", len, arg, NULL};
+  shmkit_spawn_options o;
+  shmkit_process *p = (shmkit_process *)&p;
+  int err, code, sig;
+
+  snprintf(len, sizeof(len), "%05u", (unsigned)strlen(arg));
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  if ((err = shmkit_spawn(&p, &o)) != 0) {
+    ASSERT_NULL(p);
+    return err;
+  }
+  ASSERT_OK(shmkit_process_wait(p, 60000, &code, &sig));
+  ASSERT_EQ(code, 0);
+  shmkit_process_close(p);
+  return 0;
+}
+
+/* CreateProcessW takes a command line of at most 32,767 UTF-16 characters
+ * with its terminating NUL. One longer, as quoted, is SHMKIT_E2BIG before
+ * anything starts; one exactly that long runs. The prefix before the last
+ * argument, `t --child long_arg_check NNNNN `, is 31 characters, which
+ * leaves 32,735 for it. */
+TEST_IMPL(spawn_command_line_limit_win) {
+  const char *smile = "\xF0\x9F\x98\x80"; /* U+1F600: two UTF-16 units */
+  int before = test_open_handles();
+  char *s;
+
+  s = repeat("x", 32735, "");
+  ASSERT_OK(spawn_long(s));
+  free(s);
+  s = repeat("x", 32736, "");
+  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
+  free(s);
+  /* Counted in UTF-16 units, not bytes or characters. */
+  s = repeat(smile, 16367, "x");
+  ASSERT_OK(spawn_long(s));
+  free(s);
+  s = repeat(smile, 16368, "");
+  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
+  free(s);
+  /* Counted as quoted: each '"' is sent as \", the whole in quotes. */
+  s = repeat("\"", 16366, "x");
+  ASSERT_OK(spawn_long(s));
+  free(s);
+  s = repeat("\"", 16367, "");
+  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
+  free(s);
+  /* Far beyond, where a length could wrap a narrower count. */
+  s = repeat("x", 70000, "");
+  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
+  free(s);
+  ASSERT_EQ(test_open_handles(), before);
+  return 0;
+}
+
+/* argv: the UTF-8 length of the last argument, then that argument: read
+ * back from the system's command line (the C runtime's argv is in the ANSI
+ * code page). */
+CHILD_IMPL(long_arg_check) {
+  char **sys;
+  int n;
+
+  ASSERT_EQ(argc, 2);
+  n = test_system_argv(&sys);
+  ASSERT_EQ(n, 5);
+  ASSERT_EQ(strlen(sys[4]), strtoul(argv[0], NULL, 10));
   return 0;
 }
