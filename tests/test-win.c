@@ -3,6 +3,7 @@
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 
+#include <sddl.h>
 #include <stdlib.h>
 
 #include "runner.h"
@@ -411,6 +412,43 @@ TEST_IMPL(adopt_classic_readonly_win) {
   ASSERT(CloseHandle(ro));
   shmkit_view_unmap(v);
   shmkit_region_close(r);
+  return 0;
+}
+
+/* A region adopted from a FILE_MAP_READ-only handle still makes read-only
+ * copies, even of a section whose descriptor grants nobody SECTION_QUERY
+ * (a copy that asked for it would be checked against that descriptor). */
+TEST_IMPL(adopt_classic_dup_readonly_win) {
+  SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
+  shmkit_region *r, *ro;
+  shmkit_view *v;
+  wchar_t native[48];
+  char name[32], *p;
+  HANDLE h, rd;
+
+  ASSERT(ConvertStringSecurityDescriptorToSecurityDescriptorW(
+      L"D:P(A;;0x4;;;WD)", SDDL_REVISION_1, &sa.lpSecurityDescriptor, NULL));
+  local_name(native, 48, test_name(name, "dupro"));
+  h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0, 5000,
+                         native);
+  LocalFree(sa.lpSecurityDescriptor);
+  ASSERT(h != NULL);
+  p = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+  ASSERT(p != NULL);
+  strcpy(p + 100, "copied");
+  rd = dup_with((shmkit_handle)h, FILE_MAP_READ, FALSE);
+  ASSERT_OK(shmkit_region_adopt(&r, (shmkit_handle)rd, SHMKIT_READ_ONLY));
+  ASSERT_OK(shmkit_region_dup_readonly(r, &ro));
+  shmkit_region_close(r);
+  ASSERT_EQ(shmkit_region_access(ro), SHMKIT_READ_ONLY);
+  ASSERT_EQ(shmkit_region_size(ro), test_system_size(5000));
+  ASSERT_OK(shmkit_view_map(&v, ro, 100, 10, SHMKIT_READ_ONLY));
+  ASSERT_STR_EQ((char *)shmkit_view_data(v), "copied");
+  shmkit_view_unmap(v);
+  ASSERT_EQ(test_try_map_writable(shmkit_region_handle(ro), 4096), 0);
+  shmkit_region_close(ro);
+  UnmapViewOfFile(p);
+  ASSERT(CloseHandle(h));
   return 0;
 }
 

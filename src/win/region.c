@@ -307,9 +307,15 @@ int shmkit__os_dup_readonly(shmkit_handle h, const char *name,
 
   (void)name;
   /* A subset of the handle's own access: no access check, so this works
-   * for anonymous sections, whose descriptor refuses any upgrade. */
+   * for anonymous sections, whose descriptor refuses any upgrade. A region
+   * adopted from a FILE_MAP_READ-only handle has no SECTION_QUERY to pass
+   * on: asking for it is checked against the section's descriptor, which
+   * may refuse it. The copy does without: its size is the region's, and a
+   * process it is handed to measures it without (shmkit__os_check). */
   if (!DuplicateHandle(self, (HANDLE)h, self, &ro,
-                       SECTION_QUERY | FILE_MAP_READ, FALSE, 0))
+                       SECTION_QUERY | FILE_MAP_READ, FALSE, 0) &&
+      (GetLastError() != ERROR_ACCESS_DENIED ||
+       !DuplicateHandle(self, (HANDLE)h, self, &ro, FILE_MAP_READ, FALSE, 0)))
     return shmkit__win_last_error();
   *out = (shmkit_handle)ro;
   return 0;
