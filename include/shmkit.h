@@ -161,8 +161,10 @@ SHMKIT_EXTERN int shmkit_region_create(shmkit_region **out, uint64_t size,
  * inheritance or over a connection. */
 
 /* Creates a region with a name, exclusively: fails with SHMKIT_EEXIST if the
- * name exists. Otherwise as shmkit_region_create(); `flags` may also have
- * SHMKIT_GLOBAL (SHMKIT_EPERM: the Windows privilege it needs). The name stays
+ * name exists (on Windows also when an event, mutex or other such object
+ * holds it: they share the namespace of sections). Otherwise as
+ * shmkit_region_create(); `flags` may also have SHMKIT_GLOBAL
+ * (SHMKIT_EPERM: the Windows privilege it needs). The name stays
  * until shmkit_region_remove() (POSIX; a POSIX name outlives its creator) or
  * until the last handle to the region is closed (Windows). If the call fails,
  * the name is not left behind. */
@@ -174,7 +176,8 @@ SHMKIT_EXTERN int shmkit_region_create_named(shmkit_region **out,
  * SHMKIT_READ_WRITE, ORed with SHMKIT_GLOBAL for a region created so. Its
  * size is read from the system. Fails with
  * SHMKIT_ENAME, SHMKIT_ENOENT, SHMKIT_EACCES (the object does not allow that
- * access), SHMKIT_ENOTSHM, SHMKIT_EINVAL, SHMKIT_EMFILE, SHMKIT_ENOMEM, and
+ * access), SHMKIT_ENOTSHM (on Windows: another kind of object holds the
+ * name), SHMKIT_EINVAL, SHMKIT_EMFILE, SHMKIT_ENOMEM, and
  * SHMKIT_EAGAIN when the object exists but has no size yet: on POSIX a name
  * exists from the moment it is created, and its creator sizes it just after,
  * so a process that opens it in between must try again. A

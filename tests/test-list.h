@@ -53,6 +53,7 @@ TEST_WIN(conn_hostile_values)        /* raw pipe messages, handle values */
 TEST_WIN(adopt_checks_handle_win)    /* pipes, events, files as HANDLEs */
 TEST_WIN(adopt_ownership_win)        /* handle inheritance flags */
 TEST_WIN(named_native_interop_win)   /* plain CreateFileMapping, Local\NAME */
+TEST_WIN(named_other_object_win)     /* a mutex holding a section's name */
 TEST_WIN(leak_failures_win)          /* pipes as non-section handles */
 TEST_WIN(adopt_classic_readonly_win) /* raw FILE_MAP_READ duplicates */
 TEST_WIN(adopt_classic_dup_readonly_win) /* same, section DACLs */

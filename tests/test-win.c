@@ -302,6 +302,32 @@ TEST_IMPL(named_native_interop_win) {
   return 0;
 }
 
+/* A name held by another kind of object (sections share one namespace
+ * with events, mutexes, semaphores...): taken for create, not shared
+ * memory for open. Both calls fail with ERROR_INVALID_HANDLE (documented
+ * for CreateFileMapping, seen under Wine for OpenFileMapping). */
+TEST_IMPL(named_other_object_win) {
+  shmkit_region *r = (shmkit_region *)&r;
+  char name[32];
+  wchar_t native[48];
+  HANDLE m;
+
+  local_name(native, 48, test_name(name, "mutex"));
+  m = CreateMutexW(NULL, FALSE, native);
+  ASSERT(m != NULL);
+  ASSERT_ERR(shmkit_region_create_named(&r, name, 4096, 0), SHMKIT_EEXIST);
+  ASSERT_NULL(r);
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_ENOTSHM);
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_WRITE), SHMKIT_ENOTSHM);
+  ASSERT_NULL(r);
+  ASSERT(CloseHandle(m));
+  /* Gone with the mutex: the name is free again. */
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_ENOENT);
+  ASSERT_OK(shmkit_region_create_named(&r, name, 4096, 0));
+  shmkit_region_close(r);
+  return 0;
+}
+
 /* Calls that fail at each step, after the handle was opened where there is
  * one, and the count after each (test-posix.c's leak_failures). */
 TEST_IMPL(leak_failures_win) {

@@ -82,6 +82,11 @@ static int create(const wchar_t *name, const char *sddl, uint64_t size,
   /* The arguments are checked: an invalid one can only be the size, beyond
    * what a section can be (Wine says so; Windows says out of memory). */
   if (h == NULL && e == ERROR_INVALID_PARAMETER) return SHMKIT_E2BIG;
+  /* Sections share their namespace with events, mutexes, semaphores and
+   * the like; Windows documents ERROR_INVALID_HANDLE for a name one of those
+   * holds. The name is taken. */
+  if (h == NULL && e == ERROR_INVALID_HANDLE && name != NULL)
+    return SHMKIT_EEXIST;
   if (h == NULL) return shmkit__win_error(e);
   if (e == ERROR_ALREADY_EXISTS) { /* opened someone else's: not ours */
     CloseHandle(h);
@@ -169,7 +174,12 @@ int shmkit__os_open_named(const char *name, int access, unsigned scope,
 
   if ((w = object_name(namespace_of(scope), name, &err)) == NULL) return err;
   h = OpenFileMappingW(want, FALSE, w);
-  err = h == NULL ? shmkit__win_last_error() : 0;
+  /* The name is another kind of object's (see create()): Wine 8 says so
+   * with ERROR_INVALID_HANDLE here too. */
+  if (h == NULL && GetLastError() == ERROR_INVALID_HANDLE)
+    err = SHMKIT_ENOTSHM;
+  else
+    err = h == NULL ? shmkit__win_last_error() : 0;
   free(w);
   if (err != 0) return err;
   if ((err = shmkit__os_check((shmkit_handle)h, access, size)) != 0) {
