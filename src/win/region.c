@@ -195,9 +195,9 @@ int shmkit__os_remove_named(const char *name) {
   return SHMKIT_ENOTSUP;
 }
 
-/* 1 if a view of `h` from offset 0 to `end` can be mapped. Microsoft
+/* 1 if a view of `h` that ends at byte `end` can be mapped: Microsoft
  * documents for MapViewOfFile that all bytes of a view must be within the
- * section's maximum size; the view starts at `from`, an offset the
+ * section's maximum size. The view starts at `from`, an offset the
  * allocation granularity divides, to keep each probe small. */
 static int fits(HANDLE h, DWORD view, uint64_t from, uint64_t end) {
   void *p = MapViewOfFile(h, view, (DWORD)(from >> 32), (DWORD)from,
@@ -219,10 +219,10 @@ static int fits(HANDLE h, DWORD view, uint64_t from, uint64_t end) {
  * reports runs of pages of the same state and protection, so a section
  * made with SEC_RESERVE and partly committed is several runs, all counted.
  * That is whole pages. A section backed by the paging file is whole pages;
- * one backed by a file is as long as the file was, so its last page may be
- * longer than the section: views ending inside that page find the exact
- * end (at most 12 of them for 4 KiB pages), which is what NtQuerySection
- * would have said. */
+ * one backed by a file is as long as it was made (the file's length if 0
+ * was given), so the view's last page may reach past its end: views ending
+ * inside that page find the exact end (at most 12 of them for 4 KiB
+ * pages), the size NtQuerySection reports for it (under Wine 8). */
 static int mapped_size(HANDLE h, int access, uint64_t *size) {
   DWORD view = access == SHMKIT_READ_WRITE ? FILE_MAP_WRITE : FILE_MAP_READ;
   MEMORY_BASIC_INFORMATION mbi;
