@@ -473,6 +473,15 @@ TEST_IMPL(adopt_classic_dup_readonly_win) {
   shmkit_view_unmap(v);
   ASSERT_EQ(test_try_map_writable(shmkit_region_handle(ro), 4096), 0);
   shmkit_region_close(ro);
+  /* Opened by name, read-only: the descriptor grants exactly that. */
+  ASSERT_OK(shmkit_region_open(&ro, name, SHMKIT_READ_ONLY));
+  ASSERT_EQ(shmkit_region_size(ro), test_system_size(5000));
+  ASSERT_OK(shmkit_view_map(&v, ro, 100, 10, SHMKIT_READ_ONLY));
+  ASSERT_STR_EQ((char *)shmkit_view_data(v), "copied");
+  shmkit_view_unmap(v);
+  shmkit_region_close(ro);
+  ASSERT_ERR(shmkit_region_open(&ro, name, SHMKIT_READ_WRITE), SHMKIT_EACCES);
+  ASSERT_NULL(ro);
   UnmapViewOfFile(p);
   ASSERT(CloseHandle(h));
   return 0;

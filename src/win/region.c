@@ -174,6 +174,11 @@ int shmkit__os_open_named(const char *name, int access, unsigned scope,
 
   if ((w = object_name(namespace_of(scope), name, &err)) == NULL) return err;
   h = OpenFileMappingW(want, FALSE, w);
+  /* A section another program made may grant the mapping rights and not
+   * SECTION_QUERY, which only reads the size: shmkit__os_check measures it
+   * without. */
+  if (h == NULL && GetLastError() == ERROR_ACCESS_DENIED)
+    h = OpenFileMappingW(want & ~(DWORD)SECTION_QUERY, FALSE, w);
   /* The name is another kind of object's (see create()): Wine 8 says so
    * with ERROR_INVALID_HANDLE here too. */
   if (h == NULL && GetLastError() == ERROR_INVALID_HANDLE)
