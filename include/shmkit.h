@@ -176,8 +176,10 @@ SHMKIT_EXTERN int shmkit_region_create(shmkit_region **out, uint64_t size,
  * user's. */
 
 /* Creates a region with a name, exclusively: fails with SHMKIT_EEXIST if the
- * name exists. Otherwise as shmkit_region_create(); `flags` may also have
- * SHMKIT_GLOBAL (SHMKIT_EPERM: the Windows privilege it needs). The name stays
+ * name exists (on Windows also when an event, mutex or other such object
+ * holds it: they share the namespace of sections). Otherwise as
+ * shmkit_region_create(); `flags` may also have SHMKIT_GLOBAL
+ * (SHMKIT_EPERM: the Windows privilege it needs). The name stays
  * until shmkit_region_remove() (POSIX; a POSIX name outlives its creator) or
  * until the last handle to the region is closed (Windows). If the call fails,
  * the name is not left behind. */
@@ -191,8 +193,9 @@ SHMKIT_EXTERN int shmkit_region_create_named(shmkit_region **out,
  * SHMKIT_ENAME, SHMKIT_ENOENT, SHMKIT_EACCES (the object does not allow that
  * access; POSIX: or it is not this user's alone, see "What opening a name
  * checks" above), SHMKIT_ENOTSHM (POSIX: a FIFO, socket, symbolic link or
- * other non-shared-memory object at the name, refused without blocking),
- * SHMKIT_EINVAL, SHMKIT_EMFILE, SHMKIT_ENOMEM, and
+ * other non-shared-memory object at the name, refused without blocking;
+ * Windows: another kind of object holds the name), SHMKIT_EINVAL,
+ * SHMKIT_EMFILE, SHMKIT_ENOMEM, and
  * SHMKIT_EAGAIN when the object exists but has no size yet: on POSIX a name
  * exists from the moment it is created, and its creator sizes it just after,
  * so a process that opens it in between must try again. A
@@ -216,11 +219,23 @@ SHMKIT_EXTERN int shmkit_region_remove(const char *name);
  * page offsets while a view must be possible at any offset; on other POSIX
  * systems and SHMKIT_PORTABLE builds: a regular file, whatever its file
  * system; on Windows: a section, including one backed by a file), and
- * allow `access` (else SHMKIT_EACCES; on Windows the handle must also allow
- * SECTION_QUERY, to read the size).
+ * allow `access` (else SHMKIT_EACCES).
  * SHMKIT_READ_WRITE also fails with SHMKIT_EPERM for a region sealed
  * against writes (SHMKIT_SEAL_WRITE or SHMKIT_SEAL_FUTURE_WRITE): nobody can
  * map it writable; adopt it read-only. The size is read from the system.
+ *
+ * On Windows, the handle another program may pass: a section handle (one
+ * backed by a file too) valid in this process (inherited, or duplicated
+ * into it with DuplicateHandle), with FILE_MAP_READ (SECTION_MAP_READ) for
+ * SHMKIT_READ_ONLY, FILE_MAP_WRITE (SECTION_MAP_WRITE) for
+ * SHMKIT_READ_WRITE. SECTION_QUERY is not needed. A SHMKIT_READ_WRITE
+ * region also makes read-only views with FILE_MAP_READ: Microsoft documents
+ * FILE_MAP_WRITE as enough for them, Wine wants FILE_MAP_READ too, so pass
+ * both (or FILE_MAP_ALL_ACCESS). The size is the section's: whole pages for
+ * one backed by the paging file; for one backed by a file, the size it was
+ * created with (the file's length if that was 0). With SECTION_QUERY the
+ * system reports it; without, shmkit maps the whole section once to
+ * measure it.
  *
  * On success the region owns the handle (shmkit_region_close() closes it) and
  * has made it close-on-exec. On failure the caller still owns it. */
@@ -371,7 +386,12 @@ SHMKIT_EXTERN int shmkit_region_token(const shmkit_region *region, char *buf,
  * sealed against writes), and at least the claimed size (else
  * SHMKIT_ETOOSMALL). The region's size is the system's; its access is the
  * token's. On success the region owns the handle; on failure it is left as
- * it was. */
+ * it was.
+ *
+ * On Windows another program may write the token itself for a section
+ * handle the child inherited: "r" needs FILE_MAP_READ, "rw" FILE_MAP_WRITE
+ * (and FILE_MAP_READ for read-only views), no SECTION_QUERY; the <size> is
+ * at most the section's size as shmkit_region_adopt() reads it. */
 SHMKIT_EXTERN int shmkit_region_from_token(shmkit_region **out,
                                            const char *token);
 
@@ -450,7 +470,11 @@ typedef struct shmkit_spawn_options {
  *
  * Windows: argv is joined into one command line with the quoting that
  * CommandLineToArgvW and the C runtime undo, so the child sees the argv
- * given; strings are UTF-8 here and UTF-16 to the system. */
+ * given; strings are UTF-8 here and UTF-16 to the system. A command line
+ * longer than CreateProcessW takes (32,767 UTF-16 characters with its
+ * terminating NUL, counted as quoted) fails with SHMKIT_E2BIG, before
+ * anything starts. The environment block has no documented limit there and
+ * none is applied. */
 SHMKIT_EXTERN int shmkit_spawn(shmkit_process **out,
                                const shmkit_spawn_options *options);
 

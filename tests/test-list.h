@@ -55,7 +55,11 @@ TEST_WIN(conn_hostile_values)        /* raw pipe messages, handle values */
 TEST_WIN(adopt_checks_handle_win)    /* pipes, events, files as HANDLEs */
 TEST_WIN(adopt_ownership_win)        /* handle inheritance flags */
 TEST_WIN(named_native_interop_win)   /* plain CreateFileMapping, Local\NAME */
+TEST_WIN(named_other_object_win)     /* a mutex holding a section's name */
 TEST_WIN(leak_failures_win)          /* pipes as non-section handles */
+TEST_WIN(adopt_classic_readonly_win) /* raw FILE_MAP_READ duplicates */
+TEST_WIN(adopt_classic_dup_readonly_win) /* same, section DACLs */
+TEST_WIN(spawn_command_line_limit_win) /* CreateProcessW's 32,767 */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
@@ -114,6 +118,8 @@ CHILD(pull_source)
 CHILD(echo_peer)
 CHILD_POSIX(hostile_peer)
 CHILD_WIN(hostile_pipe_peer)
+CHILD_WIN(classic_readonly_peer)
+CHILD_WIN(long_arg_check)
 CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)
 CHILD_POSIX(stranger_plants)

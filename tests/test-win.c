@@ -3,6 +3,9 @@
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 
+#include <sddl.h>
+#include <stdlib.h>
+
 #include "runner.h"
 
 /* A read-only handle of an anonymous region cannot be re-duplicated to
@@ -130,7 +133,23 @@ TEST_IMPL(adopt_checks_handle_win) {
   file = disk_file();
   ASSERT_ERR(shmkit_region_adopt(&r, (shmkit_handle)file, SHMKIT_READ_WRITE),
              SHMKIT_ENOTSHM);
+  /* A section of that file is a section: taken, with or without
+   * SECTION_QUERY, and its size is the file's, not a whole page (a view
+   * cannot reach past a file-backed section's end). */
+  h = CreateFileMappingW(file, NULL, PAGE_READWRITE, 0, 70007, NULL);
+  ASSERT(h != NULL);
   ASSERT(CloseHandle(file));
+  rd = dup_with((shmkit_handle)h, FILE_MAP_READ, FALSE);
+  ASSERT_OK(shmkit_region_adopt(&r, (shmkit_handle)rd, SHMKIT_READ_ONLY));
+  ASSERT_EQ(shmkit_region_size(r), 70007);
+  shmkit_region_close(r);
+  rd = dup_with((shmkit_handle)h, FILE_MAP_WRITE, FALSE);
+  ASSERT_OK(shmkit_region_adopt(&r, (shmkit_handle)rd, SHMKIT_READ_WRITE));
+  ASSERT_EQ(shmkit_region_size(r), 70007);
+  shmkit_region_close(r);
+  ASSERT_OK(shmkit_region_adopt(&r, (shmkit_handle)h, SHMKIT_READ_WRITE));
+  ASSERT_EQ(shmkit_region_size(r), 70007);
+  shmkit_region_close(r);
 
   /* Sections, but not with the access claimed. */
   ASSERT_OK(shmkit_region_create(&a, 100, 0));
@@ -146,12 +165,24 @@ TEST_IMPL(adopt_checks_handle_win) {
   ASSERT_EQ(shmkit_region_size(r), test_system_size(100));
   shmkit_region_close(r);
   ASSERT(!is_open(h));
-  /* Mapping only, no SECTION_QUERY: the size cannot be read from the
-   * system, and shmkit refuses it as an access it lacks. */
+  /* Mapping only, no SECTION_QUERY (how other programs hand sections
+   * over): taken, with the size in whole pages. */
   h = dup_with(shmkit_region_handle(a), FILE_MAP_READ, FALSE);
-  ASSERT_ERR(shmkit_region_adopt(&r, (shmkit_handle)h, SHMKIT_READ_ONLY),
+  ASSERT_ERR(shmkit_region_adopt(&r, (shmkit_handle)h, SHMKIT_READ_WRITE),
              SHMKIT_EACCES);
   ASSERT_NULL(r);
+  ASSERT_OK(shmkit_region_adopt(&r, (shmkit_handle)h, SHMKIT_READ_ONLY));
+  ASSERT_EQ(shmkit_region_size(r), test_system_size(100));
+  shmkit_region_close(r);
+  ASSERT(!is_open(h));
+  h = dup_with(shmkit_region_handle(a), FILE_MAP_READ | FILE_MAP_WRITE, FALSE);
+  ASSERT_OK(shmkit_region_adopt(&r, (shmkit_handle)h, SHMKIT_READ_WRITE));
+  ASSERT_EQ(shmkit_region_size(r), test_system_size(100));
+  shmkit_region_close(r);
+  /* No mapping right at all: a section, but nothing to take. */
+  h = dup_with(shmkit_region_handle(a), SECTION_QUERY, FALSE);
+  ASSERT_ERR(shmkit_region_adopt(&r, (shmkit_handle)h, SHMKIT_READ_ONLY),
+             SHMKIT_EACCES);
   ASSERT(CloseHandle(h));
   /* Writing only (the O_WRONLY of POSIX): a read-only view needs read. */
   h = dup_with(shmkit_region_handle(a), SECTION_QUERY | FILE_MAP_WRITE, FALSE);
@@ -271,6 +302,32 @@ TEST_IMPL(named_native_interop_win) {
   return 0;
 }
 
+/* A name held by another kind of object (sections share one namespace
+ * with events, mutexes, semaphores...): taken for create, not shared
+ * memory for open. Both calls fail with ERROR_INVALID_HANDLE (documented
+ * for CreateFileMapping, seen under Wine for OpenFileMapping). */
+TEST_IMPL(named_other_object_win) {
+  shmkit_region *r = (shmkit_region *)&r;
+  char name[32];
+  wchar_t native[48];
+  HANDLE m;
+
+  local_name(native, 48, test_name(name, "mutex"));
+  m = CreateMutexW(NULL, FALSE, native);
+  ASSERT(m != NULL);
+  ASSERT_ERR(shmkit_region_create_named(&r, name, 4096, 0), SHMKIT_EEXIST);
+  ASSERT_NULL(r);
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_ENOTSHM);
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_WRITE), SHMKIT_ENOTSHM);
+  ASSERT_NULL(r);
+  ASSERT(CloseHandle(m));
+  /* Gone with the mutex: the name is free again. */
+  ASSERT_ERR(shmkit_region_open(&r, name, SHMKIT_READ_ONLY), SHMKIT_ENOENT);
+  ASSERT_OK(shmkit_region_create_named(&r, name, 4096, 0));
+  shmkit_region_close(r);
+  return 0;
+}
+
 /* Calls that fail at each step, after the handle was opened where there is
  * one, and the count after each (test-posix.c's leak_failures). */
 TEST_IMPL(leak_failures_win) {
@@ -347,5 +404,198 @@ TEST_IMPL(leak_failures_win) {
   shmkit_region_close(r);
   ASSERT_EQ(test_open_handles(), n - 2);
 #undef SAME
+  return 0;
+}
+
+/* The classic read-only hand-over of other Windows programs: a duplicate
+ * with FILE_MAP_READ alone (no SECTION_QUERY), made inheritable and started
+ * with the plain CreateProcess, with a truthful token. The child takes it
+ * with shmkit_region_from_token, reads through it and cannot write; the same
+ * handle claimed "rw" is refused. */
+TEST_IMPL(adopt_classic_readonly_win) {
+  shmkit_region *r;
+  shmkit_view *v;
+  test_proc p;
+  HANDLE ro;
+  char token[SHMKIT_TOKEN_MAX];
+  const char *args[] = {token, "ok", NULL};
+
+  ASSERT_OK(shmkit_region_create(&r, 10000, 0));
+  ASSERT_OK(shmkit_view_map(&v, r, 9000, 100, SHMKIT_READ_WRITE));
+  strcpy(shmkit_view_data(v), "classic");
+  ro = dup_with(shmkit_region_handle(r), FILE_MAP_READ, TRUE);
+  snprintf(token, sizeof(token), "shmkit1:%llu:%llu:r",
+           (unsigned long long)(uintptr_t)ro,
+           (unsigned long long)shmkit_region_size(r));
+  test_spawn(&p, "classic_readonly_peer", args, (shmkit_handle)ro);
+  ASSERT_EQ(test_wait(&p, 60000), 0);
+  snprintf(token, sizeof(token), "shmkit1:%llu:%llu:rw",
+           (unsigned long long)(uintptr_t)ro,
+           (unsigned long long)shmkit_region_size(r));
+  args[1] = "eacces";
+  test_spawn(&p, "classic_readonly_peer", args, (shmkit_handle)ro);
+  ASSERT_EQ(test_wait(&p, 60000), 0);
+  ASSERT(CloseHandle(ro));
+  shmkit_view_unmap(v);
+  shmkit_region_close(r);
+  return 0;
+}
+
+/* A region adopted from a FILE_MAP_READ-only handle still makes read-only
+ * copies, even of a section whose descriptor grants nobody SECTION_QUERY
+ * (a copy that asked for it would be checked against that descriptor). */
+TEST_IMPL(adopt_classic_dup_readonly_win) {
+  SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
+  shmkit_region *r, *ro;
+  shmkit_view *v;
+  wchar_t native[48];
+  char name[32], *p;
+  HANDLE h, rd;
+
+  ASSERT(ConvertStringSecurityDescriptorToSecurityDescriptorW(
+      L"D:P(A;;0x4;;;WD)", SDDL_REVISION_1, &sa.lpSecurityDescriptor, NULL));
+  local_name(native, 48, test_name(name, "dupro"));
+  h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0, 5000,
+                         native);
+  LocalFree(sa.lpSecurityDescriptor);
+  ASSERT(h != NULL);
+  p = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+  ASSERT(p != NULL);
+  strcpy(p + 100, "copied");
+  rd = dup_with((shmkit_handle)h, FILE_MAP_READ, FALSE);
+  ASSERT_OK(shmkit_region_adopt(&r, (shmkit_handle)rd, SHMKIT_READ_ONLY));
+  ASSERT_OK(shmkit_region_dup_readonly(r, &ro));
+  shmkit_region_close(r);
+  ASSERT_EQ(shmkit_region_access(ro), SHMKIT_READ_ONLY);
+  ASSERT_EQ(shmkit_region_size(ro), test_system_size(5000));
+  ASSERT_OK(shmkit_view_map(&v, ro, 100, 10, SHMKIT_READ_ONLY));
+  ASSERT_STR_EQ((char *)shmkit_view_data(v), "copied");
+  shmkit_view_unmap(v);
+  ASSERT_EQ(test_try_map_writable(shmkit_region_handle(ro), 4096), 0);
+  shmkit_region_close(ro);
+  /* Opened by name, read-only: the descriptor grants exactly that. */
+  ASSERT_OK(shmkit_region_open(&ro, name, SHMKIT_READ_ONLY));
+  ASSERT_EQ(shmkit_region_size(ro), test_system_size(5000));
+  ASSERT_OK(shmkit_view_map(&v, ro, 100, 10, SHMKIT_READ_ONLY));
+  ASSERT_STR_EQ((char *)shmkit_view_data(v), "copied");
+  shmkit_view_unmap(v);
+  shmkit_region_close(ro);
+  ASSERT_ERR(shmkit_region_open(&ro, name, SHMKIT_READ_WRITE), SHMKIT_EACCES);
+  ASSERT_NULL(ro);
+  UnmapViewOfFile(p);
+  ASSERT(CloseHandle(h));
+  return 0;
+}
+
+/* argv: TOKEN, then "ok" (take it read-only and read "classic" at 9000) or
+ * "eacces" (the token claims more than the handle allows). */
+CHILD_IMPL(classic_readonly_peer) {
+  shmkit_region *r = (shmkit_region *)&r;
+  shmkit_view *v;
+  shmkit_handle h;
+
+  ASSERT_EQ(argc, 2);
+  if (strcmp(argv[1], "eacces") == 0) {
+    ASSERT_ERR(shmkit_region_from_token(&r, argv[0]), SHMKIT_EACCES);
+    ASSERT_NULL(r);
+    return 0;
+  }
+  ASSERT_OK(shmkit_region_from_token(&r, argv[0]));
+  h = shmkit_region_handle(r);
+  ASSERT_EQ(shmkit_region_access(r), SHMKIT_READ_ONLY);
+  ASSERT_EQ(shmkit_region_size(r), test_system_size(10000));
+  ASSERT_OK(shmkit_view_map(&v, r, 9000, 100, SHMKIT_READ_ONLY));
+  ASSERT_STR_EQ((char *)shmkit_view_data(v), "classic");
+  shmkit_view_unmap(v);
+  ASSERT_ERR(shmkit_view_map(&v, r, 0, 1, SHMKIT_READ_WRITE), SHMKIT_EACCES);
+  ASSERT_EQ(test_try_map_writable(h, 4096), 0);
+  shmkit_region_close(r);
+  ASSERT(!is_open((HANDLE)h));
+  return 0;
+}
+
+/* `count` copies of the UTF-8 character `ch`, then `tail`, in a new string. */
+static char *repeat(const char *ch, size_t count, const char *tail) {
+  size_t len = strlen(ch), n = 0;
+  char *s = malloc(len * count + strlen(tail) + 1);
+
+  ASSERT(s != NULL);
+  for (size_t i = 0; i < count; i++, n += len) memcpy(s + n, ch, len);
+  strcpy(s + n, tail);
+  return s;
+}
+
+/* Spawns `long_arg_check` with `arg` last: 0 if it ran and saw the
+ * argument whole, else the error of shmkit_spawn. */
+static int spawn_long(const char *arg) {
+  char len[24];
+  const char *argv[] = {"t", "--child", "long_arg_check", len, arg, NULL};
+  shmkit_spawn_options o;
+  shmkit_process *p = (shmkit_process *)&p;
+  int err, code, sig;
+
+  snprintf(len, sizeof(len), "%05u", (unsigned)strlen(arg));
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  if ((err = shmkit_spawn(&p, &o)) != 0) {
+    ASSERT_NULL(p);
+    return err;
+  }
+  ASSERT_OK(shmkit_process_wait(p, 60000, &code, &sig));
+  ASSERT_EQ(code, 0);
+  shmkit_process_close(p);
+  return 0;
+}
+
+/* CreateProcessW takes a command line of at most 32,767 UTF-16 characters
+ * with its terminating NUL. One longer, as quoted, is SHMKIT_E2BIG before
+ * anything starts; one exactly that long runs. The prefix before the last
+ * argument, `t --child long_arg_check NNNNN `, is 31 characters, which
+ * leaves 32,735 for it. */
+TEST_IMPL(spawn_command_line_limit_win) {
+  const char *smile = "\xF0\x9F\x98\x80"; /* U+1F600: two UTF-16 units */
+  int before = test_open_handles();
+  char *s;
+
+  s = repeat("x", 32735, "");
+  ASSERT_OK(spawn_long(s));
+  free(s);
+  s = repeat("x", 32736, "");
+  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
+  free(s);
+  /* Counted in UTF-16 units, not bytes or characters. */
+  s = repeat(smile, 16367, "x");
+  ASSERT_OK(spawn_long(s));
+  free(s);
+  s = repeat(smile, 16368, "");
+  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
+  free(s);
+  /* Counted as quoted: each '"' is sent as \", the whole in quotes. */
+  s = repeat("\"", 16366, "x");
+  ASSERT_OK(spawn_long(s));
+  free(s);
+  s = repeat("\"", 16367, "");
+  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
+  free(s);
+  /* Far beyond, where a length could wrap a narrower count. */
+  s = repeat("x", 70000, "");
+  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
+  free(s);
+  ASSERT_EQ(test_open_handles(), before);
+  return 0;
+}
+
+/* argv: the UTF-8 length of the last argument, then that argument: read
+ * back from the system's command line (the C runtime's argv is in the ANSI
+ * code page). */
+CHILD_IMPL(long_arg_check) {
+  char **sys;
+  int n;
+
+  ASSERT_EQ(argc, 2);
+  n = test_system_argv(&sys);
+  ASSERT_EQ(n, 5);
+  ASSERT_EQ(strlen(sys[4]), strtoul(argv[0], NULL, 10));
   return 0;
 }

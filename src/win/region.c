@@ -1,6 +1,6 @@
-/* Windows regions and views: the seed's file mapping, backed by the paging
- * file (CreateFileMapping with INVALID_HANDLE_VALUE), both halves of the
- * 64-bit size filled in, views with MapViewOfFile. */
+/* Windows regions and views: file mappings backed by the paging file
+ * (CreateFileMapping with INVALID_HANDLE_VALUE), both halves of the 64-bit
+ * size filled in, views with MapViewOfFile. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +74,7 @@ static int create(const wchar_t *name, const char *sddl, uint64_t size,
   int err;
 
   if ((err = shmkit__win_security(sddl, &sa)) != 0) return err;
-  /* The seed passes 0 as the high half; sizes here are 64-bit. */
+  /* Both halves: a high half of 0 would cut sizes to 32 bits. */
   h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE,
                          (DWORD)(size >> 32), (DWORD)size, name);
   e = GetLastError();
@@ -82,6 +82,11 @@ static int create(const wchar_t *name, const char *sddl, uint64_t size,
   /* The arguments are checked: an invalid one can only be the size, beyond
    * what a section can be (Wine says so; Windows says out of memory). */
   if (h == NULL && e == ERROR_INVALID_PARAMETER) return SHMKIT_E2BIG;
+  /* Sections share their namespace with events, mutexes, semaphores and
+   * the like; Windows documents ERROR_INVALID_HANDLE for a name one of those
+   * holds. The name is taken. */
+  if (h == NULL && e == ERROR_INVALID_HANDLE && name != NULL)
+    return SHMKIT_EEXIST;
   if (h == NULL) return shmkit__win_error(e);
   if (e == ERROR_ALREADY_EXISTS) { /* opened someone else's: not ours */
     CloseHandle(h);
@@ -169,7 +174,17 @@ int shmkit__os_open_named(const char *name, int access, unsigned scope,
 
   if ((w = object_name(namespace_of(scope), name, &err)) == NULL) return err;
   h = OpenFileMappingW(want, FALSE, w);
-  err = h == NULL ? shmkit__win_last_error() : 0;
+  /* A section another program made may grant the mapping rights and not
+   * SECTION_QUERY, which only reads the size: shmkit__os_check measures it
+   * without. */
+  if (h == NULL && GetLastError() == ERROR_ACCESS_DENIED)
+    h = OpenFileMappingW(want & ~(DWORD)SECTION_QUERY, FALSE, w);
+  /* The name is another kind of object's (see create()): Wine 8 says so
+   * with ERROR_INVALID_HANDLE here too. */
+  if (h == NULL && GetLastError() == ERROR_INVALID_HANDLE)
+    err = SHMKIT_ENOTSHM;
+  else
+    err = h == NULL ? shmkit__win_last_error() : 0;
   free(w);
   if (err != 0) return err;
   if ((err = shmkit__os_check((shmkit_handle)h, access, size)) != 0) {
@@ -183,6 +198,70 @@ int shmkit__os_open_named(const char *name, int access, unsigned scope,
 int shmkit__os_remove_named(const char *name) {
   (void)name; /* a Windows name lives exactly as long as its object */
   return SHMKIT_ENOTSUP;
+}
+
+/* 1 if a view of `h` that ends at byte `end` can be mapped: Microsoft
+ * documents for MapViewOfFile that all bytes of a view must be within the
+ * section's maximum size. The view starts at `from`, an offset the
+ * allocation granularity divides, to keep each probe small. */
+static int fits(HANDLE h, DWORD view, uint64_t from, uint64_t end) {
+  void *p = MapViewOfFile(h, view, (DWORD)(from >> 32), (DWORD)from,
+                          (SIZE_T)(end - from));
+  if (p == NULL) return 0;
+  UnmapViewOfFile(p);
+  return 1;
+}
+
+/* The size of a section whose handle lacks SECTION_QUERY, as other programs
+ * hand sections over (DuplicateHandle with FILE_MAP_READ alone), from what
+ * Microsoft documents for MapViewOfFile: a length of 0 maps from the offset
+ * to the end of the section, VirtualQuery gives a view's size, and a view
+ * must lie within the section's maximum size.
+ *
+ * First the whole section is mapped, with the view access that `access`
+ * needs (the handle was checked for that right), and the regions
+ * VirtualQuery reports inside that one view are added up: VirtualQuery
+ * reports runs of pages of the same state and protection, so a section
+ * made with SEC_RESERVE and partly committed is several runs, all counted.
+ * That is whole pages. A section backed by the paging file is whole pages;
+ * one backed by a file is as long as it was made (the file's length if 0
+ * was given), so the view's last page may reach past its end: views ending
+ * inside that page find the exact end (at most 12 of them for 4 KiB
+ * pages), the size NtQuerySection reports for it (under Wine 8). */
+static int mapped_size(HANDLE h, int access, uint64_t *size) {
+  DWORD view = access == SHMKIT_READ_WRITE ? FILE_MAP_WRITE : FILE_MAP_READ;
+  MEMORY_BASIC_INFORMATION mbi;
+  SYSTEM_INFO si;
+  uint64_t total = 0, lo, hi, from;
+  char *base, *at;
+
+  base = MapViewOfFile(h, view, 0, 0, 0);
+  if (base == NULL) return shmkit__win_last_error();
+  for (at = base; VirtualQuery(at, &mbi, sizeof(mbi)) == sizeof(mbi) &&
+                  mbi.AllocationBase == base && mbi.RegionSize > 0;
+       at += mbi.RegionSize)
+    total += mbi.RegionSize;
+  UnmapViewOfFile(base);
+  GetSystemInfo(&si);
+  if (total < si.dwPageSize) return SHMKIT_EIO;
+  /* The end is in (lo, hi]; a view that ends at hi usually fits. */
+  lo = total - si.dwPageSize;
+  hi = total;
+  from = lo & ~(uint64_t)(si.dwAllocationGranularity - 1);
+  if (!fits(h, view, from, hi)) {
+    hi--;
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo + 1) / 2;
+      if (fits(h, view, from, mid))
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+    /* Not even one byte of the last page: not a size, a failing system. */
+    if (hi == total - si.dwPageSize) return SHMKIT_EIO;
+  }
+  *size = hi;
+  return 0;
 }
 
 int shmkit__os_check(shmkit_handle handle, int access, uint64_t *size) {
@@ -202,6 +281,10 @@ int shmkit__os_check(shmkit_handle handle, int access, uint64_t *size) {
     return SHMKIT_EBADF;
   ntdll();
   if (query_object == NULL || query_section == NULL) return SHMKIT_ENOTSUP;
+  /* Neither query below needs any access right to the object: Microsoft's
+   * NtQueryObject page lists none for ObjectTypeInformation or
+   * ObjectBasicInformation, and a FILE_MAP_READ-only handle answers both
+   * (tests/test-win.c). */
   st =
       query_object(h, 2 /* ObjectTypeInformation */, &type, sizeof(type), NULL);
   if (st == STATUS_INVALID_HANDLE_) return SHMKIT_EBADF;
@@ -213,10 +296,13 @@ int shmkit__os_check(shmkit_handle handle, int access, uint64_t *size) {
                    NULL) < 0)
     return SHMKIT_EIO;
   /* A writable view (FILE_MAP_WRITE) needs SECTION_MAP_WRITE, a read-only
-   * one (FILE_MAP_READ) SECTION_MAP_READ; the size needs SECTION_QUERY. */
-  need = SECTION_QUERY |
-         (access == SHMKIT_READ_WRITE ? SECTION_MAP_WRITE : SECTION_MAP_READ);
+   * one (FILE_MAP_READ) SECTION_MAP_READ: the headers define the FILE_MAP_
+   * rights as those SECTION_ bits. */
+  need = access == SHMKIT_READ_WRITE ? SECTION_MAP_WRITE : SECTION_MAP_READ;
   if ((basic.granted & need) != need) return SHMKIT_EACCES;
+  /* SECTION_QUERY reads the size without mapping anything; without it, a
+   * whole view says how large the section is. */
+  if ((basic.granted & SECTION_QUERY) == 0) return mapped_size(h, access, size);
   if (query_section(h, 0 /* SectionBasicInformation */, &section,
                     sizeof(section), NULL) < 0)
     return SHMKIT_EIO;
@@ -236,9 +322,15 @@ int shmkit__os_dup_readonly(shmkit_handle h, const char *name,
 
   (void)name;
   /* A subset of the handle's own access: no access check, so this works
-   * for anonymous sections, whose descriptor refuses any upgrade. */
+   * for anonymous sections, whose descriptor refuses any upgrade. A region
+   * adopted from a FILE_MAP_READ-only handle has no SECTION_QUERY to pass
+   * on: asking for it is checked against the section's descriptor, which
+   * may refuse it. The copy does without: its size is the region's, and a
+   * process it is handed to measures it without (shmkit__os_check). */
   if (!DuplicateHandle(self, (HANDLE)h, self, &ro,
-                       SECTION_QUERY | FILE_MAP_READ, FALSE, 0))
+                       SECTION_QUERY | FILE_MAP_READ, FALSE, 0) &&
+      (GetLastError() != ERROR_ACCESS_DENIED ||
+       !DuplicateHandle(self, (HANDLE)h, self, &ro, FILE_MAP_READ, FALSE, 0)))
     return shmkit__win_last_error();
   *out = (shmkit_handle)ro;
   return 0;

@@ -1,8 +1,7 @@
 /* Windows processes: CreateProcessW with a writable command line built from
- * argv (seed point 11), a STARTUPINFOEXW that starts from GetStartupInfoW
- * (seed point 12), and PROC_THREAD_ATTRIBUTE_HANDLE_LIST so that the child
- * inherits exactly the listed handles, not every inheritable one (seed
- * point 7 goes too far). */
+ * argv, a STARTUPINFOEXW that starts from GetStartupInfoW, and
+ * PROC_THREAD_ATTRIBUTE_HANDLE_LIST so that the child inherits exactly the
+ * listed handles, not every inheritable one. */
 #include <stdlib.h>
 #include <string.h>
 #include <wctype.h>
@@ -90,17 +89,24 @@ static size_t quote(wchar_t *out, const wchar_t *arg) {
   return n;
 }
 
+/* CreateProcessW documents its command line as at most 32,767 characters
+ * (UTF-16 units) with the terminating NUL. Longer, Wine 8 truncates it
+ * without an error and the child gets other arguments than these: refuse
+ * it here, before anything starts. */
+#define COMMAND_LINE_MAX 32767
+
 /* A new, writable command line (CreateProcessW may write into it). */
 static int command_line(char *const *argv, wchar_t **out) {
-  size_t total = 1, n = 0;
+  size_t total = 1, n = 0; /* the NUL */
   wchar_t *line;
   int err = 0;
 
   for (size_t i = 0; argv[i] != NULL; i++) {
     wchar_t *w = shmkit__utf16(argv[i], &err);
     if (w == NULL) return err;
-    total += quote(NULL, w) + 1;
+    total += (i > 0) + quote(NULL, w); /* the space before, the argument */
     free(w);
+    if (total > COMMAND_LINE_MAX) return SHMKIT_E2BIG;
   }
   if ((line = malloc(total * sizeof(*line))) == NULL) return SHMKIT_ENOMEM;
   for (size_t i = 0; argv[i] != NULL; i++) {
@@ -228,10 +234,10 @@ int shmkit__os_spawn(const shmkit__spawn *s, int64_t *pid,
     goto done;
   }
 
-  /* Seed point 12: start from our own STARTUPINFO, cb set first. What it
-   * says of our standard handles and of the C runtime's inherited
-   * descriptors (lpReserved2) is not the child's business: the child gets
-   * fresh inheritable copies of our standard handles instead. */
+  /* Start from our own STARTUPINFO, cb set first. What it says of our
+   * standard handles and of the C runtime's inherited descriptors
+   * (lpReserved2) is not the child's business: the child gets fresh
+   * inheritable copies of our standard handles instead. */
   si.StartupInfo.cb = sizeof(si.StartupInfo);
   GetStartupInfoW(&si.StartupInfo);
   si.StartupInfo.cb = sizeof(si);
