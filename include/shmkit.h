@@ -453,10 +453,15 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
  * belongs to the user that listens on it: shmkit_connect() reaches only a
  * listener of the same user (it fails with SHMKIT_EACCES if another user
  * holds the name), and shmkit_accept() hands out only connections from
- * processes of the same user, closing the others. Linux: the abstract socket
- * namespace ("\0shmkit.<uid>.<name>"; nothing on disk). Other POSIX systems
- * and SHMKIT_PORTABLE: a socket file /tmp/shmkit-<uid>/<name>, mode 0600 in a
- * directory of mode 0700, removed when the listener closes.
+ * processes of the same user, closing the others. A peer the system reports
+ * as the overflow uid (Linux: /proc/sys/kernel/overflowuid, 65534 by
+ * default: any user it cannot map into this user namespace) is never taken
+ * for the same user, so a process that runs as that uid (a rootless
+ * container with USER nobody) can connect to no one (SHMKIT_EACCES) and
+ * accepts no one; shmkit_conn_pair() is not affected. Linux: the abstract
+ * socket namespace ("\0shmkit.<uid>.<name>"; nothing on disk). Other POSIX
+ * systems and SHMKIT_PORTABLE: a socket file /tmp/shmkit-<uid>/<name>, mode
+ * 0600 in a directory of mode 0700, removed when the listener closes.
  *
  * Windows: "\\.\pipe\shmkit.<SID>.<name>", a message-mode named pipe
  * that only this user may open and remote clients may not, "in use" while
@@ -501,12 +506,15 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
 SHMKIT_EXTERN int shmkit_listen(shmkit_conn **out, const char *endpoint);
 
 /* Waits for the next connection from a process of the same user. Fails
- * with SHMKIT_ETIMEDOUT, SHMKIT_EINVAL (not a listener), SHMKIT_EMFILE. */
+ * with SHMKIT_ETIMEDOUT, SHMKIT_EINVAL (not a listener), SHMKIT_EMFILE.
+ * A listener running as the overflow uid (see "Endpoints") turns every
+ * connection away, and so ends in SHMKIT_ETIMEDOUT. */
 SHMKIT_EXTERN int shmkit_accept(shmkit_conn *listener, shmkit_conn **out,
                                 int timeout_ms);
 
 /* Connects to an endpoint. Fails with SHMKIT_ENAME, SHMKIT_ENOENT (nobody
- * listens), SHMKIT_EACCES (the listener is another user's),
+ * listens), SHMKIT_EACCES (the listener is another user's, or this
+ * process or the listener is reported as the overflow uid),
  * SHMKIT_ETIMEDOUT (the listener did not take the connection in time). */
 SHMKIT_EXTERN int shmkit_connect(shmkit_conn **out, const char *endpoint,
                                  int timeout_ms);

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -338,4 +339,96 @@ CHILD_IMPL(stranger_squats) {
     if (c >= 0) close(c);
     if (ok == 'n') test_sleep_ms(1000);
   }
+}
+
+/* Becomes a process whose peers the kernel reports as the overflow uid:
+ * "setuid" becomes nobody (65534 on Debian, also the overflow uid);
+ * "userns" enters a new user namespace with no uid mapped, where every
+ * process outside it, and this one, is reported as the overflow uid.
+ * Returns 0, or -1 if the system does not allow it here. */
+static int become_overflow(const char *mode) {
+  if (strcmp(mode, "setuid") == 0) {
+    become_nobody();
+    return 0;
+  }
+  ASSERT_STR_EQ(mode, "userns");
+  return unshare(CLONE_NEWUSER) == 0 ? 0 : -1;
+}
+
+/* Two processes that each see the other as the overflow uid (the user the
+ * kernel names everyone it cannot map into a namespace) cannot tell
+ * whether they are the same user: neither the listener nor the connecting
+ * process may take the other for one of its own. */
+static int overflow_pair(const char *mode) {
+  char name[32], fdtext[16];
+  const char *largs[] = {mode, fdtext, name, NULL};
+  const char *cargs[] = {mode, name, NULL};
+  test_proc l, c;
+  int sv[2];
+  char byte;
+
+  test_name(name, mode);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  snprintf(fdtext, sizeof(fdtext), "%d", sv[1]);
+  test_spawn(&l, "overflow_listener", largs, sv[1]);
+  close(sv[1]);
+  ASSERT_EQ(read(sv[0], &byte, 1), 1);
+  if (byte == 's') { /* no user namespace for us here */
+    close(sv[0]);
+    ASSERT_EQ(test_wait(&l, 30000), 0);
+    return TEST_SKIP;
+  }
+  ASSERT_EQ(byte, 'y');
+  test_spawn(&c, "overflow_connector", cargs, SHMKIT_INVALID_HANDLE);
+  ASSERT_EQ(test_wait(&c, 30000), 0);
+  /* The refused connection waits in the listener's queue: now it may look. */
+  ASSERT_EQ(write(sv[0], "g", 1), 1);
+  ASSERT_EQ(test_wait(&l, 30000), 0);
+  close(sv[0]);
+  return 0;
+}
+
+TEST_IMPL(conn_overflow_uid) {
+  int ran = 0;
+
+  /* A new user namespace needs no privilege on most Linux systems, and
+   * the abstract socket namespace reaches across it (not socket files: an
+   * unmapped user cannot create one). */
+  if (test_linux_ext() && overflow_pair("userns") == 0) ran = 1;
+  if (geteuid() == 0 && overflow_pair("setuid") == 0) ran = 1;
+  if (!ran) {
+    printf("skipped: needs root or an unprivileged user namespace\n");
+    return TEST_SKIP;
+  }
+  return 0;
+}
+
+CHILD_IMPL(overflow_listener) {
+  shmkit_conn *l, *c = (shmkit_conn *)&c;
+  int fd;
+  char byte;
+
+  ASSERT_EQ(argc, 3);
+  fd = atoi(argv[1]);
+  if (become_overflow(argv[0]) != 0) {
+    ASSERT_EQ(write(fd, "s", 1), 1);
+    return 0;
+  }
+  ASSERT_OK(shmkit_listen(&l, argv[2]));
+  ASSERT_EQ(write(fd, "y", 1), 1);
+  ASSERT_EQ(read(fd, &byte, 1), 1);
+  ASSERT_ERR(shmkit_accept(l, &c, 200), SHMKIT_ETIMEDOUT);
+  ASSERT_NULL(c);
+  shmkit_conn_close(l);
+  return 0;
+}
+
+CHILD_IMPL(overflow_connector) {
+  shmkit_conn *c = (shmkit_conn *)&c;
+
+  ASSERT_EQ(argc, 2);
+  ASSERT_EQ(become_overflow(argv[0]), 0);
+  ASSERT_ERR(shmkit_connect(&c, argv[1], 30000), SHMKIT_EACCES);
+  ASSERT_NULL(c);
+  return 0;
 }

@@ -70,6 +70,7 @@ TEST_POSIX(seal_future_write)           /* memfd seals, /proc reopening */
 TEST_POSIX(seal_readonly_holder)        /* memfd seals, fcntl */
 TEST_POSIX(conn_hostile_frames)     /* raw sendmsg frames, SCM_RIGHTS */
 TEST_POSIX(conn_other_user)         /* setuid to another user */
+TEST_POSIX(conn_overflow_uid)       /* user namespaces, setuid */
 TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
 
 CHILD(named_peer)
@@ -97,3 +98,5 @@ CHILD_POSIX(hostile_peer)
 CHILD_WIN(hostile_pipe_peer)
 CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)
+CHILD_POSIX(overflow_listener)
+CHILD_POSIX(overflow_connector)

@@ -99,8 +99,34 @@ static long long deadline_of(int timeout_ms) {
   return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 }
 
+/* Linux: the uid the kernel reports for a user it cannot map into the
+ * reader's user namespace (SO_PEERCRED, and geteuid() inside a namespace
+ * with no mapping for us): 65534 unless changed. -1 where there is none. */
+static long long overflow_uid(void) {
+  char text[24];
+  long long v = -1;
+  ssize_t n;
+  int fd = open("/proc/sys/kernel/overflowuid", O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0) return -1;
+  n = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (n > 0) {
+    text[n] = '\0';
+    if (sscanf(text, "%lld", &v) != 1) v = -1;
+  }
+  return v;
+}
+
 int shmkit__os_self_user(char user[SHMKIT_USER_MAX], int64_t *uid) {
-  *uid = (int64_t)geteuid();
+  uid_t me = geteuid();
+
+  /* A peer reported as the overflow uid is anyone the kernel could not map:
+   * it matches us only if we are that uid too (a rootless container that
+   * runs as nobody), and then it may be any user of the host. No peer of
+   * such a process can be vouched for, so none is taken for ours. */
+  if ((long long)me == overflow_uid()) return SHMKIT_EACCES;
+  *uid = (int64_t)me;
   snprintf(user, SHMKIT_USER_MAX, "%lld", (long long)*uid);
   return 0;
 }
