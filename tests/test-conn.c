@@ -1,4 +1,5 @@
 /* Connections: regions travel with messages, whole, checked on arrival. */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "runner.h"
@@ -822,5 +823,71 @@ CHILD_IMPL(echo_peer) {
   ASSERT_ERR(err, SHMKIT_ECLOSED);
   ASSERT_EQ(got, ECHOES);
   shmkit_conn_close(c);
+  return 0;
+}
+
+/* The two ends of a pair are two objects, so two threads may each use one:
+ * each closes its end at the same instant as the other (and, with `spawn`,
+ * this thread hands its end to a child while the other thread closes the
+ * other end). The other thread spins on `round` so that both start
+ * together; ASan or ThreadSanitizer sees what goes wrong. */
+typedef struct racer {
+  shmkit_conn *ends[2];
+  atomic_int round, done;
+  int rounds;
+} racer;
+
+static void close_side1(void *p) {
+  racer *r = p;
+  for (int n = 1; n <= r->rounds; n++) {
+    while (atomic_load(&r->round) != n) {
+    }
+    shmkit_conn_close(r->ends[1]);
+    atomic_store(&r->done, n);
+  }
+}
+
+static void race(int rounds, int spawn) {
+  const char *argv[] = {test_self_path(), "--child", "exit_with", "0", NULL};
+  shmkit_spawn_options o;
+  shmkit_process *p;
+  test_thread t;
+  racer r;
+  int code;
+
+  memset(&r, 0, sizeof(r));
+  atomic_init(&r.round, 0);
+  atomic_init(&r.done, 0);
+  r.rounds = rounds;
+  test_thread_start(&t, close_side1, &r);
+  for (int n = 1; n <= rounds; n++) {
+    ASSERT_OK(shmkit_conn_pair(&r.ends[0], &r.ends[1]));
+    atomic_store(&r.round, n); /* the other thread goes */
+    if (spawn) {
+      memset(&o, 0, sizeof(o));
+      o.file = test_self_path();
+      o.argv = argv;
+      o.conns = &r.ends[0];
+      o.conn_count = 1;
+      ASSERT_OK(shmkit_spawn(&p, &o));
+      shmkit_conn_close(r.ends[0]);
+      ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
+      ASSERT_EQ(code, 0);
+      shmkit_process_close(p);
+    } else {
+      shmkit_conn_close(r.ends[0]);
+    }
+    while (atomic_load(&r.done) != n) {
+    }
+  }
+  test_thread_join(&t);
+}
+
+TEST_IMPL(conn_pair_close_race) {
+  int n = test_open_handles();
+
+  race(2000, 0);
+  race(test_spawn_cycles() / 10, 1);
+  ASSERT_EQ(test_open_handles(), n);
   return 0;
 }
