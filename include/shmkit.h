@@ -566,7 +566,9 @@ typedef struct shmkit_msg {
  * SHMKIT_ENOTSHM, SHMKIT_EACCES or SHMKIT_ETOOSMALL (a region that is not
  * what the frame says), or SHMKIT_E2BIG (a payload larger than `capacity`;
  * msg->size says how large). The connection stays usable after each of
- * these. Also SHMKIT_ECLOSED (the peer closed or died; on Windows also:
+ * these. Also SHMKIT_ECLOSED (the peer closed, died, or shut down its
+ * sending side (POSIX shutdown()), after every message it sent before has
+ * arrived; every later call returns it again; on Windows also:
  * the sender died before its regions could be taken, and the message is
  * dropped), SHMKIT_ETIMEDOUT, and on Windows SHMKIT_EPERM (this process may
  * not take handles out of the sender's). */

@@ -432,3 +432,89 @@ CHILD_IMPL(overflow_connector) {
   ASSERT_NULL(c);
   return 0;
 }
+
+/* Receives the next message, which must have `text` as its payload and no
+ * region. */
+static void expect_text(shmkit_conn *c, const char *text) {
+  char buf[64];
+  shmkit_msg m;
+
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+  ASSERT_EQ(m.count, 0);
+  ASSERT_EQ(m.size, strlen(text) + 1);
+  ASSERT_STR_EQ(buf, text);
+}
+
+/* A peer that shuts down its sending side and stays alive has ended the
+ * stream: what it sent arrives, in order, then SHMKIT_ECLOSED, every time
+ * (not SHMKIT_EPROTO, which a caller would retry at once, forever). */
+TEST_IMPL(conn_peer_half_closed) {
+  shmkit_process *p;
+  shmkit_conn *a = test_conn_child("half_close_peer", NULL, &p);
+  shmkit_msg m;
+  int code, sig;
+
+  expect_text(a, "one");
+  expect_text(a, "two");
+  expect_text(a, "three");
+  memset(&m, 0, sizeof(m));
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_ERR(shmkit_conn_recv(a, &m, -1), SHMKIT_ECLOSED);
+  ASSERT_ERR(shmkit_process_wait(p, 0, &code, &sig), SHMKIT_ETIMEDOUT);
+  ASSERT_OK(shmkit_process_kill(p));
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  shmkit_process_close(p);
+  shmkit_conn_close(a);
+  return 0;
+}
+
+CHILD_IMPL(half_close_peer) {
+  shmkit_conn *c;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  ASSERT_OK(shmkit_conn_send(c, "one", 4, NULL, 0, 30000));
+  ASSERT_OK(shmkit_conn_send(c, "two", 4, NULL, 0, 30000));
+  ASSERT_OK(shmkit_conn_send(c, "three", 6, NULL, 0, 30000));
+  ASSERT_EQ(shutdown((int)shmkit_conn_handle(c), SHUT_WR), 0);
+  for (;;) test_sleep_ms(1000); /* until killed */
+}
+
+/* An empty datagram in the middle of a stream is garbage, not the end:
+ * everything the peer queued before it exited still arrives, in order,
+ * then SHMKIT_ECLOSED. */
+TEST_IMPL(conn_empty_then_message) {
+  shmkit_process *p;
+  shmkit_conn *a = test_conn_child("empty_between", NULL, &p);
+  shmkit_msg m;
+  int code, sig;
+
+  /* Everything is queued and the peer is gone before we read. */
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(code, 0);
+  shmkit_process_close(p);
+  expect_text(a, "first");
+  memset(&m, 0, sizeof(m));
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_EPROTO);
+  expect_text(a, "second");
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  shmkit_conn_close(a);
+  return 0;
+}
+
+CHILD_IMPL(empty_between) {
+  shmkit_conn *c;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  ASSERT_OK(shmkit_conn_send(c, "first", 6, NULL, 0, 30000));
+  raw_send((int)shmkit_conn_handle(c), "", 0, NULL, 0);
+  ASSERT_OK(shmkit_conn_send(c, "second", 7, NULL, 0, 30000));
+  shmkit_conn_close(c);
+  return 0;
+}

@@ -72,6 +72,8 @@ TEST_POSIX(seal_readonly_holder)        /* memfd seals, fcntl */
 TEST_POSIX(conn_hostile_frames)     /* raw sendmsg frames, SCM_RIGHTS */
 TEST_POSIX(conn_other_user)         /* setuid to another user */
 TEST_POSIX(conn_overflow_uid)       /* user namespaces, setuid */
+TEST_POSIX(conn_peer_half_closed)   /* shutdown(SHUT_WR) */
+TEST_POSIX(conn_empty_then_message) /* raw empty datagrams */
 TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
 
 CHILD(named_peer)
@@ -101,3 +103,5 @@ CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)
 CHILD_POSIX(overflow_listener)
 CHILD_POSIX(overflow_connector)
+CHILD_POSIX(half_close_peer)
+CHILD_POSIX(empty_between)

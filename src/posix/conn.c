@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -465,6 +466,30 @@ static void close_all(const shmkit_handle *handles, size_t count) {
   for (size_t i = 0; i < count; i++) close((int)handles[i]);
 }
 
+/* After a read of 0 bytes and no descriptors: the end of the stream, or an
+ * empty message (SOCK_SEQPACKET carries them, and reads both as 0; no
+ * message of ours is empty, it has a header). The system reads 0 at the end
+ * only once nothing is queued, so anything still queued (FIONREAD counts
+ * the bytes of every queued message on Linux) says it was a message, which
+ * is garbage, and what follows must still be delivered. Nothing queued: the
+ * end if the peer can send no more, which a peer that shut down its side
+ * and stays alive (shutdown(SHUT_WR)) tells only with POLLRDHUP (Linux),
+ * not with POLLHUP. An empty message that was the last before the end is
+ * then taken for the end, which loses nothing. */
+static int end_or_empty(int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  int queued = 0;
+  short gone = POLLHUP;
+
+#ifdef POLLRDHUP
+  p.events |= POLLRDHUP;
+  gone |= POLLRDHUP;
+#endif
+  if (ioctl(fd, FIONREAD, &queued) == 0 && queued > 0) return SHMKIT_EPROTO;
+  if (poll(&p, 1, 0) == 1 && (p.revents & gone)) return SHMKIT_ECLOSED;
+  return SHMKIT_EPROTO;
+}
+
 int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
                     size_t *got, void *data, size_t capacity, size_t *payload,
                     int *truncated,
@@ -528,13 +553,7 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
     *count = 0;
     return SHMKIT_EPROTO;
   }
-  if (n == 0 && *count == 0) {
-    /* The end of the stream, or an empty message (SOCK_SEQPACKET carries
-     * them, and reads both as 0): only the first is the peer gone. */
-    struct pollfd p = {(int)h, POLLIN, 0};
-    if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP)) return SHMKIT_ECLOSED;
-    return SHMKIT_EPROTO;
-  }
+  if (n == 0 && *count == 0) return end_or_empty((int)h);
   *got = (size_t)n < sizeof(*f) ? (size_t)n : sizeof(*f);
   *payload = (size_t)n - *got;
   *truncated = (m.msg_flags & MSG_TRUNC) != 0;
