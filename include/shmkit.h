@@ -507,7 +507,9 @@ SHMKIT_EXTERN int shmkit_listen(shmkit_conn **out, const char *endpoint);
 
 /* Waits for the next connection from a process of the same user. Fails
  * with SHMKIT_ETIMEDOUT, SHMKIT_EINVAL (not a listener), SHMKIT_EMFILE.
- * A listener running as the overflow uid (see "Endpoints") turns every
+ * The timeout bounds the whole call, however many connections of other
+ * users (or gone before they could be seen) it turns away meanwhile. A
+ * listener running as the overflow uid (see "Endpoints") turns every
  * connection away, and so ends in SHMKIT_ETIMEDOUT. */
 SHMKIT_EXTERN int shmkit_accept(shmkit_conn *listener, shmkit_conn **out,
                                 int timeout_ms);

@@ -99,6 +99,7 @@ int shmkit_listen(shmkit_conn **out, const char *endpoint) {
 }
 
 int shmkit_accept(shmkit_conn *listener, shmkit_conn **out, int timeout_ms) {
+  int64_t deadline = 0, left = -1;
   shmkit_handle h;
   int err;
 
@@ -106,16 +107,24 @@ int shmkit_accept(shmkit_conn *listener, shmkit_conn **out, int timeout_ms) {
   *out = NULL;
   if (listener == NULL || !listener->listener || timeout_ms < -1)
     return SHMKIT_EINVAL;
+  if (timeout_ms >= 0) deadline = shmkit__os_now_ms() + timeout_ms;
   /* A process of another user may reach an endpoint (Linux abstract
-   * sockets have no permissions): it is turned away, and we wait on. One
-   * refused stranger restarts the timeout; a stream of them is a denial of
-   * service only a timeout of -1 would not bound anyway. A client gone
-   * before we could see who it was is not waited for either. */
+   * sockets have no permissions): it is turned away, and we wait on, but
+   * only until the deadline, however many strangers keep coming. A client
+   * gone before we could see who it was is not waited for either. */
   for (;;) {
-    err = shmkit__os_accept(listener->name, &listener->handle, timeout_ms, &h);
+    if (timeout_ms >= 0) {
+      left = deadline - shmkit__os_now_ms();
+      if (left < 0) left = 0;
+    }
+    err = shmkit__os_accept(listener->name, &listener->handle, (int)left, &h);
     if (err != 0) return err;
     err = conn_connected(out, h, 1);
     if (err != SHMKIT_EACCES && err != SHMKIT_ECLOSED) return err;
+    /* Refused: with no time left, a stranger always queued must not keep
+     * us here. */
+    if (timeout_ms >= 0 && shmkit__os_now_ms() >= deadline)
+      return SHMKIT_ETIMEDOUT;
   }
 }
 

@@ -62,6 +62,10 @@ int shmkit__os_map(shmkit_handle h, uint64_t offset, size_t length, int access,
 /* Unmaps what shmkit__os_map() mapped. */
 void shmkit__os_unmap(void *base, size_t length);
 
+/* A monotonic clock in milliseconds, from an arbitrary start: for
+ * deadlines that span several backend calls. */
+int64_t shmkit__os_now_ms(void);
+
 /* ---- processes */
 
 /* What shmkit_spawn() hands the backend, checked and complete. */

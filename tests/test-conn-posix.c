@@ -518,3 +518,98 @@ CHILD_IMPL(empty_between) {
   shmkit_conn_close(c);
   return 0;
 }
+
+/* shmkit_accept()'s timeout is a deadline: a stranger who keeps connecting
+ * (each connection refused) does not keep it waiting past it. The
+ * stranger floods until it is killed, so an accept that restarts its
+ * timeout never returns, and the runner's timeout ends the test. A
+ * stranger is either another user (root: one set to nobody) or anyone
+ * seen from a listener in a user namespace of its own (overflow uid). */
+TEST_IMPL(conn_accept_deadline) {
+  char name[32], uidtext[24], fdtext[16], byte;
+  const char *fargs[] = {NULL, name, uidtext, NULL};
+  const char *largs[] = {"userns", fdtext, name, NULL};
+  shmkit_conn *l, *c = (shmkit_conn *)&c;
+  test_proc f, lp;
+  int ran = 0, sv[2];
+
+  if (!test_linux_ext()) { /* a stranger cannot reach a socket file here */
+    printf("skipped: strangers reach only abstract sockets\n");
+    return TEST_SKIP;
+  }
+  if (geteuid() == 0) {
+    test_name(name, "dl-root");
+    snprintf(uidtext, sizeof(uidtext), "0");
+    fargs[0] = "setuid";
+    ASSERT_OK(shmkit_listen(&l, name));
+    test_spawn(&f, "flood_connect", fargs, SHMKIT_INVALID_HANDLE);
+    ASSERT_ERR(shmkit_accept(l, &c, 300), SHMKIT_ETIMEDOUT);
+    ASSERT_NULL(c);
+    kill((pid_t)f.id, SIGKILL);
+    test_wait(&f, 30000);
+    shmkit_conn_close(l);
+    ran = 1;
+  }
+
+  test_name(name, "dl-ns");
+  snprintf(uidtext, sizeof(uidtext), "65534");
+  fargs[0] = "none";
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  snprintf(fdtext, sizeof(fdtext), "%d", sv[1]);
+  test_spawn(&lp, "deadline_listener", largs, sv[1]);
+  close(sv[1]);
+  ASSERT_EQ(read(sv[0], &byte, 1), 1);
+  if (byte == 'y') {
+    test_spawn(&f, "flood_connect", fargs, SHMKIT_INVALID_HANDLE);
+    ASSERT_EQ(write(sv[0], "g", 1), 1);
+    ASSERT_EQ(test_wait(&lp, 600000), 0); /* the runner's timeout first */
+    kill((pid_t)f.id, SIGKILL);
+    test_wait(&f, 30000);
+    ran = 1;
+  } else {
+    ASSERT_EQ(test_wait(&lp, 30000), 0);
+  }
+  close(sv[0]);
+  if (!ran) {
+    printf("skipped: needs root or an unprivileged user namespace\n");
+    return TEST_SKIP;
+  }
+  return 0;
+}
+
+CHILD_IMPL(deadline_listener) {
+  shmkit_conn *l, *c = (shmkit_conn *)&c;
+  int fd;
+  char byte;
+
+  ASSERT_EQ(argc, 3);
+  fd = atoi(argv[1]);
+  if (become_overflow(argv[0]) != 0) {
+    ASSERT_EQ(write(fd, "s", 1), 1);
+    return 0;
+  }
+  ASSERT_OK(shmkit_listen(&l, argv[2]));
+  ASSERT_EQ(write(fd, "y", 1), 1);
+  ASSERT_EQ(read(fd, &byte, 1), 1); /* the flood has started */
+  ASSERT_ERR(shmkit_accept(l, &c, 300), SHMKIT_ETIMEDOUT);
+  ASSERT_NULL(c);
+  shmkit_conn_close(l);
+  return 0;
+}
+
+/* Connects to uid argv[2]'s endpoint argv[1] and closes, again and again,
+ * until killed; argv[0] "setuid" first becomes nobody. */
+CHILD_IMPL(flood_connect) {
+  struct sockaddr_un a;
+  socklen_t len;
+
+  ASSERT_EQ(argc, 3);
+  len = endpoint_of(&a, strtoul(argv[2], NULL, 10), argv[1]);
+  if (strcmp(argv[0], "setuid") == 0) become_nobody();
+  for (;;) {
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    ASSERT(fd >= 0);
+    if (connect(fd, (struct sockaddr *)&a, len) != 0) test_sleep_ms(1);
+    close(fd);
+  }
+}

@@ -74,6 +74,7 @@ TEST_POSIX(conn_other_user)         /* setuid to another user */
 TEST_POSIX(conn_overflow_uid)       /* user namespaces, setuid */
 TEST_POSIX(conn_peer_half_closed)   /* shutdown(SHUT_WR) */
 TEST_POSIX(conn_empty_then_message) /* raw empty datagrams */
+TEST_POSIX(conn_accept_deadline)    /* setuid, user namespaces */
 TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
 
 CHILD(named_peer)
@@ -105,3 +106,5 @@ CHILD_POSIX(overflow_listener)
 CHILD_POSIX(overflow_connector)
 CHILD_POSIX(half_close_peer)
 CHILD_POSIX(empty_between)
+CHILD_POSIX(deadline_listener)
+CHILD_POSIX(flood_connect)

@@ -75,6 +75,10 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t shmkit__os_now_ms(void) {
+  return now_ms();
+}
+
 /* Waits for `events` on fd until the deadline (-1: none). */
 static int wait_fd(int fd, short events, long long deadline) {
   struct pollfd p = {fd, events, 0};
