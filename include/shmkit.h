@@ -543,7 +543,10 @@ SHMKIT_EXTERN void shmkit_conn_close(shmkit_conn *conn);
  * regions stay the caller's; the peer gets handles of its own, with the
  * same access (a read-only region arrives read-only) and seals. Fails with
  * SHMKIT_E2BIG, SHMKIT_EINVAL, SHMKIT_ECLOSED (the peer is gone),
- * SHMKIT_ETIMEDOUT (the peer does not read). */
+ * SHMKIT_ETIMEDOUT (the peer does not read), SHMKIT_EMFILE (Linux: this
+ * user has more handles sent and not yet received than its RLIMIT_NOFILE,
+ * and is not privileged; nothing was sent, and the handles come back as
+ * receivers read them). */
 SHMKIT_EXTERN int shmkit_conn_send(shmkit_conn *conn, const void *data,
                                    size_t size, shmkit_region *const *regions,
                                    size_t count, int timeout_ms);
@@ -567,13 +570,15 @@ typedef struct shmkit_msg {
  * more or fewer handles than announced, truncated control data),
  * SHMKIT_ENOTSHM, SHMKIT_EACCES or SHMKIT_ETOOSMALL (a region that is not
  * what the frame says), or SHMKIT_E2BIG (a payload larger than `capacity`;
- * msg->size says how large). The connection stays usable after each of
- * these. Also SHMKIT_ECLOSED (the peer closed, died, or shut down its
- * sending side (POSIX shutdown()), after every message it sent before has
- * arrived; every later call returns it again; on Windows also:
- * the sender died before its regions could be taken, and the message is
- * dropped), SHMKIT_ETIMEDOUT, and on Windows SHMKIT_EPERM (this process may
- * not take handles out of the sender's). */
+ * msg->size says how large), or SHMKIT_EMFILE (POSIX: this process is out
+ * of descriptors, at its RLIMIT_NOFILE or the system's limit: the system drops
+ * the message, and every handle it could install is closed; the message is
+ * lost). The connection stays usable after each of these. Also SHMKIT_ECLOSED
+ * (the peer closed, died, or shut down its sending side (POSIX shutdown()),
+ * after every message it sent before has arrived; every later call returns it
+ * again; on Windows also: the sender died before its regions could be taken,
+ * and the message is dropped), SHMKIT_ETIMEDOUT, and on Windows SHMKIT_EPERM
+ * (this process may not take handles out of the sender's). */
 SHMKIT_EXTERN int shmkit_conn_recv(shmkit_conn *conn, shmkit_msg *msg,
                                    int timeout_ms);
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -612,4 +613,116 @@ CHILD_IMPL(flood_connect) {
     if (connect(fd, (struct sockaddr *)&a, len) != 0) test_sleep_ms(1);
     close(fd);
   }
+}
+
+/* A receiver out of descriptors (RLIMIT_NOFILE) is told so, SHMKIT_EMFILE,
+ * not that its peer lied (SHMKIT_EPROTO): the system drops the message
+ * with the descriptors it could not install, the others are closed, and
+ * the connection goes on. With no slot free, and with one (one descriptor
+ * of two installed). */
+TEST_IMPL(conn_recv_out_of_descriptors) {
+  shmkit_region *r, *two[2];
+  shmkit_conn *a, *b;
+  struct rlimit old, low;
+  int dups[4096], ndups, n, fd;
+
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  two[0] = two[1] = r;
+  n = test_open_handles();
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  for (int spare = 0; spare < 2; spare++) {
+    ASSERT_OK(shmkit_conn_send(a, "lost", 5, two, 2, 30000));
+    /* Every descriptor slot below the limit taken, but `spare`. */
+    low = old;
+    low.rlim_cur = (rlim_t)n + 8;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    for (ndups = 0; (fd = dup(0)) >= 0; ndups++) dups[ndups] = fd;
+    ASSERT_EQ(errno, EMFILE);
+    for (int i = 0; i < spare; i++) close(dups[--ndups]);
+    {
+      char buf[16];
+      shmkit_msg m;
+      memset(&m, 0, sizeof(m));
+      m.data = buf;
+      m.capacity = sizeof(buf);
+      ASSERT_ERR(shmkit_conn_recv(b, &m, 30000), SHMKIT_EMFILE);
+      ASSERT_EQ(m.count, 0);
+      ASSERT_NULL(m.regions[0]);
+    }
+    while (ndups > 0) close(dups[--ndups]);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ASSERT_EQ(test_open_handles(), n);
+    /* The connection still works. */
+    ASSERT_OK(shmkit_conn_send(a, "kept", 5, two, 2, 30000));
+    {
+      char buf[16];
+      shmkit_msg m;
+      memset(&m, 0, sizeof(m));
+      m.data = buf;
+      m.capacity = sizeof(buf);
+      ASSERT_OK(shmkit_conn_recv(b, &m, 30000));
+      ASSERT_STR_EQ(buf, "kept");
+      ASSERT_EQ(m.count, 2);
+      close_all_of(&m);
+    }
+  }
+  shmkit_region_close(r);
+  shmkit_conn_close(a);
+  shmkit_conn_close(b);
+  return 0;
+}
+
+/* Descriptors sent and not yet received count against the sender's user
+ * (Linux: more in flight than its RLIMIT_NOFILE, unless it has
+ * CAP_SYS_RESOURCE), and a send past that fails with SHMKIT_EMFILE, as
+ * documented, with nothing sent. In a child, with a low limit; as root,
+ * one set to nobody, since root is exempt. */
+TEST_IMPL(conn_send_too_many_in_flight) {
+  const char *args[] = {geteuid() == 0 ? "setuid" : "none", NULL};
+  test_proc p;
+
+  test_spawn(&p, "inflight_sender", args, SHMKIT_INVALID_HANDLE);
+  ASSERT_EQ(test_wait(&p, 30000), 0);
+  return 0;
+}
+
+CHILD_IMPL(inflight_sender) {
+  shmkit_region *r, *many[SHMKIT_MSG_REGIONS_MAX];
+  shmkit_conn *a, *b;
+  struct rlimit low;
+  char buf[16];
+  shmkit_msg m;
+  int err = 0, sent = 0, got = 0;
+
+  ASSERT_EQ(argc, 1);
+  if (strcmp(argv[0], "setuid") == 0) become_nobody();
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  for (int i = 0; i < SHMKIT_MSG_REGIONS_MAX; i++) many[i] = r;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &low), 0);
+  low.rlim_cur = 40;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  /* 16 more in flight each time: past 40 well before the socket's buffer
+   * is full. */
+  while (sent < 100 && (err = shmkit_conn_send(a, "x", 2, many,
+                                               SHMKIT_MSG_REGIONS_MAX, 0)) == 0)
+    sent++;
+  ASSERT_ERR(err, SHMKIT_EMFILE);
+  ASSERT(sent >= 2);
+  /* What was sent before arrives; then nothing more. */
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  while ((err = shmkit_conn_recv(b, &m, 0)) == 0) {
+    ASSERT_EQ(m.count, SHMKIT_MSG_REGIONS_MAX);
+    close_all_of(&m);
+    got++;
+  }
+  ASSERT_ERR(err, SHMKIT_ETIMEDOUT);
+  ASSERT_EQ(got, sent);
+  shmkit_region_close(r);
+  shmkit_conn_close(a);
+  shmkit_conn_close(b);
+  return 0;
 }

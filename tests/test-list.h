@@ -75,6 +75,8 @@ TEST_POSIX(conn_overflow_uid)       /* user namespaces, setuid */
 TEST_POSIX(conn_peer_half_closed)   /* shutdown(SHUT_WR) */
 TEST_POSIX(conn_empty_then_message) /* raw empty datagrams */
 TEST_POSIX(conn_accept_deadline)    /* setuid, user namespaces */
+TEST_POSIX(conn_recv_out_of_descriptors) /* setrlimit(RLIMIT_NOFILE) */
+TEST_POSIX(conn_send_too_many_in_flight) /* SCM_RIGHTS accounting */
 TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
 
 CHILD(named_peer)
@@ -108,3 +110,4 @@ CHILD_POSIX(half_close_peer)
 CHILD_POSIX(empty_between)
 CHILD_POSIX(deadline_listener)
 CHILD_POSIX(flood_connect)
+CHILD_POSIX(inflight_sender)

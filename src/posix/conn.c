@@ -459,6 +459,12 @@ int shmkit__os_send(shmkit_handle h, shmkit__conn_os *state,
     if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
       return SHMKIT_ECLOSED;
     if (errno == EMSGSIZE) return SHMKIT_E2BIG;
+#ifdef ETOOMANYREFS
+    /* Linux: this user has more descriptors in flight (sent, not yet
+     * received) than its RLIMIT_NOFILE, or they nest too deep. A limit of
+     * descriptors: they come back as the peers read. */
+    if (errno == ETOOMANYREFS) return SHMKIT_EMFILE;
+#endif
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
       return fail();
     if (deadline == -2) deadline = deadline_of(timeout_ms);
@@ -468,6 +474,21 @@ int shmkit__os_send(shmkit_handle h, shmkit__conn_os *state,
 
 static void close_all(const shmkit_handle *handles, size_t count) {
   for (size_t i = 0; i < count; i++) close((int)handles[i]);
+}
+
+/* Why the control data of a message was cut (MSG_CTRUNC): it had more
+ * descriptors than a message may (SHMKIT_EPROTO), or this process could
+ * not install them all, at its limit of descriptors (RLIMIT_NOFILE) or the
+ * system's; the system then drops those it could not install. Asked while
+ * the ones installed are still open, so their slots are not free. */
+static int cut_why(int fd) {
+  int probe = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+  if (probe >= 0) {
+    close(probe);
+    return SHMKIT_EPROTO;
+  }
+  return errno == EMFILE || errno == ENFILE ? SHMKIT_EMFILE : SHMKIT_EPROTO;
 }
 
 /* After a read of 0 bytes and no descriptors: the end of the stream, or an
@@ -553,9 +574,10 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
     }
   }
   if (bad || (m.msg_flags & MSG_CTRUNC)) {
+    err = bad ? SHMKIT_EPROTO : cut_why((int)h);
     close_all(handles, *count);
     *count = 0;
-    return SHMKIT_EPROTO;
+    return err;
   }
   if (n == 0 && *count == 0) return end_or_empty((int)h);
   *got = (size_t)n < sizeof(*f) ? (size_t)n : sizeof(*f);
