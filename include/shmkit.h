@@ -461,7 +461,8 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
  * accepts no one; shmkit_conn_pair() is not affected. Linux: the abstract
  * socket namespace ("\0shmkit.<uid>.<name>"; nothing on disk). Other POSIX
  * systems and SHMKIT_PORTABLE: a socket file /tmp/shmkit-<uid>/<name>, mode
- * 0600 in a directory of mode 0700, removed when the listener closes.
+ * 0600 in a directory of mode 0700, and a lock file .lock.<name> beside it
+ * that says the endpoint is in use, both removed when the listener closes.
  *
  * Windows: "\\.\pipe\shmkit.<SID>.<name>", a message-mode named pipe
  * that only this user may open and remote clients may not, "in use" while

@@ -891,3 +891,44 @@ TEST_IMPL(conn_pair_close_race) {
   ASSERT_EQ(test_open_handles(), n);
   return 0;
 }
+
+/* An endpoint name that looks like what another endpoint keeps beside its
+ * own (a lock file, on the portable path) is an endpoint of its own: it
+ * neither disturbs that one nor lets a second listener take it over. */
+TEST_IMPL(conn_endpoint_names_apart) {
+  char name[32], other[40];
+  shmkit_conn *x, *x2 = (shmkit_conn *)&x2, *y, *c, *s;
+  const char *suffixes[] = {".lock", ".lck", "-lock", NULL};
+
+  test_name(name, "apart");
+  ASSERT_OK(shmkit_listen(&x, name));
+  for (int i = 0; suffixes[i] != NULL; i++) {
+    snprintf(other, sizeof(other), "%s%s", name, suffixes[i]);
+    ASSERT_OK(shmkit_listen(&y, other));
+    ASSERT_ERR(shmkit_listen(&x2, name), SHMKIT_EEXIST);
+    ASSERT_NULL(x2);
+    shmkit_conn_close(y);
+    ASSERT_ERR(shmkit_listen(&x2, name), SHMKIT_EEXIST);
+    ASSERT_NULL(x2);
+  }
+  /* And the first listener still takes connections. */
+  ASSERT_OK(shmkit_connect(&c, name, 30000));
+  ASSERT_OK(shmkit_accept(x, &s, 30000));
+  ASSERT_OK(shmkit_conn_send(c, "hi", 3, NULL, 0, 30000));
+  {
+    char buf[8];
+    shmkit_msg m;
+    memset(&m, 0, sizeof(m));
+    m.data = buf;
+    m.capacity = sizeof(buf);
+    ASSERT_OK(shmkit_conn_recv(s, &m, 30000));
+    ASSERT_STR_EQ(buf, "hi");
+  }
+  shmkit_conn_close(c);
+  shmkit_conn_close(s);
+  shmkit_conn_close(x);
+  /* Once closed, the name is free again. */
+  ASSERT_OK(shmkit_listen(&x, name));
+  shmkit_conn_close(x);
+  return 0;
+}

@@ -176,17 +176,28 @@ static int endpoint_addr(const char *name, struct sockaddr_un *a,
 
 /* ---- listen, accept, connect */
 
+/* The lock file of the socket file `path`: ".lock.<name>" beside it. An
+ * endpoint name cannot start with '.', so no endpoint's socket file is ever
+ * another's lock (with "<name>.lock", listening on "X.lock" removed the
+ * lock of a live "X", and a second "X" could then take it over). */
+static void lock_path(char *lp, size_t size, const char *path) {
+  const char *base = strrchr(path, '/');
+  int dir = base != NULL ? (int)(base - path) + 1 : 0;
+
+  snprintf(lp, size, "%.*s.lock.%s", dir, path, path + dir);
+}
+
 /* A socket file outlives a listener that crashed, so the file cannot say
  * whether the endpoint is in use; a lock can, because the system drops it
  * with its holder. (Connecting to find out would leave a live listener a
- * connection to accept.) Takes "<socket>.lock" or fails with SHMKIT_EEXIST,
+ * connection to accept.) Takes its lock file or fails with SHMKIT_EEXIST,
  * then clears what a dead listener left. */
 static int lock_endpoint(const char *path, int *lock) {
   char lp[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
   struct stat held, named;
   int fd;
 
-  snprintf(lp, sizeof(lp), "%s.lock", path);
+  lock_path(lp, sizeof(lp), path);
   for (;;) {
     fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return fail();
@@ -249,7 +260,7 @@ fail_bound:
 fail_lock:
   if (lock >= 0) { /* ours while we hold it: remove it, then let go */
     char lp[sizeof(a.sun_path) + 8];
-    snprintf(lp, sizeof(lp), "%s.lock", a.sun_path);
+    lock_path(lp, sizeof(lp), a.sun_path);
     unlink(lp);
     close(lock);
   }
@@ -271,7 +282,7 @@ void shmkit__os_unlisten(const char *name, shmkit_handle h,
     if (stat(a.sun_path, &st) == 0 && (uint64_t)st.st_dev == l->id[0] &&
         (uint64_t)st.st_ino == l->id[1])
       unlink(a.sun_path);
-    snprintf(lp, sizeof(lp), "%s.lock", a.sun_path);
+    lock_path(lp, sizeof(lp), a.sun_path);
     unlink(lp);
   }
   close((int)h);
