@@ -579,7 +579,18 @@ typedef struct shmkit_msg {
  * after every message it sent before has arrived; every later call returns it
  * again; on Windows also: the sender died before its regions could be taken,
  * and the message is dropped), SHMKIT_ETIMEDOUT, and on Windows SHMKIT_EPERM
- * (this process may not take handles out of the sender's). */
+ * (this process may not take handles out of the sender's).
+ *
+ * POSIX: a received handle is checked without asking its file system
+ * where the system allows it (Linux: anything but a tmpfs or hugetlbfs
+ * file is refused by fcntl(F_GET_SEALS), which the kernel answers itself).
+ * The portable path (SHMKIT_PORTABLE, other systems) has no such check:
+ * it calls fstat(), which, for a file of a FUSE file system the peer
+ * serves, waits for the peer's answer, past `timeout_ms` and forever if it
+ * never comes. And on Linux too, closing a refused handle of a FUSE file
+ * waits for that file system's answer to the close (FUSE FLUSH), which the
+ * peer may withhold in the same way. Against a peer that can mount a FUSE file
+ * system, receive in a thread that may block. */
 SHMKIT_EXTERN int shmkit_conn_recv(shmkit_conn *conn, shmkit_msg *msg,
                                    int timeout_ms);
 

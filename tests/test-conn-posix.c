@@ -7,12 +7,18 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifdef __linux__
+#  include <linux/fuse.h>
+#endif
 
 #include "../src/internal.h"
 #include "runner.h"
@@ -725,4 +731,206 @@ CHILD_IMPL(inflight_sender) {
   shmkit_conn_close(a);
   shmkit_conn_close(b);
   return 0;
+}
+
+/* What is not a file at all, sent as a region, is refused at once: a FIFO
+ * (which blocks whoever opens it, not whoever holds it) and sockets. */
+TEST_IMPL(conn_region_not_a_file) {
+  shmkit_process *p;
+  shmkit_conn *a = test_conn_child("odd_files_peer", NULL, &p);
+  int n = test_open_handles(), code, sig;
+
+  expect(a, SHMKIT_ENOTSHM, n); /* a FIFO */
+  expect(a, SHMKIT_ENOTSHM, n); /* a connected socket */
+  expect(a, SHMKIT_ENOTSHM, n); /* a listening socket */
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(code, 0);
+  shmkit_process_close(p);
+  shmkit_conn_close(a);
+  return 0;
+}
+
+CHILD_IMPL(odd_files_peer) {
+  char path[64];
+  shmkit_conn *c;
+  shmkit__frame f;
+  int s, fifo, sv[2], l;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  s = (int)shmkit_conn_handle(c);
+  snprintf(path, sizeof(path), "/tmp/shmkit-fifo-%ld", (long)getpid());
+  ASSERT_EQ(mkfifo(path, 0600), 0);
+  fifo = open(path, O_RDWR | O_CLOEXEC); /* Linux: does not wait */
+  ASSERT(fifo >= 0);
+  unlink(path);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  ASSERT(l >= 0);
+  {
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof(a.sun_path), "/tmp/shmkit-sock-%ld",
+             (long)getpid());
+    ASSERT_EQ(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    unlink(a.sun_path);
+  }
+  ASSERT_EQ(listen(l, 1), 0);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY);
+  raw_send(s, &f, sizeof(f), &fifo, 1);
+  raw_send(s, &f, sizeof(f), &sv[0], 1);
+  raw_send(s, &f, sizeof(f), &l, 1);
+  close(fifo);
+  close(sv[0]);
+  close(sv[1]);
+  close(l);
+  shmkit_conn_close(c);
+  return 0;
+}
+
+#ifdef __linux__
+/* A minimal FUSE file system, served by hand over /dev/fuse: one regular
+ * file "f" (node 2) whose attributes are never given (GETATTR on it is
+ * left unanswered, so fstat() of it waits forever). Everything else a
+ * receiver of it needs (lookup, open, flush, release) is answered. */
+static void fuse_serve(void *arg) {
+  static char buf[1 << 17];
+  int fd = *(int *)arg;
+
+  for (;;) {
+    struct fuse_in_header *in = (struct fuse_in_header *)buf;
+    struct {
+      struct fuse_out_header h;
+      union {
+        struct fuse_init_out init;
+        struct fuse_entry_out entry;
+        struct fuse_open_out open;
+        struct fuse_attr_out attr;
+      } u;
+    } out;
+    size_t len = sizeof(out.h);
+    ssize_t n = read(fd, buf, sizeof(buf));
+
+    if (n < 0 && (errno == EINTR || errno == ENOENT)) continue;
+    if (n < (ssize_t)sizeof(*in)) return; /* unmounted */
+    memset(&out, 0, sizeof(out));
+    out.h.unique = in->unique;
+    switch (in->opcode) {
+    case FUSE_INIT:
+      out.u.init.major = FUSE_KERNEL_VERSION;
+      out.u.init.minor = FUSE_KERNEL_MINOR_VERSION;
+      out.u.init.max_readahead =
+          ((struct fuse_init_in *)(in + 1))->max_readahead;
+      out.u.init.max_write = 4096;
+      len += sizeof(out.u.init);
+      break;
+    case FUSE_LOOKUP:
+      out.u.entry.nodeid = 2;
+      out.u.entry.generation = 1;
+      out.u.entry.attr.ino = 2;
+      out.u.entry.attr.mode = S_IFREG | 0600;
+      out.u.entry.attr.size = 4096;
+      out.u.entry.attr.nlink = 1;
+      len += sizeof(out.u.entry);
+      break;
+    case FUSE_GETATTR:
+      if (in->nodeid != 1) continue; /* the file's: never answered */
+      out.u.attr.attr.ino = 1;
+      out.u.attr.attr.mode = S_IFDIR | 0700;
+      out.u.attr.attr.nlink = 2;
+      len += sizeof(out.u.attr);
+      break;
+    case FUSE_OPEN:
+      out.u.open.fh = 1;
+      len += sizeof(out.u.open);
+      break;
+    case FUSE_FLUSH:
+    case FUSE_RELEASE:
+      break;
+    case FUSE_FORGET:
+    case FUSE_BATCH_FORGET:
+    case FUSE_INTERRUPT:
+      continue; /* no answer expected */
+    default:
+      out.h.error = -ENOSYS;
+      break;
+    }
+    out.h.len = (uint32_t)len;
+    if (write(fd, &out, len) < 0 && errno == ENODEV) return;
+  }
+}
+#endif
+
+/* A peer that serves a FUSE file system can send one of its files as a
+ * region and never answer what the file system is asked about it: no
+ * check of a received handle may ask the file system (fstat would wait
+ * forever). Linux refuses such a file before (F_GET_SEALS, answered by
+ * the kernel); the portable path cannot (shmkit.h says so). Needs root,
+ * to mount a FUSE file system by hand. */
+TEST_IMPL(conn_region_on_fuse) {
+  shmkit_process *p;
+  shmkit_conn *a;
+  int n, code, sig;
+
+  if (!test_linux_ext()) {
+    printf("skipped: the portable path asks fstat (documented limit)\n");
+    return TEST_SKIP;
+  }
+  if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK) != 0) {
+    printf("skipped: mounting a FUSE file system by hand needs root\n");
+    return TEST_SKIP;
+  }
+  a = test_conn_child("fuse_peer", NULL, &p);
+  n = test_open_handles();
+  expect(a, SHMKIT_ENOTSHM, n); /* a hang here is the bug */
+  ASSERT_OK(shmkit_conn_send(a, "done", 5, NULL, 0, 30000));
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(code, 0);
+  shmkit_process_close(p);
+  shmkit_conn_close(a);
+  return 0;
+}
+
+CHILD_IMPL(fuse_peer) {
+#ifdef __linux__
+  char dir[64], file[80], opts[128], buf[8];
+  shmkit_conn *c;
+  shmkit__frame f;
+  shmkit_msg m;
+  test_thread t;
+  int dev, fd;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  snprintf(dir, sizeof(dir), "/tmp/shmkit-fuse-XXXXXX");
+  ASSERT(mkdtemp(dir) != NULL);
+  /* A mount namespace of its own: the mount goes with this process,
+   * however it ends. */
+  ASSERT_EQ(unshare(CLONE_NEWNS), 0);
+  ASSERT_EQ(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+  dev = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  ASSERT(dev >= 0);
+  snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0",
+           dev);
+  ASSERT_EQ(mount("shmkit", dir, "fuse.shmkit", MS_NOSUID | MS_NODEV, opts), 0);
+  test_thread_start(&t, fuse_serve, &dev);
+  snprintf(file, sizeof(file), "%s/f", dir);
+  fd = open(file, O_RDONLY | O_CLOEXEC);
+  ASSERT(fd >= 0);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY);
+  raw_send((int)shmkit_conn_handle(c), &f, sizeof(f), &fd, 1);
+  close(fd);
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  ASSERT_OK(shmkit_conn_recv(c, &m, 60000));
+  ASSERT_EQ(umount2(dir, MNT_DETACH), 0);
+  rmdir(dir);
+  _exit(0); /* the serving thread ends with the process */
+#else
+  (void)argc;
+  (void)argv;
+  return 1;
+#endif
 }

@@ -78,6 +78,8 @@ TEST_POSIX(conn_empty_then_message) /* raw empty datagrams */
 TEST_POSIX(conn_accept_deadline)    /* setuid, user namespaces */
 TEST_POSIX(conn_recv_out_of_descriptors) /* setrlimit(RLIMIT_NOFILE) */
 TEST_POSIX(conn_send_too_many_in_flight) /* SCM_RIGHTS accounting */
+TEST_POSIX(conn_region_not_a_file)  /* FIFOs, sockets as descriptors */
+TEST_POSIX(conn_region_on_fuse)     /* a FUSE file system by hand */
 TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
 
 CHILD(named_peer)
@@ -112,3 +114,5 @@ CHILD_POSIX(empty_between)
 CHILD_POSIX(deadline_listener)
 CHILD_POSIX(flood_connect)
 CHILD_POSIX(inflight_sender)
+CHILD_POSIX(odd_files_peer)
+CHILD_POSIX(fuse_peer)
