@@ -2,6 +2,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "../src/internal.h"
 #include "runner.h"
 
 static char *text_of(shmkit_region *r, shmkit_view **v) {
@@ -930,5 +931,29 @@ TEST_IMPL(conn_endpoint_names_apart) {
   /* Once closed, the name is free again. */
   ASSERT_OK(shmkit_listen(&x, name));
   shmkit_conn_close(x);
+  return 0;
+}
+
+/* The frame decoder itself refuses a count past SHMKIT_MSG_REGIONS_MAX,
+ * even with as many handles as the count says and every slot well formed:
+ * the callers index their arrays of SHMKIT_MSG_REGIONS_MAX by it. */
+TEST_IMPL(frame_decode_count_max) {
+  shmkit__frame f;
+
+  memset(&f, 0, sizeof(f));
+  f.magic = SHMKIT__FRAME_MAGIC;
+  f.version = SHMKIT__FRAME_VERSION;
+  for (int i = 0; i < SHMKIT_MSG_REGIONS_MAX; i++) {
+    f.regions[i].size = 4096;
+    f.regions[i].access = SHMKIT_READ_WRITE;
+  }
+  f.count = SHMKIT_MSG_REGIONS_MAX;
+  ASSERT_OK(shmkit__frame_decode(&f, sizeof(f), 0, 0, f.count, 0));
+  f.count = SHMKIT_MSG_REGIONS_MAX + 1;
+  ASSERT_ERR(shmkit__frame_decode(&f, sizeof(f), 0, 0, f.count, 0),
+             SHMKIT_EPROTO);
+  f.count = UINT32_MAX;
+  ASSERT_ERR(shmkit__frame_decode(&f, sizeof(f), 0, 0, f.count, 0),
+             SHMKIT_EPROTO);
   return 0;
 }

@@ -49,6 +49,7 @@ TEST(conn_end_handed_on)
 TEST(conn_two_threads)
 TEST(conn_pair_close_race)
 TEST(conn_endpoint_names_apart)
+TEST(frame_decode_count_max)
 TEST_WIN(readonly_no_upgrade)        /* DuplicateHandle, section DACLs */
 TEST_WIN(region_both_size_halves)    /* CreateFileMapping's two halves */
 TEST_WIN(conn_hostile_values)        /* raw pipe messages, handle values */
