@@ -925,9 +925,14 @@ CHILD_IMPL(fuse_peer) {
   m.data = buf;
   m.capacity = sizeof(buf);
   ASSERT_OK(shmkit_conn_recv(c, &m, 60000));
+  /* Unmounted and no longer open, the file system ends, and its server
+   * reads ENODEV. */
   ASSERT_EQ(umount2(dir, MNT_DETACH), 0);
+  test_thread_join(&t);
   rmdir(dir);
-  _exit(0); /* the serving thread ends with the process */
+  close(dev);
+  shmkit_conn_close(c);
+  return 0;
 #else
   (void)argc;
   (void)argv;
