@@ -514,10 +514,16 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
  * belongs to the user that listens on it: shmkit_connect() reaches only a
  * listener of the same user (it fails with SHMKIT_EACCES if another user
  * holds the name), and shmkit_accept() hands out only connections from
- * processes of the same user, closing the others. Linux: the abstract socket
- * namespace ("\0shmkit.<uid>.<name>"; nothing on disk). Other POSIX systems
- * and SHMKIT_PORTABLE: a socket file /tmp/shmkit-<uid>/<name>, mode 0600 in a
- * directory of mode 0700, removed when the listener closes.
+ * processes of the same user, closing the others. A peer the system reports
+ * as the overflow uid (Linux: /proc/sys/kernel/overflowuid, 65534 by
+ * default: any user it cannot map into this user namespace) is never taken
+ * for the same user, so a process that runs as that uid (a rootless
+ * container with USER nobody) can connect to no one (SHMKIT_EACCES) and
+ * accepts no one; shmkit_conn_pair() is not affected. Linux: the abstract
+ * socket namespace ("\0shmkit.<uid>.<name>"; nothing on disk). Other POSIX
+ * systems and SHMKIT_PORTABLE: a socket file /tmp/shmkit-<uid>/<name>, mode
+ * 0600 in a directory of mode 0700, and a lock file .lock.<name> beside it
+ * that says the endpoint is in use, both removed when the listener closes.
  *
  * Windows: "\\.\pipe\shmkit.<SID>.<name>", a message-mode named pipe
  * that only this user may open and remote clients may not, "in use" while
@@ -562,12 +568,17 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
 SHMKIT_EXTERN int shmkit_listen(shmkit_conn **out, const char *endpoint);
 
 /* Waits for the next connection from a process of the same user. Fails
- * with SHMKIT_ETIMEDOUT, SHMKIT_EINVAL (not a listener), SHMKIT_EMFILE. */
+ * with SHMKIT_ETIMEDOUT, SHMKIT_EINVAL (not a listener), SHMKIT_EMFILE.
+ * The timeout bounds the whole call, however many connections of other
+ * users (or gone before they could be seen) it turns away meanwhile. A
+ * listener running as the overflow uid (see "Endpoints") turns every
+ * connection away, and so ends in SHMKIT_ETIMEDOUT. */
 SHMKIT_EXTERN int shmkit_accept(shmkit_conn *listener, shmkit_conn **out,
                                 int timeout_ms);
 
 /* Connects to an endpoint. Fails with SHMKIT_ENAME, SHMKIT_ENOENT (nobody
- * listens), SHMKIT_EACCES (the listener is another user's),
+ * listens), SHMKIT_EACCES (the listener is another user's, or this
+ * process or the listener is reported as the overflow uid),
  * SHMKIT_ETIMEDOUT (the listener did not take the connection in time). */
 SHMKIT_EXTERN int shmkit_connect(shmkit_conn **out, const char *endpoint,
                                  int timeout_ms);
@@ -594,7 +605,10 @@ SHMKIT_EXTERN void shmkit_conn_close(shmkit_conn *conn);
  * regions stay the caller's; the peer gets handles of its own, with the
  * same access (a read-only region arrives read-only) and seals. Fails with
  * SHMKIT_E2BIG, SHMKIT_EINVAL, SHMKIT_ECLOSED (the peer is gone),
- * SHMKIT_ETIMEDOUT (the peer does not read). */
+ * SHMKIT_ETIMEDOUT (the peer does not read), SHMKIT_EMFILE (Linux: this
+ * user has more handles sent and not yet received than its RLIMIT_NOFILE,
+ * and is not privileged; nothing was sent, and the handles come back as
+ * receivers read them). */
 SHMKIT_EXTERN int shmkit_conn_send(shmkit_conn *conn, const void *data,
                                    size_t size, shmkit_region *const *regions,
                                    size_t count, int timeout_ms);
@@ -618,11 +632,26 @@ typedef struct shmkit_msg {
  * more or fewer handles than announced, truncated control data),
  * SHMKIT_ENOTSHM, SHMKIT_EACCES or SHMKIT_ETOOSMALL (a region that is not
  * what the frame says), or SHMKIT_E2BIG (a payload larger than `capacity`;
- * msg->size says how large). The connection stays usable after each of
- * these. Also SHMKIT_ECLOSED (the peer closed or died; on Windows also:
- * the sender died before its regions could be taken, and the message is
- * dropped), SHMKIT_ETIMEDOUT, and on Windows SHMKIT_EPERM (this process may
- * not take handles out of the sender's). */
+ * msg->size says how large), or SHMKIT_EMFILE (POSIX: this process is out
+ * of descriptors, at its RLIMIT_NOFILE or the system's limit: the system drops
+ * the message, and every handle it could install is closed; the message is
+ * lost). The connection stays usable after each of these. Also SHMKIT_ECLOSED
+ * (the peer closed, died, or shut down its sending side (POSIX shutdown()),
+ * after every message it sent before has arrived; every later call returns it
+ * again; on Windows also: the sender died before its regions could be taken,
+ * and the message is dropped), SHMKIT_ETIMEDOUT, and on Windows SHMKIT_EPERM
+ * (this process may not take handles out of the sender's).
+ *
+ * POSIX: a received handle is checked without asking its file system
+ * where the system allows it (Linux: anything but a tmpfs or hugetlbfs
+ * file is refused by fcntl(F_GET_SEALS), which the kernel answers itself).
+ * The portable path (SHMKIT_PORTABLE, other systems) has no such check:
+ * it calls fstat(), which, for a file of a FUSE file system the peer
+ * serves, waits for the peer's answer, past `timeout_ms` and forever if it
+ * never comes. And on Linux too, closing a refused handle of a FUSE file
+ * waits for that file system's answer to the close (FUSE FLUSH), which the
+ * peer may withhold in the same way. Against a peer that can mount a FUSE file
+ * system, receive in a thread that may block. */
 SHMKIT_EXTERN int shmkit_conn_recv(shmkit_conn *conn, shmkit_msg *msg,
                                    int timeout_ms);
 

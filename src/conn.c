@@ -1,12 +1,35 @@
 /* Connections: endpoint rules, the same-user policy, framing, and the checks
  * every received region goes through. The backend moves bytes and handles.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 #include "platform.h"
+
+/* What the two ends of a pair made here share while both are open: when one
+ * is handed to a child, the other's peer becomes that child. The two ends
+ * are two objects, which two threads may use at once (shmkit.h), so each
+ * end reaches the other only through this link and under its lock, and the
+ * last end to close frees it. */
+typedef struct conn_link {
+  atomic_int refs;     /* ends that still point here: 2, then 1 */
+  atomic_flag busy;    /* held while end[] is read or changed */
+  shmkit_conn *end[2]; /* NULL once that end is closed */
+} conn_link;
+
+/* The lock is held for a few instructions and a system call at most (the
+ * backend's repeer), so a spin is enough and needs nothing but C11. */
+static void link_lock(conn_link *l) {
+  while (atomic_flag_test_and_set_explicit(&l->busy, memory_order_acquire)) {
+  }
+}
+
+static void link_unlock(conn_link *l) {
+  atomic_flag_clear_explicit(&l->busy, memory_order_release);
+}
 
 struct shmkit_conn {
   shmkit_handle handle;
@@ -15,9 +38,8 @@ struct shmkit_conn {
   char name[SHMKIT__NAME_MAX + 1]; /* listener: its endpoint */
   shmkit_peer peer;                /* connected end: who is there */
   shmkit__conn_os *os_state;       /* connected end: the backend's */
-  /* The other end of a pair made here, while both are open: when one is
-   * handed to a child, the other's peer becomes that child. */
-  shmkit_conn *partner;
+  conn_link *link; /* a pair's end: shared with the other end, or NULL */
+  int side;        /* a pair's end: its index in link->end */
 };
 
 static int conn_new(shmkit_conn **out, shmkit_handle h, int listener) {
@@ -77,6 +99,7 @@ int shmkit_listen(shmkit_conn **out, const char *endpoint) {
 }
 
 int shmkit_accept(shmkit_conn *listener, shmkit_conn **out, int timeout_ms) {
+  int64_t deadline = 0, left = -1;
   shmkit_handle h;
   int err;
 
@@ -84,16 +107,24 @@ int shmkit_accept(shmkit_conn *listener, shmkit_conn **out, int timeout_ms) {
   *out = NULL;
   if (listener == NULL || !listener->listener || timeout_ms < -1)
     return SHMKIT_EINVAL;
+  if (timeout_ms >= 0) deadline = shmkit__os_now_ms() + timeout_ms;
   /* A process of another user may reach an endpoint (Linux abstract
-   * sockets have no permissions): it is turned away, and we wait on. One
-   * refused stranger restarts the timeout; a stream of them is a denial of
-   * service only a timeout of -1 would not bound anyway. A client gone
-   * before we could see who it was is not waited for either. */
+   * sockets have no permissions): it is turned away, and we wait on, but
+   * only until the deadline, however many strangers keep coming. A client
+   * gone before we could see who it was is not waited for either. */
   for (;;) {
-    err = shmkit__os_accept(listener->name, &listener->handle, timeout_ms, &h);
+    if (timeout_ms >= 0) {
+      left = deadline - shmkit__os_now_ms();
+      if (left < 0) left = 0;
+    }
+    err = shmkit__os_accept(listener->name, &listener->handle, (int)left, &h);
     if (err != 0) return err;
     err = conn_connected(out, h, 1);
     if (err != SHMKIT_EACCES && err != SHMKIT_ECLOSED) return err;
+    /* Refused: with no time left, a stranger always queued must not keep
+     * us here. */
+    if (timeout_ms >= 0 && shmkit__os_now_ms() >= deadline)
+      return SHMKIT_ETIMEDOUT;
   }
 }
 
@@ -113,39 +144,60 @@ int shmkit_connect(shmkit_conn **out, const char *endpoint, int timeout_ms) {
 
 int shmkit_conn_pair(shmkit_conn **a, shmkit_conn **b) {
   shmkit_handle h[2];
+  conn_link *link;
   int err;
 
   if (a == NULL || b == NULL) return SHMKIT_EINVAL;
   *a = *b = NULL;
-  if ((err = shmkit__os_conn_pair(h)) != 0) return err;
+  if ((link = calloc(1, sizeof(*link))) == NULL) return SHMKIT_ENOMEM;
+  if ((err = shmkit__os_conn_pair(h)) != 0) {
+    free(link);
+    return err;
+  }
   if ((err = conn_connected(a, h[0], 0)) != 0) {
     shmkit__os_close(h[1]);
+    free(link);
     return err;
   }
   if ((err = conn_connected(b, h[1], 0)) != 0) {
     shmkit_conn_close(*a);
     *a = NULL;
+    free(link);
     return err;
   }
-  (*a)->partner = *b;
-  (*b)->partner = *a;
+  atomic_init(&link->refs, 2);
+  atomic_flag_clear(&link->busy);
+  link->end[0] = *a;
+  link->end[1] = *b;
+  (*a)->link = (*b)->link = link;
+  (*b)->side = 1;
   return 0;
 }
 
 void shmkit__conn_spawned(shmkit_conn *c, int64_t pid, shmkit_handle proc) {
-  shmkit_conn *other = c->partner;
+  conn_link *link = c->link;
+  shmkit_conn *other;
 
-  if (other == NULL) return;
+  if (link == NULL) return;
   /* Only what the system said changes: the child's pid, from spawning it.
    * A backend that cannot follow keeps the old peer, which is still true
-   * of who made the pair. */
-  if (shmkit__os_conn_repeer(other->os_state, pid, proc) == 0)
+   * of who made the pair. The other end cannot be closed meanwhile. */
+  link_lock(link);
+  other = link->end[!c->side];
+  if (other != NULL && shmkit__os_conn_repeer(other->os_state, pid, proc) == 0)
     other->peer.pid = pid;
+  link_unlock(link);
 }
 
 void shmkit_conn_close(shmkit_conn *c) {
   if (c == NULL) return;
-  if (c->partner != NULL) c->partner->partner = NULL;
+  if (c->link != NULL) {
+    conn_link *link = c->link;
+    link_lock(link);
+    link->end[c->side] = NULL;
+    link_unlock(link);
+    if (atomic_fetch_sub(&link->refs, 1) == 1) free(link);
+  }
   if (c->listener)
     shmkit__os_unlisten(c->name, c->handle, &c->os);
   else
@@ -223,7 +275,10 @@ shmkit_handle shmkit__conn_handle(const shmkit_conn *c) {
 
 int shmkit_conn_peer(const shmkit_conn *c, shmkit_peer *peer) {
   if (c == NULL || peer == NULL || c->listener) return SHMKIT_EINVAL;
+  /* A pair's end: spawning with the other end may change it meanwhile. */
+  if (c->link != NULL) link_lock(c->link);
   *peer = c->peer;
+  if (c->link != NULL) link_unlock(c->link);
   return 0;
 }
 

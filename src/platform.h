@@ -62,6 +62,10 @@ int shmkit__os_map(shmkit_handle h, uint64_t offset, size_t length, int access,
 /* Unmaps what shmkit__os_map() mapped. */
 void shmkit__os_unmap(void *base, size_t length);
 
+/* A monotonic clock in milliseconds, from an arbitrary start: for
+ * deadlines that span several backend calls. */
+int64_t shmkit__os_now_ms(void);
+
 /* ---- processes */
 
 /* What shmkit_spawn() hands the backend, checked and complete. */
@@ -114,7 +118,9 @@ typedef struct shmkit__listener {
 } shmkit__listener;
 
 /* This process's user as text (shmkit_peer.user), and numerically where
- * there is such a thing (-1 elsewhere). */
+ * there is such a thing (-1 elsewhere). SHMKIT_EACCES if the system cannot
+ * tell this user's processes from others' (POSIX: we run as the overflow
+ * uid, which the system reports for every user it cannot map). */
 int shmkit__os_self_user(char user[SHMKIT_USER_MAX], int64_t *uid);
 
 /* Listens on the endpoint `name` of this user: SHMKIT_EEXIST if in use. */

@@ -3,14 +3,22 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifdef __linux__
+#  include <linux/fuse.h>
+#endif
 
 #include "../src/internal.h"
 #include "runner.h"
@@ -338,4 +346,596 @@ CHILD_IMPL(stranger_squats) {
     if (c >= 0) close(c);
     if (ok == 'n') test_sleep_ms(1000);
   }
+}
+
+/* Becomes a process whose peers the kernel reports as the overflow uid:
+ * "setuid" becomes nobody (65534 on Debian, also the overflow uid);
+ * "userns" enters a new user namespace with no uid mapped, where every
+ * process outside it, and this one, is reported as the overflow uid.
+ * Returns 0, or -1 if the system does not allow it here. */
+static int become_overflow(const char *mode) {
+  if (strcmp(mode, "setuid") == 0) {
+    become_nobody();
+    return 0;
+  }
+  ASSERT_STR_EQ(mode, "userns");
+  return unshare(CLONE_NEWUSER) == 0 ? 0 : -1;
+}
+
+/* Two processes that each see the other as the overflow uid (the user the
+ * kernel names everyone it cannot map into a namespace) cannot tell
+ * whether they are the same user: neither the listener nor the connecting
+ * process may take the other for one of its own. */
+static int overflow_pair(const char *mode) {
+  char name[32], fdtext[16];
+  const char *largs[] = {mode, fdtext, name, NULL};
+  const char *cargs[] = {mode, name, NULL};
+  test_proc l, c;
+  int sv[2];
+  char byte;
+
+  test_name(name, mode);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  snprintf(fdtext, sizeof(fdtext), "%d", sv[1]);
+  test_spawn(&l, "overflow_listener", largs, sv[1]);
+  close(sv[1]);
+  ASSERT_EQ(read(sv[0], &byte, 1), 1);
+  if (byte == 's') { /* no user namespace for us here */
+    close(sv[0]);
+    ASSERT_EQ(test_wait(&l, 30000), 0);
+    return TEST_SKIP;
+  }
+  ASSERT_EQ(byte, 'y');
+  test_spawn(&c, "overflow_connector", cargs, SHMKIT_INVALID_HANDLE);
+  ASSERT_EQ(test_wait(&c, 30000), 0);
+  /* The refused connection waits in the listener's queue: now it may look. */
+  ASSERT_EQ(write(sv[0], "g", 1), 1);
+  ASSERT_EQ(test_wait(&l, 30000), 0);
+  close(sv[0]);
+  return 0;
+}
+
+TEST_IMPL(conn_overflow_uid) {
+  int ran = 0;
+
+  /* A new user namespace needs no privilege on most Linux systems, and
+   * the abstract socket namespace reaches across it (not socket files: an
+   * unmapped user cannot create one). */
+  if (test_linux_ext() && overflow_pair("userns") == 0) ran = 1;
+  if (geteuid() == 0 && overflow_pair("setuid") == 0) ran = 1;
+  if (!ran) {
+    printf("skipped: needs root or an unprivileged user namespace\n");
+    return TEST_SKIP;
+  }
+  return 0;
+}
+
+CHILD_IMPL(overflow_listener) {
+  shmkit_conn *l, *c = (shmkit_conn *)&c;
+  int fd;
+  char byte;
+
+  ASSERT_EQ(argc, 3);
+  fd = atoi(argv[1]);
+  if (become_overflow(argv[0]) != 0) {
+    ASSERT_EQ(write(fd, "s", 1), 1);
+    return 0;
+  }
+  ASSERT_OK(shmkit_listen(&l, argv[2]));
+  ASSERT_EQ(write(fd, "y", 1), 1);
+  ASSERT_EQ(read(fd, &byte, 1), 1);
+  ASSERT_ERR(shmkit_accept(l, &c, 200), SHMKIT_ETIMEDOUT);
+  ASSERT_NULL(c);
+  shmkit_conn_close(l);
+  return 0;
+}
+
+CHILD_IMPL(overflow_connector) {
+  shmkit_conn *c = (shmkit_conn *)&c;
+
+  ASSERT_EQ(argc, 2);
+  ASSERT_EQ(become_overflow(argv[0]), 0);
+  ASSERT_ERR(shmkit_connect(&c, argv[1], 30000), SHMKIT_EACCES);
+  ASSERT_NULL(c);
+  return 0;
+}
+
+/* Receives the next message, which must have `text` as its payload and no
+ * region. */
+static void expect_text(shmkit_conn *c, const char *text) {
+  char buf[64];
+  shmkit_msg m;
+
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+  ASSERT_EQ(m.count, 0);
+  ASSERT_EQ(m.size, strlen(text) + 1);
+  ASSERT_STR_EQ(buf, text);
+}
+
+/* A peer that shuts down its sending side and stays alive has ended the
+ * stream: what it sent arrives, in order, then SHMKIT_ECLOSED, every time
+ * (not SHMKIT_EPROTO, which a caller would retry at once, forever). */
+TEST_IMPL(conn_peer_half_closed) {
+  shmkit_process *p;
+  shmkit_conn *a = test_conn_child("half_close_peer", NULL, &p);
+  shmkit_msg m;
+  int code, sig;
+
+  expect_text(a, "one");
+  expect_text(a, "two");
+  expect_text(a, "three");
+  memset(&m, 0, sizeof(m));
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_ERR(shmkit_conn_recv(a, &m, -1), SHMKIT_ECLOSED);
+  ASSERT_ERR(shmkit_process_wait(p, 0, &code, &sig), SHMKIT_ETIMEDOUT);
+  ASSERT_OK(shmkit_process_kill(p));
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  shmkit_process_close(p);
+  shmkit_conn_close(a);
+  return 0;
+}
+
+CHILD_IMPL(half_close_peer) {
+  shmkit_conn *c;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  ASSERT_OK(shmkit_conn_send(c, "one", 4, NULL, 0, 30000));
+  ASSERT_OK(shmkit_conn_send(c, "two", 4, NULL, 0, 30000));
+  ASSERT_OK(shmkit_conn_send(c, "three", 6, NULL, 0, 30000));
+  ASSERT_EQ(shutdown((int)shmkit_conn_handle(c), SHUT_WR), 0);
+  for (;;) test_sleep_ms(1000); /* until killed */
+}
+
+/* An empty datagram in the middle of a stream is garbage, not the end:
+ * everything the peer queued before it exited still arrives, in order,
+ * then SHMKIT_ECLOSED. */
+TEST_IMPL(conn_empty_then_message) {
+  shmkit_process *p;
+  shmkit_conn *a = test_conn_child("empty_between", NULL, &p);
+  shmkit_msg m;
+  int code, sig;
+
+  /* Everything is queued and the peer is gone before we read. */
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(code, 0);
+  shmkit_process_close(p);
+  expect_text(a, "first");
+  memset(&m, 0, sizeof(m));
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_EPROTO);
+  expect_text(a, "second");
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  shmkit_conn_close(a);
+  return 0;
+}
+
+CHILD_IMPL(empty_between) {
+  shmkit_conn *c;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  ASSERT_OK(shmkit_conn_send(c, "first", 6, NULL, 0, 30000));
+  raw_send((int)shmkit_conn_handle(c), "", 0, NULL, 0);
+  ASSERT_OK(shmkit_conn_send(c, "second", 7, NULL, 0, 30000));
+  shmkit_conn_close(c);
+  return 0;
+}
+
+/* shmkit_accept()'s timeout is a deadline: a stranger who keeps connecting
+ * (each connection refused) does not keep it waiting past it. The
+ * stranger floods until it is killed, so an accept that restarts its
+ * timeout never returns, and the runner's timeout ends the test. A
+ * stranger is either another user (root: one set to nobody) or anyone
+ * seen from a listener in a user namespace of its own (overflow uid). */
+TEST_IMPL(conn_accept_deadline) {
+  char name[32], uidtext[24], fdtext[16], byte;
+  const char *fargs[] = {NULL, name, uidtext, NULL};
+  const char *largs[] = {"userns", fdtext, name, NULL};
+  shmkit_conn *l, *c = (shmkit_conn *)&c;
+  test_proc f, lp;
+  int ran = 0, sv[2];
+
+  if (!test_linux_ext()) { /* a stranger cannot reach a socket file here */
+    printf("skipped: strangers reach only abstract sockets\n");
+    return TEST_SKIP;
+  }
+  if (geteuid() == 0) {
+    test_name(name, "dl-root");
+    snprintf(uidtext, sizeof(uidtext), "0");
+    fargs[0] = "setuid";
+    ASSERT_OK(shmkit_listen(&l, name));
+    test_spawn(&f, "flood_connect", fargs, SHMKIT_INVALID_HANDLE);
+    ASSERT_ERR(shmkit_accept(l, &c, 300), SHMKIT_ETIMEDOUT);
+    ASSERT_NULL(c);
+    kill((pid_t)f.id, SIGKILL);
+    test_wait(&f, 30000);
+    shmkit_conn_close(l);
+    ran = 1;
+  }
+
+  test_name(name, "dl-ns");
+  snprintf(uidtext, sizeof(uidtext), "65534");
+  fargs[0] = "none";
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  snprintf(fdtext, sizeof(fdtext), "%d", sv[1]);
+  test_spawn(&lp, "deadline_listener", largs, sv[1]);
+  close(sv[1]);
+  ASSERT_EQ(read(sv[0], &byte, 1), 1);
+  if (byte == 'y') {
+    test_spawn(&f, "flood_connect", fargs, SHMKIT_INVALID_HANDLE);
+    ASSERT_EQ(write(sv[0], "g", 1), 1);
+    ASSERT_EQ(test_wait(&lp, 600000), 0); /* the runner's timeout first */
+    kill((pid_t)f.id, SIGKILL);
+    test_wait(&f, 30000);
+    ran = 1;
+  } else {
+    ASSERT_EQ(test_wait(&lp, 30000), 0);
+  }
+  close(sv[0]);
+  if (!ran) {
+    printf("skipped: needs root or an unprivileged user namespace\n");
+    return TEST_SKIP;
+  }
+  return 0;
+}
+
+CHILD_IMPL(deadline_listener) {
+  shmkit_conn *l, *c = (shmkit_conn *)&c;
+  int fd;
+  char byte;
+
+  ASSERT_EQ(argc, 3);
+  fd = atoi(argv[1]);
+  if (become_overflow(argv[0]) != 0) {
+    ASSERT_EQ(write(fd, "s", 1), 1);
+    return 0;
+  }
+  ASSERT_OK(shmkit_listen(&l, argv[2]));
+  ASSERT_EQ(write(fd, "y", 1), 1);
+  ASSERT_EQ(read(fd, &byte, 1), 1); /* the flood has started */
+  ASSERT_ERR(shmkit_accept(l, &c, 300), SHMKIT_ETIMEDOUT);
+  ASSERT_NULL(c);
+  shmkit_conn_close(l);
+  return 0;
+}
+
+/* Connects to uid argv[2]'s endpoint argv[1] and closes, again and again,
+ * until killed; argv[0] "setuid" first becomes nobody. */
+CHILD_IMPL(flood_connect) {
+  struct sockaddr_un a;
+  socklen_t len;
+
+  ASSERT_EQ(argc, 3);
+  len = endpoint_of(&a, strtoul(argv[2], NULL, 10), argv[1]);
+  if (strcmp(argv[0], "setuid") == 0) become_nobody();
+  for (;;) {
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    ASSERT(fd >= 0);
+    if (connect(fd, (struct sockaddr *)&a, len) != 0) test_sleep_ms(1);
+    close(fd);
+  }
+}
+
+/* A receiver out of descriptors (RLIMIT_NOFILE) is told so, SHMKIT_EMFILE,
+ * not that its peer lied (SHMKIT_EPROTO): the system drops the message
+ * with the descriptors it could not install, the others are closed, and
+ * the connection goes on. With no slot free, and with one (one descriptor
+ * of two installed). */
+TEST_IMPL(conn_recv_out_of_descriptors) {
+  shmkit_region *r, *two[2];
+  shmkit_conn *a, *b;
+  struct rlimit old, low;
+  int dups[4096], ndups, n, fd;
+
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  two[0] = two[1] = r;
+  n = test_open_handles();
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  for (int spare = 0; spare < 2; spare++) {
+    ASSERT_OK(shmkit_conn_send(a, "lost", 5, two, 2, 30000));
+    /* Every descriptor slot below the limit taken, but `spare`. */
+    low = old;
+    low.rlim_cur = (rlim_t)n + 8;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    for (ndups = 0; (fd = dup(0)) >= 0; ndups++) dups[ndups] = fd;
+    ASSERT_EQ(errno, EMFILE);
+    for (int i = 0; i < spare; i++) close(dups[--ndups]);
+    {
+      char buf[16];
+      shmkit_msg m;
+      memset(&m, 0, sizeof(m));
+      m.data = buf;
+      m.capacity = sizeof(buf);
+      ASSERT_ERR(shmkit_conn_recv(b, &m, 30000), SHMKIT_EMFILE);
+      ASSERT_EQ(m.count, 0);
+      ASSERT_NULL(m.regions[0]);
+    }
+    while (ndups > 0) close(dups[--ndups]);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ASSERT_EQ(test_open_handles(), n);
+    /* The connection still works. */
+    ASSERT_OK(shmkit_conn_send(a, "kept", 5, two, 2, 30000));
+    {
+      char buf[16];
+      shmkit_msg m;
+      memset(&m, 0, sizeof(m));
+      m.data = buf;
+      m.capacity = sizeof(buf);
+      ASSERT_OK(shmkit_conn_recv(b, &m, 30000));
+      ASSERT_STR_EQ(buf, "kept");
+      ASSERT_EQ(m.count, 2);
+      close_all_of(&m);
+    }
+  }
+  shmkit_region_close(r);
+  shmkit_conn_close(a);
+  shmkit_conn_close(b);
+  return 0;
+}
+
+/* Descriptors sent and not yet received count against the sender's user
+ * (Linux: more in flight than its RLIMIT_NOFILE, unless it has
+ * CAP_SYS_RESOURCE), and a send past that fails with SHMKIT_EMFILE, as
+ * documented, with nothing sent. In a child, with a low limit; as root,
+ * one set to nobody, since root is exempt. */
+TEST_IMPL(conn_send_too_many_in_flight) {
+  const char *args[] = {geteuid() == 0 ? "setuid" : "none", NULL};
+  test_proc p;
+
+  test_spawn(&p, "inflight_sender", args, SHMKIT_INVALID_HANDLE);
+  ASSERT_EQ(test_wait(&p, 30000), 0);
+  return 0;
+}
+
+CHILD_IMPL(inflight_sender) {
+  shmkit_region *r, *many[SHMKIT_MSG_REGIONS_MAX];
+  shmkit_conn *a, *b;
+  struct rlimit low;
+  char buf[16];
+  shmkit_msg m;
+  int err = 0, sent = 0, got = 0;
+
+  ASSERT_EQ(argc, 1);
+  if (strcmp(argv[0], "setuid") == 0) become_nobody();
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  for (int i = 0; i < SHMKIT_MSG_REGIONS_MAX; i++) many[i] = r;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &low), 0);
+  low.rlim_cur = 40;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  /* 16 more in flight each time: past 40 well before the socket's buffer
+   * is full. */
+  while (sent < 100 && (err = shmkit_conn_send(a, "x", 2, many,
+                                               SHMKIT_MSG_REGIONS_MAX, 0)) == 0)
+    sent++;
+  ASSERT_ERR(err, SHMKIT_EMFILE);
+  ASSERT(sent >= 2);
+  /* What was sent before arrives; then nothing more. */
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  while ((err = shmkit_conn_recv(b, &m, 0)) == 0) {
+    ASSERT_EQ(m.count, SHMKIT_MSG_REGIONS_MAX);
+    close_all_of(&m);
+    got++;
+  }
+  ASSERT_ERR(err, SHMKIT_ETIMEDOUT);
+  ASSERT_EQ(got, sent);
+  shmkit_region_close(r);
+  shmkit_conn_close(a);
+  shmkit_conn_close(b);
+  return 0;
+}
+
+/* What is not a file at all, sent as a region, is refused at once: a FIFO
+ * (which blocks whoever opens it, not whoever holds it) and sockets. */
+TEST_IMPL(conn_region_not_a_file) {
+  shmkit_process *p;
+  shmkit_conn *a = test_conn_child("odd_files_peer", NULL, &p);
+  int n = test_open_handles(), code, sig;
+
+  expect(a, SHMKIT_ENOTSHM, n); /* a FIFO */
+  expect(a, SHMKIT_ENOTSHM, n); /* a connected socket */
+  expect(a, SHMKIT_ENOTSHM, n); /* a listening socket */
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(code, 0);
+  shmkit_process_close(p);
+  shmkit_conn_close(a);
+  return 0;
+}
+
+CHILD_IMPL(odd_files_peer) {
+  char path[64];
+  shmkit_conn *c;
+  shmkit__frame f;
+  int s, fifo, sv[2], l;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  s = (int)shmkit_conn_handle(c);
+  snprintf(path, sizeof(path), "/tmp/shmkit-fifo-%ld", (long)getpid());
+  ASSERT_EQ(mkfifo(path, 0600), 0);
+  fifo = open(path, O_RDWR | O_CLOEXEC); /* Linux: does not wait */
+  ASSERT(fifo >= 0);
+  unlink(path);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  ASSERT(l >= 0);
+  {
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof(a.sun_path), "/tmp/shmkit-sock-%ld",
+             (long)getpid());
+    ASSERT_EQ(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    unlink(a.sun_path);
+  }
+  ASSERT_EQ(listen(l, 1), 0);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY);
+  raw_send(s, &f, sizeof(f), &fifo, 1);
+  raw_send(s, &f, sizeof(f), &sv[0], 1);
+  raw_send(s, &f, sizeof(f), &l, 1);
+  close(fifo);
+  close(sv[0]);
+  close(sv[1]);
+  close(l);
+  shmkit_conn_close(c);
+  return 0;
+}
+
+#ifdef __linux__
+/* A minimal FUSE file system, served by hand over /dev/fuse: one regular
+ * file "f" (node 2) whose attributes are never given (GETATTR on it is
+ * left unanswered, so fstat() of it waits forever). Everything else a
+ * receiver of it needs (lookup, open, flush, release) is answered. */
+static void fuse_serve(void *arg) {
+  static char buf[1 << 17];
+  int fd = *(int *)arg;
+
+  for (;;) {
+    struct fuse_in_header *in = (struct fuse_in_header *)buf;
+    struct {
+      struct fuse_out_header h;
+      union {
+        struct fuse_init_out init;
+        struct fuse_entry_out entry;
+        struct fuse_open_out open;
+        struct fuse_attr_out attr;
+      } u;
+    } out;
+    size_t len = sizeof(out.h);
+    ssize_t n = read(fd, buf, sizeof(buf));
+
+    if (n < 0 && (errno == EINTR || errno == ENOENT)) continue;
+    if (n < (ssize_t)sizeof(*in)) return; /* unmounted */
+    memset(&out, 0, sizeof(out));
+    out.h.unique = in->unique;
+    switch (in->opcode) {
+    case FUSE_INIT:
+      out.u.init.major = FUSE_KERNEL_VERSION;
+      out.u.init.minor = FUSE_KERNEL_MINOR_VERSION;
+      out.u.init.max_readahead =
+          ((struct fuse_init_in *)(in + 1))->max_readahead;
+      out.u.init.max_write = 4096;
+      len += sizeof(out.u.init);
+      break;
+    case FUSE_LOOKUP:
+      out.u.entry.nodeid = 2;
+      out.u.entry.generation = 1;
+      out.u.entry.attr.ino = 2;
+      out.u.entry.attr.mode = S_IFREG | 0600;
+      out.u.entry.attr.size = 4096;
+      out.u.entry.attr.nlink = 1;
+      len += sizeof(out.u.entry);
+      break;
+    case FUSE_GETATTR:
+      if (in->nodeid != 1) continue; /* the file's: never answered */
+      out.u.attr.attr.ino = 1;
+      out.u.attr.attr.mode = S_IFDIR | 0700;
+      out.u.attr.attr.nlink = 2;
+      len += sizeof(out.u.attr);
+      break;
+    case FUSE_OPEN:
+      out.u.open.fh = 1;
+      len += sizeof(out.u.open);
+      break;
+    case FUSE_FLUSH:
+    case FUSE_RELEASE:
+      break;
+    case FUSE_FORGET:
+    case FUSE_BATCH_FORGET:
+    case FUSE_INTERRUPT:
+      continue; /* no answer expected */
+    default:
+      out.h.error = -ENOSYS;
+      break;
+    }
+    out.h.len = (uint32_t)len;
+    if (write(fd, &out, len) < 0 && errno == ENODEV) return;
+  }
+}
+#endif
+
+/* A peer that serves a FUSE file system can send one of its files as a
+ * region and never answer what the file system is asked about it: no
+ * check of a received handle may ask the file system (fstat would wait
+ * forever). Linux refuses such a file before (F_GET_SEALS, answered by
+ * the kernel); the portable path cannot (shmkit.h says so). Needs root,
+ * to mount a FUSE file system by hand. */
+TEST_IMPL(conn_region_on_fuse) {
+  shmkit_process *p;
+  shmkit_conn *a;
+  int n, code, sig;
+
+  if (!test_linux_ext()) {
+    printf("skipped: the portable path asks fstat (documented limit)\n");
+    return TEST_SKIP;
+  }
+  if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK) != 0) {
+    printf("skipped: mounting a FUSE file system by hand needs root\n");
+    return TEST_SKIP;
+  }
+  a = test_conn_child("fuse_peer", NULL, &p);
+  n = test_open_handles();
+  expect(a, SHMKIT_ENOTSHM, n); /* a hang here is the bug */
+  ASSERT_OK(shmkit_conn_send(a, "done", 5, NULL, 0, 30000));
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(code, 0);
+  shmkit_process_close(p);
+  shmkit_conn_close(a);
+  return 0;
+}
+
+CHILD_IMPL(fuse_peer) {
+#ifdef __linux__
+  char dir[64], file[80], opts[128], buf[8];
+  shmkit_conn *c;
+  shmkit__frame f;
+  shmkit_msg m;
+  test_thread t;
+  int dev, fd;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  snprintf(dir, sizeof(dir), "/tmp/shmkit-fuse-XXXXXX");
+  ASSERT(mkdtemp(dir) != NULL);
+  /* A mount namespace of its own: the mount goes with this process,
+   * however it ends. */
+  ASSERT_EQ(unshare(CLONE_NEWNS), 0);
+  ASSERT_EQ(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+  dev = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  ASSERT(dev >= 0);
+  snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0",
+           dev);
+  ASSERT_EQ(mount("shmkit", dir, "fuse.shmkit", MS_NOSUID | MS_NODEV, opts), 0);
+  test_thread_start(&t, fuse_serve, &dev);
+  snprintf(file, sizeof(file), "%s/f", dir);
+  fd = open(file, O_RDONLY | O_CLOEXEC);
+  ASSERT(fd >= 0);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY);
+  raw_send((int)shmkit_conn_handle(c), &f, sizeof(f), &fd, 1);
+  close(fd);
+  memset(&m, 0, sizeof(m));
+  m.data = buf;
+  m.capacity = sizeof(buf);
+  ASSERT_OK(shmkit_conn_recv(c, &m, 60000));
+  /* Unmounted and no longer open, the file system ends, and its server
+   * reads ENODEV. */
+  ASSERT_EQ(umount2(dir, MNT_DETACH), 0);
+  test_thread_join(&t);
+  rmdir(dir);
+  close(dev);
+  shmkit_conn_close(c);
+  return 0;
+#else
+  (void)argc;
+  (void)argv;
+  return 1;
+#endif
 }

@@ -1,6 +1,8 @@
 /* Connections: regions travel with messages, whole, checked on arrival. */
+#include <stdatomic.h>
 #include <stdlib.h>
 
+#include "../src/internal.h"
 #include "runner.h"
 
 static char *text_of(shmkit_region *r, shmkit_view **v) {
@@ -822,5 +824,136 @@ CHILD_IMPL(echo_peer) {
   ASSERT_ERR(err, SHMKIT_ECLOSED);
   ASSERT_EQ(got, ECHOES);
   shmkit_conn_close(c);
+  return 0;
+}
+
+/* The two ends of a pair are two objects, so two threads may each use one:
+ * each closes its end at the same instant as the other (and, with `spawn`,
+ * this thread hands its end to a child while the other thread closes the
+ * other end). The other thread spins on `round` so that both start
+ * together; ASan or ThreadSanitizer sees what goes wrong. */
+typedef struct racer {
+  shmkit_conn *ends[2];
+  atomic_int round, done;
+  int rounds;
+} racer;
+
+static void close_side1(void *p) {
+  racer *r = p;
+  for (int n = 1; n <= r->rounds; n++) {
+    while (atomic_load(&r->round) != n) {
+    }
+    shmkit_conn_close(r->ends[1]);
+    atomic_store(&r->done, n);
+  }
+}
+
+static void race(int rounds, int spawn) {
+  const char *argv[] = {test_self_path(), "--child", "exit_with", "0", NULL};
+  shmkit_spawn_options o;
+  shmkit_process *p;
+  test_thread t;
+  racer r;
+  int code;
+
+  memset(&r, 0, sizeof(r));
+  atomic_init(&r.round, 0);
+  atomic_init(&r.done, 0);
+  r.rounds = rounds;
+  test_thread_start(&t, close_side1, &r);
+  for (int n = 1; n <= rounds; n++) {
+    ASSERT_OK(shmkit_conn_pair(&r.ends[0], &r.ends[1]));
+    atomic_store(&r.round, n); /* the other thread goes */
+    if (spawn) {
+      memset(&o, 0, sizeof(o));
+      o.file = test_self_path();
+      o.argv = argv;
+      o.conns = &r.ends[0];
+      o.conn_count = 1;
+      ASSERT_OK(shmkit_spawn(&p, &o));
+      shmkit_conn_close(r.ends[0]);
+      ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
+      ASSERT_EQ(code, 0);
+      shmkit_process_close(p);
+    } else {
+      shmkit_conn_close(r.ends[0]);
+    }
+    while (atomic_load(&r.done) != n) {
+    }
+  }
+  test_thread_join(&t);
+}
+
+TEST_IMPL(conn_pair_close_race) {
+  int n = test_open_handles();
+
+  race(2000, 0);
+  race(test_spawn_cycles() / 10, 1);
+  ASSERT_EQ(test_open_handles(), n);
+  return 0;
+}
+
+/* An endpoint name that looks like what another endpoint keeps beside its
+ * own (a lock file, on the portable path) is an endpoint of its own: it
+ * neither disturbs that one nor lets a second listener take it over. */
+TEST_IMPL(conn_endpoint_names_apart) {
+  char name[32], other[40];
+  shmkit_conn *x, *x2 = (shmkit_conn *)&x2, *y, *c, *s;
+  const char *suffixes[] = {".lock", ".lck", "-lock", NULL};
+
+  test_name(name, "apart");
+  ASSERT_OK(shmkit_listen(&x, name));
+  for (int i = 0; suffixes[i] != NULL; i++) {
+    snprintf(other, sizeof(other), "%s%s", name, suffixes[i]);
+    ASSERT_OK(shmkit_listen(&y, other));
+    ASSERT_ERR(shmkit_listen(&x2, name), SHMKIT_EEXIST);
+    ASSERT_NULL(x2);
+    shmkit_conn_close(y);
+    ASSERT_ERR(shmkit_listen(&x2, name), SHMKIT_EEXIST);
+    ASSERT_NULL(x2);
+  }
+  /* And the first listener still takes connections. */
+  ASSERT_OK(shmkit_connect(&c, name, 30000));
+  ASSERT_OK(shmkit_accept(x, &s, 30000));
+  ASSERT_OK(shmkit_conn_send(c, "hi", 3, NULL, 0, 30000));
+  {
+    char buf[8];
+    shmkit_msg m;
+    memset(&m, 0, sizeof(m));
+    m.data = buf;
+    m.capacity = sizeof(buf);
+    ASSERT_OK(shmkit_conn_recv(s, &m, 30000));
+    ASSERT_STR_EQ(buf, "hi");
+  }
+  shmkit_conn_close(c);
+  shmkit_conn_close(s);
+  shmkit_conn_close(x);
+  /* Once closed, the name is free again. */
+  ASSERT_OK(shmkit_listen(&x, name));
+  shmkit_conn_close(x);
+  return 0;
+}
+
+/* The frame decoder itself refuses a count past SHMKIT_MSG_REGIONS_MAX,
+ * even with as many handles as the count says and every slot well formed:
+ * the callers index their arrays of SHMKIT_MSG_REGIONS_MAX by it. */
+TEST_IMPL(frame_decode_count_max) {
+  shmkit__frame f;
+
+  memset(&f, 0, sizeof(f));
+  f.magic = SHMKIT__FRAME_MAGIC;
+  f.version = SHMKIT__FRAME_VERSION;
+  for (int i = 0; i < SHMKIT_MSG_REGIONS_MAX; i++) {
+    f.regions[i].size = 4096;
+    f.regions[i].access = SHMKIT_READ_WRITE;
+  }
+  f.count = SHMKIT_MSG_REGIONS_MAX;
+  ASSERT_OK(shmkit__frame_decode(&f, sizeof(f), 0, 0, f.count, 0));
+  f.count = SHMKIT_MSG_REGIONS_MAX + 1;
+  ASSERT_ERR(shmkit__frame_decode(&f, sizeof(f), 0, 0, f.count, 0),
+             SHMKIT_EPROTO);
+  f.count = UINT32_MAX;
+  ASSERT_ERR(shmkit__frame_decode(&f, sizeof(f), 0, 0, f.count, 0),
+             SHMKIT_EPROTO);
   return 0;
 }

@@ -49,6 +49,9 @@ TEST(conn_sender_killed)
 TEST(conn_pull)
 TEST(conn_end_handed_on)
 TEST(conn_two_threads)
+TEST(conn_pair_close_race)
+TEST(conn_endpoint_names_apart)
+TEST(frame_decode_count_max)
 TEST_WIN(readonly_no_upgrade)        /* DuplicateHandle, section DACLs */
 TEST_WIN(region_both_size_halves)    /* CreateFileMapping's two halves */
 TEST_WIN(conn_hostile_values)        /* raw pipe messages, handle values */
@@ -84,6 +87,14 @@ TEST_POSIX(seal_readonly_holder)        /* memfd seals, fcntl */
 TEST_POSIX(seal_refuses_rw_claim)       /* memfd seals, hand-made tokens */
 TEST_POSIX(conn_hostile_frames)     /* raw sendmsg frames, SCM_RIGHTS */
 TEST_POSIX(conn_other_user)         /* setuid to another user */
+TEST_POSIX(conn_overflow_uid)       /* user namespaces, setuid */
+TEST_POSIX(conn_peer_half_closed)   /* shutdown(SHUT_WR) */
+TEST_POSIX(conn_empty_then_message) /* raw empty datagrams */
+TEST_POSIX(conn_accept_deadline)    /* setuid, user namespaces */
+TEST_POSIX(conn_recv_out_of_descriptors) /* setrlimit(RLIMIT_NOFILE) */
+TEST_POSIX(conn_send_too_many_in_flight) /* SCM_RIGHTS accounting */
+TEST_POSIX(conn_region_not_a_file)  /* FIFOs, sockets as descriptors */
+TEST_POSIX(conn_region_on_fuse)     /* a FUSE file system by hand */
 TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
 TEST_FAULT(fault_region_create)  /* SHMKIT_FAULT_INJECTION builds; POSIX */
 TEST_FAULT(fault_region_named)   /* for now: src/win has no table yet */
@@ -124,3 +135,12 @@ CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)
 CHILD_POSIX(stranger_plants)
 CHILD_POSIX(signals_report)
+CHILD_POSIX(overflow_listener)
+CHILD_POSIX(overflow_connector)
+CHILD_POSIX(half_close_peer)
+CHILD_POSIX(empty_between)
+CHILD_POSIX(deadline_listener)
+CHILD_POSIX(flood_connect)
+CHILD_POSIX(inflight_sender)
+CHILD_POSIX(odd_files_peer)
+CHILD_POSIX(fuse_peer)

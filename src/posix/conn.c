@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -74,6 +75,10 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t shmkit__os_now_ms(void) {
+  return now_ms();
+}
+
 /* Waits for `events` on fd until the deadline (-1: none). */
 static int wait_fd(int fd, short events, long long deadline) {
   struct pollfd p = {fd, events, 0};
@@ -99,8 +104,34 @@ static long long deadline_of(int timeout_ms) {
   return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 }
 
+/* Linux: the uid the kernel reports for a user it cannot map into the
+ * reader's user namespace (SO_PEERCRED, and geteuid() inside a namespace
+ * with no mapping for us): 65534 unless changed. -1 where there is none. */
+static long long overflow_uid(void) {
+  char text[24];
+  long long v = -1;
+  ssize_t n;
+  int fd = open("/proc/sys/kernel/overflowuid", O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0) return -1;
+  n = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (n > 0) {
+    text[n] = '\0';
+    if (sscanf(text, "%lld", &v) != 1) v = -1;
+  }
+  return v;
+}
+
 int shmkit__os_self_user(char user[SHMKIT_USER_MAX], int64_t *uid) {
-  *uid = (int64_t)geteuid();
+  uid_t me = geteuid();
+
+  /* A peer reported as the overflow uid is anyone the kernel could not map:
+   * it matches us only if we are that uid too (a rootless container that
+   * runs as nobody), and then it may be any user of the host. No peer of
+   * such a process can be vouched for, so none is taken for ours. */
+  if ((long long)me == overflow_uid()) return SHMKIT_EACCES;
+  *uid = (int64_t)me;
   snprintf(user, SHMKIT_USER_MAX, "%lld", (long long)*uid);
   return 0;
 }
@@ -145,17 +176,28 @@ static int endpoint_addr(const char *name, struct sockaddr_un *a,
 
 /* ---- listen, accept, connect */
 
+/* The lock file of the socket file `path`: ".lock.<name>" beside it. An
+ * endpoint name cannot start with '.', so no endpoint's socket file is ever
+ * another's lock (with "<name>.lock", listening on "X.lock" removed the
+ * lock of a live "X", and a second "X" could then take it over). */
+static void lock_path(char *lp, size_t size, const char *path) {
+  const char *base = strrchr(path, '/');
+  int dir = base != NULL ? (int)(base - path) + 1 : 0;
+
+  snprintf(lp, size, "%.*s.lock.%s", dir, path, path + dir);
+}
+
 /* A socket file outlives a listener that crashed, so the file cannot say
  * whether the endpoint is in use; a lock can, because the system drops it
  * with its holder. (Connecting to find out would leave a live listener a
- * connection to accept.) Takes "<socket>.lock" or fails with SHMKIT_EEXIST,
+ * connection to accept.) Takes its lock file or fails with SHMKIT_EEXIST,
  * then clears what a dead listener left. */
 static int lock_endpoint(const char *path, int *lock) {
   char lp[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
   struct stat held, named;
   int fd;
 
-  snprintf(lp, sizeof(lp), "%s.lock", path);
+  lock_path(lp, sizeof(lp), path);
   for (;;) {
     fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return fail();
@@ -218,7 +260,7 @@ fail_bound:
 fail_lock:
   if (lock >= 0) { /* ours while we hold it: remove it, then let go */
     char lp[sizeof(a.sun_path) + 8];
-    snprintf(lp, sizeof(lp), "%s.lock", a.sun_path);
+    lock_path(lp, sizeof(lp), a.sun_path);
     unlink(lp);
     close(lock);
   }
@@ -240,7 +282,7 @@ void shmkit__os_unlisten(const char *name, shmkit_handle h,
     if (stat(a.sun_path, &st) == 0 && (uint64_t)st.st_dev == l->id[0] &&
         (uint64_t)st.st_ino == l->id[1])
       unlink(a.sun_path);
-    snprintf(lp, sizeof(lp), "%s.lock", a.sun_path);
+    lock_path(lp, sizeof(lp), a.sun_path);
     unlink(lp);
   }
   close((int)h);
@@ -428,6 +470,12 @@ int shmkit__os_send(shmkit_handle h, shmkit__conn_os *state,
     if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
       return SHMKIT_ECLOSED;
     if (errno == EMSGSIZE) return SHMKIT_E2BIG;
+#ifdef ETOOMANYREFS
+    /* Linux: this user has more descriptors in flight (sent, not yet
+     * received) than its RLIMIT_NOFILE, or they nest too deep. A limit of
+     * descriptors: they come back as the peers read. */
+    if (errno == ETOOMANYREFS) return SHMKIT_EMFILE;
+#endif
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
       return fail();
     if (deadline == -2) deadline = deadline_of(timeout_ms);
@@ -437,6 +485,45 @@ int shmkit__os_send(shmkit_handle h, shmkit__conn_os *state,
 
 static void close_all(const shmkit_handle *handles, size_t count) {
   for (size_t i = 0; i < count; i++) close((int)handles[i]);
+}
+
+/* Why the control data of a message was cut (MSG_CTRUNC): it had more
+ * descriptors than a message may (SHMKIT_EPROTO), or this process could
+ * not install them all, at its limit of descriptors (RLIMIT_NOFILE) or the
+ * system's; the system then drops those it could not install. Asked while
+ * the ones installed are still open, so their slots are not free. */
+static int cut_why(int fd) {
+  int probe = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+  if (probe >= 0) {
+    close(probe);
+    return SHMKIT_EPROTO;
+  }
+  return errno == EMFILE || errno == ENFILE ? SHMKIT_EMFILE : SHMKIT_EPROTO;
+}
+
+/* After a read of 0 bytes and no descriptors: the end of the stream, or an
+ * empty message (SOCK_SEQPACKET carries them, and reads both as 0; no
+ * message of ours is empty, it has a header). The system reads 0 at the end
+ * only once nothing is queued, so anything still queued (FIONREAD counts
+ * the bytes of every queued message on Linux) says it was a message, which
+ * is garbage, and what follows must still be delivered. Nothing queued: the
+ * end if the peer can send no more, which a peer that shut down its side
+ * and stays alive (shutdown(SHUT_WR)) tells only with POLLRDHUP (Linux),
+ * not with POLLHUP. An empty message that was the last before the end is
+ * then taken for the end, which loses nothing. */
+static int end_or_empty(int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  int queued = 0;
+  short gone = POLLHUP;
+
+#ifdef POLLRDHUP
+  p.events |= POLLRDHUP;
+  gone |= POLLRDHUP;
+#endif
+  if (ioctl(fd, FIONREAD, &queued) == 0 && queued > 0) return SHMKIT_EPROTO;
+  if (poll(&p, 1, 0) == 1 && (p.revents & gone)) return SHMKIT_ECLOSED;
+  return SHMKIT_EPROTO;
 }
 
 int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
@@ -498,17 +585,12 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
     }
   }
   if (bad || (m.msg_flags & MSG_CTRUNC)) {
+    err = bad ? SHMKIT_EPROTO : cut_why((int)h);
     close_all(handles, *count);
     *count = 0;
-    return SHMKIT_EPROTO;
+    return err;
   }
-  if (n == 0 && *count == 0) {
-    /* The end of the stream, or an empty message (SOCK_SEQPACKET carries
-     * them, and reads both as 0): only the first is the peer gone. */
-    struct pollfd p = {(int)h, POLLIN, 0};
-    if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP)) return SHMKIT_ECLOSED;
-    return SHMKIT_EPROTO;
-  }
+  if (n == 0 && *count == 0) return end_or_empty((int)h);
   *got = (size_t)n < sizeof(*f) ? (size_t)n : sizeof(*f);
   *payload = (size_t)n - *got;
   *truncated = (m.msg_flags & MSG_TRUNC) != 0;

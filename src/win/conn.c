@@ -56,6 +56,10 @@ struct shmkit__conn_os {
   int skipping; /* the rest of an oversized message is still to drop */
 };
 
+int64_t shmkit__os_now_ms(void) {
+  return (int64_t)GetTickCount64(); /* monotonic; Windows Vista and later */
+}
+
 int shmkit__os_self_user(char user[SHMKIT_USER_MAX], int64_t *uid) {
   *uid = -1;
   return shmkit__win_user_sid(user);
