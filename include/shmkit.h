@@ -603,7 +603,9 @@ SHMKIT_EXTERN void shmkit_conn_close(shmkit_conn *conn);
 /* Sends one message: `size` bytes (0 to SHMKIT_MSG_MAX) and `count` regions
  * (0 to SHMKIT_MSG_REGIONS_MAX), which arrive together and whole. The
  * regions stay the caller's; the peer gets handles of its own, with the
- * same access (a read-only region arrives read-only) and seals. Fails with
+ * same access (a read-only region arrives read-only) and seals; a region
+ * sealed against writes (SHMKIT_SEAL_WRITE, SHMKIT_SEAL_FUTURE_WRITE)
+ * arrives read-only, since nobody can write it. Fails with
  * SHMKIT_E2BIG, SHMKIT_EINVAL, SHMKIT_ECLOSED (the peer is gone),
  * SHMKIT_ETIMEDOUT (the peer does not read), SHMKIT_EMFILE (Linux: this
  * user has more handles sent and not yet received than its RLIMIT_NOFILE,
@@ -631,7 +633,9 @@ typedef struct shmkit_msg {
  * fails with SHMKIT_EPROTO (a malformed frame: lengths or counts that lie,
  * more or fewer handles than announced, truncated control data),
  * SHMKIT_ENOTSHM, SHMKIT_EACCES or SHMKIT_ETOOSMALL (a region that is not
- * what the frame says), or SHMKIT_E2BIG (a payload larger than `capacity`;
+ * what the frame says), SHMKIT_EPERM (a region claimed writable that is
+ * sealed against writes: shmkit_conn_send() sends such a region read-only),
+ * or SHMKIT_E2BIG (a payload larger than `capacity`;
  * msg->size says how large), or SHMKIT_EMFILE (POSIX: this process is out
  * of descriptors, at its RLIMIT_NOFILE or the system's limit: the system drops
  * the message, and every handle it could install is closed; the message is

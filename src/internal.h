@@ -41,6 +41,11 @@ int shmkit__token_format(const shmkit__token *t, char *buf, size_t n);
 int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
                          uint64_t min_size, int flags);
 
+/* The access a region is handed over with (a token, a message): its own,
+ * but SHMKIT_READ_ONLY for one sealed against writes, since a receiver
+ * refuses a READ_WRITE claim for it (SHMKIT__ADOPT_SEALS). */
+int shmkit__region_claim(const shmkit_region *r);
+
 /* Parses a connection token, "shmkit1:<handle>:conn": 0 or SHMKIT_ETOKEN. */
 int shmkit__token_parse_conn(const char *s, shmkit_handle *handle);
 

@@ -122,6 +122,16 @@ static int write_seal_check(shmkit_handle h, int access) {
   return 0;
 }
 
+int shmkit__region_claim(const shmkit_region *r) {
+  /* What a receiver accepts: it refuses READ_WRITE for a region sealed
+   * against writes (write_seal_check), so such a region travels as
+   * READ_ONLY. A region that cannot tell its seals claims its access. */
+  if (r->access == SHMKIT_READ_WRITE &&
+      write_seal_check(r->handle, r->access) == SHMKIT_EPERM)
+    return SHMKIT_READ_ONLY;
+  return r->access;
+}
+
 int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
                          uint64_t min_size, int flags) {
   shmkit_region *r;

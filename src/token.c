@@ -87,15 +87,7 @@ int shmkit_region_token(const shmkit_region *region, char *buf,
   if (region == NULL || buf == NULL) return SHMKIT_EINVAL;
   t.handle = region->handle;
   t.size = region->size;
-  t.access = region->access;
-  /* A receiver refuses "rw" for a region sealed against writes: claim what
-   * it can do with it. */
-  if (t.access == SHMKIT_READ_WRITE) {
-    int seals = shmkit__os_seals(region->handle);
-    if (seals > 0 &&
-        (seals & (SHMKIT_SEAL_WRITE | SHMKIT_SEAL_FUTURE_WRITE)) != 0)
-      t.access = SHMKIT_READ_ONLY;
-  }
+  t.access = shmkit__region_claim(region);
   return shmkit__token_format(&t, buf, buf_size);
 }
 

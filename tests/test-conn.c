@@ -128,8 +128,10 @@ TEST_IMPL(conn_pair_messages) {
     ASSERT_OK(shmkit_conn_recv(b, &m, 1000));
     ASSERT_EQ(shmkit_region_seals(m.regions[0]),
               SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW | SHMKIT_SEAL_FUTURE_WRITE);
+    /* Nobody can write it any more: it travels, and arrives, read-only. */
+    ASSERT_EQ(shmkit_region_access(m.regions[0]), SHMKIT_READ_ONLY);
     ASSERT_ERR(shmkit_view_map(&v, m.regions[0], 0, 1, SHMKIT_READ_WRITE),
-               SHMKIT_EPERM);
+               SHMKIT_EACCES);
     close_msg(&m);
     shmkit_region_close(sealed);
   }
