@@ -147,7 +147,7 @@ static void region_cycle(unsigned i) {
 }
 
 TEST_IMPL(soak_region_cycles) {
-  int n = cycles(100000, 10000);
+  int n = cycles(100000, 5000);
   usage before;
 
   for (unsigned i = 0; i < 100; i++) region_cycle(i); /* warm up */
