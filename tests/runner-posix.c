@@ -125,16 +125,28 @@ int test_open_handles(void) {
   return n - 1; /* the directory's own descriptor */
 }
 
-int test_mapping_count(void) {
+int test_mapping_count(int shared_only) {
   /* read(2) into a static buffer: stdio or malloc here could themselves
    * add a mapping between two counts. */
   static char buf[65536];
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), n = 0;
+  int field = 0, k = 0; /* where in a line "start-end perms offset ..." */
   ssize_t got;
 
   if (fd < 0) FAIL("open /proc/self/maps: %s", strerror(errno));
   while ((got = read(fd, buf, sizeof(buf))) > 0)
-    for (ssize_t i = 0; i < got; i++) n += buf[i] == '\n';
+    for (ssize_t i = 0; i < got; i++) {
+      char c = buf[i];
+      if (c == '\n') {
+        n += !shared_only;
+        field = k = 0;
+      } else if (c == ' ') {
+        field++;
+        k = 0;
+      } else if (field == 1 && k++ == 3) { /* "rw-s": 's' for shared */
+        n += shared_only && c == 's';
+      }
+    }
   if (got < 0) FAIL("read /proc/self/maps: %s", strerror(errno));
   close(fd);
   return n;

@@ -106,8 +106,10 @@ int test_open_handles(void);
 char *test_list_handles(char *buf, size_t size);
 
 /* The number of memory mappings of this process (POSIX: lines of
- * /proc/self/maps; Windows: mapped views, found by walking VirtualQuery). */
-int test_mapping_count(void);
+ * /proc/self/maps; Windows: mapped views, found by walking VirtualQuery),
+ * or with `shared_only` those that are shared (POSIX: MAP_SHARED, as views
+ * are; Windows: all of them). */
+int test_mapping_count(int shared_only);
 
 /* This process's resident memory in KiB, or -1 where the system cannot
  * tell. */
