@@ -10,6 +10,8 @@
  *     build/bin/shmkit-tests soak_region_cycles
  *
  * and likewise soak_conn_cycles, soak_peer_killed and soak_receiver_killed.
+ * Under Wine a long kill soak takes over ten minutes: there, use
+ * SHMKIT_TEST_TIMEOUT_SCALE=30.
  * (The thousand spawns are spawn_leak_cycles, in test-spawn.c.) Counts are
  * fixed, never "as many as fit in some time", and nothing is timed, so a
  * verdict never depends on the machine's speed.
