@@ -125,6 +125,54 @@ int test_open_handles(void) {
   return n - 1; /* the directory's own descriptor */
 }
 
+int test_mapping_count(int shared_only) {
+  /* read(2) into a static buffer: stdio or malloc here could themselves
+   * add a mapping between two counts. */
+  static char buf[65536];
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), n = 0;
+  int field = 0, k = 0; /* where in a line "start-end perms offset ..." */
+  ssize_t got;
+
+  if (fd < 0) FAIL("open /proc/self/maps: %s", strerror(errno));
+  while ((got = read(fd, buf, sizeof(buf))) > 0)
+    for (ssize_t i = 0; i < got; i++) {
+      char c = buf[i];
+      if (c == '\n') {
+        n += !shared_only;
+        field = k = 0;
+      } else if (c == ' ') {
+        field++;
+        k = 0;
+      } else if (field == 1 && k++ == 3) { /* "rw-s": 's' for shared */
+        n += shared_only && c == 's';
+      }
+    }
+  if (got < 0) FAIL("read /proc/self/maps: %s", strerror(errno));
+  close(fd);
+  return n;
+}
+
+long test_rss_kb(void) {
+  char buf[256];
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  ssize_t got;
+  long size, resident;
+
+  if (fd < 0) return -1;
+  got = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (got <= 0) return -1;
+  buf[got] = '\0';
+  if (sscanf(buf, "%ld %ld", &size, &resident) != 2) return -1;
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+int64_t test_now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 char *test_list_handles(char *buf, size_t size) {
   DIR *d = opendir("/proc/self/fd");
   struct dirent *e;

@@ -3,6 +3,7 @@
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 
+#include <psapi.h>
 #include <sddl.h>
 #include <shellapi.h>
 
@@ -158,6 +159,37 @@ static int walk_handles(char *buf, size_t size) {
 
 int test_open_handles(void) {
   return walk_handles(NULL, 0);
+}
+
+int test_mapping_count(int shared_only) {
+  MEMORY_BASIC_INFORMATION mi;
+  char *p = NULL;
+  int n = 0;
+
+  (void)shared_only; /* every mapped view is of a section: shared */
+
+  /* One mapped view is one allocation, of one or more regions in a row. */
+  while (VirtualQuery(p, &mi, sizeof(mi)) == sizeof(mi)) {
+    if (mi.Type == MEM_MAPPED && mi.BaseAddress == mi.AllocationBase) n++;
+    p = (char *)mi.BaseAddress + mi.RegionSize;
+  }
+  return n;
+}
+
+long test_rss_kb(void) {
+  PROCESS_MEMORY_COUNTERS pmc;
+
+  /* K32GetProcessMemoryInfo (kernel32, Windows 7 and later): no psapi. */
+  if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof(pmc))) return -1;
+  return (long)(pmc.WorkingSetSize / 1024);
+}
+
+int64_t test_now_us(void) {
+  LARGE_INTEGER f, c;
+  QueryPerformanceFrequency(&f);
+  QueryPerformanceCounter(&c);
+  return (int64_t)(c.QuadPart / f.QuadPart * 1000000 +
+                   c.QuadPart % f.QuadPart * 1000000 / f.QuadPart);
 }
 
 char *test_list_handles(char *buf, size_t size) {

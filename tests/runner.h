@@ -105,6 +105,19 @@ int test_open_handles(void);
  * followed by a space ("0 1 2 5 "), and returns buf. */
 char *test_list_handles(char *buf, size_t size);
 
+/* The number of memory mappings of this process (POSIX: lines of
+ * /proc/self/maps; Windows: mapped views, found by walking VirtualQuery),
+ * or with `shared_only` those that are shared (POSIX: MAP_SHARED, as views
+ * are; Windows: all of them). */
+int test_mapping_count(int shared_only);
+
+/* This process's resident memory in KiB, or -1 where the system cannot
+ * tell. */
+long test_rss_kb(void);
+
+/* A monotonic clock in microseconds, to report durations (never to judge). */
+int64_t test_now_us(void);
+
 /* A new, close-on-exec handle for the same object. */
 shmkit_handle test_dup_handle(shmkit_handle h);
 
