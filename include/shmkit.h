@@ -13,6 +13,11 @@
  *    shmkit_strerror() and shmkit_err_name() turn a code into text.
  *  - On failure, out-parameters are set to NULL and nothing is left open:
  *    no descriptor, no handle, no mapping, no name.
+ *  - Besides the codes each function lists, any call that asks the system
+ *    for something may fail with SHMKIT_ENOMEM or SHMKIT_EMFILE (the system
+ *    ran out of memory or of handles) and SHMKIT_EIO (a failure the system
+ *    reported that has no better code). A test build makes each system
+ *    call fail in turn to check this (tests/test-fault.c).
  *  - No function prints, aborts or exits on bad input.
  *  - Every descriptor or handle the library opens is close-on-exec
  *    (non-inheritable on Windows).
@@ -564,7 +569,8 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
 
 /* Starts listening on an endpoint. Fails with SHMKIT_ENAME, SHMKIT_EEXIST
  * (someone listens on it already), SHMKIT_EACCES, SHMKIT_EMFILE,
- * SHMKIT_ENOMEM. Close it with shmkit_conn_close(). */
+ * SHMKIT_ENOMEM, SHMKIT_ENOSPC (the portable path: no room for the
+ * endpoint's directory or socket file). Close it with shmkit_conn_close(). */
 SHMKIT_EXTERN int shmkit_listen(shmkit_conn **out, const char *endpoint);
 
 /* Waits for the next connection from a process of the same user. Fails
@@ -579,7 +585,9 @@ SHMKIT_EXTERN int shmkit_accept(shmkit_conn *listener, shmkit_conn **out,
 /* Connects to an endpoint. Fails with SHMKIT_ENAME, SHMKIT_ENOENT (nobody
  * listens), SHMKIT_EACCES (the listener is another user's, or this
  * process or the listener is reported as the overflow uid),
- * SHMKIT_ETIMEDOUT (the listener did not take the connection in time). */
+ * SHMKIT_ETIMEDOUT (the listener did not take the connection in time),
+ * SHMKIT_ENOSPC (the portable path: no room for this user's endpoint
+ * directory). */
 SHMKIT_EXTERN int shmkit_connect(shmkit_conn **out, const char *endpoint,
                                  int timeout_ms);
 

@@ -18,6 +18,7 @@
 
 #include "../platform.h"
 #include "posix.h"
+#include "sys.h"
 
 #ifndef MSG_NOSIGNAL
 #  define MSG_NOSIGNAL 0 /* macOS: SO_NOSIGPIPE would be needed */
@@ -40,13 +41,13 @@ static int fail(void) {
  * trip). Their O_NONBLOCK flag would also be shared with every process the
  * end is handed to. */
 static int prepare(int fd, int nonblock) {
-  int fl = fcntl(fd, F_GETFL);
-  if (nonblock && (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0))
+  int fl = sys_fcntl(fd, F_GETFL);
+  if (nonblock && (fl < 0 || sys_fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0))
     return fail();
 #ifdef SO_NOSIGPIPE
   { /* macOS and the BSDs have no MSG_NOSIGNAL */
     int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
+    sys_setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
   }
 #endif
   return shmkit__os_set_private(fd);
@@ -55,9 +56,9 @@ static int prepare(int fd, int nonblock) {
 static int new_socket(int *out) {
   int fd;
 #ifdef SOCK_CLOEXEC
-  fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  fd = sys_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 #else
-  fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+  fd = sys_socket(AF_UNIX, SOCK_SEQPACKET, 0);
 #endif
   if (fd < 0) return fail();
   if (prepare(fd, 1) != 0) {
@@ -90,7 +91,7 @@ static int wait_fd(int fd, short events, long long deadline) {
       long long d = deadline - now_ms();
       left = d > 0 ? (int)(d > 1000000 ? 1000000 : d) : 0;
     }
-    r = poll(&p, 1, left);
+    r = sys_poll(&p, 1, left);
     if (r > 0) return 0;
     if (r == 0) {
       if (left != 0 && (deadline < 0 || now_ms() < deadline)) continue;
@@ -111,7 +112,7 @@ static long long overflow_uid(void) {
   char text[24];
   long long v = -1;
   ssize_t n;
-  int fd = open("/proc/sys/kernel/overflowuid", O_RDONLY | O_CLOEXEC);
+  int fd = sys_open("/proc/sys/kernel/overflowuid", O_RDONLY | O_CLOEXEC);
 
   if (fd < 0) return -1;
   n = read(fd, text, sizeof(text) - 1);
@@ -146,8 +147,8 @@ static int socket_dir(char *dir, size_t size) {
   uid_t uid = geteuid();
 
   snprintf(dir, size, "/tmp/shmkit-%lu", (unsigned long)uid);
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST) return fail();
-  if (lstat(dir, &st) != 0) return fail();
+  if (sys_mkdir(dir, 0700) != 0 && errno != EEXIST) return fail();
+  if (sys_lstat(dir, &st) != 0) return fail();
   if (!S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 077) != 0)
     return SHMKIT_EACCES;
   return 0;
@@ -199,9 +200,9 @@ static int lock_endpoint(const char *path, int *lock) {
 
   lock_path(lp, sizeof(lp), path);
   for (;;) {
-    fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    fd = sys_open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return fail();
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (sys_flock(fd, LOCK_EX | LOCK_NB) != 0) {
       int err = errno == EWOULDBLOCK ? SHMKIT_EEXIST : fail();
       close(fd);
       return err;
@@ -209,7 +210,7 @@ static int lock_endpoint(const char *path, int *lock) {
     /* The lock counts only if its file still has the name: a listener that
      * closed between our open and our flock removed it, and the next one
      * locks a new file of that name. */
-    if (fstat(fd, &held) == 0 && stat(lp, &named) == 0 &&
+    if (sys_fstat(fd, &held) == 0 && sys_stat(lp, &named) == 0 &&
         held.st_dev == named.st_dev && held.st_ino == named.st_ino)
       break;
     close(fd);
@@ -231,7 +232,7 @@ int shmkit__os_listen(const char *name, shmkit_handle *out,
   if ((err = endpoint_addr(name, &a, &len, &on_disk)) != 0) return err;
   if (on_disk && (err = lock_endpoint(a.sun_path, &lock)) != 0) return err;
   if ((err = new_socket(&fd)) != 0) goto fail_lock;
-  if (bind(fd, (const struct sockaddr *)&a, len) != 0) {
+  if (sys_bind(fd, (const struct sockaddr *)&a, len) != 0) {
     err = errno == EADDRINUSE ? SHMKIT_EEXIST : fail();
     close(fd);
     goto fail_lock;
@@ -239,14 +240,14 @@ int shmkit__os_listen(const char *name, shmkit_handle *out,
   if (on_disk) {
     /* Owner-only, though the directory already is. Remember which file is
      * ours, so that closing never removes another listener's. */
-    if (chmod(a.sun_path, 0600) != 0 || stat(a.sun_path, &st) != 0) {
+    if (sys_chmod(a.sun_path, 0600) != 0 || sys_stat(a.sun_path, &st) != 0) {
       err = fail();
       goto fail_bound;
     }
     l->id[0] = (uint64_t)st.st_dev;
     l->id[1] = (uint64_t)st.st_ino;
   }
-  if (listen(fd, 128) != 0) {
+  if (sys_listen(fd, 128) != 0) {
     err = fail();
     goto fail_bound;
   }
@@ -279,7 +280,7 @@ void shmkit__os_unlisten(const char *name, shmkit_handle h,
   if (l->id[1] != 0 && endpoint_addr(name, &a, &len, &on_disk) == 0 &&
       on_disk) {
     char lp[sizeof(a.sun_path) + 8];
-    if (stat(a.sun_path, &st) == 0 && (uint64_t)st.st_dev == l->id[0] &&
+    if (sys_stat(a.sun_path, &st) == 0 && (uint64_t)st.st_dev == l->id[0] &&
         (uint64_t)st.st_ino == l->id[1])
       unlink(a.sun_path);
     lock_path(lp, sizeof(lp), a.sun_path);
@@ -298,9 +299,9 @@ int shmkit__os_accept(const char *name, shmkit_handle *listen_h, int timeout_ms,
   (void)name;
   for (;;) {
 #ifdef SOCK_CLOEXEC
-    fd = accept4((int)listener, NULL, NULL, SOCK_CLOEXEC);
+    fd = sys_accept4((int)listener, NULL, NULL, SOCK_CLOEXEC);
 #else
-    fd = accept((int)listener, NULL, NULL);
+    fd = sys_accept((int)listener, NULL, NULL);
     if (fd >= 0 && prepare(fd, 0) != 0) {
       close(fd);
       continue;
@@ -326,7 +327,7 @@ int shmkit__os_connect(const char *name, int timeout_ms, shmkit_handle *out) {
   if ((err = endpoint_addr(name, &a, &len, &on_disk)) != 0) return err;
   if ((err = new_socket(&fd)) != 0) return err;
   for (;;) {
-    if (connect(fd, (const struct sockaddr *)&a, len) == 0) break;
+    if (sys_connect(fd, (const struct sockaddr *)&a, len) == 0) break;
     if (errno == ECONNREFUSED || errno == ENOENT) {
       err = SHMKIT_ENOENT; /* nobody listens */
     } else if (errno == EAGAIN || errno == EINTR) {
@@ -348,8 +349,8 @@ int shmkit__os_connect(const char *name, int timeout_ms, shmkit_handle *out) {
   }
   /* Connected: blocking from now on, as every connected end (prepare). */
   {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    int fl = sys_fcntl(fd, F_GETFL);
+    if (fl < 0 || sys_fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
       err = fail();
       close(fd);
       return err;
@@ -363,10 +364,10 @@ int shmkit__os_conn_pair(shmkit_handle out[2]) {
   int sv[2];
 
 #ifdef SOCK_CLOEXEC
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+  if (sys_socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     return fail();
 #else
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) return fail();
+  if (sys_socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) return fail();
   if (prepare(sv[0], 0) != 0 || prepare(sv[1], 0) != 0) {
     int err = fail();
     close(sv[0]);
@@ -386,23 +387,24 @@ int shmkit__os_conn_check(shmkit_handle h) {
   int fd = (int)h, type, listening = 0;
   socklen_t n = sizeof(type);
 
-  if (h < 0 || h != (shmkit_handle)fd || fcntl(fd, F_GETFD) < 0)
+  if (h < 0 || h != (shmkit_handle)fd || sys_fcntl(fd, F_GETFD) < 0)
     return SHMKIT_EBADF;
-  if (fstat(fd, &st) != 0) return fail();
+  if (sys_fstat(fd, &st) != 0) return fail();
   if (!S_ISSOCK(st.st_mode)) return SHMKIT_ENOTSHM;
-  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &n) != 0 ||
+  if (sys_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &n) != 0 ||
       type != SOCK_SEQPACKET ||
-      getsockname(fd, (struct sockaddr *)&a, &len) != 0 ||
+      sys_getsockname(fd, (struct sockaddr *)&a, &len) != 0 ||
       a.sun_family != AF_UNIX)
     return SHMKIT_ENOTSHM;
 #ifdef SO_ACCEPTCONN
   n = sizeof(listening);
-  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &n) != 0)
+  if (sys_getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &n) != 0)
     listening = 0;
 #endif
   if (listening) return SHMKIT_ENOTSHM;
   len = sizeof(a); /* a connected end has a peer */
-  return getpeername(fd, (struct sockaddr *)&a, &len) == 0 ? 0 : SHMKIT_ENOTSHM;
+  return sys_getpeername(fd, (struct sockaddr *)&a, &len) == 0 ? 0
+                                                               : SHMKIT_ENOTSHM;
 }
 
 int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
@@ -464,8 +466,8 @@ int shmkit__os_send(shmkit_handle h, shmkit__conn_os *state,
     }
   }
   for (;;) {
-    if (sendmsg((int)h, &m,
-                MSG_NOSIGNAL | (timeout_ms >= 0 ? MSG_DONTWAIT : 0)) >= 0)
+    if (sys_sendmsg((int)h, &m,
+                    MSG_NOSIGNAL | (timeout_ms >= 0 ? MSG_DONTWAIT : 0)) >= 0)
       return 0;
     if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
       return SHMKIT_ECLOSED;
@@ -493,7 +495,7 @@ static void close_all(const shmkit_handle *handles, size_t count) {
  * system's; the system then drops those it could not install. Asked while
  * the ones installed are still open, so their slots are not free. */
 static int cut_why(int fd) {
-  int probe = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  int probe = sys_fcntl(fd, F_DUPFD_CLOEXEC, 0);
 
   if (probe >= 0) {
     close(probe);
@@ -522,7 +524,7 @@ static int end_or_empty(int fd) {
   gone |= POLLRDHUP;
 #endif
   if (ioctl(fd, FIONREAD, &queued) == 0 && queued > 0) return SHMKIT_EPROTO;
-  if (poll(&p, 1, 0) == 1 && (p.revents & gone)) return SHMKIT_ECLOSED;
+  if (sys_poll(&p, 1, 0) == 1 && (p.revents & gone)) return SHMKIT_ECLOSED;
   return SHMKIT_EPROTO;
 }
 
@@ -553,8 +555,8 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
     m.msg_iovlen = capacity != 0 ? 2 : 1;
     m.msg_control = ctl.buf;
     m.msg_controllen = sizeof(ctl.buf);
-    n = recvmsg((int)h, &m,
-                MSG_CMSG_CLOEXEC | (timeout_ms >= 0 ? MSG_DONTWAIT : 0));
+    n = sys_recvmsg((int)h, &m,
+                    MSG_CMSG_CLOEXEC | (timeout_ms >= 0 ? MSG_DONTWAIT : 0));
     if (n >= 0) break;
     if (errno == ECONNRESET) return SHMKIT_ECLOSED;
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "posix.h"
+#include "sys.h"
 
 #ifndef MFD_NOEXEC_SEAL
 #  define MFD_NOEXEC_SEAL 0x0008U /* Linux 6.3 */
@@ -33,11 +34,11 @@ int shmkit__ext_memfd(int *out) {
   int fd = -1;
 
   if (!no_noexec_seal) {
-    fd = memfd_create("shmkit", base | MFD_NOEXEC_SEAL);
+    fd = sys_memfd_create("shmkit", base | MFD_NOEXEC_SEAL);
     if (fd < 0 && errno == EINVAL) no_noexec_seal = 1;
   }
   if (fd < 0 && (errno == EINVAL || no_noexec_seal))
-    fd = memfd_create("shmkit", base);
+    fd = sys_memfd_create("shmkit", base);
   if (fd < 0) return errno == ENOSYS ? SHMKIT_ENOTSUP : shmkit__errno(errno);
   /* Its mode is 0777 (0666 with MFD_NOEXEC_SEAL) until a read-only copy is
    * made: only a holder of a descriptor can reach it, and what that holder
@@ -51,7 +52,7 @@ int shmkit__ext_reserve(int fd, uint64_t size) {
 
   /* Mode 0 also sets the size. tmpfs gives up on a pending signal (EINTR)
    * and undoes what it reserved, so try again. */
-  do r = fallocate(fd, 0, 0, (off_t)size);
+  do r = sys_fallocate(fd, 0, 0, (off_t)size);
   while (r != 0 && errno == EINTR);
   if (r == 0) return 0;
   if (errno == EOPNOTSUPP || errno == ENOSYS) return SHMKIT_ENOTSUP;
@@ -62,7 +63,7 @@ int shmkit__ext_reserve(int fd, uint64_t size) {
 uint64_t shmkit__ext_memory_limit(void) {
   struct sysinfo si;
 
-  if (sysinfo(&si) != 0) return 0;
+  if (sys_sysinfo(&si) != 0) return 0;
   return ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
 }
 
@@ -76,12 +77,12 @@ int shmkit__ext_reopen_readonly(int fd, int *out) {
    * owner-only first. Only the owner (or root) can; for anybody else the
    * copy would leave other users able to reopen the object writable, so it
    * is refused rather than made quietly (EPERM from fchmod). */
-  if (fstat(fd, &st) != 0) return shmkit__errno(errno);
-  if ((st.st_mode & 077) != 0 && fchmod(fd, st.st_mode & 0700) != 0)
+  if (sys_fstat(fd, &st) != 0) return shmkit__errno(errno);
+  if ((st.st_mode & 077) != 0 && sys_fchmod(fd, st.st_mode & 0700) != 0)
     return shmkit__errno(errno);
 
   snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-  ro = open(path, O_RDONLY | O_CLOEXEC);
+  ro = sys_open(path, O_RDONLY | O_CLOEXEC);
   if (ro < 0) return errno == ENOENT ? SHMKIT_ENOTSUP : shmkit__errno(errno);
   *out = ro;
   return 0;
@@ -91,14 +92,14 @@ int shmkit__ext_quick_check(int fd) {
   /* F_GET_SEALS is answered by the kernel for tmpfs and hugetlbfs files
    * alone (memfd_fcntl), and refused with EINVAL for everything else. It
    * cannot tell the two apart: shmkit__ext_check_type refuses hugetlbfs. */
-  if (fcntl(fd, F_GET_SEALS) >= 0) return 0;
+  if (sys_fcntl(fd, F_GET_SEALS) >= 0) return 0;
   return errno == EINVAL ? SHMKIT_ENOTSHM : shmkit__errno(errno);
 }
 
 int shmkit__ext_pidfd_kill(int pidfd) {
 #ifdef SYS_pidfd_send_signal
   if (pidfd < 0) return SHMKIT_ENOTSUP;
-  if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0 ||
+  if (sys_syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0 ||
       errno == ESRCH)
     return 0;
   return errno == ENOSYS ? SHMKIT_ENOTSUP : shmkit__errno(errno);
@@ -111,7 +112,7 @@ int shmkit__ext_pidfd_kill(int pidfd) {
 int shmkit__ext_check_type(int fd) {
   struct statfs st;
 
-  if (fstatfs(fd, &st) != 0) return shmkit__errno(errno);
+  if (sys_fstatfs(fd, &st) != 0) return shmkit__errno(errno);
   /* Not hugetlbfs: its files map only at huge page offsets (2 MiB or more),
    * and a view must be possible at any offset of the page size. */
   return (unsigned long)st.f_type == TMPFS_MAGIC_ ? 0 : SHMKIT_ENOTSHM;
@@ -120,7 +121,7 @@ int shmkit__ext_check_type(int fd) {
 shmkit_handle shmkit__ext_pidfd(pid_t pid) {
 #ifdef SYS_pidfd_open
   /* Always close-on-exec. ENOSYS before Linux 5.3: poll waitpid instead. */
-  long fd = syscall(SYS_pidfd_open, pid, 0);
+  long fd = sys_syscall(SYS_pidfd_open, pid, 0);
   if (fd >= 0) return (shmkit_handle)fd;
 #endif
   (void)pid;
@@ -132,7 +133,7 @@ int shmkit__ext_pidfd_wait(int pidfd, int timeout_ms) {
 
   if (pidfd < 0) return SHMKIT_ENOTSUP;
   /* EINTR or a spurious wake-up: the caller's waitpid decides. */
-  poll(&p, 1, timeout_ms);
+  sys_poll(&p, 1, timeout_ms);
   return 0;
 }
 
@@ -153,7 +154,7 @@ int shmkit__ext_peer(int fd, int64_t *pid, int64_t *uid) {
   struct ucred cred;
   socklen_t n = sizeof(cred);
 
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &n) != 0)
+  if (sys_getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &n) != 0)
     return shmkit__errno(errno);
   *pid = cred.pid > 0 ? cred.pid : -1;
   *uid = cred.uid;
@@ -162,14 +163,14 @@ int shmkit__ext_peer(int fd, int64_t *pid, int64_t *uid) {
 
 int shmkit__ext_pull(pid_t pid, int remote, int *out) {
 #if defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
-  long pidfd = syscall(SYS_pidfd_open, pid, 0), fd;
+  long pidfd = sys_syscall(SYS_pidfd_open, pid, 0), fd;
   int e;
 
   if (pidfd < 0)
     return errno == ESRCH    ? SHMKIT_ENOENT
            : errno == ENOSYS ? SHMKIT_ENOTSUP
                              : shmkit__errno(errno);
-  fd = syscall(SYS_pidfd_getfd, (int)pidfd, remote, 0); /* close-on-exec */
+  fd = sys_syscall(SYS_pidfd_getfd, (int)pidfd, remote, 0); /* close-on-exec */
   e = errno;
   close((int)pidfd);
   if (fd >= 0) {
@@ -212,13 +213,13 @@ int shmkit__ext_seal(int fd, unsigned seals) {
 
   for (size_t i = 0; i < SEAL_COUNT; i++)
     if (seals & seal_bits[i].ours) add |= seal_bits[i].linux;
-  if (fcntl(fd, F_ADD_SEALS, add) == 0) return 0;
+  if (sys_fcntl(fd, F_ADD_SEALS, add) == 0) return 0;
   /* EINVAL: not a tmpfs file, or a seal this kernel does not know. */
   return errno == EINVAL ? SHMKIT_ENOTSUP : shmkit__errno(errno);
 }
 
 int shmkit__ext_seals(int fd) {
-  int got = fcntl(fd, F_GET_SEALS);
+  int got = sys_fcntl(fd, F_GET_SEALS);
   int seals = 0;
 
   if (got < 0) return errno == EINVAL ? SHMKIT_ENOTSUP : shmkit__errno(errno);

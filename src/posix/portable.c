@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "posix.h"
+#include "sys.h"
 
 int shmkit__ext_memfd(int *fd) {
   (void)fd;
@@ -61,7 +62,7 @@ int shmkit__ext_peer(int fd, int64_t *pid, int64_t *uid) {
   uid_t u;
   gid_t g;
 
-  if (getpeereid(fd, &u, &g) != 0) return shmkit__errno(errno);
+  if (sys_getpeereid(fd, &u, &g) != 0) return shmkit__errno(errno);
   *pid = -1; /* getpeereid does not tell */
   *uid = u;
   return 0;
@@ -70,7 +71,7 @@ int shmkit__ext_peer(int fd, int64_t *pid, int64_t *uid) {
   struct ucred cred;
   socklen_t n = sizeof(cred);
 
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &n) != 0)
+  if (sys_getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &n) != 0)
     return shmkit__errno(errno);
   *pid = -1; /* as other systems: the portable path promises no pid */
   *uid = cred.uid;

@@ -13,6 +13,7 @@
 #include "../internal.h"
 #include "../platform.h"
 #include "posix.h"
+#include "sys.h"
 
 /* "/" + name + NUL: the shm_open spelling of a checked name. */
 typedef struct {
@@ -50,7 +51,7 @@ static int space_check(int fd, uint64_t size) {
   uint64_t limit;
 
   if (size < SPACE_CHECK_MIN) return 0;
-  if (fstatvfs(fd, &st) != 0) return 0; /* unknown: let the kernel decide */
+  if (sys_fstatvfs(fd, &st) != 0) return 0; /* unknown: let the kernel decide */
   if (st.f_blocks != 0 && st.f_frsize != 0) {
     uint64_t blocks = (size + st.f_frsize - 1) / st.f_frsize;
     return blocks > (uint64_t)st.f_bavail ? SHMKIT_ENOSPC : 0;
@@ -68,11 +69,11 @@ static int size_object(int fd, uint64_t size, unsigned flags) {
     err = shmkit__ext_reserve(fd, size);
     if (err != SHMKIT_ENOTSUP) return err;
   }
-  if (ftruncate(fd, (off_t)size) != 0)
+  if (sys_ftruncate(fd, (off_t)size) != 0)
     return errno == EINVAL ? SHMKIT_E2BIG : fail();
 #ifdef SHMKIT_HAVE_POSIX_FALLOCATE
   if (!(flags & SHMKIT_SPARSE)) {
-    err = posix_fallocate(fd, 0, (off_t)size);
+    err = sys_posix_fallocate(fd, 0, (off_t)size);
     /* EINVAL, EOPNOTSUPP: the file system cannot reserve; stay sparse. */
     if (err != 0 && err != EINVAL && err != EOPNOTSUPP)
       return shmkit__errno(err);
@@ -90,13 +91,13 @@ static int create_unlinked(int *out) {
   int attempt, fd;
 
   for (attempt = 0; attempt < 16; attempt++) {
-    if (getentropy(rnd, sizeof(rnd)) != 0) return fail();
+    if (sys_getentropy(rnd, sizeof(rnd)) != 0) return fail();
     for (size_t k = 0; k < sizeof(rnd); k++) {
       name[8 + 2 * k] = hex[rnd[k] >> 4];
       name[9 + 2 * k] = hex[rnd[k] & 15];
     }
     /* POSIX sets FD_CLOEXEC on every descriptor shm_open returns. */
-    fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    fd = sys_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
     if (fd >= 0) {
       shm_unlink(name);
       *out = fd;
@@ -126,11 +127,11 @@ int shmkit__os_create_named(const char *name, uint64_t size, unsigned flags,
   posix_name p;
   int err, fd;
 
-  fd = shm_open(decorate(&p, name), O_RDWR | O_CREAT | O_EXCL, 0600);
+  fd = sys_shm_open(decorate(&p, name), O_RDWR | O_CREAT | O_EXCL, 0600);
   if (fd < 0) return fail();
   /* The umask applies to shm_open's mode too: 0277 would leave 0400, and
    * the creator could not open its own region for writing again. */
-  if (fchmod(fd, 0600) != 0)
+  if (sys_fchmod(fd, 0600) != 0)
     err = fail();
   else
     err = size_object(fd, size, flags);
@@ -158,7 +159,7 @@ int shmkit__os_create_named(const char *name, uint64_t size, unsigned flags,
 /* Opens a name that anybody could have made, without blocking. A symbolic
  * link (ELOOP) or a socket (ENXIO) at the name is no shared memory. */
 static int open_name(const posix_name *p, int flags) {
-  int fd = shm_open(p->s, flags | NAME_FLAGS, 0);
+  int fd = sys_shm_open(p->s, flags | NAME_FLAGS, 0);
 
   if (fd < 0 && (errno == ELOOP || errno == ENXIO)) return SHMKIT_ENOTSHM;
   return fd < 0 ? fail() : fd;
@@ -171,7 +172,7 @@ static int open_name(const posix_name *p, int flags) {
 static int owned_check(int fd) {
   struct stat st;
 
-  if (fstat(fd, &st) != 0) return fail();
+  if (sys_fstat(fd, &st) != 0) return fail();
   if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) return SHMKIT_EACCES;
   return 0;
 }
@@ -202,7 +203,7 @@ int shmkit__os_open_named(const char *name, int access, unsigned scope,
 
 int shmkit__os_remove_named(const char *name) {
   posix_name p;
-  return shm_unlink(decorate(&p, name)) == 0 ? 0 : fail();
+  return sys_shm_unlink(decorate(&p, name)) == 0 ? 0 : fail();
 }
 
 int shmkit__os_check(shmkit_handle h, int access, uint64_t *size) {
@@ -210,7 +211,7 @@ int shmkit__os_check(shmkit_handle h, int access, uint64_t *size) {
   int fd = (int)h, fl, err;
 
   if (h < 0 || h != (shmkit_handle)fd) return SHMKIT_EBADF;
-  if ((fl = fcntl(fd, F_GETFL)) < 0) return fail();
+  if ((fl = sys_fcntl(fd, F_GETFL)) < 0) return fail();
 #ifdef O_PATH
   /* Linux: an O_PATH descriptor names a file but can neither read nor map. */
   if (fl & O_PATH) return SHMKIT_EBADF;
@@ -219,7 +220,7 @@ int shmkit__os_check(shmkit_handle h, int access, uint64_t *size) {
    * file of a FUSE file system it serves, whose fstat never returns. */
   err = shmkit__ext_quick_check(fd);
   if (err != 0 && err != SHMKIT_ENOTSUP) return err;
-  if (fstat(fd, &st) != 0) return fail();
+  if (sys_fstat(fd, &st) != 0) return fail();
   if (!S_ISREG(st.st_mode)) return SHMKIT_ENOTSHM;
   err = shmkit__ext_check_type(fd);
   if (err != 0 && err != SHMKIT_ENOTSUP) return err;
@@ -239,8 +240,8 @@ int shmkit__os_check(shmkit_handle h, int access, uint64_t *size) {
 int shmkit__os_set_private(shmkit_handle h) {
   int fd = (int)h, fl;
 
-  if ((fl = fcntl(fd, F_GETFD)) < 0) return fail();
-  if (!(fl & FD_CLOEXEC) && fcntl(fd, F_SETFD, fl | FD_CLOEXEC) != 0)
+  if ((fl = sys_fcntl(fd, F_GETFD)) < 0) return fail();
+  if (!(fl & FD_CLOEXEC) && sys_fcntl(fd, F_SETFD, fl | FD_CLOEXEC) != 0)
     return fail();
   return 0;
 }
@@ -253,10 +254,10 @@ static int reopen_by_name(int fd, const char *name, int *out) {
   int ro;
 
   if (name == NULL) return SHMKIT_ENOTSUP;
-  if (fstat(fd, &a) != 0) return fail();
+  if (sys_fstat(fd, &a) != 0) return fail();
   decorate(&p, name);
   if ((ro = open_name(&p, O_RDONLY)) < 0) return ro;
-  if (fstat(ro, &b) != 0) return close_fail(ro);
+  if (sys_fstat(ro, &b) != 0) return close_fail(ro);
   if (a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
     close(ro);
     return SHMKIT_ENOENT;
@@ -297,7 +298,7 @@ size_t shmkit__os_granularity(void) {
 int shmkit__os_map(shmkit_handle h, uint64_t offset, size_t length, int access,
                    void **base) {
   int prot = access == SHMKIT_READ_WRITE ? PROT_READ | PROT_WRITE : PROT_READ;
-  void *p = mmap(NULL, length, prot, MAP_SHARED, (int)h, (off_t)offset);
+  void *p = sys_mmap(NULL, length, prot, MAP_SHARED, (int)h, (off_t)offset);
 
   if (p == MAP_FAILED) return fail();
   *base = p;

@@ -13,6 +13,7 @@
 
 #include "../platform.h"
 #include "posix.h"
+#include "sys.h"
 
 extern char **environ;
 
@@ -52,10 +53,10 @@ static int close_others(posix_spawn_file_actions_t *fa,
   int max = highest(s);
 
   for (int fd = 3; fd < max; fd++)
-    if (!listed(s, fd) && fcntl(fd, F_GETFD) >= 0 &&
-        posix_spawn_file_actions_addclose(fa, fd) != 0)
+    if (!listed(s, fd) && sys_fcntl(fd, F_GETFD) >= 0 &&
+        sys_posix_spawn_file_actions_addclose(fa, fd) != 0)
       return SHMKIT_ENOMEM;
-  return posix_spawn_file_actions_addclosefrom_np(fa, max + 1) == 0
+  return sys_posix_spawn_file_actions_addclosefrom_np(fa, max + 1) == 0
              ? 0
              : SHMKIT_ENOMEM;
 #else
@@ -72,8 +73,9 @@ static int file_actions(posix_spawn_file_actions_t *fa,
    * other child of this process gets it. */
   for (size_t i = 0; i < s->handle_count; i++) {
     int fd = (int)s->handles[i];
-    if (fcntl(fd, F_GETFD) < 0) return SHMKIT_EBADF;
-    if (posix_spawn_file_actions_adddup2(fa, fd, fd) != 0) return SHMKIT_ENOMEM;
+    if (sys_fcntl(fd, F_GETFD) < 0) return shmkit__errno(errno);
+    if (sys_posix_spawn_file_actions_adddup2(fa, fd, fd) != 0)
+      return SHMKIT_ENOMEM;
   }
   if (s->flags & SHMKIT_SPAWN_CLOSE_OTHERS) {
     int err = close_others(fa, s);
@@ -81,7 +83,7 @@ static int file_actions(posix_spawn_file_actions_t *fa,
   }
   if (s->cwd != NULL) {
 #ifdef SHMKIT_HAVE_ADDCHDIR
-    if (posix_spawn_file_actions_addchdir_np(fa, s->cwd) != 0)
+    if (sys_posix_spawn_file_actions_addchdir_np(fa, s->cwd) != 0)
       return SHMKIT_ENOMEM;
 #else
     return SHMKIT_ENOTSUP;
@@ -105,10 +107,10 @@ static int attributes(posix_spawnattr_t *at) {
    * C library we know of (glibc, musl, the BSDs, macOS), so setting every
    * bit names every signal, those included. */
   memset(&all, 0xff, sizeof(all));
-  if (posix_spawnattr_setsigmask(at, &none) != 0 ||
-      posix_spawnattr_setsigdefault(at, &all) != 0 ||
-      posix_spawnattr_setflags(at,
-                               POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+  if (sys_posix_spawnattr_setsigmask(at, &none) != 0 ||
+      sys_posix_spawnattr_setsigdefault(at, &all) != 0 ||
+      sys_posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGMASK |
+                                           POSIX_SPAWN_SETSIGDEF))
     return SHMKIT_ENOMEM;
   return 0;
 }
@@ -139,8 +141,8 @@ int shmkit__os_spawn(const shmkit__spawn *s, int64_t *pid,
   pid_t child;
   int err, r;
 
-  if (posix_spawn_file_actions_init(&fa) != 0) return SHMKIT_ENOMEM;
-  if (posix_spawnattr_init(&at) != 0) {
+  if (sys_posix_spawn_file_actions_init(&fa) != 0) return SHMKIT_ENOMEM;
+  if (sys_posix_spawnattr_init(&at) != 0) {
     posix_spawn_file_actions_destroy(&fa);
     return SHMKIT_ENOMEM;
   }
@@ -148,9 +150,9 @@ int shmkit__os_spawn(const shmkit__spawn *s, int64_t *pid,
     /* glibc, musl and the BSDs report a failed exec (and chdir) here, not
      * as the child's exit status. */
     if (s->flags & SHMKIT_SPAWN_SEARCH_PATH)
-      r = posix_spawnp(&child, s->file, &fa, &at, s->argv, s->envp);
+      r = sys_posix_spawnp(&child, s->file, &fa, &at, s->argv, s->envp);
     else
-      r = posix_spawn(&child, s->file, &fa, &at, s->argv, s->envp);
+      r = sys_posix_spawn(&child, s->file, &fa, &at, s->argv, s->envp);
     err = r == 0 ? 0 : spawn_error(r);
   }
   posix_spawnattr_destroy(&at);
@@ -180,7 +182,7 @@ int shmkit__os_wait(int64_t pid, shmkit_handle proc, int timeout_ms,
   pid_t r;
 
   for (;;) {
-    r = waitpid((pid_t)pid, &status, timeout_ms < 0 ? 0 : WNOHANG);
+    r = sys_waitpid((pid_t)pid, &status, timeout_ms < 0 ? 0 : WNOHANG);
     if (r == (pid_t)pid) break;
     if (r < 0 && errno != EINTR) return shmkit__errno(errno);
     if (r < 0 || timeout_ms < 0) continue;
@@ -203,7 +205,7 @@ int shmkit__os_kill(int64_t pid, shmkit_handle proc) {
    * may already be someone else's. */
   int err = shmkit__ext_pidfd_kill((int)proc);
   if (err != SHMKIT_ENOTSUP) return err;
-  if (kill((pid_t)pid, SIGKILL) == 0 || errno == ESRCH) return 0;
+  if (sys_kill((pid_t)pid, SIGKILL) == 0 || errno == ESRCH) return 0;
   return shmkit__errno(errno);
 }
 

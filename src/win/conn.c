@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "win.h"
+#include "sys.h"
 
 /* Room for the largest message in each direction. */
 #define PIPE_BUFFER ((DWORD)(sizeof(shmkit__frame) + SHMKIT_MSG_MAX))
@@ -69,7 +70,7 @@ int shmkit__os_self_user(char user[SHMKIT_USER_MAX], int64_t *uid) {
 
 static int io_init(OVERLAPPED *io) {
   memset(io, 0, sizeof(*io));
-  io->hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  io->hEvent = sys_CreateEventW(NULL, TRUE, FALSE, NULL);
   return io->hEvent != NULL ? 0 : shmkit__win_last_error();
 }
 
@@ -93,8 +94,8 @@ static DWORD finish(HANDLE h, OVERLAPPED *io, DWORD e, DWORD *n,
   *n = 0;
   if (e != 0 && e != ERROR_IO_PENDING && e != ERROR_MORE_DATA) return e;
   if (e == ERROR_IO_PENDING &&
-      WaitForSingleObject(io->hEvent,
-                          timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms) !=
+      sys_WaitForSingleObject(io->hEvent,
+                              timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms) !=
           WAIT_OBJECT_0) {
     CancelIoEx(h, io);
     /* It may have completed meanwhile; after this wait it is over. */
@@ -137,12 +138,12 @@ static int instance(const wchar_t *path, int first, DWORD max, HANDLE *out) {
   int err;
 
   if ((err = shmkit__win_security(SDDL_PIPE, &sa)) != 0) return err;
-  h = CreateNamedPipeW(path,
-                       PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED |
-                           (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0),
-                       PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT |
-                           PIPE_REJECT_REMOTE_CLIENTS,
-                       max, PIPE_BUFFER, PIPE_BUFFER, 0, &sa);
+  h = sys_CreateNamedPipeW(path,
+                           PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED |
+                               (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0),
+                           PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE |
+                               PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+                           max, PIPE_BUFFER, PIPE_BUFFER, 0, &sa);
   e = GetLastError();
   LocalFree(sa.lpSecurityDescriptor);
   if (h == INVALID_HANDLE_VALUE)
@@ -177,7 +178,7 @@ int shmkit__os_listen(const char *name, shmkit_handle *out,
     free(wlock);
     return err;
   }
-  lock = CreateMutexW(&sa, FALSE, wlock);
+  lock = sys_CreateMutexW(&sa, FALSE, wlock);
   e = GetLastError();
   LocalFree(sa.lpSecurityDescriptor);
   free(wlock);
@@ -216,7 +217,7 @@ static int await_client(HANDLE h, int timeout_ms) {
 
   if ((err = io_init(&io)) != 0) return err;
   for (;;) {
-    e = started(ConnectNamedPipe(h, &io));
+    e = started(sys_ConnectNamedPipe(h, &io));
     if (e == ERROR_PIPE_CONNECTED) { /* it came before we asked */
       e = 0;
       break;
@@ -263,13 +264,13 @@ static DWORD open_client(const wchar_t *path, HANDLE *out) {
   DWORD mode = PIPE_READMODE_MESSAGE, e;
   /* SECURITY_IDENTIFICATION: whoever holds the name may learn who we are,
    * not act as us. */
-  HANDLE h = CreateFileW(
+  HANDLE h = sys_CreateFileW(
       path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
       FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
       NULL);
 
   if (h == INVALID_HANDLE_VALUE) return GetLastError();
-  if (!SetNamedPipeHandleState(h, &mode, NULL, NULL)) {
+  if (!sys_SetNamedPipeHandleState(h, &mode, NULL, NULL)) {
     e = GetLastError();
     CloseHandle(h);
     return e;
@@ -304,7 +305,8 @@ int shmkit__os_connect(const char *name, int timeout_ms, shmkit_handle *out) {
       goto done;
     }
     /* 0 would mean the pipe's default wait here, not "no wait". */
-    if (!WaitNamedPipeW(path, left < 0 ? NMPWAIT_WAIT_FOREVER : (DWORD)left) &&
+    if (!sys_WaitNamedPipeW(path,
+                            left < 0 ? NMPWAIT_WAIT_FOREVER : (DWORD)left) &&
         GetLastError() == ERROR_FILE_NOT_FOUND) {
       err = SHMKIT_ENOENT;
       goto done;
@@ -349,9 +351,10 @@ int shmkit__os_conn_pair(shmkit_handle out[2]) {
 int shmkit__os_conn_check(shmkit_handle h) {
   DWORD flags;
 
-  if (!GetHandleInformation((HANDLE)h, &flags)) return SHMKIT_EBADF;
-  if (GetFileType((HANDLE)h) != FILE_TYPE_PIPE ||
-      !GetNamedPipeInfo((HANDLE)h, &flags, NULL, NULL, NULL) ||
+  if (!sys_GetHandleInformation((HANDLE)h, &flags))
+    return shmkit__win_last_error(); /* SHMKIT_EBADF: no handle */
+  if (sys_GetFileType((HANDLE)h) != FILE_TYPE_PIPE ||
+      !sys_GetNamedPipeInfo((HANDLE)h, &flags, NULL, NULL, NULL) ||
       (flags & PIPE_TYPE_MESSAGE) == 0)
     return SHMKIT_ENOTSHM;
   return 0;
@@ -368,23 +371,24 @@ int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
   BOOL ok;
   int err, can_pull;
 
-  if (!GetNamedPipeInfo((HANDLE)h, &flags, NULL, NULL, NULL))
+  if (!sys_GetNamedPipeInfo((HANDLE)h, &flags, NULL, NULL, NULL))
     return shmkit__win_last_error();
   /* The system recorded who made the server end and who opened the client
    * end; the peer is whoever made the other one. */
-  ok = (flags & PIPE_SERVER_END) ? GetNamedPipeClientProcessId((HANDLE)h, &pid)
-                                 : GetNamedPipeServerProcessId((HANDLE)h, &pid);
+  ok = (flags & PIPE_SERVER_END)
+           ? sys_GetNamedPipeClientProcessId((HANDLE)h, &pid)
+           : sys_GetNamedPipeServerProcessId((HANDLE)h, &pid);
   if (!ok) return shmkit__win_last_error();
   /* Holding the process keeps its id from naming another one later. */
-  proc = OpenProcess(PEER_ACCESS, FALSE, pid);
+  proc = sys_OpenProcess(PEER_ACCESS, FALSE, pid);
   can_pull = proc != NULL;
   if (proc == NULL) /* e.g. higher integrity: no regions from it, but bytes */
-    proc = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE,
-                       pid);
+    proc = sys_OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE,
+                           FALSE, pid);
   if (proc == NULL)
     return GetLastError() == ERROR_INVALID_PARAMETER ? SHMKIT_ECLOSED
                                                      : shmkit__win_last_error();
-  if (WaitForSingleObject(proc, 0) == WAIT_OBJECT_0) { /* gone already */
+  if (sys_WaitForSingleObject(proc, 0) == WAIT_OBJECT_0) { /* gone already */
     CloseHandle(proc);
     return SHMKIT_ECLOSED;
   }
@@ -417,7 +421,8 @@ int shmkit__os_conn_repeer(shmkit__conn_os *s, int64_t pid,
                            shmkit_handle proc) {
   HANDLE self_ = GetCurrentProcess(), dup;
 
-  if (!DuplicateHandle(self_, (HANDLE)proc, self_, &dup, PEER_ACCESS, FALSE, 0))
+  if (!sys_DuplicateHandle(self_, (HANDLE)proc, self_, &dup, PEER_ACCESS, FALSE,
+                           0))
     return shmkit__win_last_error();
   EnterCriticalSection(&s->lock);
   CloseHandle(s->peer);
@@ -485,7 +490,7 @@ static void flush_acks(HANDLE h, shmkit__conn_os *s) {
     s->nacks -= k;
     memmove(s->acks, s->acks + k, s->nacks * sizeof(*s->acks));
     io_reset(&s->ack_io);
-    if (!WriteFile(h, &s->ack, sizeof(s->ack), NULL, &s->ack_io)) {
+    if (!sys_WriteFile(h, &s->ack, sizeof(s->ack), NULL, &s->ack_io)) {
       if (GetLastError() != ERROR_IO_PENDING)
         break; /* the end: no one to tell */
       s->ack_busy = 1;
@@ -527,7 +532,7 @@ static DWORD read_whole(HANDLE h, shmkit__conn_os *s, OVERLAPPED *io,
 
   for (;;) {
     io_reset(io);
-    e = started(ReadFile(h, s->in, PIPE_BUFFER, NULL, io));
+    e = started(sys_ReadFile(h, s->in, PIPE_BUFFER, NULL, io));
     e = finish(h, io, e, n, remaining(deadline));
     if (e == ERROR_MORE_DATA) { /* too long: drop it, as far as time allows */
       began_here |= !s->skipping;
@@ -554,12 +559,13 @@ static void drain_acks(HANDLE h, shmkit__conn_os *s) {
 
   if (!TryAcquireSRWLockExclusive(&s->reader)) return;
   io.hEvent = NULL;
-  while (!s->skipping && PeekNamedPipe(h, &a, sizeof(a), &n, &avail, &left) &&
+  while (!s->skipping &&
+         sys_PeekNamedPipe(h, &a, sizeof(a), &n, &avail, &left) &&
          n == sizeof(a) && left == 0 && shmkit__ack_decode(&a, n) == 0) {
     if (io.hEvent == NULL && io_init(&io) != 0) break;
     io_reset(&io);
-    if (finish(h, &io, started(ReadFile(h, &a, sizeof(a), NULL, &io)), &n, 0) !=
-            0 ||
+    if (finish(h, &io, started(sys_ReadFile(h, &a, sizeof(a), NULL, &io)), &n,
+               0) != 0 ||
         shmkit__ack_decode(&a, n) != 0)
       break;
     acked(s, &a);
@@ -596,8 +602,9 @@ static void linger(HANDLE h, shmkit__conn_os *s) {
   OVERLAPPED io;
   DWORD n, e;
 
-  if (in_flight(s) == 0 || WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0 ||
-      make_in(s) != 0 || io_init(&io) != 0)
+  if (in_flight(s) == 0 ||
+      sys_WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0 || make_in(s) != 0 ||
+      io_init(&io) != 0)
     return;
   AcquireSRWLockExclusive(&s->reader);
   while (in_flight(s) > 0 && remaining(deadline) > 0) {
@@ -646,8 +653,8 @@ static int take_off(shmkit__conn_os *s, const shmkit_handle *handles,
   int err = 0;
 
   for (i = 0; i < count; i++)
-    if (!DuplicateHandle(self_, (HANDLE)handles[i], self_, &copies[i], 0, FALSE,
-                         DUPLICATE_SAME_ACCESS)) {
+    if (!sys_DuplicateHandle(self_, (HANDLE)handles[i], self_, &copies[i], 0,
+                             FALSE, DUPLICATE_SAME_ACCESS)) {
       err = shmkit__win_last_error();
       break;
     }
@@ -697,7 +704,7 @@ int shmkit__os_send(shmkit_handle h, shmkit__conn_os *s, const shmkit__frame *f,
   memcpy(buf, &head, sizeof(head));
   if (size != 0) memcpy(buf + sizeof(head), data, size);
 
-  e = started(WriteFile((HANDLE)h, buf, (DWORD)total, NULL, &io));
+  e = started(sys_WriteFile((HANDLE)h, buf, (DWORD)total, NULL, &io));
   e = finish((HANDLE)h, &io, e, &n, timeout_ms);
   if (e == 0 && n != total) e = ERROR_BROKEN_PIPE; /* cannot happen whole */
   if (e != 0) {
@@ -729,7 +736,7 @@ static int take_from(HANDLE source, HANDLE remote, int access,
   DWORD e;
   int err;
 
-  if (DuplicateHandle(source, remote, self_, &h, want, FALSE, 0)) {
+  if (sys_DuplicateHandle(source, remote, self_, &h, want, FALSE, 0)) {
     *out = (shmkit_handle)h;
     return 0;
   }
@@ -737,8 +744,8 @@ static int take_from(HANDLE source, HANDLE remote, int access,
     return e == ERROR_INVALID_HANDLE ? SHMKIT_EBADF : shmkit__win_error(e);
   /* Denied: an object of another type reads those bits otherwise. Look at
    * what it is, to say which. */
-  if (!DuplicateHandle(source, remote, self_, &h, 0, FALSE,
-                       DUPLICATE_SAME_ACCESS))
+  if (!sys_DuplicateHandle(source, remote, self_, &h, 0, FALSE,
+                           DUPLICATE_SAME_ACCESS))
     return SHMKIT_EACCES;
   err = shmkit__os_check((shmkit_handle)h, SHMKIT_READ_ONLY, &size);
   CloseHandle(h);
@@ -764,7 +771,7 @@ static int pull(shmkit__conn_os *s, const shmkit__frame_region *r,
     err = SHMKIT_EPERM;
   else {
     err = take_from(s->peer, (HANDLE)(uintptr_t)r->handle, (int)r->access, out);
-    if (err != 0 && WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0)
+    if (err != 0 && sys_WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0)
       err = SHMKIT_ECLOSED; /* the sender died before we could take it */
     else if (err == SHMKIT_EBADF)
       err = SHMKIT_EPROTO; /* a value that names nothing there: a lie */
@@ -841,7 +848,7 @@ int shmkit__os_pull(int64_t pid, shmkit_handle remote, int access,
 
   if (pid > 0xffffffffLL) return SHMKIT_ENOENT; /* no process id is */
   if (remote <= 0 || remote > 0x7fffffff) return SHMKIT_EBADF;
-  source = OpenProcess(PROCESS_DUP_HANDLE, FALSE, (DWORD)pid);
+  source = sys_OpenProcess(PROCESS_DUP_HANDLE, FALSE, (DWORD)pid);
   if (source == NULL)
     return GetLastError() == ERROR_INVALID_PARAMETER ? SHMKIT_ENOENT
            : GetLastError() == ERROR_ACCESS_DENIED   ? SHMKIT_EPERM

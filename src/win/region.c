@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "win.h"
+#include "sys.h"
 
 /* What the kernel32 API lacks: a section's size, a handle's type and its
  * granted access. ntdll is in every process; these are looked up once. */
@@ -75,8 +76,8 @@ static int create(const wchar_t *name, const char *sddl, uint64_t size,
 
   if ((err = shmkit__win_security(sddl, &sa)) != 0) return err;
   /* Both halves: a high half of 0 would cut sizes to 32 bits. */
-  h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE,
-                         (DWORD)(size >> 32), (DWORD)size, name);
+  h = sys_CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE,
+                             (DWORD)(size >> 32), (DWORD)size, name);
   e = GetLastError();
   LocalFree(sa.lpSecurityDescriptor);
   /* The arguments are checked: an invalid one can only be the size, beyond
@@ -131,13 +132,13 @@ static int may_create_global(void) {
   HANDLE token;
   BOOL held = FALSE;
 
-  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) return 0;
+  if (!sys_OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) return 0;
   set.PrivilegeCount = 1;
   set.Control = PRIVILEGE_SET_ALL_NECESSARY;
   set.Privilege[0].Attributes = 0;
-  if (!LookupPrivilegeValueW(NULL, L"SeCreateGlobalPrivilege",
-                             &set.Privilege[0].Luid) ||
-      !PrivilegeCheck(token, &set, &held))
+  if (!sys_LookupPrivilegeValueW(NULL, L"SeCreateGlobalPrivilege",
+                                 &set.Privilege[0].Luid) ||
+      !sys_PrivilegeCheck(token, &set, &held))
     held = FALSE;
   CloseHandle(token);
   return held != FALSE;
@@ -173,12 +174,12 @@ int shmkit__os_open_named(const char *name, int access, unsigned scope,
   int err;
 
   if ((w = object_name(namespace_of(scope), name, &err)) == NULL) return err;
-  h = OpenFileMappingW(want, FALSE, w);
+  h = sys_OpenFileMappingW(want, FALSE, w);
   /* A section another program made may grant the mapping rights and not
    * SECTION_QUERY, which only reads the size: shmkit__os_check measures it
    * without. */
   if (h == NULL && GetLastError() == ERROR_ACCESS_DENIED)
-    h = OpenFileMappingW(want & ~(DWORD)SECTION_QUERY, FALSE, w);
+    h = sys_OpenFileMappingW(want & ~(DWORD)SECTION_QUERY, FALSE, w);
   /* The name is another kind of object's (see create()): Wine 8 says so
    * with ERROR_INVALID_HANDLE here too. */
   if (h == NULL && GetLastError() == ERROR_INVALID_HANDLE)
@@ -205,8 +206,8 @@ int shmkit__os_remove_named(const char *name) {
  * section's maximum size. The view starts at `from`, an offset the
  * allocation granularity divides, to keep each probe small. */
 static int fits(HANDLE h, DWORD view, uint64_t from, uint64_t end) {
-  void *p = MapViewOfFile(h, view, (DWORD)(from >> 32), (DWORD)from,
-                          (SIZE_T)(end - from));
+  void *p = sys_MapViewOfFile(h, view, (DWORD)(from >> 32), (DWORD)from,
+                              (SIZE_T)(end - from));
   if (p == NULL) return 0;
   UnmapViewOfFile(p);
   return 1;
@@ -235,9 +236,9 @@ static int mapped_size(HANDLE h, int access, uint64_t *size) {
   uint64_t total = 0, lo, hi, from;
   char *base, *at;
 
-  base = MapViewOfFile(h, view, 0, 0, 0);
+  base = sys_MapViewOfFile(h, view, 0, 0, 0);
   if (base == NULL) return shmkit__win_last_error();
-  for (at = base; VirtualQuery(at, &mbi, sizeof(mbi)) == sizeof(mbi) &&
+  for (at = base; sys_VirtualQuery(at, &mbi, sizeof(mbi)) == sizeof(mbi) &&
                   mbi.AllocationBase == base && mbi.RegionSize > 0;
        at += mbi.RegionSize)
     total += mbi.RegionSize;
@@ -276,24 +277,24 @@ int shmkit__os_check(shmkit_handle handle, int access, uint64_t *size) {
   ACCESS_MASK need;
   LONG st;
 
-  if (handle == 0 || handle == SHMKIT_INVALID_HANDLE ||
-      !GetHandleInformation(h, &flags))
-    return SHMKIT_EBADF;
+  if (handle == 0 || handle == SHMKIT_INVALID_HANDLE) return SHMKIT_EBADF;
+  /* ERROR_INVALID_HANDLE (SHMKIT_EBADF) for a value that is no handle. */
+  if (!sys_GetHandleInformation(h, &flags)) return shmkit__win_last_error();
   ntdll();
   if (query_object == NULL || query_section == NULL) return SHMKIT_ENOTSUP;
   /* Neither query below needs any access right to the object: Microsoft's
    * NtQueryObject page lists none for ObjectTypeInformation or
    * ObjectBasicInformation, and a FILE_MAP_READ-only handle answers both
    * (tests/test-win.c). */
-  st =
-      query_object(h, 2 /* ObjectTypeInformation */, &type, sizeof(type), NULL);
+  st = sys_NtQueryObject(query_object, h, 2 /* ObjectTypeInformation */, &type,
+                         sizeof(type), NULL);
   if (st == STATUS_INVALID_HANDLE_) return SHMKIT_EBADF;
   if (st < 0 || type.name.buffer == NULL ||
       type.name.length != 7 * sizeof(wchar_t) ||
       memcmp(type.name.buffer, L"Section", 7 * sizeof(wchar_t)) != 0)
     return SHMKIT_ENOTSHM;
-  if (query_object(h, 0 /* ObjectBasicInformation */, &basic, sizeof(basic),
-                   NULL) < 0)
+  if (sys_NtQueryObject(query_object, h, 0 /* ObjectBasicInformation */, &basic,
+                        sizeof(basic), NULL) < 0)
     return SHMKIT_EIO;
   /* A writable view (FILE_MAP_WRITE) needs SECTION_MAP_WRITE, a read-only
    * one (FILE_MAP_READ) SECTION_MAP_READ: the headers define the FILE_MAP_
@@ -303,15 +304,15 @@ int shmkit__os_check(shmkit_handle handle, int access, uint64_t *size) {
   /* SECTION_QUERY reads the size without mapping anything; without it, a
    * whole view says how large the section is. */
   if ((basic.granted & SECTION_QUERY) == 0) return mapped_size(h, access, size);
-  if (query_section(h, 0 /* SectionBasicInformation */, &section,
-                    sizeof(section), NULL) < 0)
+  if (sys_NtQuerySection(query_section, h, 0 /* SectionBasicInformation */,
+                         &section, sizeof(section), NULL) < 0)
     return SHMKIT_EIO;
   *size = (uint64_t)section.size.QuadPart;
   return 0;
 }
 
 int shmkit__os_set_private(shmkit_handle h) {
-  if (!SetHandleInformation((HANDLE)h, HANDLE_FLAG_INHERIT, 0))
+  if (!sys_SetHandleInformation((HANDLE)h, HANDLE_FLAG_INHERIT, 0))
     return shmkit__win_last_error();
   return 0;
 }
@@ -327,10 +328,11 @@ int shmkit__os_dup_readonly(shmkit_handle h, const char *name,
    * on: asking for it is checked against the section's descriptor, which
    * may refuse it. The copy does without: its size is the region's, and a
    * process it is handed to measures it without (shmkit__os_check). */
-  if (!DuplicateHandle(self, (HANDLE)h, self, &ro,
-                       SECTION_QUERY | FILE_MAP_READ, FALSE, 0) &&
+  if (!sys_DuplicateHandle(self, (HANDLE)h, self, &ro,
+                           SECTION_QUERY | FILE_MAP_READ, FALSE, 0) &&
       (GetLastError() != ERROR_ACCESS_DENIED ||
-       !DuplicateHandle(self, (HANDLE)h, self, &ro, FILE_MAP_READ, FALSE, 0)))
+       !sys_DuplicateHandle(self, (HANDLE)h, self, &ro, FILE_MAP_READ, FALSE,
+                            0)))
     return shmkit__win_last_error();
   *out = (shmkit_handle)ro;
   return 0;
@@ -359,7 +361,7 @@ size_t shmkit__os_granularity(void) {
 
 int shmkit__os_map(shmkit_handle h, uint64_t offset, size_t length, int access,
                    void **base) {
-  void *p = MapViewOfFile(
+  void *p = sys_MapViewOfFile(
       (HANDLE)h, access == SHMKIT_READ_WRITE ? FILE_MAP_WRITE : FILE_MAP_READ,
       (DWORD)(offset >> 32), (DWORD)offset, length);
   if (p == NULL) return shmkit__win_last_error();

@@ -8,6 +8,7 @@
 #include <wchar.h>
 
 #include "win.h"
+#include "sys.h"
 
 #ifndef STARTF_USEMONITOR
 #  define STARTF_USEMONITOR 0x400 /* shares hStdOutput with the monitor */
@@ -17,7 +18,7 @@
 #endif
 
 int shmkit__os_environ(char ***out) {
-  wchar_t *block = GetEnvironmentStringsW(), *p;
+  wchar_t *block = sys_GetEnvironmentStringsW(), *p;
   size_t n = 0, i = 0;
   char **env;
 
@@ -181,12 +182,12 @@ static int application(const shmkit__spawn *s, wchar_t **out) {
     *out = file;
     return 0;
   }
-  n = SearchPathW(NULL, file, L".exe", 0, NULL, NULL);
+  n = sys_SearchPathW(NULL, file, L".exe", 0, NULL, NULL);
   if (n == 0 || (found = malloc(n * sizeof(*found))) == NULL) {
     free(file);
     return n == 0 ? SHMKIT_ENOENT : SHMKIT_ENOMEM;
   }
-  if (SearchPathW(NULL, file, L".exe", n, found, NULL) == 0) {
+  if (sys_SearchPathW(NULL, file, L".exe", n, found, NULL) == 0) {
     free(found);
     free(file);
     return SHMKIT_ENOENT;
@@ -253,7 +254,8 @@ int shmkit__os_spawn(const shmkit__spawn *s, int64_t *pid,
   for (int i = 0; i < 3; i++) {
     HANDLE h = GetStdHandle(std_ids[i]);
     if (h != NULL && h != INVALID_HANDLE_VALUE &&
-        DuplicateHandle(self, h, self, &std[i], 0, TRUE, DUPLICATE_SAME_ACCESS))
+        sys_DuplicateHandle(self, h, self, &std[i], 0, TRUE,
+                            DUPLICATE_SAME_ACCESS))
       list[count++] = std[i];
   }
   si.StartupInfo.hStdInput = std[0];
@@ -264,7 +266,8 @@ int shmkit__os_spawn(const shmkit__spawn *s, int64_t *pid,
    * requires it, and no other child started meanwhile may get them. */
   for (size_t i = 0; i < s->handle_count; i++) {
     HANDLE h = (HANDLE)s->handles[i];
-    if (!SetHandleInformation(h, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT)) {
+    if (!sys_SetHandleInformation(h, HANDLE_FLAG_INHERIT,
+                                  HANDLE_FLAG_INHERIT)) {
       err = shmkit__win_last_error();
       goto restore;
     }
@@ -273,27 +276,28 @@ int shmkit__os_spawn(const shmkit__spawn *s, int64_t *pid,
   }
 
   if (count != 0) {
-    InitializeProcThreadAttributeList(NULL, 1, 0, &attr_size);
+    sys_InitializeProcThreadAttributeList(NULL, 1, 0, &attr_size);
     si.lpAttributeList = malloc(attr_size);
     if (si.lpAttributeList == NULL ||
-        !InitializeProcThreadAttributeList(si.lpAttributeList, 1, 0,
-                                           &attr_size)) {
+        !sys_InitializeProcThreadAttributeList(si.lpAttributeList, 1, 0,
+                                               &attr_size)) {
       err =
           si.lpAttributeList == NULL ? SHMKIT_ENOMEM : shmkit__win_last_error();
       free(si.lpAttributeList);
       si.lpAttributeList = NULL;
       goto restore;
     }
-    if (!UpdateProcThreadAttribute(si.lpAttributeList, 0,
-                                   PROC_THREAD_ATTRIBUTE_HANDLE_LIST, list,
-                                   count * sizeof(*list), NULL, NULL)) {
+    if (!sys_UpdateProcThreadAttribute(si.lpAttributeList, 0,
+                                       PROC_THREAD_ATTRIBUTE_HANDLE_LIST, list,
+                                       count * sizeof(*list), NULL, NULL)) {
       err = shmkit__win_last_error();
       goto restore;
     }
   }
-  if (!CreateProcessW(app, line, NULL, NULL, count != 0,
-                      CREATE_UNICODE_ENVIRONMENT | EXTENDED_STARTUPINFO_PRESENT,
-                      env, cwd, &si.StartupInfo, &pi)) {
+  if (!sys_CreateProcessW(app, line, NULL, NULL, count != 0,
+                          CREATE_UNICODE_ENVIRONMENT |
+                              EXTENDED_STARTUPINFO_PRESENT,
+                          env, cwd, &si.StartupInfo, &pi)) {
     e = GetLastError();
     err = spawn_error(e);
     goto restore;
@@ -304,7 +308,7 @@ int shmkit__os_spawn(const shmkit__spawn *s, int64_t *pid,
 
 restore:
   for (int i = 0; i < made_inheritable; i++)
-    SetHandleInformation((HANDLE)s->handles[i], HANDLE_FLAG_INHERIT, 0);
+    sys_SetHandleInformation((HANDLE)s->handles[i], HANDLE_FLAG_INHERIT, 0);
   if (si.lpAttributeList != NULL) {
     DeleteProcThreadAttributeList(si.lpAttributeList);
     free(si.lpAttributeList);
@@ -325,8 +329,8 @@ int shmkit__os_wait(int64_t pid, shmkit_handle proc, int timeout_ms,
   DWORD code;
 
   (void)pid;
-  switch (WaitForSingleObject((HANDLE)proc,
-                              timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms)) {
+  switch (sys_WaitForSingleObject(
+      (HANDLE)proc, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms)) {
   case WAIT_OBJECT_0:
     break;
   case WAIT_TIMEOUT:
@@ -334,7 +338,8 @@ int shmkit__os_wait(int64_t pid, shmkit_handle proc, int timeout_ms,
   default:
     return shmkit__win_last_error();
   }
-  if (!GetExitCodeProcess((HANDLE)proc, &code)) return shmkit__win_last_error();
+  if (!sys_GetExitCodeProcess((HANDLE)proc, &code))
+    return shmkit__win_last_error();
   *exit_code = (int)code;
   *term_signal = 0; /* no signals on Windows */
   return 0;
@@ -342,9 +347,9 @@ int shmkit__os_wait(int64_t pid, shmkit_handle proc, int timeout_ms,
 
 int shmkit__os_kill(int64_t pid, shmkit_handle proc) {
   (void)pid;
-  if (TerminateProcess((HANDLE)proc, 1)) return 0;
+  if (sys_TerminateProcess((HANDLE)proc, 1)) return 0;
   /* Access denied once it has exited: that is not an error here. */
-  if (WaitForSingleObject((HANDLE)proc, 0) == WAIT_OBJECT_0) return 0;
+  if (sys_WaitForSingleObject((HANDLE)proc, 0) == WAIT_OBJECT_0) return 0;
   return shmkit__win_last_error();
 }
 

@@ -14,7 +14,10 @@
  * Not in the table: CloseHandle, UnmapViewOfFile, LocalFree and the other
  * releases, which have no failure a caller could act on; the locks
  * (critical sections, SRW locks, InitOnce), which cannot fail; and
- * GetLastError, GetCurrentProcess and the like, which only read. */
+ * GetLastError, GetCurrentProcess and the like, which only read; and
+ * GetOverlappedResult, which tells how an operation already started ended:
+ * the operation itself is in the table (ReadFile, WriteFile,
+ * ConnectNamedPipe), and failing its report would invent an outcome. */
 #ifndef SHMKIT_WIN_SYS_H
 #define SHMKIT_WIN_SYS_H
 
@@ -109,10 +112,8 @@ static inline int sys_fails(const char *call, DWORD err) {
 #define sys_PeekNamedPipe(...) SYS(PeekNamedPipe, FALSE, NORES_, __VA_ARGS__)
 #define sys_ReadFile(...)      SYS(ReadFile, FALSE, NORES_, __VA_ARGS__)
 #define sys_WriteFile(...)     SYS(WriteFile, FALSE, NORES_, __VA_ARGS__)
-#define sys_GetOverlappedResult(...)                                           \
-  SYS(GetOverlappedResult, FALSE, NORES_, __VA_ARGS__)
-#define sys_CreateEventW(...) SYS(CreateEventW, NULL, NORES_, __VA_ARGS__)
-#define sys_CreateMutexW(...) SYS(CreateMutexW, NULL, NORES_, __VA_ARGS__)
+#define sys_CreateEventW(...)  SYS(CreateEventW, NULL, NORES_, __VA_ARGS__)
+#define sys_CreateMutexW(...)  SYS(CreateMutexW, NULL, NORES_, __VA_ARGS__)
 #define sys_GetFileType(...)                                                   \
   SYS(GetFileType, FILE_TYPE_UNKNOWN, NORES_, __VA_ARGS__)
 

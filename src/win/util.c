@@ -3,31 +3,51 @@
 #include <stdlib.h>
 
 #include "win.h"
+#include "sys.h"
 
 #include <sddl.h>
 
+/* UTF-8 that does not decode is the caller's (SHMKIT_EINVAL); any other
+ * failure is the system's. */
+static int utf16_error(void) {
+  return GetLastError() == ERROR_NO_UNICODE_TRANSLATION
+             ? SHMKIT_EINVAL
+             : shmkit__win_last_error();
+}
+
 wchar_t *shmkit__utf16(const char *s, int *err) {
-  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+  int n =
+      sys_MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
   wchar_t *w;
 
   if (n <= 0) {
-    *err = SHMKIT_EINVAL;
+    *err = utf16_error();
     return NULL;
   }
   if ((w = malloc((size_t)n * sizeof(*w))) == NULL) {
     *err = SHMKIT_ENOMEM;
     return NULL;
   }
-  MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
+  /* The second call can fail too (it did in a fault-injection build), and
+   * would leave the buffer as malloc left it. */
+  if (sys_MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) !=
+      n) {
+    *err = utf16_error();
+    free(w);
+    return NULL;
+  }
   return w;
 }
 
 char *shmkit__utf8(const wchar_t *s) {
-  int n = WideCharToMultiByte(CP_UTF8, 0, s, -1, NULL, 0, NULL, NULL);
+  int n = sys_WideCharToMultiByte(CP_UTF8, 0, s, -1, NULL, 0, NULL, NULL);
   char *u;
 
   if (n <= 0 || (u = malloc((size_t)n)) == NULL) return NULL;
-  WideCharToMultiByte(CP_UTF8, 0, s, -1, u, n, NULL, NULL);
+  if (sys_WideCharToMultiByte(CP_UTF8, 0, s, -1, u, n, NULL, NULL) != n) {
+    free(u);
+    return NULL;
+  }
   return u;
 }
 
@@ -40,12 +60,12 @@ static int token_sid(HANDLE token, char sid[SHMKIT_USER_MAX]) {
   LPWSTR text;
   int err = 0;
 
-  if (!GetTokenInformation(token, TokenUser, &info, sizeof(info), &n))
+  if (!sys_GetTokenInformation(token, TokenUser, &info, sizeof(info), &n))
     return shmkit__win_last_error();
-  if (!ConvertSidToStringSidW(info.user.User.Sid, &text))
+  if (!sys_ConvertSidToStringSidW(info.user.User.Sid, &text))
     return shmkit__win_last_error();
-  if (WideCharToMultiByte(CP_UTF8, 0, text, -1, sid, SHMKIT_USER_MAX, NULL,
-                          NULL) <= 0)
+  if (sys_WideCharToMultiByte(CP_UTF8, 0, text, -1, sid, SHMKIT_USER_MAX, NULL,
+                              NULL) <= 0)
     err = SHMKIT_EIO;
   LocalFree(text);
   return err;
@@ -55,7 +75,7 @@ int shmkit__win_process_sid(HANDLE process, char sid[SHMKIT_USER_MAX]) {
   HANDLE token;
   int err;
 
-  if (!OpenProcessToken(process, TOKEN_QUERY, &token))
+  if (!sys_OpenProcessToken(process, TOKEN_QUERY, &token))
     return shmkit__win_last_error();
   err = token_sid(token, sid);
   CloseHandle(token);
@@ -76,7 +96,7 @@ int shmkit__win_security(const char *sddl_fmt, SECURITY_ATTRIBUTES *sa) {
   if ((w = shmkit__utf16(sddl, &err)) == NULL) return err;
   sa->nLength = sizeof(*sa);
   sa->bInheritHandle = FALSE;
-  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(
+  if (!sys_ConvertStringSecurityDescriptorToSecurityDescriptorW(
           w, SDDL_REVISION_1, &sa->lpSecurityDescriptor, NULL))
     err = shmkit__win_last_error();
   free(w);
