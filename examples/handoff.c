@@ -1,4 +1,4 @@
-/* The seed's second way: a region handed to a process that did not inherit
+/* The second way: a region handed to a process that did not inherit
  * it, along with a message that tells it what it is.
  *
  *   handoff            (starts itself as the client; nothing is inherited)

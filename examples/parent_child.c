@@ -1,4 +1,4 @@
-/* The seed's system, end to end: a parent creates shared memory without a
+/* The whole system, end to end: a parent creates shared memory without a
  * file, writes a message in it, and starts itself as a child that inherits
  * the region and is told where it is by a token, first on its command line,
  * then in an environment variable. The child maps the region, reads the
@@ -49,7 +49,7 @@ static int child(const char *token) {
   printf("  child:  read \"%.*s\"\n", (int)strnlen(mem, REPLY_AT - 1), mem);
   snprintf(mem + REPLY_AT, SIZE - REPLY_AT, "hello back from child %s",
            token != NULL ? "(argv)" : "(env)");
-  printf("  child:  wrote my reply, closing my handle (seed point 10)\n");
+  printf("  child:  wrote my reply, closing my handle (the memory stays)\n");
   shmkit_region_close(region);
   shmkit_view_unmap(view);
   return 0;

@@ -509,9 +509,9 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
  */
 
 /* A connection is a local, message-oriented link between two processes of
- * the same user that carries regions along with a message (the seed's
- * "elegant way": the handle travels into the other process with the message
- * that tells it what it is). POSIX: a Unix domain socket (SOCK_SEQPACKET) and
+ * the same user that carries regions along with a message: the handle
+ * travels into the other process with the message that tells it what it
+ * is. POSIX: a Unix domain socket (SOCK_SEQPACKET) and
  * SCM_RIGHTS. Windows: a message-mode named pipe and DuplicateHandle.
  *
  * Endpoints. An endpoint name follows the rules of region names (1 to 30
@@ -538,10 +538,11 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
  * message, and the receiver duplicates them out of the sender's process
  * (whose pid the pipe tells: GetNamedPipeClientProcessId /
  * GetNamedPipeServerProcessId), asking for the access the message claims
- * and no more. The seed pushes instead (DuplicateHandle into the receiver);
- * shmkit does not, because a receiver cannot tell a pushed value from one of
- * its own handles, and a sender that dies between its DuplicateHandle and
- * its message leaves handles in the receiver that nobody knows of. Pulled,
+ * and no more. The classic hand-over pushes instead (DuplicateHandle into
+ * the receiver); shmkit does not, because a receiver cannot tell a pushed
+ * value from one of its own handles, and a sender that dies between its
+ * DuplicateHandle and its message leaves handles in the receiver that
+ * nobody knows of. Pulled,
  * nothing enters the receiver until it asks, and what it gets is checked
  * like a token's. The cost: the sender keeps a copy of each region sent
  * ("in flight") until the receiver acknowledges taking it. The sender

@@ -120,7 +120,7 @@ TEST_IMPL(named_no_leftover_on_failure) {
   return 0;
 }
 
-/* Seed point 5: another process opens the region by name; each sees the
+/* Another process opens the region by name; each sees the
  * other's writes. */
 TEST_IMPL(named_two_processes) {
   const size_t g = shmkit_granularity();

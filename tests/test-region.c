@@ -113,7 +113,7 @@ TEST_IMPL(region_sparse_over_4g) {
   return 0;
 }
 
-/* Closing a region leaves its views working (seed point 10). */
+/* Closing a region leaves its views working. */
 TEST_IMPL(region_close_keeps_views) {
   shmkit_region *r;
   shmkit_view *a, *b;

@@ -155,7 +155,7 @@ static void wait_flag(_Atomic int *flag) {
   ASSERT_EQ(atomic_load(flag), 1);
 }
 
-/* Seed points 7-10: the child finds the region from its command line or its
+/* The child finds the region from its command line or its
  * environment, uses it after the parent closed its own handle, and drops
  * its reference when it closes. */
 static void hand_down(int via_env) {
@@ -224,7 +224,7 @@ CHILD_IMPL(token_peer) {
   strcpy(base + 2 * g - 2, "from the child");
   h = shmkit_region_handle(r);
   before = test_open_handles();
-  shmkit_region_close(r); /* seed point 10: drop our reference */
+  shmkit_region_close(r); /* drop our reference */
   ASSERT_EQ(test_open_handles(), before - 1);
   ASSERT(!has(test_list_handles((char[1024]){0}, 1024), h));
   atomic_store(&pg->done, 1);
@@ -233,8 +233,9 @@ CHILD_IMPL(token_peer) {
 }
 
 /* Arguments reach the child exactly as given, however they are made: on
- * Windows they travel as one command line that CreateProcessW gets (seed
- * point 11: in a writable copy) and the child splits again. */
+ * Windows they travel as one command line that CreateProcessW gets (in a
+ * writable copy: CreateProcessW may write into it) and the child splits
+ * again. */
 static const char *const tricky[] = {"",
                                      "a b",
                                      "quote\"inside",

@@ -3,8 +3,9 @@
  *
  * A region travels as a handle value in the header, and the receiver
  * duplicates it out of the sender (DuplicateHandle from the peer's process,
- * whose pid the pipe tells). The seed pushes instead: the sender duplicates
- * into the receiver and sends the value. That cannot be made safe:
+ * whose pid the pipe tells). The classic hand-over pushes instead: the
+ * sender duplicates into the receiver and sends the value. That cannot be
+ * made safe:
  *  - a value pushed into the receiver cannot be told from one of the
  *    receiver's own handles, so a lying or buggy sender makes the receiver
  *    adopt, and later close, a handle it uses for something else;
