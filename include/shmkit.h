@@ -613,8 +613,12 @@ SHMKIT_EXTERN void shmkit_conn_close(shmkit_conn *conn);
  * (0 to SHMKIT_MSG_REGIONS_MAX), which arrive together and whole. The
  * regions stay the caller's; the peer gets handles of its own, with the
  * same access (a read-only region arrives read-only) and seals; a region
- * sealed against writes (SHMKIT_SEAL_WRITE, SHMKIT_SEAL_FUTURE_WRITE)
- * arrives read-only, since nobody can write it. Fails with
+ * sealed against writes with shmkit_region_seal() (SHMKIT_SEAL_WRITE,
+ * SHMKIT_SEAL_FUTURE_WRITE) is announced, and arrives, read-only, since
+ * nobody can write it. (A region whose memory was sealed some other way, by
+ * another process or through another region object, is still announced
+ * as it was opened, and a receiver refuses to take it writable: send it
+ * read-only, shmkit_region_dup_readonly().) Fails with
  * SHMKIT_E2BIG, SHMKIT_EINVAL, SHMKIT_ECLOSED (the peer is gone),
  * SHMKIT_ETIMEDOUT (the peer does not read), SHMKIT_EMFILE (Linux: this
  * user has more handles sent and not yet received than its RLIMIT_NOFILE,

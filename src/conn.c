@@ -249,8 +249,7 @@ int shmkit_conn_recv(shmkit_conn *c, shmkit_msg *msg, int timeout_ms) {
    * what the frame claims. The first that does not ends the message. */
   for (i = 0; err == 0 && i < count; i++)
     err = shmkit__region_adopt(&msg->regions[i], handles[i],
-                               (int)f.regions[i].access, f.regions[i].size,
-                               SHMKIT__ADOPT_PRIVATE | SHMKIT__ADOPT_SEALS);
+                               (int)f.regions[i].access, f.regions[i].size, 1);
   if (err != 0) {
     for (size_t k = 0; k < count; k++) {
       if (msg->regions[k] != NULL)
@@ -334,9 +333,7 @@ int shmkit_region_pull(shmkit_region **out, int64_t pid, shmkit_handle remote,
   if (pid <= 0 || remote < 0) return SHMKIT_EINVAL;
   if ((err = shmkit__access_check(access)) != 0) return err;
   if ((err = shmkit__os_pull(pid, remote, access, &h)) != 0) return err;
-  if ((err = shmkit__region_adopt(
-           out, h, access, 0, SHMKIT__ADOPT_PRIVATE | SHMKIT__ADOPT_SEALS)) !=
-      0)
+  if ((err = shmkit__region_adopt(out, h, access, 0, 1)) != 0)
     shmkit__os_close(h); /* ours: pidfd_getfd made a new handle */
   return err;
 }

@@ -27,7 +27,7 @@ void shmkit__frame_encode(shmkit__frame *f, size_t size,
   f->count = (uint32_t)count;
   for (size_t i = 0; i < count; i++) {
     f->regions[i].size = regions[i]->size;
-    f->regions[i].access = (uint32_t)shmkit__region_claim(regions[i]);
+    f->regions[i].access = (uint32_t)shmkit__region_claim(regions[i], 0);
   }
 }
 

@@ -14,6 +14,8 @@ struct shmkit_region {
   shmkit_handle handle; /* owned; closed by shmkit_region_close() */
   uint64_t size;        /* read from the system, never from a caller */
   int access;           /* SHMKIT_READ_ONLY or SHMKIT_READ_WRITE */
+  int write_sealed;     /* 1 once shmkit_region_seal() sealed it against
+                           writes: a message then announces it read-only */
   char name[SHMKIT__NAME_MAX + 1]; /* "" for an anonymous or adopted region */
 };
 
@@ -31,20 +33,18 @@ int shmkit__token_parse(const char *s, shmkit__token *t);
 int shmkit__token_format(const shmkit__token *t, char *buf, size_t n);
 
 /* shmkit_region_adopt(), and also fails with SHMKIT_ETOOSMALL if the object
- * is smaller than `min_size`. `flags`: SHMKIT__ADOPT_PRIVATE when the
- * backend made the handle close-on-exec already (MSG_CMSG_CLOEXEC,
- * pidfd_getfd), so it is not asked again (a system call per received region
- * is a tenth of a message); SHMKIT__ADOPT_SEALS to refuse a READ_WRITE claim
- * for a region sealed against writes (SHMKIT_EPERM). */
-#define SHMKIT__ADOPT_PRIVATE 1
-#define SHMKIT__ADOPT_SEALS   2
+ * is smaller than `min_size`. `is_private`: the backend made the handle
+ * close-on-exec already (MSG_CMSG_CLOEXEC, pidfd_getfd), so it is not asked
+ * again; a system call per received region is a tenth of a message. */
 int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
-                         uint64_t min_size, int flags);
+                         uint64_t min_size, int is_private);
 
-/* The access a region is handed over with (a token, a message): its own,
- * but SHMKIT_READ_ONLY for one sealed against writes, since a receiver
- * refuses a READ_WRITE claim for it (SHMKIT__ADOPT_SEALS). */
-int shmkit__region_claim(const shmkit_region *r);
+/* The access a region is handed over with: its own, but SHMKIT_READ_ONLY
+ * for one sealed against writes, since a receiver refuses to take such a
+ * region writable (shmkit__os_check: SHMKIT_EPERM). `ask`: ask the system
+ * for the seals (a token); else trust what shmkit_region_seal() recorded
+ * (a message, where a system call per region costs a tenth of it). */
+int shmkit__region_claim(const shmkit_region *r, int ask);
 
 /* Parses a connection token, "shmkit1:<handle>:conn": 0 or SHMKIT_ETOKEN. */
 int shmkit__token_parse_conn(const char *s, shmkit_handle *handle);

@@ -39,6 +39,7 @@ static shmkit_region *region_alloc(shmkit_handle h, uint64_t size, int access,
   r->handle = h;
   r->size = size;
   r->access = access;
+  r->write_sealed = 0;
   r->name[0] = '\0';
   if (name != NULL) strcpy(r->name, name); /* checked: <= SHMKIT__NAME_MAX */
   return r;
@@ -105,35 +106,23 @@ int shmkit_region_remove(const char *name) {
 int shmkit_region_adopt(shmkit_region **out, shmkit_handle handle, int access) {
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
-  return shmkit__region_adopt(out, handle, access, 0, SHMKIT__ADOPT_SEALS);
+  return shmkit__region_adopt(out, handle, access, 0, 0);
 }
 
-/* Nobody can map a region sealed against writes writable, whatever its
- * handle allows: a claim of READ_WRITE for it is refused here, rather than
- * at the first writable view. */
-static int write_seal_check(shmkit_handle h, int access) {
+int shmkit__region_claim(const shmkit_region *r, int ask) {
   int seals;
 
-  if (access != SHMKIT_READ_WRITE) return 0;
-  if ((seals = shmkit__os_seals(h)) == SHMKIT_ENOTSUP) return 0;
-  if (seals < 0) return seals;
-  if (seals & (SHMKIT_SEAL_WRITE | SHMKIT_SEAL_FUTURE_WRITE))
-    return SHMKIT_EPERM;
-  return 0;
-}
-
-int shmkit__region_claim(const shmkit_region *r) {
-  /* What a receiver accepts: it refuses READ_WRITE for a region sealed
-   * against writes (write_seal_check), so such a region travels as
-   * READ_ONLY. A region that cannot tell its seals claims its access. */
-  if (r->access == SHMKIT_READ_WRITE &&
-      write_seal_check(r->handle, r->access) == SHMKIT_EPERM)
+  if (r->access != SHMKIT_READ_WRITE) return r->access;
+  if (r->write_sealed) return SHMKIT_READ_ONLY;
+  if (!ask) return SHMKIT_READ_WRITE;
+  seals = shmkit__os_seals(r->handle); /* SHMKIT_ENOTSUP: no seals here */
+  if (seals > 0 && (seals & (SHMKIT_SEAL_WRITE | SHMKIT_SEAL_FUTURE_WRITE)))
     return SHMKIT_READ_ONLY;
-  return r->access;
+  return SHMKIT_READ_WRITE;
 }
 
 int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
-                         uint64_t min_size, int flags) {
+                         uint64_t min_size, int is_private) {
   shmkit_region *r;
   uint64_t size;
   int err;
@@ -141,14 +130,10 @@ int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
   if ((err = shmkit__access_check(access)) != 0) return err;
   if ((err = shmkit__os_check(handle, access, &size)) != 0) return err;
   if (size < min_size) return SHMKIT_ETOOSMALL;
-  if ((flags & SHMKIT__ADOPT_SEALS) &&
-      (err = write_seal_check(handle, access)) != 0)
-    return err;
   /* Not region_new(): on failure the handle stays the caller's. */
   if ((r = region_alloc(handle, size, access, NULL)) == NULL)
     return SHMKIT_ENOMEM;
-  if (!(flags & SHMKIT__ADOPT_PRIVATE) &&
-      (err = shmkit__os_set_private(handle)) != 0) {
+  if (!is_private && (err = shmkit__os_set_private(handle)) != 0) {
     free(r);
     return err;
   }
@@ -197,10 +182,14 @@ int shmkit_region_seal(shmkit_region *region, unsigned seals) {
   const unsigned all = SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW |
                        SHMKIT_SEAL_WRITE | SHMKIT_SEAL_FUTURE_WRITE |
                        SHMKIT_SEAL_SEAL;
+  int err;
 
   if (region == NULL || seals == 0 || (seals & ~all) != 0) return SHMKIT_EINVAL;
   if (region->access != SHMKIT_READ_WRITE) return SHMKIT_EACCES;
-  return shmkit__os_seal(region->handle, seals);
+  if ((err = shmkit__os_seal(region->handle, seals)) != 0) return err;
+  if (seals & (SHMKIT_SEAL_WRITE | SHMKIT_SEAL_FUTURE_WRITE))
+    region->write_sealed = 1;
+  return 0;
 }
 
 int shmkit_region_seals(const shmkit_region *region) {

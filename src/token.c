@@ -87,7 +87,7 @@ int shmkit_region_token(const shmkit_region *region, char *buf,
   if (region == NULL || buf == NULL) return SHMKIT_EINVAL;
   t.handle = region->handle;
   t.size = region->size;
-  t.access = shmkit__region_claim(region);
+  t.access = shmkit__region_claim(region, 1);
   return shmkit__token_format(&t, buf, buf_size);
 }
 
@@ -98,8 +98,7 @@ int shmkit_region_from_token(shmkit_region **out, const char *token) {
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
   if ((err = shmkit__token_parse(token, &t)) != 0) return err;
-  return shmkit__region_adopt(out, t.handle, t.access, t.size,
-                              SHMKIT__ADOPT_SEALS);
+  return shmkit__region_adopt(out, t.handle, t.access, t.size, 0);
 }
 
 int shmkit_region_from_env(shmkit_region **out, const char *name) {

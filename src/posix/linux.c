@@ -88,12 +88,15 @@ int shmkit__ext_reopen_readonly(int fd, int *out) {
   return 0;
 }
 
-int shmkit__ext_quick_check(int fd) {
+int shmkit__ext_quick_check(int fd, int *write_sealed) {
   /* F_GET_SEALS is answered by the kernel for tmpfs and hugetlbfs files
    * alone (memfd_fcntl), and refused with EINVAL for everything else. It
    * cannot tell the two apart: shmkit__ext_check_type refuses hugetlbfs. */
-  if (sys_fcntl(fd, F_GET_SEALS) >= 0) return 0;
-  return errno == EINVAL ? SHMKIT_ENOTSHM : shmkit__errno(errno);
+  int seals = sys_fcntl(fd, F_GET_SEALS);
+
+  if (seals < 0) return errno == EINVAL ? SHMKIT_ENOTSHM : shmkit__errno(errno);
+  *write_sealed = (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) != 0;
+  return 0;
 }
 
 int shmkit__ext_pidfd_kill(int pidfd) {

@@ -91,8 +91,9 @@ int shmkit__ext_pull(pid_t pid, int remote, int *out) {
   return SHMKIT_ENOTSUP;
 }
 
-int shmkit__ext_quick_check(int fd) {
+int shmkit__ext_quick_check(int fd, int *write_sealed) {
   (void)fd;
+  (void)write_sealed;
   return SHMKIT_ENOTSUP;
 }
 

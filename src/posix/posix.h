@@ -56,9 +56,10 @@ int shmkit__ext_peer(int fd, int64_t *pid, int64_t *uid);
 int shmkit__ext_pull(pid_t pid, int remote, int *out);
 
 /* Tells, without asking the file's file system, whether `fd` can be shared
- * memory: 0 if it may be, SHMKIT_ENOTSHM if it cannot, SHMKIT_ENOTSUP if
- * this system cannot tell that way. */
-int shmkit__ext_quick_check(int fd);
+ * memory: 0 if it may be, with *write_sealed 1 if nobody can write it any
+ * more (memfd seals), SHMKIT_ENOTSHM if it cannot, SHMKIT_ENOTSUP if this
+ * system cannot tell that way. */
+int shmkit__ext_quick_check(int fd, int *write_sealed);
 
 /* Sends SIGKILL through a pidfd, immune to pid reuse: 0, or SHMKIT_ENOTSUP
  * without one. */

@@ -208,7 +208,7 @@ int shmkit__os_remove_named(const char *name) {
 
 int shmkit__os_check(shmkit_handle h, int access, uint64_t *size) {
   struct stat st;
-  int fd = (int)h, fl, err;
+  int fd = (int)h, fl, err, write_sealed = 0;
 
   if (h < 0 || h != (shmkit_handle)fd) return SHMKIT_EBADF;
   if ((fl = sys_fcntl(fd, F_GETFL)) < 0) return fail();
@@ -218,7 +218,7 @@ int shmkit__os_check(shmkit_handle h, int access, uint64_t *size) {
 #endif
   /* Before anything that asks the file's file system: a peer can hand us a
    * file of a FUSE file system it serves, whose fstat never returns. */
-  err = shmkit__ext_quick_check(fd);
+  err = shmkit__ext_quick_check(fd, &write_sealed);
   if (err != 0 && err != SHMKIT_ENOTSUP) return err;
   if (sys_fstat(fd, &st) != 0) return fail();
   if (!S_ISREG(st.st_mode)) return SHMKIT_ENOTSHM;
@@ -233,6 +233,10 @@ int shmkit__os_check(shmkit_handle h, int access, uint64_t *size) {
   default: /* O_WRONLY: mmap needs read access */
     return SHMKIT_EACCES;
   }
+  /* Nobody can map an object sealed against writes writable, whatever the
+   * descriptor allows: a claim of write access is refused now rather than
+   * at the first writable view. The seals came with the quick check. */
+  if (access == SHMKIT_READ_WRITE && write_sealed) return SHMKIT_EPERM;
   *size = (uint64_t)st.st_size;
   return 0;
 }
