@@ -140,7 +140,10 @@ typedef struct shmkit_conn shmkit_conn;
  *
  * Linux: a memfd (close-on-exec, sealing allowed, not executable). Other POSIX
  * systems, and Linux when built with SHMKIT_PORTABLE: shm_open of an
- * unguessable name, removed at once. Windows: a pagefile-backed section;
+ * unguessable name, removed at once (POSIX has no object without a name: a
+ * process killed in the instant between the two calls leaves an empty
+ * object "/shmkit.<16 hex digits>" of its user behind, which nothing
+ * removes). Windows: a pagefile-backed section;
  * one without a name has no security descriptor to refuse an upgrade of a
  * read-only duplicate, so shmkit gives each an unguessable
  * "Local\\shmkit.<random>" name and a descriptor that allows nobody more

@@ -351,6 +351,31 @@ int test_system_argv(char ***argv) {
   return saved_argc;
 }
 
+int test_remove_killed_names(void) {
+  const char *hex = "0123456789abcdef";
+  DIR *d = opendir("/dev/shm"); /* Linux's shm_open directory */
+  struct dirent *e;
+  struct stat st;
+  int n = 0;
+
+  if (test_linux_ext() || d == NULL) { /* memfds leave no name */
+    if (d != NULL) closedir(d);
+    return 0;
+  }
+  while ((e = readdir(d)) != NULL) {
+    const char *s = e->d_name;
+    if (strncmp(s, "shmkit.", 7) != 0 || strlen(s) != 7 + 16 ||
+        strspn(s + 7, hex) != 16 || fstatat(dirfd(d), s, &st, 0) != 0 ||
+        !S_ISREG(st.st_mode) || st.st_size != 0 || st.st_uid != geteuid())
+      continue;
+    /* Another process in that instant finds its name gone: its own
+     * shm_unlink fails, which it ignores; its descriptor is unchanged. */
+    if (unlinkat(dirfd(d), s, 0) == 0) n++;
+  }
+  closedir(d);
+  return n;
+}
+
 int test_spawn_cycles(void) {
   /* A sanitizer sets itself up in every new process: tens of milliseconds
    * a spawn, a minute for a thousand on a busy machine. A leak of one

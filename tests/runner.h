@@ -115,6 +115,12 @@ int test_mapping_count(int shared_only);
  * tell. */
 long test_rss_kb(void);
 
+/* Removes what a process of this user killed inside shmkit_region_create()
+ * can leave behind, and returns how many it removed: on the portable POSIX
+ * path an empty shm object "/shmkit.<16 hex digits>" when the kill fell
+ * between its shm_open and its shm_unlink. 0 where nothing can be left. */
+int test_remove_killed_names(void);
+
 /* A monotonic clock in microseconds, to report durations (never to judge). */
 int64_t test_now_us(void);
 
