@@ -478,7 +478,12 @@ typedef struct shmkit_spawn_options {
  *
  * Windows: argv is joined into one command line with the quoting that
  * CommandLineToArgvW and the C runtime undo, so the child sees the argv
- * given; strings are UTF-8 here and UTF-16 to the system. A command line
+ * given; strings are UTF-8 here and UTF-16 to the system. A .bat or .cmd
+ * program runs under cmd.exe, which parses the line its own way: each
+ * argument (argv[0] too) is put in double quotes, which %1 in the script
+ * shows, and one that holds a character no quoting protects from cmd.exe
+ * (a double quote, %, !, a carriage return or a line feed) fails with
+ * SHMKIT_EINVAL before anything starts. A command line
  * longer than CreateProcessW takes (32,767 UTF-16 characters with its
  * terminating NUL, counted as quoted) fails with SHMKIT_E2BIG, before
  * anything starts. The environment block has no documented limit there and

@@ -56,6 +56,7 @@ TEST(soak_region_cycles)
 TEST(soak_conn_cycles)
 TEST(soak_peer_killed)
 TEST(soak_receiver_killed)
+TEST_WIN(spawn_batch_arguments_win)  /* cmd.exe's own parsing */
 TEST_WIN(readonly_no_upgrade)        /* DuplicateHandle, section DACLs */
 TEST_WIN(region_both_size_halves)    /* CreateFileMapping's two halves */
 TEST_WIN(conn_hostile_values)        /* raw pipe messages, handle values */

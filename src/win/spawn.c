@@ -90,14 +90,51 @@ static size_t quote(wchar_t *out, const wchar_t *arg) {
   return n;
 }
 
+/* Windows runs a .bat or .cmd program through cmd.exe, which reads the
+ * command line by rules of its own: it does not undo the quoting above,
+ * expands %VARIABLES% even inside quotes (and !VARIABLES! where delayed
+ * expansion is on), and ends the command at a line break, so an argument
+ * such as "&echo INJECTED>file&rem  runs a command. Inside double quotes it
+ * takes & | < > ( ) ^ , ; = and spaces literally. So for such a program
+ * every argument is put in double quotes, and one with a character that no
+ * quoting protects is refused. Backslashes before the closing quote are
+ * doubled, as above, for a program the script passes its arguments on to. */
+static const wchar_t batch_unsafe[] = L"\"%!\r\n";
+
+static size_t quote_batch(wchar_t *out, const wchar_t *arg) {
+  size_t len = wcslen(arg), slashes = 0, n = 0;
+
+  while (slashes < len && arg[len - 1 - slashes] == L'\\') slashes++;
+  if (out != NULL) {
+    out[n++] = L'"';
+    memcpy(out + n, arg, len * sizeof(*out));
+    n += len;
+    for (size_t k = 0; k < slashes; k++) out[n++] = L'\\';
+    out[n++] = L'"';
+  }
+  return len + slashes + 2;
+}
+
+/* 1 if `app` names a batch file: its extension, once the trailing dots and
+ * spaces Windows ignores in a file name are gone, is .bat or .cmd. */
+static int is_batch(const wchar_t *app) {
+  size_t n = wcslen(app);
+
+  while (n > 0 && (app[n - 1] == L'.' || app[n - 1] == L' ')) n--;
+  return n >= 4 && app[n - 4] == L'.' &&
+         (_wcsnicmp(app + n - 3, L"bat", 3) == 0 ||
+          _wcsnicmp(app + n - 3, L"cmd", 3) == 0);
+}
+
 /* CreateProcessW documents its command line as at most 32,767 characters
  * (UTF-16 units) with the terminating NUL. Longer, Wine 8 truncates it
  * without an error and the child gets other arguments than these: refuse
  * it here, before anything starts. */
 #define COMMAND_LINE_MAX 32767
 
-/* A new, writable command line (CreateProcessW may write into it). */
-static int command_line(char *const *argv, wchar_t **out) {
+/* A new, writable command line (CreateProcessW may write into it), for a
+ * batch file (cmd.exe's rules) or any other program. */
+static int command_line(char *const *argv, int batch, wchar_t **out) {
   size_t total = 1, n = 0; /* the NUL */
   wchar_t *line;
   int err = 0;
@@ -105,7 +142,12 @@ static int command_line(char *const *argv, wchar_t **out) {
   for (size_t i = 0; argv[i] != NULL; i++) {
     wchar_t *w = shmkit__utf16(argv[i], &err);
     if (w == NULL) return err;
-    total += (i > 0) + quote(NULL, w); /* the space before, the argument */
+    if (batch && wcspbrk(w, batch_unsafe) != NULL) {
+      free(w);
+      return SHMKIT_EINVAL;
+    }
+    /* the space before, the argument */
+    total += (i > 0) + (batch ? quote_batch(NULL, w) : quote(NULL, w));
     free(w);
     if (total > COMMAND_LINE_MAX) return SHMKIT_E2BIG;
   }
@@ -117,7 +159,7 @@ static int command_line(char *const *argv, wchar_t **out) {
       return err;
     }
     if (i > 0) line[n++] = L' ';
-    n += quote(line + n, w);
+    n += batch ? quote_batch(line + n, w) : quote(line + n, w);
     free(w);
   }
   line[n] = L'\0';
@@ -226,7 +268,7 @@ int shmkit__os_spawn(const shmkit__spawn *s, int64_t *pid,
 
   memset(&si, 0, sizeof(si));
   if ((err = application(s, &app)) != 0 ||
-      (err = command_line(s->argv, &line)) != 0 ||
+      (err = command_line(s->argv, is_batch(app), &line)) != 0 ||
       (err = environment_block(s->envp, &env)) != 0)
     goto done;
   if (s->cwd != NULL && (cwd = shmkit__utf16(s->cwd, &err)) == NULL) goto done;
