@@ -234,7 +234,9 @@ SHMKIT_EXTERN int shmkit_region_remove(const char *name);
  *
  * On Windows, the handle another program may pass: a section handle (one
  * backed by a file too) valid in this process (inherited, or duplicated
- * into it with DuplicateHandle), with FILE_MAP_READ (SECTION_MAP_READ) for
+ * into it with DuplicateHandle), given by its value (a multiple of 4: the
+ * kernel ignores the two low bits, so any other value is an alias of
+ * another handle, SHMKIT_EBADF; connection tokens likewise), with FILE_MAP_READ (SECTION_MAP_READ) for
  * SHMKIT_READ_ONLY, FILE_MAP_WRITE (SECTION_MAP_WRITE) for
  * SHMKIT_READ_WRITE. SECTION_QUERY is not needed. A SHMKIT_READ_WRITE
  * region also makes read-only views with FILE_MAP_READ: Microsoft documents

@@ -57,6 +57,7 @@ TEST(soak_conn_cycles)
 TEST(soak_peer_killed)
 TEST(soak_receiver_killed)
 TEST_WIN(spawn_batch_arguments_win)  /* cmd.exe's own parsing */
+TEST_WIN(adopt_refuses_alias_win)    /* HANDLE values' ignored low bits */
 TEST_WIN(readonly_no_upgrade)        /* DuplicateHandle, section DACLs */
 TEST_WIN(region_both_size_halves)    /* CreateFileMapping's two halves */
 TEST_WIN(conn_hostile_values)        /* raw pipe messages, handle values */

@@ -681,3 +681,36 @@ TEST_IMPL(spawn_batch_arguments_win) {
   ASSERT_EQ(test_open_handles(), before);
   return 0;
 }
+
+/* The kernel ignores a handle value's two low bits: 5 names handle 4. A
+ * token or an adopt of such an alias would make two regions own one
+ * handle, and a close of one close the other's later, so it is refused. */
+TEST_IMPL(adopt_refuses_alias_win) {
+  shmkit_region *r, *x = (shmkit_region *)&x;
+  shmkit_conn *a, *b, *c = (shmkit_conn *)&c;
+  char token[SHMKIT_TOKEN_MAX];
+  shmkit_handle h;
+
+  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+  h = shmkit_region_handle(r);
+  ASSERT_EQ(h & 3, 0);
+  for (int low = 1; low < 4; low++) {
+    ASSERT_ERR(shmkit_region_adopt(&x, h + low, SHMKIT_READ_ONLY),
+               SHMKIT_EBADF);
+    ASSERT_NULL(x);
+    snprintf(token, sizeof(token), "shmkit1:%lld:4096:r", (long long)h + low);
+    ASSERT_ERR(shmkit_region_from_token(&x, token), SHMKIT_EBADF);
+    ASSERT_NULL(x);
+  }
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  snprintf(token, sizeof(token), "shmkit1:%lld:conn",
+           (long long)shmkit_conn_handle(a) + 1);
+  ASSERT_ERR(shmkit_conn_from_token(&c, token), SHMKIT_EBADF);
+  ASSERT_NULL(c);
+  shmkit_conn_close(a);
+  shmkit_conn_close(b);
+  /* The region's own handle is still open and its own. */
+  ASSERT(test_try_map_writable(h, 4096));
+  shmkit_region_close(r);
+  return 0;
+}

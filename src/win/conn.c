@@ -352,6 +352,7 @@ int shmkit__os_conn_pair(shmkit_handle out[2]) {
 int shmkit__os_conn_check(shmkit_handle h) {
   DWORD flags;
 
+  if ((h & 3) != 0) return SHMKIT_EBADF; /* an alias: see shmkit__os_check */
   if (!sys_GetHandleInformation((HANDLE)h, &flags))
     return shmkit__win_last_error(); /* SHMKIT_EBADF: no handle */
   if (sys_GetFileType((HANDLE)h) != FILE_TYPE_PIPE ||

@@ -277,7 +277,11 @@ int shmkit__os_check(shmkit_handle handle, int access, uint64_t *size) {
   ACCESS_MASK need;
   LONG st;
 
-  if (handle == 0 || handle == SHMKIT_INVALID_HANDLE) return SHMKIT_EBADF;
+  /* The kernel ignores the two low bits of a handle value, so 5, 6 and 7
+   * name handle 4: two regions would own one handle, and closing one would
+   * close the other's. A value that is not a multiple of 4 is refused. */
+  if (handle == 0 || handle == SHMKIT_INVALID_HANDLE || (handle & 3) != 0)
+    return SHMKIT_EBADF;
   /* ERROR_INVALID_HANDLE (SHMKIT_EBADF) for a value that is no handle. */
   if (!sys_GetHandleInformation(h, &flags)) return shmkit__win_last_error();
   ntdll();
