@@ -236,9 +236,9 @@ SHMKIT_EXTERN int shmkit_region_remove(const char *name);
  * backed by a file too) valid in this process (inherited, or duplicated
  * into it with DuplicateHandle), given by its value (a multiple of 4: the
  * kernel ignores the two low bits, so any other value is an alias of
- * another handle, SHMKIT_EBADF; connection tokens likewise), with FILE_MAP_READ (SECTION_MAP_READ) for
- * SHMKIT_READ_ONLY, FILE_MAP_WRITE (SECTION_MAP_WRITE) for
- * SHMKIT_READ_WRITE. SECTION_QUERY is not needed. A SHMKIT_READ_WRITE
+ * another handle, SHMKIT_EBADF; connection tokens likewise), with
+ * FILE_MAP_READ (SECTION_MAP_READ) for SHMKIT_READ_ONLY, FILE_MAP_WRITE
+ * (SECTION_MAP_WRITE) for SHMKIT_READ_WRITE. SECTION_QUERY is not needed. A SHMKIT_READ_WRITE
  * region also makes read-only views with FILE_MAP_READ: Microsoft documents
  * FILE_MAP_WRITE as enough for them, Wine wants FILE_MAP_READ too, so pass
  * both (or FILE_MAP_ALL_ACCESS). The size is the section's: whole pages for
