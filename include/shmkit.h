@@ -241,11 +241,11 @@ SHMKIT_EXTERN int shmkit_region_remove(const char *name);
  * (SECTION_MAP_WRITE) for SHMKIT_READ_WRITE. SECTION_QUERY is not needed.
  * A SHMKIT_READ_WRITE region also makes read-only views with FILE_MAP_READ:
  * Microsoft documents FILE_MAP_WRITE as enough for them, Wine wants
- * FILE_MAP_READ too, so pass both (or FILE_MAP_ALL_ACCESS). The size is the section's: whole pages for
- * one backed by the paging file; for one backed by a file, the size it was
- * created with (the file's length if that was 0). With SECTION_QUERY the
- * system reports it; without, shmkit maps the whole section once to
- * measure it.
+ * FILE_MAP_READ too, so pass both (or FILE_MAP_ALL_ACCESS). The size is the
+ * section's: whole pages for one backed by the paging file; for one backed by a
+ * file, the size it was created with (the file's length if that was 0). With
+ * SECTION_QUERY the system reports it; without, shmkit maps the whole section
+ * once to measure it.
  *
  * On success the region owns the handle (shmkit_region_close() closes it) and
  * has made it close-on-exec. On failure the caller still owns it. */
