@@ -389,21 +389,26 @@ static void sender_killed_round(unsigned first, int64_t *worst_us,
   *total += seq;
 }
 
-TEST_IMPL(soak_peer_killed) {
-  int n;
+typedef void kill_round_fn(unsigned first, int64_t *worst_us, uint32_t *total);
+
+/* The rounds of a kill soak, with the counts compared around them. */
+static void kill_soak(kill_round_fn *round, const char *what) {
+  int n = kill_rounds();
   int64_t worst = 0;
   uint32_t total = 0;
   usage before;
 
-  n = kill_rounds();
   /* Warm up with every kind of message before counting. */
-  sender_killed_round(64, &worst, &total);
+  round(64, &worst, &total);
   measure(&before);
-  for (int i = 0; i < n; i++) sender_killed_round(below(64), &worst, &total);
+  for (int i = 0; i < n; i++) round(below(64), &worst, &total);
   check_usage(&before);
-  printf("%u messages received; longest from kill to SHMKIT_ECLOSED: %.1f "
-         "ms\n",
-         (unsigned)total, (double)worst / 1000);
+  printf("%u messages %s; longest from kill to SHMKIT_ECLOSED: %.1f ms\n",
+         (unsigned)total, what, (double)worst / 1000);
+}
+
+TEST_IMPL(soak_peer_killed) {
+  kill_soak(sender_killed_round, "received");
   /* The senders were killed while making regions: on the portable path
    * that leaves a name now and then (shmkit.h: shmkit_region_create). */
   printf("names left by killed senders, removed: %d\n",
@@ -444,19 +449,7 @@ static void receiver_killed_round(unsigned first, int64_t *worst_us,
 }
 
 TEST_IMPL(soak_receiver_killed) {
-  int n;
-  int64_t worst = 0;
-  uint32_t total = 0;
-  usage before;
-
-  n = kill_rounds();
-  /* Warm up with every kind of message before counting. */
-  receiver_killed_round(64, &worst, &total);
-  measure(&before);
-  for (int i = 0; i < n; i++) receiver_killed_round(below(64), &worst, &total);
-  check_usage(&before);
-  printf("%u messages sent; longest from kill to SHMKIT_ECLOSED: %.1f ms\n",
-         (unsigned)total, (double)worst / 1000);
+  kill_soak(receiver_killed_round, "sent");
   return 0;
 }
 
