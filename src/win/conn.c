@@ -25,15 +25,9 @@
 #include "win.h"
 #include "sys.h"
 
-/* Room for the largest message in each direction. */
-#define PIPE_BUFFER ((DWORD)(sizeof(shmkit__frame) + SHMKIT_MSG_MAX))
-
 /* How long closing a connection waits for the peer to take regions sent on
  * it (shmkit.h, shmkit_conn_close). */
 #define LINGER_MS 5000
-
-/* The user alone, and no remote client: the 0600 of a POSIX socket file. */
-#define SDDL_PIPE "D:P(A;;GA;;;%s)"
 
 /* What a receiver asks of the peer's process, and of a pulled handle. */
 #define PEER_ACCESS                                                            \
@@ -54,313 +48,9 @@ struct shmkit__conn_os {
   /* Held by whoever reads the pipe: a receive, or a send draining
    * acknowledgements (which only tries). */
   SRWLOCK reader;
-  char *in;     /* PIPE_BUFFER bytes: one whole message, as read */
+  char *in;     /* SHMKIT__PIPE_BUFFER bytes: one whole message, as read */
   int skipping; /* the rest of an oversized message is still to drop */
 };
-
-int64_t shmkit__os_now_ms(void) {
-  return (int64_t)GetTickCount64(); /* monotonic; Windows Vista and later */
-}
-
-int shmkit__os_self_user(char user[SHMKIT_USER_MAX], int64_t *uid) {
-  *uid = -1;
-  return shmkit__win_user_sid(user);
-}
-
-/* ---- overlapped I/O */
-
-static int io_init(OVERLAPPED *io) {
-  memset(io, 0, sizeof(*io));
-  io->hEvent = sys_CreateEventW(NULL, TRUE, FALSE, NULL);
-  return io->hEvent != NULL ? 0 : shmkit__win_last_error();
-}
-
-static void io_reset(OVERLAPPED *io) {
-  HANDLE e = io->hEvent;
-  memset(io, 0, sizeof(*io));
-  io->hEvent = e;
-}
-
-/* What starting an overlapped operation said: 0, ERROR_IO_PENDING, ... */
-static DWORD started(BOOL ok) {
-  return ok ? 0 : GetLastError();
-}
-
-/* Finishes an operation started on `io` (`e`: started()): waits up to
- * timeout_ms (-1: forever), and past that cancels it. Returns 0 with *n
- * bytes, WAIT_TIMEOUT, or the Win32 error (ERROR_MORE_DATA: a message
- * longer than the buffer, *n bytes of it read). */
-static DWORD finish(HANDLE h, OVERLAPPED *io, DWORD e, DWORD *n,
-                    int timeout_ms) {
-  *n = 0;
-  if (e != 0 && e != ERROR_IO_PENDING && e != ERROR_MORE_DATA) return e;
-  if (e == ERROR_IO_PENDING &&
-      sys_WaitForSingleObject(io->hEvent,
-                              timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms) !=
-          WAIT_OBJECT_0) {
-    CancelIoEx(h, io);
-    /* It may have completed meanwhile; after this wait it is over. */
-    if (GetOverlappedResult(h, io, n, TRUE)) return 0;
-    e = GetLastError();
-    return e == ERROR_OPERATION_ABORTED ? WAIT_TIMEOUT : e;
-  }
-  return GetOverlappedResult(h, io, n, TRUE) ? 0 : GetLastError();
-}
-
-static int remaining(ULONGLONG deadline) {
-  ULONGLONG now = GetTickCount64();
-
-  if (deadline == (ULONGLONG)-1) return -1;
-  return now >= deadline ? 0 : (int)(deadline - now);
-}
-
-static ULONGLONG deadline_of(int timeout_ms) {
-  return timeout_ms < 0 ? (ULONGLONG)-1 : GetTickCount64() + (DWORD)timeout_ms;
-}
-
-/* ---- endpoints */
-
-/* "\\.\pipe\shmkit.<SID>.<name>": one user's endpoints apart from
- * another's, as Linux puts the uid in the abstract name. */
-static wchar_t *pipe_path(const char *name, int *err) {
-  char sid[SHMKIT_USER_MAX], path[SHMKIT_USER_MAX + 64];
-
-  if ((*err = shmkit__win_user_sid(sid)) != 0) return NULL;
-  snprintf(path, sizeof(path), "\\\\.\\pipe\\shmkit.%s.%s", sid, name);
-  return shmkit__utf16(path, err);
-}
-
-/* Creates a pipe instance of `path`; `first`: it must be the first
- * (SHMKIT_EEXIST if the name exists). */
-static int instance(const wchar_t *path, int first, DWORD max, HANDLE *out) {
-  SECURITY_ATTRIBUTES sa;
-  HANDLE h;
-  DWORD e;
-  int err;
-
-  if ((err = shmkit__win_security(SDDL_PIPE, &sa)) != 0) return err;
-  h = sys_CreateNamedPipeW(path,
-                           PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED |
-                               (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0),
-                           PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE |
-                               PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
-                           max, PIPE_BUFFER, PIPE_BUFFER, 0, &sa);
-  e = GetLastError();
-  LocalFree(sa.lpSecurityDescriptor);
-  if (h == INVALID_HANDLE_VALUE)
-    return e == ERROR_ACCESS_DENIED || e == ERROR_PIPE_BUSY
-               ? SHMKIT_EEXIST
-               : shmkit__win_error(e);
-  *out = h;
-  return 0;
-}
-
-/* "In use" is a named object the listener holds, as a locked file says it
- * on POSIX: FILE_FLAG_FIRST_PIPE_INSTANCE would say it too, but Wine
- * ignores the flag, and on Windows it also refuses a new listener while
- * connections accepted by an old one are open. A name another user made
- * first (pipe or lock) is refused either way: SHMKIT_EEXIST here, and both
- * ends check their peer's user. */
-int shmkit__os_listen(const char *name, shmkit_handle *out,
-                      shmkit__listener *l) {
-  char sid[SHMKIT_USER_MAX], lock_name[SHMKIT_USER_MAX + 64];
-  SECURITY_ATTRIBUTES sa;
-  wchar_t *path, *wlock;
-  HANDLE lock, h;
-  DWORD e;
-  int err;
-
-  if ((err = shmkit__win_user_sid(sid)) != 0) return err;
-  /* Global\\, as pipe names are: one user's sessions share endpoints.
-   * (Unlike sections, mutexes need no privilege there.) */
-  snprintf(lock_name, sizeof(lock_name), "Global\\shmkit.ep.%s.%s", sid, name);
-  if ((wlock = shmkit__utf16(lock_name, &err)) == NULL) return err;
-  if ((err = shmkit__win_security(SDDL_PIPE, &sa)) != 0) {
-    free(wlock);
-    return err;
-  }
-  lock = sys_CreateMutexW(&sa, FALSE, wlock);
-  e = GetLastError();
-  LocalFree(sa.lpSecurityDescriptor);
-  free(wlock);
-  if (lock == NULL)
-    return e == ERROR_ACCESS_DENIED ? SHMKIT_EEXIST : shmkit__win_error(e);
-  if (e == ERROR_ALREADY_EXISTS) {
-    CloseHandle(lock);
-    return SHMKIT_EEXIST;
-  }
-  if ((path = pipe_path(name, &err)) != NULL) {
-    err = instance(path, 0, PIPE_UNLIMITED_INSTANCES, &h);
-    free(path);
-  }
-  if (err != 0) {
-    CloseHandle(lock);
-    return err;
-  }
-  memset(l, 0, sizeof(*l));
-  l->lock = (shmkit_handle)lock;
-  *out = (shmkit_handle)h;
-  return 0;
-}
-
-void shmkit__os_unlisten(const char *name, shmkit_handle h,
-                         const shmkit__listener *l) {
-  (void)name;
-  if (h != SHMKIT_INVALID_HANDLE) CloseHandle((HANDLE)h);
-  CloseHandle((HANDLE)l->lock);
-}
-
-/* Waits for a client on the listening instance h. */
-static int await_client(HANDLE h, int timeout_ms) {
-  OVERLAPPED io;
-  DWORD n, e;
-  int err;
-
-  if ((err = io_init(&io)) != 0) return err;
-  for (;;) {
-    e = started(sys_ConnectNamedPipe(h, &io));
-    if (e == ERROR_PIPE_CONNECTED) { /* it came before we asked */
-      e = 0;
-      break;
-    }
-    if (e == ERROR_NO_DATA) { /* it came and went: listen again */
-      DisconnectNamedPipe(h);
-      io_reset(&io);
-      continue;
-    }
-    e = finish(h, &io, e, &n, timeout_ms);
-    break;
-  }
-  CloseHandle(io.hEvent);
-  return shmkit__win_error(e);
-}
-
-int shmkit__os_accept(const char *name, shmkit_handle *listener, int timeout_ms,
-                      shmkit_handle *out) {
-  wchar_t *path;
-  HANDLE next;
-  int err;
-
-  if ((path = pipe_path(name, &err)) == NULL) return err;
-  /* A listener whose next instance could not be made tries again. */
-  if (*listener == SHMKIT_INVALID_HANDLE) {
-    if ((err = instance(path, 0, PIPE_UNLIMITED_INSTANCES, &next)) != 0)
-      goto done;
-    *listener = (shmkit_handle)next;
-  }
-  if ((err = await_client((HANDLE)*listener, timeout_ms)) != 0) goto done;
-  /* The connected instance is the connection; a new one listens, made
-   * before this returns so that clients never find the name missing. */
-  *out = *listener;
-  *listener = instance(path, 0, PIPE_UNLIMITED_INSTANCES, &next) == 0
-                  ? (shmkit_handle)next
-                  : SHMKIT_INVALID_HANDLE;
-done:
-  free(path);
-  return err;
-}
-
-/* Opens the client end of `path`: 0 or the Win32 error. */
-static DWORD open_client(const wchar_t *path, HANDLE *out) {
-  DWORD mode = PIPE_READMODE_MESSAGE, e;
-  /* SECURITY_IDENTIFICATION: whoever holds the name may learn who we are,
-   * not act as us. */
-  HANDLE h = sys_CreateFileW(
-      path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
-      FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
-      NULL);
-
-  if (h == INVALID_HANDLE_VALUE) return GetLastError();
-  if (!sys_SetNamedPipeHandleState(h, &mode, NULL, NULL)) {
-    e = GetLastError();
-    CloseHandle(h);
-    return e;
-  }
-  *out = h;
-  return 0;
-}
-
-int shmkit__os_connect(const char *name, int timeout_ms, shmkit_handle *out) {
-  ULONGLONG deadline = deadline_of(timeout_ms);
-  wchar_t *path;
-  HANDLE h;
-  DWORD e;
-  int err, left;
-
-  if ((path = pipe_path(name, &err)) == NULL) return err;
-  while ((e = open_client(path, &h)) != 0) {
-    if (e == ERROR_FILE_NOT_FOUND) {
-      err = SHMKIT_ENOENT;
-      goto done;
-    }
-    if (e == ERROR_ACCESS_DENIED) { /* a pipe of another user's */
-      err = SHMKIT_EACCES;
-      goto done;
-    }
-    if (e != ERROR_PIPE_BUSY) { /* busy: every instance taken; wait */
-      err = shmkit__win_error(e);
-      goto done;
-    }
-    if ((left = remaining(deadline)) == 0) {
-      err = SHMKIT_ETIMEDOUT;
-      goto done;
-    }
-    /* 0 would mean the pipe's default wait here, not "no wait". */
-    if (!sys_WaitNamedPipeW(path,
-                            left < 0 ? NMPWAIT_WAIT_FOREVER : (DWORD)left) &&
-        GetLastError() == ERROR_FILE_NOT_FOUND) {
-      err = SHMKIT_ENOENT;
-      goto done;
-    }
-  }
-  *out = (shmkit_handle)h;
-done:
-  free(path);
-  return err;
-}
-
-int shmkit__os_conn_pair(shmkit_handle out[2]) {
-  unsigned char r[8];
-  char name[64];
-  wchar_t *path;
-  HANDLE server, client = INVALID_HANDLE_VALUE;
-  int err;
-
-  if ((err = shmkit__win_random(r, sizeof(r))) != 0) return err;
-  snprintf(name, sizeof(name),
-           "\\\\.\\pipe\\shmkit.pair.%lu.%02x%02x%02x%02x%02x%02x%02x%02x",
-           (unsigned long)GetCurrentProcessId(), r[0], r[1], r[2], r[3], r[4],
-           r[5], r[6], r[7]);
-  if ((path = shmkit__utf16(name, &err)) == NULL) return err;
-  /* One instance only: once we hold the client end, nobody else can. */
-  if ((err = instance(path, 1, 1, &server)) == 0) {
-    err = shmkit__win_error(open_client(path, &client));
-    if (err == 0) err = await_client(server, 0);
-    if (err != 0) {
-      if (client != INVALID_HANDLE_VALUE) CloseHandle(client);
-      CloseHandle(server);
-    }
-  }
-  free(path);
-  if (err == 0) {
-    out[0] = (shmkit_handle)server;
-    out[1] = (shmkit_handle)client;
-  }
-  return err;
-}
-
-int shmkit__os_conn_check(shmkit_handle h) {
-  DWORD flags;
-
-  if ((h & 3) != 0) return SHMKIT_EBADF; /* an alias: see shmkit__os_check */
-  if (!sys_GetHandleInformation((HANDLE)h, &flags))
-    return shmkit__win_last_error(); /* SHMKIT_EBADF: no handle */
-  if (sys_GetFileType((HANDLE)h) != FILE_TYPE_PIPE ||
-      !sys_GetNamedPipeInfo((HANDLE)h, &flags, NULL, NULL, NULL) ||
-      (flags & PIPE_TYPE_MESSAGE) == 0)
-    return SHMKIT_ENOTSHM;
-  return 0;
-}
 
 /* ---- a connected end */
 
@@ -403,7 +93,7 @@ int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
     return SHMKIT_ENOMEM;
   }
   /* Made now, so that a connection holds the same handles all its life. */
-  if ((err = io_init(&s->ack_io)) != 0) {
+  if ((err = shmkit__win_io_init(&s->ack_io)) != 0) {
     CloseHandle(proc);
     free(s);
     return err;
@@ -491,7 +181,7 @@ static void flush_acks(HANDLE h, shmkit__conn_os *s) {
     memcpy(s->ack.handles, s->acks, k * sizeof(*s->acks));
     s->nacks -= k;
     memmove(s->acks, s->acks + k, s->nacks * sizeof(*s->acks));
-    io_reset(&s->ack_io);
+    shmkit__win_io_reset(&s->ack_io);
     if (!sys_WriteFile(h, &s->ack, sizeof(s->ack), NULL, &s->ack_io)) {
       if (GetLastError() != ERROR_IO_PENDING)
         break; /* the end: no one to tell */
@@ -533,9 +223,10 @@ static DWORD read_whole(HANDLE h, shmkit__conn_os *s, OVERLAPPED *io,
   DWORD e;
 
   for (;;) {
-    io_reset(io);
-    e = started(sys_ReadFile(h, s->in, PIPE_BUFFER, NULL, io));
-    e = finish(h, io, e, n, remaining(deadline));
+    shmkit__win_io_reset(io);
+    e = shmkit__win_started(
+        sys_ReadFile(h, s->in, SHMKIT__PIPE_BUFFER, NULL, io));
+    e = shmkit__win_finish(h, io, e, n, shmkit__win_remaining(deadline));
     if (e == ERROR_MORE_DATA) { /* too long: drop it, as far as time allows */
       began_here |= !s->skipping;
       s->skipping = 1;
@@ -564,10 +255,12 @@ static void drain_acks(HANDLE h, shmkit__conn_os *s) {
   while (!s->skipping &&
          sys_PeekNamedPipe(h, &a, sizeof(a), &n, &avail, &left) &&
          n == sizeof(a) && left == 0 && shmkit__ack_decode(&a, n) == 0) {
-    if (io.hEvent == NULL && io_init(&io) != 0) break;
-    io_reset(&io);
-    if (finish(h, &io, started(sys_ReadFile(h, &a, sizeof(a), NULL, &io)), &n,
-               0) != 0 ||
+    if (io.hEvent == NULL && shmkit__win_io_init(&io) != 0) break;
+    shmkit__win_io_reset(&io);
+    if (shmkit__win_finish(
+            h, &io,
+            shmkit__win_started(sys_ReadFile(h, &a, sizeof(a), NULL, &io)), &n,
+            0) != 0 ||
         shmkit__ack_decode(&a, n) != 0)
       break;
     acked(s, &a);
@@ -589,7 +282,7 @@ static int ack_in(shmkit__conn_os *s, DWORD n) {
 }
 
 static int make_in(shmkit__conn_os *s) {
-  if (s->in == NULL && (s->in = malloc(PIPE_BUFFER)) == NULL)
+  if (s->in == NULL && (s->in = malloc(SHMKIT__PIPE_BUFFER)) == NULL)
     return SHMKIT_ENOMEM;
   return 0;
 }
@@ -606,10 +299,10 @@ static void linger(HANDLE h, shmkit__conn_os *s) {
 
   if (in_flight(s) == 0 ||
       sys_WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0 || make_in(s) != 0 ||
-      io_init(&io) != 0)
+      shmkit__win_io_init(&io) != 0)
     return;
   AcquireSRWLockExclusive(&s->reader);
-  while (in_flight(s) > 0 && remaining(deadline) > 0) {
+  while (in_flight(s) > 0 && shmkit__win_remaining(deadline) > 0) {
     e = read_whole(h, s, &io, deadline, &n);
     if (e == ERROR_MORE_DATA) continue;
     if (e != 0) break;
@@ -697,7 +390,7 @@ int shmkit__os_send(shmkit_handle h, shmkit__conn_os *s, const shmkit__frame *f,
   if (buf == NULL) return SHMKIT_ENOMEM;
   drain_acks((HANDLE)h, s);
   flush_acks((HANDLE)h, s);
-  if ((err = io_init(&io)) != 0) goto done;
+  if ((err = shmkit__win_io_init(&io)) != 0) goto done;
   if ((err = take_off(s, handles, count, copies)) != 0) goto done;
   for (size_t i = 0; i < count; i++) {
     head.regions[i].handle = (uint64_t)(uintptr_t)copies[i];
@@ -706,8 +399,9 @@ int shmkit__os_send(shmkit_handle h, shmkit__conn_os *s, const shmkit__frame *f,
   memcpy(buf, &head, sizeof(head));
   if (size != 0) memcpy(buf + sizeof(head), data, size);
 
-  e = started(sys_WriteFile((HANDLE)h, buf, (DWORD)total, NULL, &io));
-  e = finish((HANDLE)h, &io, e, &n, timeout_ms);
+  e = shmkit__win_started(
+      sys_WriteFile((HANDLE)h, buf, (DWORD)total, NULL, &io));
+  e = shmkit__win_finish((HANDLE)h, &io, e, &n, timeout_ms);
   if (e == 0 && n != total) e = ERROR_BROKEN_PIPE; /* cannot happen whole */
   if (e != 0) {
     err = shmkit__win_error(e);
@@ -722,36 +416,6 @@ done:
   if (io.hEvent != NULL) CloseHandle(io.hEvent);
   if (buf != small.bytes) free(buf);
   return err;
-}
-
-/* Duplicates handle `remote` of process `source` with the access a region
- * of `access` needs and no more, so that a read-only region arrives
- * read-only whatever the other handle allows. SHMKIT_EBADF: no such handle
- * there; SHMKIT_ENOTSHM or SHMKIT_EACCES: a handle that is not a section,
- * or one without that access. */
-static int take_from(HANDLE source, HANDLE remote, int access,
-                     shmkit_handle *out) {
-  DWORD want = SECTION_QUERY | FILE_MAP_READ |
-               (access == SHMKIT_READ_WRITE ? FILE_MAP_WRITE : 0);
-  HANDLE self_ = GetCurrentProcess(), h;
-  uint64_t size;
-  DWORD e;
-  int err;
-
-  if (sys_DuplicateHandle(source, remote, self_, &h, want, FALSE, 0)) {
-    *out = (shmkit_handle)h;
-    return 0;
-  }
-  if ((e = GetLastError()) != ERROR_ACCESS_DENIED)
-    return e == ERROR_INVALID_HANDLE ? SHMKIT_EBADF : shmkit__win_error(e);
-  /* Denied: an object of another type reads those bits otherwise. Look at
-   * what it is, to say which. */
-  if (!sys_DuplicateHandle(source, remote, self_, &h, 0, FALSE,
-                           DUPLICATE_SAME_ACCESS))
-    return SHMKIT_EACCES;
-  err = shmkit__os_check((shmkit_handle)h, SHMKIT_READ_ONLY, &size);
-  CloseHandle(h);
-  return err == SHMKIT_ENOTSHM ? SHMKIT_ENOTSHM : SHMKIT_EACCES;
 }
 
 /* Takes the peer's handle named by a header's region `r`. */
@@ -772,7 +436,8 @@ static int pull(shmkit__conn_os *s, const shmkit__frame_region *r,
      * an end handed on to a child. Its values mean nothing in the peer. */
     err = SHMKIT_EPERM;
   else {
-    err = take_from(s->peer, (HANDLE)(uintptr_t)r->handle, (int)r->access, out);
+    err = shmkit__win_take_from(s->peer, (HANDLE)(uintptr_t)r->handle,
+                                (int)r->access, out);
     if (err != 0 && sys_WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0)
       err = SHMKIT_ECLOSED; /* the sender died before we could take it */
     else if (err == SHMKIT_EBADF)
@@ -806,14 +471,15 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *s, shmkit__frame *f,
                     int *truncated,
                     shmkit_handle handles[SHMKIT_MSG_REGIONS_MAX],
                     size_t *count, int timeout_ms) {
-  ULONGLONG deadline = deadline_of(timeout_ms);
+  ULONGLONG deadline = shmkit__win_deadline(timeout_ms);
   OVERLAPPED io;
   DWORD n, e;
   int err;
 
   *got = *payload = *count = 0;
   *truncated = 0;
-  if ((err = make_in(s)) != 0 || (err = io_init(&io)) != 0) return err;
+  if ((err = make_in(s)) != 0 || (err = shmkit__win_io_init(&io)) != 0)
+    return err;
   AcquireSRWLockExclusive(&s->reader);
   flush_acks((HANDLE)h, s);
   while ((e = read_whole((HANDLE)h, s, &io, deadline, &n)) == 0 && ack_in(s, n))
@@ -840,22 +506,5 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *s, shmkit__frame *f,
   }
   ReleaseSRWLockExclusive(&s->reader);
   CloseHandle(io.hEvent);
-  return err;
-}
-
-int shmkit__os_pull(int64_t pid, shmkit_handle remote, int access,
-                    shmkit_handle *out) {
-  HANDLE source;
-  int err;
-
-  if (pid > 0xffffffffLL) return SHMKIT_ENOENT; /* no process id is */
-  if (remote <= 0 || remote > 0x7fffffff) return SHMKIT_EBADF;
-  source = sys_OpenProcess(PROCESS_DUP_HANDLE, FALSE, (DWORD)pid);
-  if (source == NULL)
-    return GetLastError() == ERROR_INVALID_PARAMETER ? SHMKIT_ENOENT
-           : GetLastError() == ERROR_ACCESS_DENIED   ? SHMKIT_EPERM
-                                                     : shmkit__win_last_error();
-  err = take_from(source, (HANDLE)remote, access, out);
-  CloseHandle(source);
   return err;
 }

@@ -33,4 +33,35 @@ int shmkit__win_security(const char *sddl_fmt, SECURITY_ATTRIBUTES *sa);
 /* Fills buf with random bytes (RtlGenRandom). */
 int shmkit__win_random(void *buf, ULONG size);
 
+/* Duplicates handle `remote` of process `source` with the access a region
+ * of `access` needs and no more (transfer.c). SHMKIT_EBADF: no such handle
+ * there; SHMKIT_ENOTSHM or SHMKIT_EACCES: not a section, or one without
+ * that access. */
+int shmkit__win_take_from(HANDLE source, HANDLE remote, int access,
+                          shmkit_handle *out);
+
+/* ---- overlapped I/O on pipes (pipe.c) */
+
+/* Room for the largest message in each direction. */
+#define SHMKIT__PIPE_BUFFER ((DWORD)(sizeof(shmkit__frame) + SHMKIT_MSG_MAX))
+
+/* An OVERLAPPED with its own manual-reset event; reset keeps the event. */
+int shmkit__win_io_init(OVERLAPPED *io);
+void shmkit__win_io_reset(OVERLAPPED *io);
+
+/* What starting an overlapped operation said: 0, ERROR_IO_PENDING, ... */
+DWORD shmkit__win_started(BOOL ok);
+
+/* Finishes an operation started on `io` (`e`: shmkit__win_started()):
+ * waits up to timeout_ms (-1: forever), and past that cancels it. Returns 0
+ * with *n bytes, WAIT_TIMEOUT, or the Win32 error (ERROR_MORE_DATA: a
+ * message longer than the buffer, *n bytes of it read). */
+DWORD shmkit__win_finish(HANDLE h, OVERLAPPED *io, DWORD e, DWORD *n,
+                         int timeout_ms);
+
+/* A deadline timeout_ms from now ((ULONGLONG)-1: never), and the
+ * milliseconds left until it (-1: forever; 0: passed). */
+ULONGLONG shmkit__win_deadline(int timeout_ms);
+int shmkit__win_remaining(ULONGLONG deadline);
+
 #endif /* SHMKIT_WIN_H */

@@ -1,0 +1,48 @@
+/* Moving region handles between processes: what a receiver takes out of
+ * its sender (pull mode), and shmkit_region_pull. */
+#include "win.h"
+#include "sys.h"
+
+/* Narrowed to what the region needs, so that a read-only region arrives
+ * read-only whatever the other handle allows. */
+int shmkit__win_take_from(HANDLE source, HANDLE remote, int access,
+                          shmkit_handle *out) {
+  DWORD want = SECTION_QUERY | FILE_MAP_READ |
+               (access == SHMKIT_READ_WRITE ? FILE_MAP_WRITE : 0);
+  HANDLE self_ = GetCurrentProcess(), h;
+  uint64_t size;
+  DWORD e;
+  int err;
+
+  if (sys_DuplicateHandle(source, remote, self_, &h, want, FALSE, 0)) {
+    *out = (shmkit_handle)h;
+    return 0;
+  }
+  if ((e = GetLastError()) != ERROR_ACCESS_DENIED)
+    return e == ERROR_INVALID_HANDLE ? SHMKIT_EBADF : shmkit__win_error(e);
+  /* Denied: an object of another type reads those bits otherwise. Look at
+   * what it is, to say which. */
+  if (!sys_DuplicateHandle(source, remote, self_, &h, 0, FALSE,
+                           DUPLICATE_SAME_ACCESS))
+    return SHMKIT_EACCES;
+  err = shmkit__os_check((shmkit_handle)h, SHMKIT_READ_ONLY, &size);
+  CloseHandle(h);
+  return err == SHMKIT_ENOTSHM ? SHMKIT_ENOTSHM : SHMKIT_EACCES;
+}
+
+int shmkit__os_pull(int64_t pid, shmkit_handle remote, int access,
+                    shmkit_handle *out) {
+  HANDLE source;
+  int err;
+
+  if (pid > 0xffffffffLL) return SHMKIT_ENOENT; /* no process id is */
+  if (remote <= 0 || remote > 0x7fffffff) return SHMKIT_EBADF;
+  source = sys_OpenProcess(PROCESS_DUP_HANDLE, FALSE, (DWORD)pid);
+  if (source == NULL)
+    return GetLastError() == ERROR_INVALID_PARAMETER ? SHMKIT_ENOENT
+           : GetLastError() == ERROR_ACCESS_DENIED   ? SHMKIT_EPERM
+                                                     : shmkit__win_last_error();
+  err = shmkit__win_take_from(source, (HANDLE)remote, access, out);
+  CloseHandle(source);
+  return err;
+}
