@@ -132,6 +132,10 @@ TEST_IMPL(conn_hostile_values) {
   strcpy(shmkit_view_data(v), "the parent's own");
   shmkit_view_unmap(v);
   a = test_conn_child("hostile_pipe_peer", NULL, &p);
+  /* Read by the library in the child, with our hello before it: the
+   * child's raw reads below would skip the hello, and its own honest
+   * sends need to know how we take regions. */
+  ASSERT_OK(shmkit_conn_send(a, "start", 6, NULL, 0, 30000));
   /* The child may name one of our values only where it holds no handle,
    * or it would hand us its own object there. It starts with the same
    * handles we did, so our region's value is often one of its own too:
@@ -159,6 +163,14 @@ TEST_IMPL(conn_hostile_values) {
   expect(a, SHMKIT_EPROTO, n, "a section's value + 2");
   /* The point of pulling: our value names nothing in the child. */
   expect(a, SHMKIT_EPROTO, n, "the value of OUR region's handle");
+  /* Pushed values are taken only from a peer we cannot pull from: this
+   * one would have us adopt our own handle. */
+  expect(a, SHMKIT_EPROTO, n, "OUR region's value, said to be pushed");
+  /* Frames the strict check rejects, naming a section the child holds:
+   * nothing is taken out of the child, so nothing is acknowledged (the
+   * child counts). */
+  expect(a, SHMKIT_EPROTO, n, "an unknown version");
+  expect(a, SHMKIT_EPROTO, n, "the reserved field set");
   check_value(ours);
   check_mine(mine);
   /* Until now the child made no handle, so that none of its own could
@@ -283,17 +295,20 @@ static void raw_send_text(HANDLE pipe, HANDLE ev, const char *text) {
   raw_write(pipe, ev, &msg, sizeof(msg.f) + len);
 }
 
-/* Reads the parent's next message of text, skipping its acknowledgements,
- * without making a handle. */
-static void raw_recv_text(HANDLE pipe, HANDLE ev, char *text, size_t size) {
+/* Reads the parent's next message of text, skipping its control messages
+ * (hello, acknowledgements: all shorter than a header), without making a
+ * handle. Returns how many acknowledgements it skipped. */
+static int raw_recv_text(HANDLE pipe, HANDLE ev, char *text, size_t size) {
   union {
     shmkit__frame f;
     char bytes[sizeof(shmkit__frame) + 64];
   } msg;
   OVERLAPPED io;
   DWORD n;
+  int acks = -1;
 
   do {
+    acks++;
     memset(&io, 0, sizeof(io));
     io.hEvent = ev;
     if (!ReadFile(pipe, &msg, sizeof(msg), NULL, &io) &&
@@ -301,13 +316,15 @@ static void raw_recv_text(HANDLE pipe, HANDLE ev, char *text, size_t size) {
       FAIL("ReadFile: %lu", (unsigned long)GetLastError());
     if (!GetOverlappedResult(pipe, &io, &n, TRUE))
       FAIL("ReadFile: %lu", (unsigned long)GetLastError());
-  } while (n == sizeof(shmkit__ack));
+    if (n == sizeof(shmkit__hello)) acks--;
+  } while (n < sizeof(msg.f));
   ASSERT(n > sizeof(msg.f) && n - sizeof(msg.f) <= size);
   ASSERT_EQ(msg.f.magic, SHMKIT__FRAME_MAGIC);
   ASSERT_EQ(msg.f.count, 0);
   ASSERT_EQ(msg.f.size, n - sizeof(msg.f));
   memcpy(text, msg.bytes + sizeof(msg.f), msg.f.size);
   ASSERT(text[msg.f.size - 1] == '\0');
+  return acks;
 }
 
 /* A value for a random message: mostly one of our sections or our event,
@@ -365,6 +382,15 @@ CHILD_IMPL(hostile_pipe_peer) {
 
   ASSERT_EQ(argc, 1);
   ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  {
+    char start[8];
+    shmkit_msg m;
+    memset(&m, 0, sizeof(m));
+    m.data = start;
+    m.capacity = sizeof(start);
+    ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+    ASSERT_STR_EQ(start, "start");
+  }
   pipe = (HANDLE)shmkit_conn_handle(c);
   /* Every handle the messages name or the writes need, made now. */
   ev = CreateEventW(NULL, TRUE, FALSE, NULL);
@@ -405,7 +431,16 @@ CHILD_IMPL(hostile_pipe_peer) {
   send_frame(pipe, ev, &f);
   good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, theirs);
   send_frame(pipe, ev, &f);
-  raw_recv_text(pipe, ev, text, sizeof(text));
+  f.regions[0].origin = 0; /* "pushed: yours already" */
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, shmkit_region_handle(sec));
+  f.version++;
+  send_frame(pipe, ev, &f);
+  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, shmkit_region_handle(sec));
+  f.zero = 1;
+  send_frame(pipe, ev, &f);
+  /* None of the above named a region the parent could take. */
+  ASSERT_EQ(raw_recv_text(pipe, ev, text, sizeof(text)), 0);
   ASSERT_STR_EQ(text, "go");
 
   good_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY, value_of(event));

@@ -69,6 +69,12 @@ TEST_WIN(leak_failures_win)          /* pipes as non-section handles */
 TEST_WIN(adopt_classic_readonly_win) /* raw FILE_MAP_READ duplicates */
 TEST_WIN(adopt_classic_dup_readonly_win) /* same, section DACLs */
 TEST_WIN(spawn_command_line_limit_win) /* CreateProcessW's 32,767 */
+TEST_WIN(conn_push_to_receiver_that_cannot_pull_win) /* process DACLs */
+TEST_WIN(conn_flight_bounded_win)      /* handles kept for the peer */
+TEST_WIN(conn_recv_deadline_flood_win) /* raw pipe control messages */
+TEST_WIN(conn_recv_deadline_huge_win)  /* raw pipe messages */
+TEST_WIN(conn_ack_queue_bounded_win)   /* raw pipe messages */
+TEST_WIN(conn_acks_after_taking_win)   /* handles kept for the peer */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
@@ -139,6 +145,12 @@ CHILD_POSIX(hostile_peer)
 CHILD_WIN(hostile_pipe_peer)
 CHILD_WIN(classic_readonly_peer)
 CHILD_WIN(long_arg_check)
+CHILD_WIN(push_sender)
+CHILD_WIN(raw_reader)
+CHILD_WIN(hello_flooder)
+CHILD_WIN(huge_writer)
+CHILD_WIN(ack_hoarder)
+CHILD_WIN(echo_all)
 CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)
 CHILD_POSIX(stranger_plants)

@@ -1,24 +1,40 @@
-/* Windows connections: message-mode named pipes, with overlapped I/O so that
- * every wait has a timeout.
+/* Windows connections: what travels on a connected pipe (endpoint.c makes
+ * it; pipe.c does its overlapped I/O), and how regions cross with it.
  *
- * A region travels as a handle value in the header, and the receiver
- * duplicates it out of the sender (DuplicateHandle from the peer's process,
- * whose pid the pipe tells). The classic hand-over pushes instead: the
- * sender duplicates into the receiver and sends the value. That cannot be
- * made safe:
- *  - a value pushed into the receiver cannot be told from one of the
- *    receiver's own handles, so a lying or buggy sender makes the receiver
- *    adopt, and later close, a handle it uses for something else;
- *  - a sender that dies between the duplicate and the message leaves handles
- *    in the receiver that nobody knows of.
- * Pulled, whatever value a sender names yields a new handle of the
- * receiver's, checked like a token's before use, and nothing enters the
- * receiver until it asks. The sender keeps a copy of each region "in
- * flight" (so the caller may close the region as soon as send returns) and
- * closes it when the receiver acknowledges taking it, when the connection
- * ends, or when the sender closes the connection, after letting the peer
- * take what it was sent (LINGER_MS). */
-#include <stdio.h>
+ * A handle value means something in one process only, so one side must
+ * duplicate each region into the other, and DuplicateHandle needs
+ * PROCESS_DUP_HANDLE on the other process. That right is full control of
+ * it: through it one can duplicate the process's own pseudo-handle out of
+ * it. So whoever does the duplicating must be the side the system already
+ * lets control the other, and that is decided per direction, by what each
+ * end could open when the connection began:
+ *  - pull: the receiver holds PROCESS_DUP_HANDLE on the sender. The sender
+ *    names its own handle values and keeps a copy of each "in flight" (so
+ *    the caller may close the region as soon as send returns); the
+ *    receiver duplicates them out, narrowed to the access the message
+ *    claims, and acknowledges what it took, so the sender closes its
+ *    copies. Whatever value a sender names yields a new handle of the
+ *    receiver's, checked like a token's before use.
+ *  - push: the receiver cannot open its sender so (a lower integrity level,
+ *    a restricted token, a sender that denies it) but the sender can open
+ *    the receiver: the sender duplicates each region into the receiver,
+ *    narrowed to its access, and names the receiver's value, with origin 0.
+ *    A receiver that cannot control its sender thus gets read-only regions
+ *    it cannot make writable.
+ * Each end writes a hello first, saying whether it pulls; a send with
+ * regions waits for the peer's. A receiver that pulls refuses pushed
+ * values: such a value would name one of its own handles, and a peer it
+ * controls must not make it adopt (and later close) one. One that cannot
+ * pull takes them: only a peer that can open it can have put a handle
+ * there, and such a peer controls it anyway.
+ *
+ * What each costs: in pull mode, the sender keeps its copies until they
+ * are acknowledged, the connection ends, or it closes the connection
+ * after letting the peer take what it was sent (LINGER_MS); at most
+ * FLIGHT_MAX at a time. In push mode, a sender that dies between its
+ * duplicates and its message, or whose send times out, leaves handles in
+ * the receiver that nobody knows of; so does a receiver that closes with
+ * pushed messages unread. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +45,20 @@
  * it (shmkit.h, shmkit_conn_close). */
 #define LINGER_MS 5000
 
-/* What a receiver asks of the peer's process, and of a pulled handle. */
+/* Copies of ours in flight at most: a peer that reads messages but never
+ * acknowledges them makes further sends with regions fail (SHMKIT_EBUSY)
+ * rather than hold handles without end. */
+#define FLIGHT_MAX 1024
+
+/* Handle values to acknowledge, queued while the peer does not read; more
+ * are dropped (that peer keeps its copies until the connection ends). */
+#define ACKS_MAX 1024
+
+/* The most control messages one call reads before it looks at its
+ * deadline again, so that a peer that floods them cannot hold it. */
+#define CONTROL_BATCH 64
+
+/* What a receiver asks of the peer's process. */
 #define PEER_ACCESS                                                            \
   (PROCESS_DUP_HANDLE | PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE)
 
@@ -37,93 +66,75 @@ struct shmkit__conn_os {
   CRITICAL_SECTION lock; /* guards the fields up to `reader` */
   HANDLE peer;           /* the peer's process */
   DWORD peer_pid;        /* what the regions of its messages must say */
-  int can_pull;          /* peer was opened with PROCESS_DUP_HANDLE */
-  HANDLE *flight;        /* our copies of sent regions not yet taken */
-  size_t nflight, flight_cap;
-  uint64_t *acks; /* values taken from the peer, to acknowledge */
-  size_t nacks, ack_cap;
-  OVERLAPPED ack_io; /* the acknowledgement being written, if ack_busy */
-  shmkit__ack ack;
-  int ack_busy;
-  /* Held by whoever reads the pipe: a receive, or a send draining
-   * acknowledgements (which only tries). */
+  int dup_peer;   /* peer opened with PROCESS_DUP_HANDLE: we pull from it,
+                     and may push into it */
+  int peer_pulls; /* its hello: 1 it pulls, 0 it needs pushes, -1 unheard */
+  HANDLE flight[FLIGHT_MAX]; /* our copies of sent regions not yet taken */
+  size_t nflight;
+  uint64_t acks[ACKS_MAX]; /* values taken from the peer: a ring */
+  size_t ack_head, nacks;
+  int hello_due; /* our hello (again: after repeer) is still to write */
+  /* The control message being written, if out_busy. */
+  OVERLAPPED out_io;
+  union {
+    shmkit__ack ack;
+    shmkit__hello hello;
+  } out;
+  int out_busy;
+  /* Held by whoever reads the pipe: a receive, or a send reading control
+   * messages (which only tries). */
   SRWLOCK reader;
   char *in;     /* SHMKIT__PIPE_BUFFER bytes: one whole message, as read */
   int skipping; /* the rest of an oversized message is still to drop */
 };
 
-/* ---- a connected end */
+/* ---- control messages out: hello and acknowledgements */
 
-int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
-                         shmkit__conn_os **state) {
-  shmkit__conn_os *s;
-  ULONG pid;
-  DWORD flags;
-  HANDLE proc;
-  BOOL ok;
-  int err, can_pull;
-
-  if (!sys_GetNamedPipeInfo((HANDLE)h, &flags, NULL, NULL, NULL))
-    return shmkit__win_last_error();
-  /* The system recorded who made the server end and who opened the client
-   * end; the peer is whoever made the other one. */
-  ok = (flags & PIPE_SERVER_END)
-           ? sys_GetNamedPipeClientProcessId((HANDLE)h, &pid)
-           : sys_GetNamedPipeServerProcessId((HANDLE)h, &pid);
-  if (!ok) return shmkit__win_last_error();
-  /* Holding the process keeps its id from naming another one later. */
-  proc = sys_OpenProcess(PEER_ACCESS, FALSE, pid);
-  can_pull = proc != NULL;
-  if (proc == NULL) /* e.g. higher integrity: no regions from it, but bytes */
-    proc = sys_OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE,
-                           FALSE, pid);
-  if (proc == NULL)
-    return GetLastError() == ERROR_INVALID_PARAMETER ? SHMKIT_ECLOSED
-                                                     : shmkit__win_last_error();
-  if (sys_WaitForSingleObject(proc, 0) == WAIT_OBJECT_0) { /* gone already */
-    CloseHandle(proc);
-    return SHMKIT_ECLOSED;
-  }
-  if ((err = shmkit__win_process_sid(proc, peer->user)) != 0) {
-    CloseHandle(proc);
-    return err;
-  }
-  if ((s = calloc(1, sizeof(*s))) == NULL) {
-    CloseHandle(proc);
-    return SHMKIT_ENOMEM;
-  }
-  /* Made now, so that a connection holds the same handles all its life. */
-  if ((err = shmkit__win_io_init(&s->ack_io)) != 0) {
-    CloseHandle(proc);
-    free(s);
-    return err;
-  }
-  InitializeCriticalSection(&s->lock);
-  InitializeSRWLock(&s->reader);
-  s->peer = proc;
-  s->peer_pid = pid;
-  s->can_pull = can_pull;
-  peer->pid = pid;
-  peer->uid = -1;
-  *state = s;
-  return 0;
-}
-
-int shmkit__os_conn_repeer(shmkit__conn_os *s, int64_t pid,
-                           shmkit_handle proc) {
-  HANDLE self_ = GetCurrentProcess(), dup;
-
-  if (!sys_DuplicateHandle(self_, (HANDLE)proc, self_, &dup, PEER_ACCESS, FALSE,
-                           0))
-    return shmkit__win_last_error();
+/* Writes what is due, hello first, one message at a time and without
+ * waiting: a peer that does not read must not stop us from receiving.
+ * At most one hello and ACKS_MAX values: bounded work per call. */
+static void flush_control(HANDLE h, shmkit__conn_os *s) {
   EnterCriticalSection(&s->lock);
-  CloseHandle(s->peer);
-  s->peer = dup;
-  s->peer_pid = (DWORD)pid;
-  s->can_pull = 1;
+  if (s->out_busy && HasOverlappedIoCompleted(&s->out_io)) s->out_busy = 0;
+  while (!s->out_busy && (s->hello_due || s->nacks > 0)) {
+    DWORD len;
+    memset(&s->out, 0, sizeof(s->out));
+    if (s->hello_due) {
+      s->out.hello.magic = SHMKIT__HELLO_MAGIC;
+      s->out.hello.flags = s->dup_peer ? SHMKIT__HELLO_PULLS : 0;
+      s->hello_due = 0;
+      len = sizeof(s->out.hello);
+    } else {
+      size_t k =
+          s->nacks < SHMKIT_MSG_REGIONS_MAX ? s->nacks : SHMKIT_MSG_REGIONS_MAX;
+      s->out.ack.magic = SHMKIT__ACK_MAGIC;
+      s->out.ack.count = (uint32_t)k;
+      for (size_t i = 0; i < k; i++)
+        s->out.ack.handles[i] = s->acks[(s->ack_head + i) % ACKS_MAX];
+      s->ack_head = (s->ack_head + k) % ACKS_MAX;
+      s->nacks -= k;
+      len = sizeof(s->out.ack);
+    }
+    shmkit__win_io_reset(&s->out_io);
+    if (!sys_WriteFile(h, &s->out, len, NULL, &s->out_io)) {
+      if (GetLastError() != ERROR_IO_PENDING) { /* the end: no one to tell */
+        s->nacks = 0;
+        break;
+      }
+      s->out_busy = 1;
+    }
+  }
   LeaveCriticalSection(&s->lock);
-  return 0;
 }
+
+static void queue_acks(shmkit__conn_os *s, const uint64_t *values, size_t n) {
+  EnterCriticalSection(&s->lock);
+  for (size_t i = 0; i < n && s->nacks < ACKS_MAX; i++)
+    s->acks[(s->ack_head + s->nacks++) % ACKS_MAX] = values[i];
+  LeaveCriticalSection(&s->lock);
+}
+
+/* ---- copies in flight */
 
 /* Closes our copy `h` in flight if it still is; 1 if it was. Every close
  * of a copy goes through here: a value closed twice could be another
@@ -167,56 +178,35 @@ static void acked(shmkit__conn_os *s, const shmkit__ack *a) {
     land(s, (HANDLE)(uintptr_t)a->handles[i]);
 }
 
-/* Writes queued acknowledgements, one at a time and without waiting: a
- * peer that does not read must not stop us from receiving. */
-static void flush_acks(HANDLE h, shmkit__conn_os *s) {
-  EnterCriticalSection(&s->lock);
-  if (s->ack_busy && HasOverlappedIoCompleted(&s->ack_io)) s->ack_busy = 0;
-  while (!s->ack_busy && s->nacks > 0) {
-    size_t k =
-        s->nacks < SHMKIT_MSG_REGIONS_MAX ? s->nacks : SHMKIT_MSG_REGIONS_MAX;
-    memset(&s->ack, 0, sizeof(s->ack));
-    s->ack.magic = SHMKIT__ACK_MAGIC;
-    s->ack.count = (uint32_t)k;
-    memcpy(s->ack.handles, s->acks, k * sizeof(*s->acks));
-    s->nacks -= k;
-    memmove(s->acks, s->acks + k, s->nacks * sizeof(*s->acks));
-    shmkit__win_io_reset(&s->ack_io);
-    if (!sys_WriteFile(h, &s->ack, sizeof(s->ack), NULL, &s->ack_io)) {
-      if (GetLastError() != ERROR_IO_PENDING)
-        break; /* the end: no one to tell */
-      s->ack_busy = 1;
-    }
-  }
-  LeaveCriticalSection(&s->lock);
-}
+/* ---- control messages in */
 
-static int queue_acks(shmkit__conn_os *s, const shmkit__frame *f) {
-  int err = 0;
+/* Applies a control message of n bytes at p: 1 if it was one. */
+static int control_in(shmkit__conn_os *s, const void *p, DWORD n) {
+  union {
+    shmkit__ack ack;
+    shmkit__hello hello;
+  } c;
 
-  EnterCriticalSection(&s->lock);
-  if (s->nacks + f->count > s->ack_cap) {
-    size_t cap = (s->nacks + f->count) * 2;
-    uint64_t *p = realloc(s->acks, cap * sizeof(*p));
-    if (p == NULL)
-      err = SHMKIT_ENOMEM;
-    else {
-      s->acks = p;
-      s->ack_cap = cap;
-    }
+  if (n != sizeof(c.ack) && n != sizeof(c.hello)) return 0;
+  memcpy(&c, p, n);
+  if (n == sizeof(c.ack)) {
+    if (shmkit__ack_decode(&c.ack, n) != 0) return 0;
+    acked(s, &c.ack);
+  } else {
+    if (shmkit__hello_decode(&c.hello, n) != 0) return 0;
+    EnterCriticalSection(&s->lock);
+    s->peer_pulls = (c.hello.flags & SHMKIT__HELLO_PULLS) != 0;
+    LeaveCriticalSection(&s->lock);
   }
-  if (err == 0)
-    for (uint32_t i = 0; i < f->count; i++)
-      s->acks[s->nacks++] = f->regions[i].handle;
-  LeaveCriticalSection(&s->lock);
-  return err;
+  return 1;
 }
 
 /* Reads the next message whole into s->in: 0 (*n bytes), WAIT_TIMEOUT or
  * another Win32 error, or ERROR_MORE_DATA for a message larger than any
- * shmkit sends, which is dropped. Reading whole messages keeps a reader in
- * step with the messages even when a writer gives one up half-read. The
- * caller holds s->reader. */
+ * shmkit sends, which is dropped, as far as the deadline allows (the next
+ * read goes on dropping it). Reading whole messages keeps a reader in step
+ * with the messages even when a writer gives one up half-read. The caller
+ * holds s->reader. */
 static DWORD read_whole(HANDLE h, shmkit__conn_os *s, OVERLAPPED *io,
                         ULONGLONG deadline, DWORD *n) {
   int began_here = 0;
@@ -227,9 +217,13 @@ static DWORD read_whole(HANDLE h, shmkit__conn_os *s, OVERLAPPED *io,
     e = shmkit__win_started(
         sys_ReadFile(h, s->in, SHMKIT__PIPE_BUFFER, NULL, io));
     e = shmkit__win_finish(h, io, e, n, shmkit__win_remaining(deadline));
-    if (e == ERROR_MORE_DATA) { /* too long: drop it, as far as time allows */
+    if (e == ERROR_MORE_DATA) { /* too long: drop it */
       began_here |= !s->skipping;
       s->skipping = 1;
+      /* A peer writing one endless message must not hold us past the
+       * deadline: the rest is dropped by the next read. */
+      if (shmkit__win_remaining(deadline) == 0)
+        return began_here ? ERROR_MORE_DATA : WAIT_TIMEOUT;
       continue;
     }
     if (!s->skipping) return e;
@@ -241,44 +235,47 @@ static DWORD read_whole(HANDLE h, shmkit__conn_os *s, OVERLAPPED *io,
   }
 }
 
-/* Reads acknowledgements waiting at the front of the pipe, without
- * blocking, and only if no other call reads. This is how a sender that
- * does not receive lets go of its copies; one behind an unread message
- * waits for the next receive. */
-static void drain_acks(HANDLE h, shmkit__conn_os *s) {
-  shmkit__ack a;
+/* Reads control messages waiting at the front of the pipe, without
+ * blocking, up to CONTROL_BATCH, and only if no other call reads (that
+ * one applies them). This is how a sender that does not receive learns
+ * its peer's hello and lets go of its copies. Returns 1 if a message is
+ * at the front (control messages behind it wait for the next receive),
+ * SHMKIT_ECLOSED at the end, else 0. */
+static int read_control(HANDLE h, shmkit__conn_os *s) {
+  union {
+    shmkit__ack ack;
+    shmkit__hello hello;
+  } c;
   OVERLAPPED io;
-  DWORD n, avail, left;
+  DWORD n, avail, left, e;
+  int ret = 0;
 
-  if (!TryAcquireSRWLockExclusive(&s->reader)) return;
+  if (!TryAcquireSRWLockExclusive(&s->reader)) return 0;
   io.hEvent = NULL;
-  while (!s->skipping &&
-         sys_PeekNamedPipe(h, &a, sizeof(a), &n, &avail, &left) &&
-         n == sizeof(a) && left == 0 && shmkit__ack_decode(&a, n) == 0) {
+  for (int i = 0; i < CONTROL_BATCH && !s->skipping; i++) {
+    if (!sys_PeekNamedPipe(h, &c, sizeof(c), &n, &avail, &left)) {
+      e = GetLastError();
+      if (e == ERROR_BROKEN_PIPE || e == ERROR_PIPE_NOT_CONNECTED ||
+          e == ERROR_NO_DATA)
+        ret = SHMKIT_ECLOSED;
+      break;
+    }
+    if (avail == 0) break;
+    if (left != 0 || (n != sizeof(c.ack) && n != sizeof(c.hello)) ||
+        (n == sizeof(c.ack) ? shmkit__ack_decode(&c.ack, n)
+                            : shmkit__hello_decode(&c.hello, n)) != 0) {
+      ret = 1; /* a message: the receiver's */
+      break;
+    }
     if (io.hEvent == NULL && shmkit__win_io_init(&io) != 0) break;
     shmkit__win_io_reset(&io);
-    if (shmkit__win_finish(
-            h, &io,
-            shmkit__win_started(sys_ReadFile(h, &a, sizeof(a), NULL, &io)), &n,
-            0) != 0 ||
-        shmkit__ack_decode(&a, n) != 0)
+    e = shmkit__win_started(sys_ReadFile(h, &c, sizeof(c), NULL, &io));
+    if (shmkit__win_finish(h, &io, e, &n, 0) != 0 || !control_in(s, &c, n))
       break;
-    acked(s, &a);
   }
   if (io.hEvent != NULL) CloseHandle(io.hEvent);
   ReleaseSRWLockExclusive(&s->reader);
-}
-
-/* If a whole message in s->in of n bytes is an acknowledgement, applies it
- * and returns 1. */
-static int ack_in(shmkit__conn_os *s, DWORD n) {
-  shmkit__ack a;
-
-  if (n != sizeof(a)) return 0;
-  memcpy(&a, s->in, sizeof(a));
-  if (shmkit__ack_decode(&a, n) != 0) return 0;
-  acked(s, &a);
-  return 1;
+  return ret;
 }
 
 static int make_in(shmkit__conn_os *s) {
@@ -287,10 +284,91 @@ static int make_in(shmkit__conn_os *s) {
   return 0;
 }
 
+/* ---- a connected end */
+
+int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
+                         shmkit__conn_os **state) {
+  shmkit__conn_os *s;
+  ULONG pid;
+  DWORD flags;
+  HANDLE proc;
+  BOOL ok;
+  int err, dup_peer;
+
+  if (!sys_GetNamedPipeInfo((HANDLE)h, &flags, NULL, NULL, NULL))
+    return shmkit__win_last_error();
+  /* The system recorded who made the server end and who opened the client
+   * end; the peer is whoever made the other one. */
+  ok = (flags & PIPE_SERVER_END)
+           ? sys_GetNamedPipeClientProcessId((HANDLE)h, &pid)
+           : sys_GetNamedPipeServerProcessId((HANDLE)h, &pid);
+  if (!ok) return shmkit__win_last_error();
+  /* Holding the process keeps its id from naming another one later. */
+  proc = sys_OpenProcess(PEER_ACCESS, FALSE, pid);
+  dup_peer = proc != NULL;
+  if (proc == NULL) /* it may not be controlled by us: it pushes */
+    proc = sys_OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE,
+                           FALSE, pid);
+  if (proc == NULL)
+    return GetLastError() == ERROR_INVALID_PARAMETER ? SHMKIT_ECLOSED
+                                                     : shmkit__win_last_error();
+  if (sys_WaitForSingleObject(proc, 0) == WAIT_OBJECT_0) { /* gone already */
+    CloseHandle(proc);
+    return SHMKIT_ECLOSED;
+  }
+  if ((err = shmkit__win_process_sid(proc, peer->user)) != 0) {
+    CloseHandle(proc);
+    return err;
+  }
+  if ((s = calloc(1, sizeof(*s))) == NULL) {
+    CloseHandle(proc);
+    return SHMKIT_ENOMEM;
+  }
+  /* Made now, so that a connection holds the same handles all its life. */
+  if ((err = shmkit__win_io_init(&s->out_io)) != 0) {
+    CloseHandle(proc);
+    free(s);
+    return err;
+  }
+  InitializeCriticalSection(&s->lock);
+  InitializeSRWLock(&s->reader);
+  s->peer = proc;
+  s->peer_pid = pid;
+  s->dup_peer = dup_peer;
+  s->peer_pulls = -1;
+  s->hello_due = 1;
+  flush_control((HANDLE)h, s);
+  peer->pid = pid;
+  peer->uid = -1;
+  *state = s;
+  return 0;
+}
+
+int shmkit__os_conn_repeer(shmkit__conn_os *s, int64_t pid,
+                           shmkit_handle proc) {
+  HANDLE self_ = GetCurrentProcess(), dup;
+
+  if (!sys_DuplicateHandle(self_, (HANDLE)proc, self_, &dup, PEER_ACCESS, FALSE,
+                           0))
+    return shmkit__win_last_error();
+  EnterCriticalSection(&s->lock);
+  CloseHandle(s->peer);
+  s->peer = dup;
+  s->peer_pid = (DWORD)pid;
+  s->dup_peer = 1;
+  /* The child says for itself how it takes regions when it takes up its
+   * end; until then what the other end said in this process stands. Ours
+   * is said again, to it, when the pipe is next written. */
+  s->hello_due = 1;
+  LeaveCriticalSection(&s->lock);
+  return 0;
+}
+
 /* Gives the peer up to LINGER_MS to take what we sent, reading its
- * acknowledgements. Its own messages are dropped (we are closing), but
- * their regions acknowledged, so that a peer closing at the same time
- * does not wait for us in turn. */
+ * acknowledgements. Its own messages are dropped (we are closing); the
+ * regions they name that we could pull are acknowledged without being
+ * taken, so that a peer closing at the same time does not wait for us in
+ * turn. */
 static void linger(HANDLE h, shmkit__conn_os *s) {
   ULONGLONG deadline = GetTickCount64() + LINGER_MS;
   shmkit__frame f;
@@ -306,11 +384,15 @@ static void linger(HANDLE h, shmkit__conn_os *s) {
     e = read_whole(h, s, &io, deadline, &n);
     if (e == ERROR_MORE_DATA) continue;
     if (e != 0) break;
-    if (ack_in(s, n) || n < sizeof(f)) continue;
+    if (control_in(s, s->in, n) || n < sizeof(f)) continue;
     memcpy(&f, s->in, sizeof(f));
-    if (f.magic == SHMKIT__FRAME_MAGIC && f.count >= 1 &&
-        f.count <= SHMKIT_MSG_REGIONS_MAX && queue_acks(s, &f) == 0)
-      flush_acks(h, s);
+    if (shmkit__frame_decode(&f, sizeof(f), n - sizeof(f), 0, f.count,
+                             SHMKIT_MSG_MAX) != 0)
+      continue;
+    for (uint32_t i = 0; i < f.count; i++)
+      if (f.regions[i].origin == s->peer_pid)
+        queue_acks(s, &f.regions[i].handle, 1);
+    flush_control(h, s);
   }
   ReleaseSRWLockExclusive(&s->reader);
   CloseHandle(io.hEvent);
@@ -321,121 +403,183 @@ void shmkit__os_conn_close(shmkit_handle h, shmkit__conn_os *s) {
 
   if (s != NULL) {
     linger((HANDLE)h, s);
-    if (s->ack_busy) {
-      CancelIoEx((HANDLE)h, &s->ack_io);
-      GetOverlappedResult((HANDLE)h, &s->ack_io, &n, TRUE);
+    if (s->out_busy) {
+      CancelIoEx((HANDLE)h, &s->out_io);
+      GetOverlappedResult((HANDLE)h, &s->out_io, &n, TRUE);
     }
     land_all(s);
-    CloseHandle(s->ack_io.hEvent);
+    CloseHandle(s->out_io.hEvent);
     CloseHandle(s->peer);
     DeleteCriticalSection(&s->lock);
     free(s->in);
-    free(s->flight);
-    free(s->acks);
     free(s);
   }
   CloseHandle((HANDLE)h);
 }
 
-/* ---- messages */
+/* ---- sending */
 
-/* Makes our copies of the regions to send and records them in flight
- * (before the message goes: its acknowledgement may come at once). */
+/* Waits until the peer has said how it takes regions and, if it pulls,
+ * until `count` more copies fit in flight: SHMKIT_ETIMEDOUT or
+ * SHMKIT_EBUSY when time runs out. A peer whose first message comes
+ * before any hello (not shmkit's) is taken to pull. *pulls: what it
+ * said. */
+static int await_peer(HANDLE h, shmkit__conn_os *s, size_t count,
+                      ULONGLONG deadline, int *pulls) {
+  int front, room;
+
+  for (;;) {
+    if ((front = read_control(h, s)) < 0) return front;
+    EnterCriticalSection(&s->lock);
+    if (s->peer_pulls < 0 && front) s->peer_pulls = 1;
+    *pulls = s->peer_pulls;
+    room = s->nflight + count <= FLIGHT_MAX;
+    LeaveCriticalSection(&s->lock);
+    if (*pulls == 0 || (*pulls == 1 && room)) return 0;
+    /* Acknowledgements behind a message of the peer's wait for a receive,
+     * perhaps on another thread: wait for it, as far as time allows. */
+    if (shmkit__win_remaining(deadline) == 0)
+      return *pulls < 0 ? SHMKIT_ETIMEDOUT : SHMKIT_EBUSY;
+    Sleep(1);
+  }
+}
+
+/* Pull: makes our copies of the regions to send and records them in
+ * flight (before the message goes: its acknowledgement may come at once).
+ * await_peer() made room. */
 static int take_off(shmkit__conn_os *s, const shmkit_handle *handles,
                     size_t count, HANDLE copies[]) {
   HANDLE self_ = GetCurrentProcess();
   size_t i;
-  int err = 0;
 
   for (i = 0; i < count; i++)
     if (!sys_DuplicateHandle(self_, (HANDLE)handles[i], self_, &copies[i], 0,
                              FALSE, DUPLICATE_SAME_ACCESS)) {
-      err = shmkit__win_last_error();
-      break;
+      int err = shmkit__win_last_error();
+      while (i-- > 0) CloseHandle(copies[i]);
+      return err;
     }
   EnterCriticalSection(&s->lock);
-  if (err == 0 && s->nflight + count > s->flight_cap) {
-    size_t cap = (s->nflight + count) * 2;
-    HANDLE *p = realloc(s->flight, cap * sizeof(*p));
-    if (p == NULL)
-      err = SHMKIT_ENOMEM;
-    else {
-      s->flight = p;
-      s->flight_cap = cap;
-    }
-  }
-  if (err == 0)
-    for (size_t k = 0; k < count; k++) s->flight[s->nflight++] = copies[k];
+  for (i = 0; i < count; i++) s->flight[s->nflight++] = copies[i];
   LeaveCriticalSection(&s->lock);
-  if (err != 0)
-    while (i-- > 0) CloseHandle(copies[i]);
-  return err;
+  return 0;
+}
+
+/* Push: closes values we put into the peer for a message it never got. */
+static void push_back(shmkit__conn_os *s, const shmkit__frame *f,
+                      size_t count) {
+  for (size_t i = 0; i < count; i++)
+    shmkit__win_close_in(s->peer, (HANDLE)(uintptr_t)f->regions[i].handle);
 }
 
 int shmkit__os_send(shmkit_handle h, shmkit__conn_os *s, const shmkit__frame *f,
                     const void *data, size_t size, const shmkit_handle *handles,
                     size_t count, int timeout_ms) {
+  ULONGLONG deadline = shmkit__win_deadline(timeout_ms);
   HANDLE copies[SHMKIT_MSG_REGIONS_MAX];
   shmkit__frame head = *f;
   union {
     shmkit__frame align;
     char bytes[4096];
   } small;
-  size_t total = sizeof(head) + size;
+  size_t total = sizeof(head) + size, pushed = 0;
   char *buf = total <= sizeof(small) ? small.bytes : malloc(total);
   OVERLAPPED io;
   DWORD n, e;
-  int err;
+  int err, pulls = 1;
 
+  io.hEvent = NULL;
   if (buf == NULL) return SHMKIT_ENOMEM;
-  drain_acks((HANDLE)h, s);
-  flush_acks((HANDLE)h, s);
-  if ((err = shmkit__win_io_init(&io)) != 0) goto done;
-  if ((err = take_off(s, handles, count, copies)) != 0) goto done;
-  for (size_t i = 0; i < count; i++) {
-    head.regions[i].handle = (uint64_t)(uintptr_t)copies[i];
-    head.regions[i].origin = GetCurrentProcessId();
+  flush_control((HANDLE)h, s);
+  if (count == 0)
+    err = read_control((HANDLE)h, s) < 0 ? SHMKIT_ECLOSED : 0;
+  else
+    err = await_peer((HANDLE)h, s, count, deadline, &pulls);
+  if (err != 0 || (err = shmkit__win_io_init(&io)) != 0) goto done;
+  if (count > 0 && pulls) {
+    if ((err = take_off(s, handles, count, copies)) != 0) goto done;
+    for (size_t i = 0; i < count; i++) {
+      head.regions[i].handle = (uint64_t)(uintptr_t)copies[i];
+      head.regions[i].origin = GetCurrentProcessId();
+    }
+  } else if (count > 0) {
+    if (!s->dup_peer) { /* neither may duplicate into the other */
+      err = SHMKIT_EPERM;
+      goto done;
+    }
+    for (; pushed < count; pushed++) {
+      HANDLE v;
+      if ((err = shmkit__win_give_to(s->peer, (HANDLE)handles[pushed],
+                                     (int)f->regions[pushed].access, &v)) !=
+          0) {
+        push_back(s, &head, pushed);
+        goto done;
+      }
+      head.regions[pushed].handle = (uint64_t)(uintptr_t)v;
+      head.regions[pushed].origin = 0; /* "yours already" */
+    }
   }
   memcpy(buf, &head, sizeof(head));
   if (size != 0) memcpy(buf + sizeof(head), data, size);
 
   e = shmkit__win_started(
       sys_WriteFile((HANDLE)h, buf, (DWORD)total, NULL, &io));
-  e = shmkit__win_finish((HANDLE)h, &io, e, &n, timeout_ms);
+  e = shmkit__win_finish((HANDLE)h, &io, e, &n,
+                         shmkit__win_remaining(deadline));
   if (e == 0 && n != total) e = ERROR_BROKEN_PIPE; /* cannot happen whole */
   if (e != 0) {
     err = shmkit__win_error(e);
-    if (err == SHMKIT_ECLOSED)
-      land_all(s);
-    else if (err != SHMKIT_ETIMEDOUT) /* it never went */
-      for (size_t i = 0; i < count; i++) land(s, copies[i]);
-    /* A write given up after its time stays in flight until the end: were
-     * it half-read, the peer could still name those values. */
+    /* A write given up after its time may have been half read: the peer
+     * could still name, or hold, those values. Copies stay in flight
+     * until the end; pushed values stay the peer's. */
+    if (err != SHMKIT_ETIMEDOUT) {
+      if (pushed > 0)
+        push_back(s, &head, pushed);
+      else if (count > 0)
+        for (size_t i = 0; i < count; i++) land(s, copies[i]);
+    }
   }
 done:
+  if (err == SHMKIT_ECLOSED) land_all(s); /* nobody will take them now */
   if (io.hEvent != NULL) CloseHandle(io.hEvent);
   if (buf != small.bytes) free(buf);
   return err;
 }
 
-/* Takes the peer's handle named by a header's region `r`. */
-static int pull(shmkit__conn_os *s, const shmkit__frame_region *r,
-                shmkit_handle *out) {
+/* ---- receiving */
+
+/* Takes the region a checked header's slot `r` names into *out: pulled out
+ * of the peer, or pushed into us already. *pulled says which. */
+static int take_one(shmkit__conn_os *s, const shmkit__frame_region *r,
+                    shmkit_handle *out, int *pulled) {
+  uint64_t size;
   int err;
 
   /* Handle values are multiples of 4 below 2^31; the rest (pseudo-handles
    * such as -1, "the process itself") are not a sender's regions. */
-  if (r->handle == 0 || r->handle > 0x7fffffff || (r->handle & 3) != 0 ||
-      (r->access != SHMKIT_READ_ONLY && r->access != SHMKIT_READ_WRITE))
+  if (r->handle == 0 || r->handle > 0x7fffffff || (r->handle & 3) != 0)
     return SHMKIT_EPROTO;
   EnterCriticalSection(&s->lock); /* spawn may change the peer */
-  if (!s->can_pull)
+  *pulled = r->origin != 0;
+  if (r->origin == 0) {
+    /* Pushed. A peer we can control must let us pull: a value it names
+     * as ours is one of our own handles. */
+    if (s->dup_peer)
+      err = SHMKIT_EPROTO;
+    else if ((err = shmkit__os_check((shmkit_handle)r->handle, (int)r->access,
+                                     &size)) == 0 &&
+             size < r->size)
+      err = SHMKIT_ETOOSMALL;
+    else if (err == SHMKIT_EBADF)
+      err = SHMKIT_EPROTO; /* nothing there: a lie */
+    if (err == 0) *out = (shmkit_handle)r->handle;
+  } else if (!s->dup_peer) {
     err = SHMKIT_EPERM;
-  else if (r->origin != s->peer_pid)
+  } else if (r->origin != s->peer_pid) {
     /* Sent from another process than the one the system says is there:
      * an end handed on to a child. Its values mean nothing in the peer. */
     err = SHMKIT_EPERM;
-  else {
+  } else {
     err = shmkit__win_take_from(s->peer, (HANDLE)(uintptr_t)r->handle,
                                 (int)r->access, out);
     if (err != 0 && sys_WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0)
@@ -447,22 +591,36 @@ static int pull(shmkit__conn_os *s, const shmkit__frame_region *r,
   return err;
 }
 
-/* Takes the regions a well-formed header names, and queues their
- * acknowledgement whether or not each could be taken. */
+/* Takes the regions of a message, once its header has passed the strict
+ * check: nothing is duplicated for a frame that lies. Acknowledges what
+ * was pulled, after taking it. A pushed value that fails its check is left
+ * alone: it may be one of our own handles. */
 static int take_regions(HANDLE h, shmkit__conn_os *s, const shmkit__frame *f,
+                        size_t payload, int truncated, size_t capacity,
                         shmkit_handle handles[], size_t *count) {
-  int err;
+  uint64_t taken[SHMKIT_MSG_REGIONS_MAX];
+  int pulled[SHMKIT_MSG_REGIONS_MAX];
+  size_t ntaken = 0;
+  int err = shmkit__frame_decode(f, sizeof(*f), payload, truncated, f->count,
+                                 capacity);
 
-  if (f->magic != SHMKIT__FRAME_MAGIC || f->count == 0 ||
-      f->count > SHMKIT_MSG_REGIONS_MAX)
-    return 0; /* none: the frame decoder says what is wrong */
-  err = queue_acks(s, f);
+  if (err == SHMKIT_EPROTO) return 0; /* the portable check says so again */
+  err = 0;
+  /* Two slots pushing one value would make two regions own one handle. */
+  for (uint32_t i = 0; i < f->count; i++)
+    for (uint32_t k = 0; k < i; k++)
+      if (f->regions[i].origin == 0 && f->regions[k].origin == 0 &&
+          f->regions[i].handle == f->regions[k].handle)
+        return SHMKIT_EPROTO;
   for (uint32_t i = 0; err == 0 && i < f->count; i++)
-    if ((err = pull(s, &f->regions[i], &handles[i])) == 0) ++*count;
-  flush_acks(h, s);
-  if (err != 0) {
+    if ((err = take_one(s, &f->regions[i], &handles[i], &pulled[i])) == 0) {
+      if (pulled[i]) taken[ntaken++] = f->regions[i].handle;
+      ++*count;
+    }
+  queue_acks(s, taken, ntaken);
+  flush_control(h, s);
+  if (err != 0)
     while (*count > 0) CloseHandle((HANDLE)handles[--*count]);
-  }
   return err;
 }
 
@@ -474,16 +632,22 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *s, shmkit__frame *f,
   ULONGLONG deadline = shmkit__win_deadline(timeout_ms);
   OVERLAPPED io;
   DWORD n, e;
-  int err;
+  int err, late = 0;
 
   *got = *payload = *count = 0;
   *truncated = 0;
   if ((err = make_in(s)) != 0 || (err = shmkit__win_io_init(&io)) != 0)
     return err;
   AcquireSRWLockExclusive(&s->reader);
-  flush_acks((HANDLE)h, s);
-  while ((e = read_whole((HANDLE)h, s, &io, deadline, &n)) == 0 && ack_in(s, n))
-    ;
+  flush_control((HANDLE)h, s);
+  /* Control messages are applied as they come; a peer that floods them
+   * keeps this call at most CONTROL_BATCH of them past its deadline. */
+  while ((e = read_whole((HANDLE)h, s, &io, deadline, &n)) == 0 &&
+         control_in(s, s->in, n))
+    if (shmkit__win_remaining(deadline) == 0 && ++late > CONTROL_BATCH) {
+      e = WAIT_TIMEOUT;
+      break;
+    }
   if (e == ERROR_MORE_DATA) {
     err = SHMKIT_EPROTO; /* longer than any message: dropped */
   } else if (e != 0) {
@@ -502,7 +666,9 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *s, shmkit__frame *f,
       if (more != 0) memcpy(data, s->in + sizeof(*f), more);
       *payload = more;
     }
-    if (*got == sizeof(*f)) err = take_regions((HANDLE)h, s, f, handles, count);
+    if (*got == sizeof(*f))
+      err = take_regions((HANDLE)h, s, f, *payload, *truncated, capacity,
+                         handles, count);
   }
   ReleaseSRWLockExclusive(&s->reader);
   CloseHandle(io.hEvent);

@@ -46,3 +46,29 @@ int shmkit__os_pull(int64_t pid, shmkit_handle remote, int access,
   CloseHandle(source);
   return err;
 }
+
+int shmkit__win_give_to(HANDLE target, HANDLE h, int access, HANDLE *out) {
+  DWORD want = SECTION_QUERY | FILE_MAP_READ |
+               (access == SHMKIT_READ_WRITE ? FILE_MAP_WRITE : 0);
+  HANDLE self_ = GetCurrentProcess();
+
+  if (sys_DuplicateHandle(self_, h, target, out, want, FALSE, 0)) return 0;
+  /* A classic read-only handle (FILE_MAP_READ alone) cannot give the size
+   * right it lacks; the receiver measures such a section without it. */
+  if (GetLastError() == ERROR_ACCESS_DENIED &&
+      sys_DuplicateHandle(self_, h, target, out, want & ~(DWORD)SECTION_QUERY,
+                          FALSE, 0))
+    return 0;
+  return GetLastError() == ERROR_ACCESS_DENIED ? SHMKIT_EPERM
+                                               : shmkit__win_last_error();
+}
+
+void shmkit__win_close_in(HANDLE process, HANDLE value) {
+  HANDLE dup;
+  /* DUPLICATE_CLOSE_SOURCE closes the source even when the copy fails; a
+   * copy into this process is made and closed so that no target is
+   * needed. */
+  if (DuplicateHandle(process, value, GetCurrentProcess(), &dup, 0, FALSE,
+                      DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS))
+    CloseHandle(dup);
+}

@@ -40,6 +40,15 @@ int shmkit__win_random(void *buf, ULONG size);
 int shmkit__win_take_from(HANDLE source, HANDLE remote, int access,
                           shmkit_handle *out);
 
+/* Push mode: duplicates region handle `h` into process `target`, with the
+ * access a region of `access` needs and no more; *out is the value there.
+ * SHMKIT_EPERM if this process may not. */
+int shmkit__win_give_to(HANDLE target, HANDLE h, int access, HANDLE *out);
+
+/* Closes handle `value` of another process (one this process put there
+ * and that process never learnt of). */
+void shmkit__win_close_in(HANDLE process, HANDLE value);
+
 /* ---- overlapped I/O on pipes (pipe.c) */
 
 /* Room for the largest message in each direction. */

@@ -3,8 +3,9 @@
  * decoder must not crash, and what it accepts must be self-consistent. The
  * first input byte is the descriptor count, the second the flags (bit 0:
  * truncated), the third the receive capacity in KiB; the rest is the
- * message, which is also read as an acknowledgement (Windows) the same
- * way. Run: build-fuzz/bin/shmkit-fuzz-frame tests/fuzz/corpus-frame */
+ * message, which is also read as an acknowledgement and as a hello
+ * (Windows' control messages) the same way. Run:
+ * build-fuzz/bin/shmkit-fuzz-frame tests/fuzz/corpus-frame */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   shmkit__frame f;
   shmkit__ack a;
+  shmkit__hello h;
   size_t handles, capacity, got, payload;
   int truncated, err;
 
@@ -34,6 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (uint32_t i = a.count; i < SHMKIT_MSG_REGIONS_MAX; i++)
       if (a.handles[i] != 0) abort();
   }
+  memset(&h, 0, sizeof(h));
+  memcpy(&h, data, size < sizeof(h) ? size : sizeof(h));
+  if (shmkit__hello_decode(&h, size) == 0 &&
+      (size != sizeof(h) || (h.flags & ~SHMKIT__HELLO_PULLS) != 0 ||
+       h.zero != 0))
+    abort();
   payload = size - got;
   if (truncated) payload = capacity; /* as recvmsg reports it */
 
