@@ -245,7 +245,10 @@ SHMKIT_EXTERN int shmkit_region_remove(const char *name);
  * section's: whole pages for one backed by the paging file; for one backed by a
  * file, the size it was created with (the file's length if that was 0). With
  * SECTION_QUERY the system reports it; without, shmkit maps the whole section
- * once to measure it.
+ * once to measure it. A section made with SEC_RESERVE is not memory until
+ * its maker commits each page (touching one before is an access violation),
+ * so it is refused with SHMKIT_ENOTSHM (without SECTION_QUERY: one with any
+ * page not committed); likewise in tokens, messages and pull mode.
  *
  * On success the region owns the handle (shmkit_region_close() closes it) and
  * has made it close-on-exec. On failure the caller still owns it. */

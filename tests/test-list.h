@@ -69,6 +69,7 @@ TEST_WIN(leak_failures_win)          /* pipes as non-section handles */
 TEST_WIN(adopt_classic_readonly_win) /* raw FILE_MAP_READ duplicates */
 TEST_WIN(adopt_classic_dup_readonly_win) /* same, section DACLs */
 TEST_WIN(spawn_command_line_limit_win) /* CreateProcessW's 32,767 */
+TEST_WIN(adopt_refuses_reserved_win) /* CreateFileMapping(SEC_RESERVE) */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
