@@ -70,6 +70,10 @@ TEST_WIN(adopt_classic_readonly_win) /* raw FILE_MAP_READ duplicates */
 TEST_WIN(adopt_classic_dup_readonly_win) /* same, section DACLs */
 TEST_WIN(spawn_command_line_limit_win) /* CreateProcessW's 32,767 */
 TEST_WIN(adopt_refuses_reserved_win) /* CreateFileMapping(SEC_RESERVE) */
+TEST_WIN(conn_squatted_pipe_win)     /* a raw CreateNamedPipeW squatter */
+TEST_WIN(listen_squatted_pipe_win)   /* same, FIRST_PIPE_INSTANCE */
+TEST_WIN(listen_old_global_lock_win) /* a mutex in Global\ */
+TEST_WIN(listen_after_killed_listener_win) /* TerminateProcess */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
@@ -140,6 +144,8 @@ CHILD_POSIX(hostile_peer)
 CHILD_WIN(hostile_pipe_peer)
 CHILD_WIN(classic_readonly_peer)
 CHILD_WIN(long_arg_check)
+CHILD_WIN(pipe_squatter)
+CHILD_WIN(endpoint_holder)
 CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)
 CHILD_POSIX(stranger_plants)
