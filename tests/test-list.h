@@ -74,6 +74,7 @@ TEST_WIN(conn_squatted_pipe_win)     /* a raw CreateNamedPipeW squatter */
 TEST_WIN(listen_squatted_pipe_win)   /* same, FIRST_PIPE_INSTANCE */
 TEST_WIN(listen_old_global_lock_win) /* a mutex in Global\ */
 TEST_WIN(listen_after_killed_listener_win) /* TerminateProcess */
+TEST_WIN(conn_integrity_check_win) /* integrity levels of tokens */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */

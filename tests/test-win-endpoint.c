@@ -5,6 +5,8 @@
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 
+#include <sddl.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -317,4 +319,95 @@ TEST_IMPL(listen_after_killed_listener_win) {
   shmkit_conn_close(l);
   CloseHandle(ready);
   return 0;
+}
+
+/* ---- integrity levels */
+
+/* The backend's check of a peer (src/win/endpoint.c), linked from the
+ * static library: 0 if `process` runs at our integrity level or above,
+ * SHMKIT_EACCES if below. */
+int shmkit__win_integrity_check(HANDLE process);
+
+/* This runner as `--child sleep 20000`, with a copy of our token lowered to
+ * Low integrity; NULL if the system would not make one. */
+static HANDLE start_low(void) {
+  HANDLE tok, low;
+  PSID sid = NULL;
+  TOKEN_MANDATORY_LABEL label;
+  STARTUPINFOW si;
+  PROCESS_INFORMATION pi;
+  wchar_t cmd[1024];
+  BOOL ok;
+
+  ASSERT(OpenProcessToken(GetCurrentProcess(),
+                          TOKEN_DUPLICATE | TOKEN_QUERY | TOKEN_ADJUST_DEFAULT |
+                              TOKEN_ASSIGN_PRIMARY,
+                          &tok));
+  ok = DuplicateTokenEx(tok, MAXIMUM_ALLOWED, NULL, SecurityImpersonation,
+                        TokenPrimary, &low);
+  CloseHandle(tok);
+  if (!ok) return NULL;
+  ASSERT(ConvertStringSidToSidW(L"S-1-16-4096", &sid)); /* Low */
+  label.Label.Sid = sid;
+  label.Label.Attributes = SE_GROUP_INTEGRITY;
+  ok = SetTokenInformation(low, TokenIntegrityLevel, &label,
+                           sizeof(label) + GetLengthSid(sid));
+  LocalFree(sid);
+  if (!ok) {
+    CloseHandle(low);
+    return NULL;
+  }
+  _snwprintf(cmd, 1024, L"\"%hs\" --child sleep 20000", test_self_path());
+  cmd[1023] = L'\0';
+  memset(&si, 0, sizeof(si));
+  si.cb = sizeof(si);
+  ok = CreateProcessAsUserW(low, NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL,
+                            &si, &pi);
+  CloseHandle(low);
+  if (!ok) return NULL;
+  CloseHandle(pi.hThread);
+  return pi.hProcess;
+}
+
+static DWORD integrity_rid(HANDLE process) {
+  union {
+    TOKEN_MANDATORY_LABEL label;
+    char bytes[sizeof(TOKEN_MANDATORY_LABEL) + SECURITY_MAX_SID_SIZE];
+  } info;
+  HANDLE tok;
+  DWORD n, rid;
+
+  ASSERT(OpenProcessToken(process, TOKEN_QUERY, &tok));
+  ASSERT(
+      GetTokenInformation(tok, TokenIntegrityLevel, &info, sizeof(info), &n));
+  rid = *GetSidSubAuthority(info.label.Label.Sid,
+                            *GetSidSubAuthorityCount(info.label.Label.Sid) - 1);
+  CloseHandle(tok);
+  return rid;
+}
+
+/* A peer at our level passes the check both ends of a connection make
+ * (this process, a child of it); one at a lower level (a Low copy of our
+ * token) is refused with SHMKIT_EACCES. Wine has no integrity levels: every
+ * process reads High and a lowered token stays High, so there the second
+ * half is skipped (README: what a Wine pass cannot prove). */
+TEST_IMPL(conn_integrity_check_win) {
+  const char *args[] = {"20000", NULL};
+  test_proc p;
+  HANDLE low;
+  int low_shown;
+
+  ASSERT_OK(shmkit__win_integrity_check(GetCurrentProcess()));
+  test_spawn(&p, "sleep", args, SHMKIT_INVALID_HANDLE);
+  ASSERT_OK(shmkit__win_integrity_check((HANDLE)p.id));
+  TerminateProcess((HANDLE)p.id, 1);
+  test_wait(&p, 60000);
+
+  if ((low = start_low()) == NULL) return TEST_SKIP;
+  low_shown = integrity_rid(low) < integrity_rid(GetCurrentProcess());
+  if (low_shown) ASSERT_ERR(shmkit__win_integrity_check(low), SHMKIT_EACCES);
+  TerminateProcess(low, 1);
+  WaitForSingleObject(low, 60000);
+  CloseHandle(low);
+  return low_shown ? 0 : TEST_SKIP;
 }
