@@ -245,7 +245,10 @@ SHMKIT_EXTERN int shmkit_region_remove(const char *name);
  * section's: whole pages for one backed by the paging file; for one backed by a
  * file, the size it was created with (the file's length if that was 0). With
  * SECTION_QUERY the system reports it; without, shmkit maps the whole section
- * once to measure it.
+ * once to measure it. A section made with SEC_RESERVE is not memory until
+ * its maker commits each page (touching one before is an access violation),
+ * so it is refused with SHMKIT_ENOTSHM (without SECTION_QUERY: one with any
+ * page not committed); likewise in tokens, messages and pull mode.
  *
  * On success the region owns the handle (shmkit_region_close() closes it) and
  * has made it close-on-exec. On failure the caller still owns it. */
@@ -542,7 +545,16 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
  *
  * Windows: "\\.\pipe\shmkit.<SID>.<name>", a message-mode named pipe
  * that only this user may open and remote clients may not, "in use" while
- * a listener holds it.
+ * a listener holds its lock, %LOCALAPPDATA%\shmkit\ep-<name>.lock (a file
+ * that holds the listener's pid and goes when the listener closes or dies;
+ * only this user can create it). Endpoint names are case-insensitive there,
+ * as pipe names are. shmkit_connect() takes a pipe only if the process
+ * that made it holds that lock, so a process that makes the pipe name
+ * first is not taken for the listener. A process of the same user at a
+ * lower integrity level (a sandbox: Low, AppContainer) is not taken for
+ * the user: each end refuses a peer below its own level, so a connection
+ * joins two processes of one level. Nothing can tell a listener from
+ * another process of the same user and level, which can do all it does.
  *
  * How regions travel on Windows. The sender puts its handle values in the
  * message, and the receiver duplicates them out of the sender's process
@@ -579,12 +591,17 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
 #define SHMKIT_MSG_REGIONS_MAX 16
 
 /* Starts listening on an endpoint. Fails with SHMKIT_ENAME, SHMKIT_EEXIST
- * (someone listens on it already), SHMKIT_EACCES, SHMKIT_EMFILE,
- * SHMKIT_ENOMEM, SHMKIT_ENOSPC (the portable path: no room for the
- * endpoint's directory or socket file). Close it with shmkit_conn_close(). */
+ * (someone listens on it already; Windows: or another process made the
+ * pipe's name first, or connections an earlier listener of the name
+ * accepted are still open), SHMKIT_EACCES (Windows: also no LOCALAPPDATA
+ * for the lock), SHMKIT_EMFILE, SHMKIT_ENOMEM, SHMKIT_ENOSPC (the portable
+ * path: no room for the endpoint's directory or socket file). Close it
+ * with shmkit_conn_close(). */
 SHMKIT_EXTERN int shmkit_listen(shmkit_conn **out, const char *endpoint);
 
-/* Waits for the next connection from a process of the same user. Fails
+/* Waits for the next connection from a process of the same user (Windows:
+ * at this process's integrity level or above; a client below it is turned
+ * away like another user's). Fails
  * with SHMKIT_ETIMEDOUT, SHMKIT_EINVAL (not a listener), SHMKIT_EMFILE.
  * The timeout bounds the whole call, however many connections of other
  * users (or gone before they could be seen) it turns away meanwhile. A
@@ -594,8 +611,11 @@ SHMKIT_EXTERN int shmkit_accept(shmkit_conn *listener, shmkit_conn **out,
                                 int timeout_ms);
 
 /* Connects to an endpoint. Fails with SHMKIT_ENAME, SHMKIT_ENOENT (nobody
- * listens), SHMKIT_EACCES (the listener is another user's, or this
- * process or the listener is reported as the overflow uid),
+ * listens; Windows: also when a pipe of that name exists but nobody holds
+ * the endpoint's lock), SHMKIT_EACCES (the listener is another user's, or
+ * this process or the listener is reported as the overflow uid; Windows:
+ * or the pipe reached was not made by the process holding the lock, or the
+ * listener runs at a lower integrity level than this process),
  * SHMKIT_ETIMEDOUT (the listener did not take the connection in time),
  * SHMKIT_ENOSPC (the portable path: no room for this user's endpoint
  * directory). */

@@ -75,6 +75,12 @@ TEST_WIN(conn_recv_deadline_flood_win) /* raw pipe control messages */
 TEST_WIN(conn_recv_deadline_huge_win)  /* raw pipe messages */
 TEST_WIN(conn_ack_queue_bounded_win)   /* raw pipe messages */
 TEST_WIN(conn_acks_after_taking_win)   /* handles kept for the peer */
+TEST_WIN(adopt_refuses_reserved_win) /* CreateFileMapping(SEC_RESERVE) */
+TEST_WIN(conn_squatted_pipe_win)     /* a raw CreateNamedPipeW squatter */
+TEST_WIN(listen_squatted_pipe_win)   /* same, FIRST_PIPE_INSTANCE */
+TEST_WIN(listen_old_global_lock_win) /* a mutex in Global\ */
+TEST_WIN(listen_after_killed_listener_win) /* TerminateProcess */
+TEST_WIN(conn_integrity_check_win) /* integrity levels of tokens */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
@@ -151,6 +157,8 @@ CHILD_WIN(hello_flooder)
 CHILD_WIN(huge_writer)
 CHILD_WIN(ack_hoarder)
 CHILD_WIN(echo_all)
+CHILD_WIN(pipe_squatter)
+CHILD_WIN(endpoint_holder)
 CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)
 CHILD_POSIX(stranger_plants)

@@ -1,5 +1,29 @@
 /* Windows endpoints: the named pipes a listener offers and a client opens,
- * the lock that says a name is in use, and the unnamed pairs. */
+ * the lock that says a name is in use, and the unnamed pairs.
+ *
+ * Who may hold an endpoint. The pipe namespace is one for the machine, and
+ * any process may create any name in it first, so the pipe alone proves
+ * nothing. The listener's lock is a file in this user's own directory,
+ * %LOCALAPPDATA%\shmkit\ep-<name>.lock: there only the user (and SYSTEM
+ * and the administrators) may create files, and a process of the user at
+ * a lower integrity level may not either (a file or directory without a
+ * label counts as medium, which refuses writes from below). The file holds the
+ * listener's pid, and lives exactly as long as the listener's handle
+ * (FILE_FLAG_DELETE_ON_CLOSE; a killed listener's handles close too).
+ *  - shmkit_listen takes the lock first (another listener holds it with
+ *    writers refused: SHMKIT_EEXIST), then makes the pipe's first instance
+ *    (FILE_FLAG_FIRST_PIPE_INSTANCE: a pipe made first by anybody else is
+ *    SHMKIT_EEXIST on Windows; Wine ignores the flag).
+ *  - shmkit_connect, once it holds a pipe, reads the pid in the lock and
+ *    takes the pipe only if the system says that process made it
+ *    (GetNamedPipeServerProcessId): no lock is SHMKIT_ENOENT, another
+ *    process SHMKIT_EACCES. Nothing is written to the pipe before.
+ * A process of the same user at the same integrity level can do whatever
+ * the listener can, and is not kept out: the guarantee is against other
+ * users and lower integrity levels, which both ends also refuse as peers
+ * (shmkit__win_integrity_check). An earlier lock, a mutex named
+ * Global\shmkit.ep.<SID>.<name>, could be created first by any user
+ * (mutexes need no privilege there) and so kept a user from listening. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,42 +75,158 @@ static int instance(const wchar_t *path, int first, DWORD max, HANDLE *out) {
   return 0;
 }
 
-/* "In use" is a named object the listener holds, as a locked file says it
- * on POSIX: FILE_FLAG_FIRST_PIPE_INSTANCE would say it too, but Wine
- * ignores the flag, and on Windows it also refuses a new listener while
- * connections accepted by an old one are open. A name another user made
- * first (pipe or lock) is refused either way: SHMKIT_EEXIST here, and both
- * ends check their peer's user. */
-int shmkit__os_listen(const char *name, shmkit_handle *out,
-                      shmkit__listener *l) {
-  char sid[SHMKIT_USER_MAX], lock_name[SHMKIT_USER_MAX + 64];
+/* The directory of this user's endpoint locks, made if `make` and missing:
+ * a new UTF-16 string, or NULL with *err. */
+static wchar_t *lock_dir(int make, int *err) {
+  static const wchar_t sub[] = L"\\shmkit";
   SECURITY_ATTRIBUTES sa;
-  wchar_t *path, *wlock;
-  HANDLE lock, h;
-  DWORD e;
+  wchar_t *dir;
+  DWORD n, m;
+
+  n = sys_GetEnvironmentVariableW(L"LOCALAPPDATA", NULL, 0);
+  if (n == 0) { /* no profile directory: nowhere only this user writes */
+    *err = GetLastError() == ERROR_ENVVAR_NOT_FOUND ? SHMKIT_EACCES
+                                                    : shmkit__win_last_error();
+    return NULL;
+  }
+  if ((dir = malloc((n + sizeof(sub) / sizeof(sub[0])) * sizeof(*dir))) ==
+      NULL) {
+    *err = SHMKIT_ENOMEM;
+    return NULL;
+  }
+  m = sys_GetEnvironmentVariableW(L"LOCALAPPDATA", dir, n);
+  if (m == 0 || m >= n) { /* changed in between (or failed) */
+    *err = m == 0 ? shmkit__win_last_error() : SHMKIT_EIO;
+    free(dir);
+    return NULL;
+  }
+  wcscpy(dir + m, sub);
+  if (make) {
+    if ((*err = shmkit__win_security(SDDL_PIPE, &sa)) != 0) {
+      free(dir);
+      return NULL;
+    }
+    if (!sys_CreateDirectoryW(dir, &sa) &&
+        GetLastError() != ERROR_ALREADY_EXISTS) {
+      *err = shmkit__win_last_error();
+      LocalFree(sa.lpSecurityDescriptor);
+      free(dir);
+      return NULL;
+    }
+    LocalFree(sa.lpSecurityDescriptor);
+  }
+  *err = 0;
+  return dir;
+}
+
+/* "<dir>\ep-<name>.lock". The prefix and suffix keep a name from being a
+ * device ("CON", "NUL") or ending in a dot, which Windows drops from file
+ * names. File names are case-insensitive, as pipe names are: "a" and "A"
+ * are one endpoint on Windows. */
+static wchar_t *lock_path(const char *name, int make, int *err) {
+  wchar_t *dir, *path;
+  size_t n;
+
+  if ((dir = lock_dir(make, err)) == NULL) return NULL;
+  n = wcslen(dir) + strlen(name) + 16;
+  if ((path = malloc(n * sizeof(*path))) == NULL) {
+    *err = SHMKIT_ENOMEM;
+  } else {
+    /* Names are ASCII (shmkit__name_check). */
+    _snwprintf(path, n, L"%ls\\ep-%hs.lock", dir, name);
+    path[n - 1] = L'\0';
+  }
+  free(dir);
+  return path;
+}
+
+/* Takes the lock of endpoint `name` and writes our pid in it. */
+static int take_lock(const char *name, HANDLE *out) {
+  DWORD pid = GetCurrentProcessId(), n, e = 0;
+  SECURITY_ATTRIBUTES sa;
+  wchar_t *path;
+  HANDLE h = INVALID_HANDLE_VALUE;
   int err;
 
-  if ((err = shmkit__win_user_sid(sid)) != 0) return err;
-  /* Global\\, as pipe names are: one user's sessions share endpoints.
-   * (Unlike sections, mutexes need no privilege there.) */
-  snprintf(lock_name, sizeof(lock_name), "Global\\shmkit.ep.%s.%s", sid, name);
-  if ((wlock = shmkit__utf16(lock_name, &err)) == NULL) return err;
+  if ((path = lock_path(name, 1, &err)) == NULL) return err;
   if ((err = shmkit__win_security(SDDL_PIPE, &sa)) != 0) {
-    free(wlock);
+    free(path);
     return err;
   }
-  lock = sys_CreateMutexW(&sa, FALSE, wlock);
-  e = GetLastError();
-  LocalFree(sa.lpSecurityDescriptor);
-  free(wlock);
-  if (lock == NULL)
-    return e == ERROR_ACCESS_DENIED ? SHMKIT_EEXIST : shmkit__win_error(e);
-  if (e == ERROR_ALREADY_EXISTS) {
-    CloseHandle(lock);
-    return SHMKIT_EEXIST;
+  /* Readers (clients) are let in, writers (other listeners) are not. A
+   * lock closed a moment ago can still be "delete pending" while a client
+   * reads it, which refuses every open (ERROR_ACCESS_DENIED): that passes
+   * at once, so it is tried again, a bounded number of times. */
+  for (int tries = 0; tries < 50; tries++) {
+    h = sys_CreateFileW(path, GENERIC_READ | GENERIC_WRITE | DELETE,
+                        FILE_SHARE_READ | FILE_SHARE_DELETE, &sa, CREATE_ALWAYS,
+                        FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE,
+                        NULL);
+    e = GetLastError();
+    if (h != INVALID_HANDLE_VALUE || e != ERROR_ACCESS_DENIED) break;
+    Sleep(1);
   }
+  LocalFree(sa.lpSecurityDescriptor);
+  free(path);
+  if (h == INVALID_HANDLE_VALUE)
+    return e == ERROR_SHARING_VIOLATION || e == ERROR_ACCESS_DENIED
+               ? SHMKIT_EEXIST
+               : shmkit__win_error(e);
+  if (!sys_WriteFile(h, &pid, sizeof(pid), &n, NULL))
+    err = shmkit__win_last_error();
+  else if (n != sizeof(pid))
+    err = SHMKIT_EIO;
+  if (err != 0) {
+    CloseHandle(h);
+    return err;
+  }
+  *out = h;
+  return 0;
+}
+
+/* The pid the listener of `name` wrote in its lock: SHMKIT_ENOENT if
+ * nobody holds it. */
+static int lock_owner(const char *name, DWORD *pid) {
+  wchar_t *path;
+  HANDLE h;
+  DWORD n, e, buf[2];
+  int err;
+
+  if ((path = lock_path(name, 0, &err)) == NULL) return err;
+  h = sys_CreateFileW(path, GENERIC_READ,
+                      FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                      NULL, OPEN_EXISTING, 0, NULL);
+  e = GetLastError();
+  free(path);
+  if (h == INVALID_HANDLE_VALUE)
+    /* Not there, or going away (delete pending): nobody listens. */
+    return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ||
+                   e == ERROR_ACCESS_DENIED
+               ? SHMKIT_ENOENT
+               : shmkit__win_error(e);
+  if (!sys_ReadFile(h, buf, sizeof(buf), &n, NULL))
+    err = shmkit__win_last_error();
+  else /* exactly one pid: a listener writes it before it makes its pipe */
+    err = n == sizeof(buf[0]) ? 0 : SHMKIT_ENOENT;
+  CloseHandle(h);
+  if (err == 0) *pid = buf[0];
+  return err;
+}
+
+/* The lock is taken before the pipe is made, so that a client that finds
+ * the pipe finds the pid too. FILE_FLAG_FIRST_PIPE_INSTANCE makes Windows
+ * refuse a name that has instances already, a squatter's (see the top of
+ * this file) or those of connections an earlier listener accepted and that
+ * are still open: SHMKIT_EEXIST either way. */
+int shmkit__os_listen(const char *name, shmkit_handle *out,
+                      shmkit__listener *l) {
+  wchar_t *path;
+  HANDLE lock = NULL, h;
+  int err;
+
+  if ((err = take_lock(name, &lock)) != 0) return err;
   if ((path = pipe_path(name, &err)) != NULL) {
-    err = instance(path, 0, PIPE_UNLIMITED_INSTANCES, &h);
+    err = instance(path, 1, PIPE_UNLIMITED_INSTANCES, &h);
     free(path);
   }
   if (err != 0) {
@@ -104,6 +244,62 @@ void shmkit__os_unlisten(const char *name, shmkit_handle h,
   (void)name;
   if (h != SHMKIT_INVALID_HANDLE) CloseHandle((HANDLE)h);
   CloseHandle((HANDLE)l->lock);
+}
+
+/* The integrity level (the RID of the mandatory label: 0x1000 low, 0x2000
+ * medium, 0x3000 high...) of a process's token. */
+static int integrity_of(HANDLE process, DWORD *level) {
+  union {
+    TOKEN_MANDATORY_LABEL label;
+    char bytes[sizeof(TOKEN_MANDATORY_LABEL) + SECURITY_MAX_SID_SIZE];
+  } info;
+  HANDLE token;
+  DWORD n;
+  UCHAR count;
+  int err = 0;
+
+  if (!sys_OpenProcessToken(process, TOKEN_QUERY, &token))
+    return shmkit__win_last_error();
+  if (!sys_GetTokenInformation(token, TokenIntegrityLevel, &info, sizeof(info),
+                               &n)) {
+    err = shmkit__win_last_error();
+  } else {
+    count = *GetSidSubAuthorityCount(info.label.Label.Sid);
+    *level =
+        count == 0 ? 0 : *GetSidSubAuthority(info.label.Label.Sid, count - 1);
+  }
+  CloseHandle(token);
+  return err;
+}
+
+/* A process of this user at a lower integrity level is a sandbox of it
+ * (a browser's renderer, a document viewer): what it sends is input from
+ * outside the sandbox's walls, and what it is sent leaves them. It is not
+ * taken for the user: both ends refuse a peer below their own level, so
+ * connections join processes of one level (a higher one may still refuse a
+ * lower one's listener as a client: it is then that one that refuses). */
+int shmkit__win_integrity_check(HANDLE process) {
+  DWORD mine, theirs;
+  int err;
+
+  if ((err = integrity_of(GetCurrentProcess(), &mine)) != 0 ||
+      (err = integrity_of(process, &theirs)) != 0)
+    return err;
+  return theirs < mine ? SHMKIT_EACCES : 0;
+}
+
+/* The integrity check of the process `pid` (a pipe's other end):
+ * SHMKIT_ECLOSED if it is gone already. */
+static int pid_integrity_check(DWORD pid) {
+  HANDLE proc = sys_OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+  int err;
+
+  if (proc == NULL)
+    return GetLastError() == ERROR_INVALID_PARAMETER ? SHMKIT_ECLOSED
+                                                     : shmkit__win_last_error();
+  err = shmkit__win_integrity_check(proc);
+  CloseHandle(proc);
+  return err;
 }
 
 /* Waits for a client on the listening instance h. */
@@ -133,6 +329,7 @@ static int await_client(HANDLE h, int timeout_ms) {
 
 int shmkit__os_accept(const char *name, shmkit_handle *listener, int timeout_ms,
                       shmkit_handle *out) {
+  ULONGLONG deadline = shmkit__win_deadline(timeout_ms);
   wchar_t *path;
   HANDLE next;
   int err;
@@ -144,7 +341,27 @@ int shmkit__os_accept(const char *name, shmkit_handle *listener, int timeout_ms,
       goto done;
     *listener = (shmkit_handle)next;
   }
-  if ((err = await_client((HANDLE)*listener, timeout_ms)) != 0) goto done;
+  /* A client below our integrity level is turned away here, before the
+   * connection is anybody's, and the instance listens again. */
+  for (;;) {
+    ULONG pid;
+    if ((err = await_client((HANDLE)*listener,
+                            shmkit__win_remaining(deadline))) != 0)
+      goto done;
+    if (!sys_GetNamedPipeClientProcessId((HANDLE)*listener, &pid))
+      err = shmkit__win_last_error();
+    else
+      err = pid_integrity_check(pid);
+    /* Gone already: shmkit__os_conn_open says so, and accept goes on. */
+    if (err == 0 || err == SHMKIT_ECLOSED) break;
+    DisconnectNamedPipe((HANDLE)*listener);
+    if (err != SHMKIT_EACCES) goto done;
+    if (shmkit__win_remaining(deadline) == 0) {
+      err = SHMKIT_ETIMEDOUT;
+      goto done;
+    }
+  }
+  err = 0;
   /* The connected instance is the connection; a new one listens, made
    * before this returns so that clients never find the name missing. */
   *out = *listener;
@@ -174,6 +391,21 @@ static DWORD open_client(const wchar_t *path, HANDLE *out) {
   }
   *out = h;
   return 0;
+}
+
+/* The pipe h we opened for endpoint `name` is the listener's: made by the
+ * process whose pid its lock holds (see the top of this file), at our
+ * integrity level or above. Checked before anything is written to it. */
+static int server_is_listener(HANDLE h, const char *name) {
+  ULONG server;
+  DWORD owner = 0;
+  int err;
+
+  if (!sys_GetNamedPipeServerProcessId(h, &server))
+    return shmkit__win_last_error();
+  if ((err = lock_owner(name, &owner)) != 0) return err;
+  if (owner != server) return SHMKIT_EACCES;
+  return pid_integrity_check(server);
 }
 
 int shmkit__os_connect(const char *name, int timeout_ms, shmkit_handle *out) {
@@ -208,6 +440,10 @@ int shmkit__os_connect(const char *name, int timeout_ms, shmkit_handle *out) {
       err = SHMKIT_ENOENT;
       goto done;
     }
+  }
+  if ((err = server_is_listener(h, name)) != 0) {
+    CloseHandle(h);
+    goto done;
   }
   *out = (shmkit_handle)h;
 done:

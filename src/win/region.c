@@ -109,7 +109,11 @@ int shmkit__os_create(uint64_t size, unsigned flags, shmkit_handle *out) {
   HANDLE h;
   int err;
 
-  (void)flags; /* sections are committed against the paging file at once */
+  /* Sections are committed against the paging file at once (SEC_COMMIT,
+   * the default), SHMKIT_SPARSE or not: a SEC_RESERVE section would fault
+   * on first touch in every process it is handed to (shmkit__os_check
+   * refuses such sections). */
+  (void)flags;
   for (int attempt = 0; attempt < 16; attempt++) {
     wchar_t *w;
     if ((err = shmkit__win_random(rnd, sizeof(rnd))) != 0) return err;
@@ -224,10 +228,12 @@ static int fits(HANDLE h, DWORD view, uint64_t from, uint64_t end) {
  * VirtualQuery reports inside that one view are added up: VirtualQuery
  * reports runs of pages of the same state and protection, so a section
  * made with SEC_RESERVE and partly committed is several runs, all counted.
- * That is whole pages. A section backed by the paging file is whole pages;
- * one backed by a file is as long as it was made (the file's length if 0
- * was given), so the view's last page may reach past its end: views ending
- * inside that page find the exact end (at most 12 of them for 4 KiB
+ * That is whole pages. A run still reserved (MEM_RESERVE) refuses the
+ * section, as its SEC_RESERVE attribute does in shmkit__os_check: those
+ * pages are not memory yet (see there). A section backed by the paging file is
+ * whole pages; one backed by a file is as long as it was made (the file's
+ * length if 0 was given), so the view's last page may reach past its end: views
+ * ending inside that page find the exact end (at most 12 of them for 4 KiB
  * pages), the size NtQuerySection reports for it (under Wine 8). */
 static int mapped_size(HANDLE h, int access, uint64_t *size) {
   DWORD view = access == SHMKIT_READ_WRITE ? FILE_MAP_WRITE : FILE_MAP_READ;
@@ -235,14 +241,18 @@ static int mapped_size(HANDLE h, int access, uint64_t *size) {
   SYSTEM_INFO si;
   uint64_t total = 0, lo, hi, from;
   char *base, *at;
+  int reserved = 0;
 
   base = sys_MapViewOfFile(h, view, 0, 0, 0);
   if (base == NULL) return shmkit__win_last_error();
   for (at = base; sys_VirtualQuery(at, &mbi, sizeof(mbi)) == sizeof(mbi) &&
                   mbi.AllocationBase == base && mbi.RegionSize > 0;
-       at += mbi.RegionSize)
+       at += mbi.RegionSize) {
+    if (mbi.State == MEM_RESERVE) reserved = 1;
     total += mbi.RegionSize;
+  }
   UnmapViewOfFile(base);
+  if (reserved) return SHMKIT_ENOTSHM;
   GetSystemInfo(&si);
   if (total < si.dwPageSize) return SHMKIT_EIO;
   /* The end is in (lo, hi]; a view that ends at hi usually fits. */
@@ -311,6 +321,12 @@ int shmkit__os_check(shmkit_handle handle, int access, uint64_t *size) {
   if (sys_NtQuerySection(query_section, h, 0 /* SectionBasicInformation */,
                          &section, sizeof(section), NULL) < 0)
     return SHMKIT_EIO;
+  /* A section made with SEC_RESERVE has no memory behind its pages until
+   * its maker commits them (VirtualAlloc on a view): on Windows, the first
+   * touch of such a page is an access violation, which a receiver cannot
+   * expect of a region. Not a region shmkit can use. (shmkit's own
+   * sections are SEC_COMMIT, SHMKIT_SPARSE included.) */
+  if (section.attributes & SEC_RESERVE) return SHMKIT_ENOTSHM;
   *size = (uint64_t)section.size.QuadPart;
   return 0;
 }

@@ -93,7 +93,7 @@ static inline int sys_fails(const char *call, DWORD err) {
 #define sys_WideCharToMultiByte(...)                                           \
   SYS(WideCharToMultiByte, 0, NOMEM_, __VA_ARGS__)
 
-/* ---- pipes, events, the endpoint's lock */
+/* ---- pipes, events, the endpoint's lock (a file in the user's directory) */
 #define sys_CreateNamedPipeW(...)                                              \
   SYS(CreateNamedPipeW, INVALID_HANDLE_VALUE, NORES_, __VA_ARGS__)
 #define sys_ConnectNamedPipe(...)                                              \
@@ -114,6 +114,10 @@ static inline int sys_fails(const char *call, DWORD err) {
 #define sys_WriteFile(...)     SYS(WriteFile, FALSE, NORES_, __VA_ARGS__)
 #define sys_CreateEventW(...)  SYS(CreateEventW, NULL, NORES_, __VA_ARGS__)
 #define sys_CreateMutexW(...)  SYS(CreateMutexW, NULL, NORES_, __VA_ARGS__)
+#define sys_GetEnvironmentVariableW(...)                                       \
+  SYS(GetEnvironmentVariableW, 0, NOMEM_, __VA_ARGS__)
+#define sys_CreateDirectoryW(...)                                              \
+  SYS(CreateDirectoryW, FALSE, NORES_, __VA_ARGS__)
 #define sys_GetFileType(...)                                                   \
   SYS(GetFileType, FILE_TYPE_UNKNOWN, NORES_, __VA_ARGS__)
 

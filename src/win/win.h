@@ -26,6 +26,11 @@ int shmkit__win_user_sid(char sid[SHMKIT_USER_MAX]);
 /* The user SID of another process, as text. */
 int shmkit__win_process_sid(HANDLE process, char sid[SHMKIT_USER_MAX]);
 
+/* 0 if `process` (opened with PROCESS_QUERY_LIMITED_INFORMATION) runs at
+ * this process's integrity level or above, SHMKIT_EACCES if below, or the
+ * error that kept it from being read (endpoint.c). */
+int shmkit__win_integrity_check(HANDLE process);
+
 /* A security descriptor from SDDL with "%s" replaced by the user's SID, for
  * CreateFileMapping and CreateNamedPipe; LocalFree() it. */
 int shmkit__win_security(const char *sddl_fmt, SECURITY_ATTRIBUTES *sa);
