@@ -552,37 +552,50 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
  * that made it holds that lock, so a process that makes the pipe name
  * first is not taken for the listener. A process of the same user at a
  * lower integrity level (a sandbox: Low, AppContainer) is not taken for
- * the user: each end refuses a peer below its own level, so a connection
- * joins two processes of one level. Nothing can tell a listener from
- * another process of the same user and level, which can do all it does.
+ * the user: shmkit_accept() and shmkit_connect() each refuse a peer below
+ * their own level, so an endpoint joins two processes of one level. A
+ * sandbox gets a pair's end from the process that starts it instead (see
+ * "How regions travel on Windows": regions are pushed to it). Nothing can
+ * tell a listener from another process of the same user and level, which
+ * can do all it does.
  *
- * How regions travel on Windows. The sender puts its handle values in the
- * message, and the receiver duplicates them out of the sender's process
- * (whose pid the pipe tells: GetNamedPipeClientProcessId /
- * GetNamedPipeServerProcessId), asking for the access the message claims
- * and no more. The classic hand-over pushes instead (DuplicateHandle into
- * the receiver); shmkit does not, because a receiver cannot tell a pushed
- * value from one of its own handles, and a sender that dies between its
- * DuplicateHandle and its message leaves handles in the receiver that
- * nobody knows of. Pulled,
- * nothing enters the receiver until it asks, and what it gets is checked
- * like a token's. The cost: the sender keeps a copy of each region sent
- * ("in flight") until the receiver acknowledges taking it. The sender
- * reads those acknowledgements on its next send or receive on the
- * connection (a send reads only those at the front, so a program that
- * only sends while its peer also sends holds its copies until it next
- * receives), closes what is left when the connection ends, and its
- * shmkit_conn_close() gives the peer up to 5 seconds to take what it was
- * sent. A process that exits without closing the connection, or is
- * killed, takes its regions in flight with it: the receiver gets
- * SHMKIT_ECLOSED for that message. The receiver must be able to open the
- * sender with PROCESS_DUP_HANDLE (any process of the same user and
- * integrity level can); where it cannot, messages still arrive but one with
- * regions fails with SHMKIT_EPERM. The same for regions sent on a
- * connected end that was handed on to a child (other than a pair's end,
- * which shmkit_spawn() follows): each region says which process sent it,
- * and the receiver takes handles only out of the process the system says
- * is at the other end, never out of another one by the same values.
+ * How regions travel on Windows. A handle crosses into another process
+ * only by DuplicateHandle, which needs PROCESS_DUP_HANDLE on that process,
+ * and that right is full control of it. So the side that may open the
+ * other duplicates, decided per direction when each end takes up the
+ * connection (each tells the other whether it could open it):
+ *  - Pull, the usual case (processes of one user and integrity level can
+ *    open each other): the receiver duplicates the sender's handles out of
+ *    the sender's process (whose pid the pipe tells), asking only the
+ *    access the message claims. The sender keeps a copy of each region
+ *    sent ("in flight") until the receiver says it took it; it reads those
+ *    acknowledgements on its next send or receive (a send reads only those
+ *    at the front of the pipe, so a program that only sends while its peer
+ *    also sends holds its copies until it next receives), closes what is
+ *    left when the connection ends, and its shmkit_conn_close() gives the
+ *    peer up to 5 seconds to take what it was sent. At most 1024 copies
+ *    are in flight on a connection: a send of more waits, within its
+ *    timeout, for the peer to take some (then SHMKIT_EBUSY). A process
+ *    that exits without closing the connection, or is killed, takes its
+ *    regions in flight with it: the receiver gets SHMKIT_ECLOSED for that
+ *    message.
+ *  - Push, when the receiver may not open its sender (a sandboxed child
+ *    given a pair's end, a sender whose DACL denies it): the sender
+ *    duplicates each region into the receiver, with the region's access
+ *    and no more, so a read-only region arrives read-only and the receiver
+ *    has no way to the sender's writable handle. The costs: a sender that
+ *    dies between its DuplicateHandle and its message, or whose send
+ *    times out, leaves handles in the receiver that nobody knows of, and
+ *    so do pushed messages a receiver closes without reading.
+ * A receiver that can open its sender takes no pushed value
+ * (SHMKIT_EPROTO): one it is told would name one of its own handles. One
+ * that cannot takes them, checked like a token's: only a process that may
+ * open it can have put a handle there. Where neither may open the other, a
+ * send with regions fails with SHMKIT_EPERM. Each pulled region also says
+ * which process sent it, and the receiver takes handles only out of the
+ * process the system says is at the other end: regions sent on a connected
+ * end that was handed on to a child (other than a pair's end, which
+ * shmkit_spawn() follows) fail with SHMKIT_EPERM.
  *
  * Timeouts are in milliseconds: -1 waits forever, 0 does not wait. */
 
@@ -650,7 +663,11 @@ SHMKIT_EXTERN void shmkit_conn_close(shmkit_conn *conn);
  * as it was opened, and a receiver refuses to take it writable: send it
  * read-only, shmkit_region_dup_readonly().) Fails with
  * SHMKIT_E2BIG, SHMKIT_EINVAL, SHMKIT_ECLOSED (the peer is gone),
- * SHMKIT_ETIMEDOUT (the peer does not read), SHMKIT_EMFILE (Linux: this
+ * SHMKIT_ETIMEDOUT (the peer does not read; Windows: or, with regions, has
+ * not yet taken up its end and said how it takes them), SHMKIT_EBUSY
+ * (Windows: 1024 regions sent are still not taken), SHMKIT_EPERM (Windows:
+ * neither process may open the other; see "How regions travel on
+ * Windows"), SHMKIT_EMFILE (Linux: this
  * user has more handles sent and not yet received than its RLIMIT_NOFILE,
  * and is not privileged; nothing was sent, and the handles come back as
  * receivers read them). */
@@ -687,7 +704,10 @@ typedef struct shmkit_msg {
  * after every message it sent before has arrived; every later call returns it
  * again; on Windows also: the sender died before its regions could be taken,
  * and the message is dropped), SHMKIT_ETIMEDOUT, and on Windows SHMKIT_EPERM
- * (this process may not take handles out of the sender's).
+ * (regions sent by another process than the one at the other end, or by a
+ * sender this process may not take handles from). On Windows a peer that
+ * floods the connection keeps a receive at most a bounded batch of its
+ * messages past the timeout.
  *
  * POSIX: a received handle is checked without asking its file system
  * where the system allows it (Linux: anything but a tmpfs or hugetlbfs
