@@ -110,7 +110,9 @@ typedef struct shmkit__ack {
 typedef struct shmkit__hello {
   uint32_t magic; /* SHMKIT__HELLO_MAGIC */
   uint32_t flags; /* SHMKIT__HELLO_PULLS or 0 */
-  uint64_t zero;  /* reserved, 0 */
+  uint32_t pid;   /* the writer's process id: a hello written for an end
+                     before it was handed to a child is not the child's */
+  uint32_t zero;  /* reserved, 0 */
 } shmkit__hello;
 
 /* Check a received acknowledgement or hello of `got` bytes: 0 or

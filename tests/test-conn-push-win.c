@@ -279,6 +279,7 @@ CHILD_IMPL(hello_flooder) {
   memset(&h, 0, sizeof(h));
   h.magic = SHMKIT__HELLO_MAGIC;
   h.flags = SHMKIT__HELLO_PULLS;
+  h.pid = GetCurrentProcessId();
   for (int i = 0; i < FLOOD; i++) {
     pipe_io(pipe, 1, &h, sizeof(h), &n);
     ASSERT_EQ(n, sizeof(h));
@@ -533,5 +534,87 @@ TEST_IMPL(conn_acks_after_taking_win) {
   ASSERT_EQ(code, 0);
   shmkit_process_close(p);
   shmkit_region_close(r);
+  return 0;
+}
+
+/* ---- a sandboxed child given a pair's end */
+
+/* Receives one message of one read-only region, checks it cannot make it
+ * writable, and says so. */
+CHILD_IMPL(sandboxed_receiver) {
+  shmkit_conn *c = child_conn(argc, argv);
+  shmkit_msg m;
+  shmkit_view *v;
+  char buf[16];
+
+  recv_msg(c, &m, buf, sizeof(buf), 30000);
+  ASSERT_STR_EQ(buf, "ro");
+  ASSERT_EQ(m.count, 1);
+  ASSERT_EQ(shmkit_region_access(m.regions[0]), SHMKIT_READ_ONLY);
+  expect_text(m.regions[0], "for the sandbox");
+  ASSERT_ERR(shmkit_view_map(&v, m.regions[0], 0, 64, SHMKIT_READ_WRITE),
+             SHMKIT_EACCES);
+  ASSERT_EQ(test_try_map_writable(shmkit_region_handle(m.regions[0]), 64), 0);
+  shmkit_region_close(m.regions[0]);
+  ASSERT_OK(shmkit_conn_send(c, "ok", 3, NULL, 0, 30000));
+  shmkit_conn_close(c);
+  return 0;
+}
+
+/* This process denies every other one the right to duplicate its
+ * handles, as a broker is to its sandbox, and hands a pair's end to a
+ * child: the child says it cannot pull, and a region sent at once (before
+ * the child has taken up its end) is pushed to it, read-only. The parent
+ * has the child's process handle from spawning it, so it pulls the other
+ * way. */
+TEST_IMPL(conn_push_to_sandboxed_child_win) {
+  char tok[SHMKIT_TOKEN_MAX];
+  const char *argv[] = {test_self_path(), "--child", "sandboxed_receiver", tok,
+                        NULL};
+  PSECURITY_DESCRIPTOR saved;
+  shmkit_spawn_options o;
+  PACL dacl;
+  shmkit_process *p;
+  shmkit_region *rw, *ro;
+  shmkit_conn *a, *b;
+  shmkit_msg m;
+  char buf[8];
+  int code, sig;
+
+  ASSERT_EQ(GetSecurityInfo(GetCurrentProcess(), SE_KERNEL_OBJECT,
+                            DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL,
+                            &saved),
+            ERROR_SUCCESS);
+  rw = region_with("for the sandbox");
+  ASSERT_OK(shmkit_region_dup_readonly(rw, &ro));
+  /* The pair is made, and the other end's hello read, first: written in
+   * this process, it says the end pulls, which is stale once the end is
+   * the child's. */
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
+  memset(&m, 0, sizeof(m));
+  ASSERT_ERR(shmkit_conn_recv(a, &m, 0), SHMKIT_ETIMEDOUT); /* reads it */
+  deny_process_access();
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  o.conns = &b;
+  o.conn_count = 1;
+  ASSERT_OK(shmkit_spawn(&p, &o));
+  shmkit_conn_close(b);
+  ASSERT_OK(shmkit_conn_send(a, "ro", 3, &ro, 1, 30000));
+  shmkit_region_close(ro);
+  recv_msg(a, &m, buf, sizeof(buf), 30000);
+  ASSERT_STR_EQ(buf, "ok");
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(code, 0);
+  expect_text(rw, "for the sandbox");
+  ASSERT_EQ(SetSecurityInfo(GetCurrentProcess(), SE_KERNEL_OBJECT,
+                            DACL_SECURITY_INFORMATION, NULL, NULL, dacl, NULL),
+            ERROR_SUCCESS);
+  LocalFree(saved);
+  shmkit_process_close(p);
+  shmkit_conn_close(a);
+  shmkit_region_close(rw);
   return 0;
 }

@@ -102,6 +102,7 @@ static void flush_control(HANDLE h, shmkit__conn_os *s) {
     if (s->hello_due) {
       s->out.hello.magic = SHMKIT__HELLO_MAGIC;
       s->out.hello.flags = s->dup_peer ? SHMKIT__HELLO_PULLS : 0;
+      s->out.hello.pid = GetCurrentProcessId();
       s->hello_due = 0;
       len = sizeof(s->out.hello);
     } else {
@@ -195,7 +196,10 @@ static int control_in(shmkit__conn_os *s, const void *p, DWORD n) {
   } else {
     if (shmkit__hello_decode(&c.hello, n) != 0) return 0;
     EnterCriticalSection(&s->lock);
-    s->peer_pulls = (c.hello.flags & SHMKIT__HELLO_PULLS) != 0;
+    /* One from another process than the peer is stale (written before
+     * the other end was handed to a child) or a lie: dropped. */
+    if (c.hello.pid == s->peer_pid)
+      s->peer_pulls = (c.hello.flags & SHMKIT__HELLO_PULLS) != 0;
     LeaveCriticalSection(&s->lock);
   }
   return 1;
@@ -357,8 +361,9 @@ int shmkit__os_conn_repeer(shmkit__conn_os *s, int64_t pid,
   s->peer_pid = (DWORD)pid;
   s->dup_peer = 1;
   /* The child says for itself how it takes regions when it takes up its
-   * end; until then what the other end said in this process stands. Ours
-   * is said again, to it, when the pipe is next written. */
+   * end (a sandboxed child cannot pull): a send with regions waits for
+   * that. Ours is said again, to it, when the pipe is next written. */
+  s->peer_pulls = -1;
   s->hello_due = 1;
   LeaveCriticalSection(&s->lock);
   return 0;
