@@ -480,7 +480,9 @@ typedef struct shmkit_spawn_options {
  *
  * Windows: argv is joined into one command line with the quoting that
  * CommandLineToArgvW and the C runtime undo, so the child sees the argv
- * given; strings are UTF-8 here and UTF-16 to the system. A .bat or .cmd
+ * given; strings are UTF-8 here and UTF-16 to the system. argv[0] is read
+ * there by a rule of its own, with no escapes: one holding a double quote
+ * cannot be carried and fails with SHMKIT_EINVAL. A .bat or .cmd
  * program runs under cmd.exe, which parses the line its own way: each
  * argument (argv[0] too) is put in double quotes, which %1 in the script
  * shows, and one that holds a character no quoting protects from cmd.exe

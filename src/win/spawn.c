@@ -90,6 +90,23 @@ static size_t quote(wchar_t *out, const wchar_t *arg) {
   return n;
 }
 
+/* The program name, argv[0], is read by another rule (CommandLineToArgvW
+ * and the C runtime alike): in quotes it runs to the next quote, with no
+ * escapes; otherwise to the first space or tab. So it is quoted when it has
+ * white space or is empty, and its backslashes go as they are; a quote in
+ * it cannot be carried at all (the caller refuses it). */
+static size_t quote_program(wchar_t *out, const wchar_t *arg) {
+  size_t len = wcslen(arg);
+  int plain = len != 0 && wcspbrk(arg, L" \t\n\v") == NULL;
+
+  if (out != NULL) {
+    if (!plain) *out++ = L'"';
+    memcpy(out, arg, len * sizeof(*out));
+    if (!plain) out[len] = L'"';
+  }
+  return plain ? len : len + 2;
+}
+
 /* Windows runs a .bat or .cmd program through cmd.exe, which reads the
  * command line by rules of its own: it does not undo the quoting above,
  * expands %VARIABLES% even inside quotes (and !VARIABLES! where delayed
@@ -132,6 +149,14 @@ static int is_batch(const wchar_t *app) {
  * it here, before anything starts. */
 #define COMMAND_LINE_MAX 32767
 
+/* One argument as the command line carries it: for a batch file by
+ * cmd.exe's rules, else argv[0] by the program name's and the rest by
+ * CommandLineToArgvW's. */
+static size_t quote_any(wchar_t *out, const wchar_t *arg, int batch, size_t i) {
+  if (batch) return quote_batch(out, arg);
+  return i == 0 ? quote_program(out, arg) : quote(out, arg);
+}
+
 /* A new, writable command line (CreateProcessW may write into it), for a
  * batch file (cmd.exe's rules) or any other program. */
 static int command_line(char *const *argv, int batch, wchar_t **out) {
@@ -142,12 +167,13 @@ static int command_line(char *const *argv, int batch, wchar_t **out) {
   for (size_t i = 0; argv[i] != NULL; i++) {
     wchar_t *w = shmkit__utf16(argv[i], &err);
     if (w == NULL) return err;
-    if (batch && wcspbrk(w, batch_unsafe) != NULL) {
+    if ((batch && wcspbrk(w, batch_unsafe) != NULL) ||
+        (i == 0 && wcschr(w, L'"') != NULL)) {
       free(w);
       return SHMKIT_EINVAL;
     }
     /* the space before, the argument */
-    total += (i > 0) + (batch ? quote_batch(NULL, w) : quote(NULL, w));
+    total += (i > 0) + quote_any(NULL, w, batch, i);
     free(w);
     if (total > COMMAND_LINE_MAX) return SHMKIT_E2BIG;
   }
@@ -159,7 +185,7 @@ static int command_line(char *const *argv, int batch, wchar_t **out) {
       return err;
     }
     if (i > 0) line[n++] = L' ';
-    n += batch ? quote_batch(line + n, w) : quote(line + n, w);
+    n += quote_any(line + n, w, batch, i);
     free(w);
   }
   line[n] = L'\0';
