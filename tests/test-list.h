@@ -71,6 +71,7 @@ TEST_WIN(adopt_classic_dup_readonly_win) /* same, section DACLs */
 TEST_WIN(spawn_command_line_limit_win) /* CreateProcessW's 32,767 */
 TEST_WIN(spawn_argv0_win)    /* the program name's own parsing */
 TEST_WIN(spawn_environment_block_win) /* names ignore case, sorted block */
+TEST_WIN(spawn_inherits_only_listed_win) /* the child's handle table */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
@@ -143,6 +144,7 @@ CHILD_WIN(classic_readonly_peer)
 CHILD_WIN(long_arg_check)
 CHILD_WIN(argv0_check)
 CHILD_WIN(env_block_report)
+CHILD_WIN(held_handles)
 CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)
 CHILD_POSIX(stranger_plants)

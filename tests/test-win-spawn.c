@@ -4,6 +4,7 @@
 #include <windows.h>
 
 #include <stdlib.h>
+#include <winternl.h>
 
 #include "runner.h"
 
@@ -263,5 +264,219 @@ CHILD_IMPL(env_block_report) {
   FreeEnvironmentStringsW(block);
   shmkit_view_unmap(v);
   shmkit_region_close(r);
+  return 0;
+}
+
+/* ---- what the child holds */
+
+/* NtQuerySystemInformation(SystemExtendedHandleInformation): every handle
+ * of the system, with the process that holds it. */
+typedef struct handle_entry {
+  PVOID object;
+  ULONG_PTR pid;
+  ULONG_PTR value;
+  ULONG access;
+  USHORT backtrace;
+  USHORT type_index;
+  ULONG attributes;
+  ULONG reserved;
+} handle_entry;
+
+typedef struct handle_table {
+  ULONG_PTR count;
+  ULONG_PTR reserved;
+  handle_entry entries[1];
+} handle_table;
+
+typedef LONG(NTAPI *query_system_fn)(ULONG, void *, ULONG, ULONG *);
+typedef LONG(NTAPI *query_object_fn)(HANDLE, ULONG, void *, ULONG, ULONG *);
+
+#define SYSTEM_EXTENDED_HANDLE_INFORMATION 64
+#define OBJECT_TYPE_INFORMATION            2
+#define STATUS_INFO_LENGTH_MISMATCH        ((LONG)0xC0000004L)
+
+static FARPROC ntdll_fn(const char *name) {
+  HMODULE nt = GetModuleHandleA("ntdll.dll");
+  FARPROC f = nt != NULL ? GetProcAddress(nt, name) : NULL;
+  if (f == NULL) FAIL("ntdll has no %s", name);
+  return f;
+}
+
+/* The values of this process's handles, from the system's table (complete,
+ * unlike a walk of values that stops at a gap), ending with 0. */
+static ULONG_PTR *own_handles(void) {
+  query_system_fn query =
+      (query_system_fn)(void (*)(void))ntdll_fn("NtQuerySystemInformation");
+  ULONG size = 1 << 16, got = 0;
+  handle_table *t = NULL;
+  ULONG_PTR *out, n = 0;
+  LONG st;
+
+  do {
+    size *= 2;
+    free(t);
+    if ((t = malloc(size)) == NULL) FAIL("out of memory");
+    st = query(SYSTEM_EXTENDED_HANDLE_INFORMATION, t, size, &got);
+  } while (st == STATUS_INFO_LENGTH_MISMATCH && size < (1u << 28));
+  if (st != 0) FAIL("SystemExtendedHandleInformation: status %#lx", st);
+  if ((out = calloc(t->count + 1, sizeof(*out))) == NULL) FAIL("no memory");
+  for (ULONG_PTR i = 0; i < t->count; i++)
+    if (t->entries[i].pid == GetCurrentProcessId())
+      out[n++] = t->entries[i].value;
+  free(t);
+  return out;
+}
+
+/* The type name of the object of handle `h`, as NtQueryObject says. */
+static void type_of(HANDLE h, char *buf, size_t size) {
+  query_object_fn query =
+      (query_object_fn)(void (*)(void))ntdll_fn("NtQueryObject");
+  union {
+    UNICODE_STRING name; /* the first field of OBJECT_TYPE_INFORMATION */
+    char bytes[1024];
+  } info;
+  ULONG got;
+  LONG st = query(h, OBJECT_TYPE_INFORMATION, &info, sizeof(info), &got);
+
+  if (st != 0) FAIL("NtQueryObject(%p): status %#lx", (void *)h, st);
+  WideCharToMultiByte(CP_UTF8, 0, info.name.Buffer, info.name.Length / 2, buf,
+                      (int)size - 1, NULL, NULL);
+  buf[info.name.Length / 2 < size ? info.name.Length / 2 : size - 1] = '\0';
+}
+
+/* 1 for the handle of a directory: the current directory, which every
+ * process holds open (Windows and Wine alike). */
+static int is_directory(HANDLE h) {
+  BY_HANDLE_FILE_INFORMATION fi;
+  return GetFileType(h) == FILE_TYPE_DISK &&
+         GetFileInformationByHandle(h, &fi) &&
+         (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+}
+
+/* The handle of the console this process is attached to, which Windows
+ * opens in a console program (the first of the second group of reserved
+ * fields of the process parameters; Wine may leave it NULL). */
+static HANDLE console_handle(void) {
+  typedef LONG(NTAPI * query_fn)(HANDLE, ULONG, void *, ULONG, ULONG *);
+  query_fn query =
+      (query_fn)(void (*)(void))ntdll_fn("NtQueryInformationProcess");
+  PROCESS_BASIC_INFORMATION pbi;
+  LONG st = query(GetCurrentProcess(), 0 /* ProcessBasicInformation */, &pbi,
+                  sizeof(pbi), NULL);
+
+  if (st != 0) FAIL("ProcessBasicInformation: status %#lx", st);
+  return pbi.PebBaseAddress->ProcessParameters->Reserved2[0];
+}
+
+/* The parent holds an inheritable section, pipe and file of its own that
+ * it does not list; the child is started with one region listed, and
+ * checks every handle it holds: each file (pipes are files to the system)
+ * and section must be one of its standard handles or the listed region,
+ * or the current directory Windows and Wine hold in every process (and on
+ * Windows the console driver's own handle). A spawn that listed one
+ * handle more, the parent's standard error say, fails here. */
+TEST_IMPL(spawn_inherits_only_listed_win) {
+  SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
+  HANDLE section;
+  shmkit_region *listed;
+  shmkit_handle file;
+  shmkit_process *p;
+  int leaky[2];
+  char tok[SHMKIT_TOKEN_MAX], sec[24], rd[24], wr[24], fil[24];
+  const char *args[] = {tok, sec, rd, wr, fil, NULL};
+  const char *argv[12];
+  shmkit_spawn_options o;
+  int n = 0;
+
+  section = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0,
+                               3 * 4096, NULL);
+  ASSERT(section != NULL);
+  ASSERT_EQ(test_make_leaky_pair(leaky), 0);
+  file = test_make_leaky_file();
+  ASSERT_OK(shmkit_region_create(&listed, 4096, 0));
+  ASSERT(shmkit_region_token(listed, tok, sizeof(tok)) > 0);
+  snprintf(sec, sizeof(sec), "%llu", (unsigned long long)(uintptr_t)section);
+  snprintf(rd, sizeof(rd), "%d", leaky[0]);
+  snprintf(wr, sizeof(wr), "%d", leaky[1]);
+  snprintf(fil, sizeof(fil), "%lld", (long long)file);
+  ASSERT_EQ(test_inheritable((shmkit_handle)section), 1);
+  ASSERT_EQ(test_inheritable(file), 1);
+
+  argv[n++] = test_self_path();
+  argv[n++] = "--child";
+  argv[n++] = "held_handles";
+  for (int i = 0; args[i] != NULL; i++) argv[n++] = args[i];
+  argv[n] = NULL;
+  memset(&o, 0, sizeof(o));
+  o.file = test_self_path();
+  o.argv = argv;
+  o.regions = &listed;
+  o.region_count = 1;
+  ASSERT_OK(shmkit_spawn(&p, &o));
+  reap_ok(p);
+  /* And with SHMKIT_SPAWN_CLOSE_OTHERS, which on Windows changes nothing. */
+  o.flags = SHMKIT_SPAWN_CLOSE_OTHERS;
+  ASSERT_OK(shmkit_spawn(&p, &o));
+  reap_ok(p);
+
+  shmkit_region_close(listed);
+  test_close_handle(file);
+  test_close_leaky_pair(leaky);
+  CloseHandle(section);
+  return 0;
+}
+
+/* argv: the listed region's token, then the parent's unlisted section,
+ * pipe ends and file (their values there, for the messages). */
+CHILD_IMPL(held_handles) {
+  HANDLE std[3] = {GetStdHandle(STD_INPUT_HANDLE),
+                   GetStdHandle(STD_OUTPUT_HANDLE),
+                   GetStdHandle(STD_ERROR_HANDLE)};
+  ULONG_PTR *held = own_handles(), region;
+  shmkit_region *r;
+  char walked[2048];
+  int files = 0, sections = 0;
+
+  ASSERT_EQ(argc, 5);
+  /* The value, before shmkit opens anything (adopting checks, and maps to
+   * measure). */
+  region = (ULONG_PTR)strtoull(strchr(argv[0], ':') + 1, NULL, 10);
+  walked[0] = ' ';
+  test_list_handles(walked + 1, sizeof(walked) - 1);
+  for (size_t i = 0; held[i] != 0; i++) {
+    HANDLE h = (HANDLE)held[i];
+    char type[64], item[32];
+    int ok = 0;
+
+    /* Both ways of finding them agree (walking the values is what
+     * test_list_handles does). */
+    snprintf(item, sizeof(item), " %lu ", (unsigned long)held[i]);
+    if (strstr(walked, item) == NULL)
+      FAIL("handle%snot found by walking the values:%s", item, walked);
+    type_of(h, type, sizeof(type));
+    if (strcmp(type, "Section") == 0) {
+      ok = held[i] == region;
+      sections++;
+    } else if (strcmp(type, "File") == 0) {
+      for (int k = 0; k < 3; k++) ok |= h == std[k];
+      ok = ok || is_directory(h) || (h != NULL && h == console_handle());
+      files++;
+    } else {
+      continue; /* keys, events, threads: the system's and Wine's own */
+    }
+    if (!ok)
+      FAIL("the child holds %s handle %lu, which is neither a standard "
+           "handle (%p %p %p) nor the listed region (%lu); the parent's "
+           "unlisted section, pipe and file were %s, %s %s and %s",
+           type, (unsigned long)held[i], (void *)std[0], (void *)std[1],
+           (void *)std[2], (unsigned long)region, argv[1], argv[2], argv[3],
+           argv[4]);
+  }
+  ASSERT_EQ(sections, 1);
+  ASSERT(files >= 1);
+  ASSERT_OK(shmkit_region_from_token(&r, argv[0]));
+  ASSERT_EQ(shmkit_region_size(r), 4096);
+  shmkit_region_close(r);
+  free(held);
   return 0;
 }
