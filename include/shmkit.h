@@ -436,11 +436,13 @@ typedef struct shmkit_spawn_options {
   const char *file;
   /* The arguments, argv[0] first, NULL-terminated. NULL means {file, NULL}. */
   const char *const *argv;
-  /* The environment, "NAME=value" strings, NULL-terminated. NULL means this
-   * process's environment. */
+  /* The environment, "NAME=value" strings with NAME not empty,
+   * NULL-terminated; of entries that name one variable the last counts.
+   * NULL means this process's environment, as the system keeps it. */
   const char *const *env;
   /* Changes on top of that environment, NULL-terminated: "NAME=value" sets
-   * or replaces NAME, "NAME" alone removes it. NULL for none. */
+   * or replaces NAME, "NAME" alone removes it; the last change of a name
+   * counts. NULL for none. */
   const char *const *env_set;
   /* The child's working directory; NULL for this process's. */
   const char *cwd;
@@ -478,12 +480,15 @@ typedef struct shmkit_spawn_options {
  * program format the system runs), SHMKIT_E2BIG (POSIX: the arguments and
  * environment together exceed what the system takes, ARG_MAX, or one
  * argument is longer than it takes), SHMKIT_EINVAL (NULL file or options,
- * an empty env_set entry, a region NULL), SHMKIT_ENOTSUP, SHMKIT_ENOMEM,
+ * an env entry not NAME=value, an env_set entry with no NAME, a string that
+ * is not UTF-8 (Windows), a region NULL), SHMKIT_ENOTSUP, SHMKIT_ENOMEM,
  * SHMKIT_EMFILE. The caller owns *out; see shmkit_process_close().
  *
  * Windows: argv is joined into one command line with the quoting that
  * CommandLineToArgvW and the C runtime undo, so the child sees the argv
- * given; strings are UTF-8 here and UTF-16 to the system. A .bat or .cmd
+ * given; strings are UTF-8 here and UTF-16 to the system. argv[0] is read
+ * there by a rule of its own, with no escapes: one holding a double quote
+ * cannot be carried and fails with SHMKIT_EINVAL. A .bat or .cmd
  * program runs under cmd.exe, which parses the line its own way: each
  * argument (argv[0] too) is put in double quotes, which %1 in the script
  * shows, and one that holds a character no quoting protects from cmd.exe
@@ -492,7 +497,12 @@ typedef struct shmkit_spawn_options {
  * longer than CreateProcessW takes (32,767 UTF-16 characters with its
  * terminating NUL, counted as quoted) fails with SHMKIT_E2BIG, before
  * anything starts. The environment block has no documented limit there and
- * none is applied. */
+ * none is applied. Names there are one variable's when they differ only in
+ * case, as Windows compares them (beyond ASCII too: U+00C4, U+00E4), so of
+ * "A=1" and "a=2" the later counts, spelled as given; the block is sorted
+ * as CreateProcessW requires. Names that begin with '=' (cmd.exe's
+ * "=C:=C:\dir") are not inherited and cannot be given: their NAME reads as
+ * empty. */
 SHMKIT_EXTERN int shmkit_spawn(shmkit_process **out,
                                const shmkit_spawn_options *options);
 

@@ -85,8 +85,12 @@ typedef struct shmkit__spawn {
 int shmkit__os_environ(char ***out);
 void shmkit__os_environ_free(char **env);
 
-/* 1 where environment variable names ignore case (Windows). */
-int shmkit__os_env_casefold(void);
+/* 1 if the names a[0..na) and b[0..nb) (UTF-8, not empty) are one
+ * environment variable's as the system matches them (Windows: ignoring
+ * case, beyond ASCII too), 0 if not, or an error (SHMKIT_EINVAL: a name the
+ * system cannot carry). */
+int shmkit__os_env_same_name(const char *a, size_t na, const char *b,
+                             size_t nb);
 
 /* Starts the child, or fails with the reason it could not start. *proc is
  * what the backend waits on (a pidfd, a process HANDLE), or

@@ -19,49 +19,58 @@ static size_t name_len(const char *entry) {
   return strcspn(entry, "=");
 }
 
+/* 1 if the entries name one variable, 0 if not, or an error. */
 static int same_name(const char *a, const char *b) {
-  size_t n = name_len(a);
-
-  if (n != name_len(b)) return 0;
-  if (!shmkit__os_env_casefold()) return memcmp(a, b, n) == 0;
-  for (size_t i = 0; i < n; i++) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = (char)(x - 'a' + 'A');
-    if (y >= 'a' && y <= 'z') y = (char)(y - 'a' + 'A');
-    if (x != y) return 0;
-  }
-  return 1;
+  return shmkit__os_env_same_name(a, name_len(a), b, name_len(b));
 }
 
-/* 1 if a change in set[from..] names the same variable as `entry`. */
-static int changed_later(const char *entry, const char *const *set,
-                         size_t from) {
-  for (; set[from] != NULL; from++)
-    if (same_name(entry, set[from])) return 1;
+/* 1 if an entry of list[from..] names the same variable as `entry`, 0 if
+ * none does, or an error. */
+static int named_later(const char *entry, const char *const *list,
+                       size_t from) {
+  for (; list[from] != NULL; from++) {
+    int same = same_name(entry, list[from]);
+    if (same != 0) return same;
+  }
   return 0;
 }
 
 /* The child's environment: the base (given or ours) without what env_set
- * changes, then env_set's assignments, the last of each name winning. The
- * array points into the callers' strings; only the array is allocated. */
+ * changes, then env_set's assignments; of the entries that name one
+ * variable, in the given base or in env_set, the last counts. Our own
+ * environment goes as the system keeps it. The array points into the
+ * callers' strings; only the array is allocated. */
 static int build_env(const shmkit_spawn_options *o, char **ours, char ***out) {
   const char *const *base = o->env != NULL ? o->env : (const char *const *)ours;
   const char *const *set = o->env_set;
   size_t nbase = 0, nset = 0, n = 0;
   char **env;
+  int err = 0, later;
 
-  while (base[nbase] != NULL) nbase++;
+  for (; base[nbase] != NULL; nbase++)
+    if (o->env != NULL &&
+        (name_len(base[nbase]) == 0 || base[nbase][name_len(base[nbase])] == 0))
+      return SHMKIT_EINVAL; /* not NAME=value */
   if (set != NULL)
     for (; set[nset] != NULL; nset++)
       if (name_len(set[nset]) == 0) return SHMKIT_EINVAL;
   if ((env = malloc((nbase + nset + 1) * sizeof(*env))) == NULL)
     return SHMKIT_ENOMEM;
-  for (size_t i = 0; i < nbase; i++)
-    if (set == NULL || !changed_later(base[i], set, 0))
-      env[n++] = (char *)base[i];
-  for (size_t i = 0; i < nset; i++)
-    if (set[i][name_len(set[i])] == '=' && !changed_later(set[i], set, i + 1))
-      env[n++] = (char *)set[i];
+  for (size_t i = 0; i < nbase && err == 0; i++) {
+    later = set != NULL ? named_later(base[i], set, 0) : 0;
+    if (later == 0 && o->env != NULL) later = named_later(base[i], base, i + 1);
+    if (later < 0) err = later;
+    if (later == 0) env[n++] = (char *)base[i];
+  }
+  for (size_t i = 0; i < nset && err == 0; i++) {
+    if (set[i][name_len(set[i])] != '=') continue; /* a removal */
+    if ((later = named_later(set[i], set, i + 1)) < 0) err = later;
+    if (later == 0) env[n++] = (char *)set[i];
+  }
+  if (err != 0) {
+    free(env);
+    return err;
+  }
   env[n] = NULL;
   *out = env;
   return 0;

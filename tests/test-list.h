@@ -82,6 +82,9 @@ TEST_WIN(listen_squatted_pipe_win)   /* same, FIRST_PIPE_INSTANCE */
 TEST_WIN(listen_old_global_lock_win) /* a mutex in Global\ */
 TEST_WIN(listen_after_killed_listener_win) /* TerminateProcess */
 TEST_WIN(conn_integrity_check_win) /* integrity levels of tokens */
+TEST_WIN(spawn_argv0_win)    /* the program name's own parsing */
+TEST_WIN(spawn_environment_block_win) /* names ignore case, sorted block */
+TEST_WIN(spawn_inherits_only_listed_win) /* the child's handle table */
 TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
@@ -161,6 +164,9 @@ CHILD_WIN(echo_all)
 CHILD_WIN(sandboxed_receiver)
 CHILD_WIN(pipe_squatter)
 CHILD_WIN(endpoint_holder)
+CHILD_WIN(argv0_check)
+CHILD_WIN(env_block_report)
+CHILD_WIN(held_handles)
 CHILD_POSIX(stranger_connects)
 CHILD_POSIX(stranger_squats)
 CHILD_POSIX(stranger_plants)

@@ -389,6 +389,8 @@ TEST_IMPL(spawn_errors) {
   shmkit_process *p = (shmkit_process *)&p;
   shmkit_region *null_region = NULL;
   const char *bad_env[] = {"=x", NULL};
+  const char *const bad_base[] = {"", "SHMKIT_T_A", "=x"};
+  const char *exit0[] = {test_self_path(), "--child", "exit_with", "0", NULL};
   char path[4200];
   int before = test_open_handles();
 
@@ -404,6 +406,16 @@ TEST_IMPL(spawn_errors) {
   o.env_set = bad_env;
   ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_EINVAL);
   o.env_set = NULL;
+  /* env entries are NAME=value: not empty, not a name alone. (A child
+   * that starts all the same only exits.) */
+  o.argv = exit0;
+  for (size_t i = 0; i < sizeof(bad_base) / sizeof(bad_base[0]); i++) {
+    const char *env[] = {"SHMKIT_T_A=1", bad_base[i], NULL};
+    o.env = env;
+    ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_EINVAL);
+  }
+  o.env = NULL;
+  o.argv = NULL;
   o.regions = &null_region;
   o.region_count = 1;
   ASSERT_ERR(shmkit_spawn(&p, &o), SHMKIT_EINVAL);
@@ -503,6 +515,11 @@ TEST_IMPL(spawn_environment) {
     const char *env[] = {"SHMKIT_T_D=1", NULL};
     const char *set[] = {"SHMKIT_T_D", "SHMKIT_T_D=again", NULL};
     env_case(env, set, "A=- B=- GONE=- D=again");
+  }
+  /* In env too, the last entry of a name counts. */
+  {
+    const char *env[] = {"SHMKIT_T_B=1", "SHMKIT_T_D=x", "SHMKIT_T_B=2", NULL};
+    env_case(env, NULL, "A=- B=2 GONE=- D=x");
   }
   return 0;
 }

@@ -27,8 +27,9 @@ void shmkit__os_environ_free(char **env) {
   (void)env; /* environ itself */
 }
 
-int shmkit__os_env_casefold(void) {
-  return 0;
+int shmkit__os_env_same_name(const char *a, size_t na, const char *b,
+                             size_t nb) {
+  return na == nb && memcmp(a, b, na) == 0; /* names are byte strings */
 }
 
 /* Highest listed descriptor, or 2 (stderr) if none is higher. */

@@ -2,6 +2,7 @@
  * argv, a STARTUPINFOEXW that starts from GetStartupInfoW, and
  * PROC_THREAD_ATTRIBUTE_HANDLE_LIST so that the child inherits exactly the
  * listed handles, not every inheritable one. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wctype.h>
@@ -29,7 +30,9 @@ int shmkit__os_environ(char ***out) {
     return SHMKIT_ENOMEM;
   }
   for (p = block; *p != L'\0'; p += wcslen(p) + 1) {
-    if (*p == L'=') continue; /* "=C:=C:\dir": cmd.exe's drive cwds */
+    /* "=C:=C:\dir": cmd.exe's drive directories, which a caller cannot
+     * give either; and what is not NAME=value, which no block carries. */
+    if (*p == L'=' || wcschr(p, L'=') == NULL) continue;
     if ((env[i] = shmkit__utf8(p)) == NULL) {
       shmkit__os_environ_free(env);
       FreeEnvironmentStringsW(block);
@@ -48,8 +51,56 @@ void shmkit__os_environ_free(char **env) {
   free(env);
 }
 
-int shmkit__os_env_casefold(void) {
-  return 1; /* Windows environment names ignore case */
+/* The name's UTF-16 length, or 0 where it is not all ASCII. */
+static size_t ascii_len(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] >= 0x80) return 0;
+  return n;
+}
+
+static char ascii_upper(char c) {
+  return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+}
+
+/* A name (not NUL-terminated) in UTF-16, and its length. */
+static int wide_name(const char *s, size_t n, wchar_t **out, int *len) {
+  if (n > INT_MAX) return SHMKIT_E2BIG;
+  *len = sys_MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, (int)n, NULL,
+                                 0);
+  if (*len <= 0 || (*out = malloc((size_t)*len * sizeof(**out))) == NULL)
+    return *len <= 0 ? SHMKIT_EINVAL : SHMKIT_ENOMEM;
+  if (sys_MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, (int)n, *out,
+                              *len) != *len) {
+    free(*out);
+    return SHMKIT_EINVAL;
+  }
+  return 0;
+}
+
+/* Windows matches environment names ignoring case, code unit by code unit
+ * through its upper-case table: CompareStringOrdinal ignoring case does
+ * the same, beyond ASCII too. ASCII names need no conversion. */
+int shmkit__os_env_same_name(const char *a, size_t na, const char *b,
+                             size_t nb) {
+  wchar_t *wa, *wb;
+  int la, lb, err, same;
+
+  if (ascii_len(a, na) == na && ascii_len(b, nb) == nb) {
+    if (na != nb) return 0;
+    for (size_t i = 0; i < na; i++)
+      if (ascii_upper(a[i]) != ascii_upper(b[i])) return 0;
+    return 1;
+  }
+  if (na == 0 || nb == 0) return na == nb;
+  if ((err = wide_name(a, na, &wa, &la)) != 0) return err;
+  if ((err = wide_name(b, nb, &wb, &lb)) != 0) {
+    free(wa);
+    return err;
+  }
+  same = CompareStringOrdinal(wa, la, wb, lb, TRUE) == CSTR_EQUAL;
+  free(wa);
+  free(wb);
+  return same;
 }
 
 /* ---- the command line */
@@ -88,6 +139,23 @@ static size_t quote(wchar_t *out, const wchar_t *arg) {
   PUT(L'"');
 #undef PUT
   return n;
+}
+
+/* The program name, argv[0], is read by another rule (CommandLineToArgvW
+ * and the C runtime alike): in quotes it runs to the next quote, with no
+ * escapes; otherwise to the first space or tab. So it is quoted when it has
+ * white space or is empty, and its backslashes go as they are; a quote in
+ * it cannot be carried at all (the caller refuses it). */
+static size_t quote_program(wchar_t *out, const wchar_t *arg) {
+  size_t len = wcslen(arg);
+  int plain = len != 0 && wcspbrk(arg, L" \t\n\v") == NULL;
+
+  if (out != NULL) {
+    if (!plain) *out++ = L'"';
+    memcpy(out, arg, len * sizeof(*out));
+    if (!plain) out[len] = L'"';
+  }
+  return plain ? len : len + 2;
 }
 
 /* Windows runs a .bat or .cmd program through cmd.exe, which reads the
@@ -132,6 +200,14 @@ static int is_batch(const wchar_t *app) {
  * it here, before anything starts. */
 #define COMMAND_LINE_MAX 32767
 
+/* One argument as the command line carries it: for a batch file by
+ * cmd.exe's rules, else argv[0] by the program name's and the rest by
+ * CommandLineToArgvW's. */
+static size_t quote_any(wchar_t *out, const wchar_t *arg, int batch, size_t i) {
+  if (batch) return quote_batch(out, arg);
+  return i == 0 ? quote_program(out, arg) : quote(out, arg);
+}
+
 /* A new, writable command line (CreateProcessW may write into it), for a
  * batch file (cmd.exe's rules) or any other program. */
 static int command_line(char *const *argv, int batch, wchar_t **out) {
@@ -142,12 +218,13 @@ static int command_line(char *const *argv, int batch, wchar_t **out) {
   for (size_t i = 0; argv[i] != NULL; i++) {
     wchar_t *w = shmkit__utf16(argv[i], &err);
     if (w == NULL) return err;
-    if (batch && wcspbrk(w, batch_unsafe) != NULL) {
+    if ((batch && wcspbrk(w, batch_unsafe) != NULL) ||
+        (i == 0 && wcschr(w, L'"') != NULL)) {
       free(w);
       return SHMKIT_EINVAL;
     }
     /* the space before, the argument */
-    total += (i > 0) + (batch ? quote_batch(NULL, w) : quote(NULL, w));
+    total += (i > 0) + quote_any(NULL, w, batch, i);
     free(w);
     if (total > COMMAND_LINE_MAX) return SHMKIT_E2BIG;
   }
@@ -159,7 +236,7 @@ static int command_line(char *const *argv, int batch, wchar_t **out) {
       return err;
     }
     if (i > 0) line[n++] = L' ';
-    n += batch ? quote_batch(line + n, w) : quote(line + n, w);
+    n += quote_any(line + n, w, batch, i);
     free(w);
   }
   line[n] = L'\0';
@@ -167,47 +244,70 @@ static int command_line(char *const *argv, int batch, wchar_t **out) {
   return 0;
 }
 
-/* ---- the environment block: sorted, as CreateProcessW documents */
+/* ---- the environment block, as CreateProcessW documents it: sorted by
+ * name, ignoring case, code unit by code unit; one entry per name */
 
-/* By name only, in upper case, as CreateProcessW documents the block. */
-static int compare_names(const void *a, const void *b) {
-  const wchar_t *x = *(wchar_t *const *)a, *y = *(wchar_t *const *)b;
+typedef struct env_entry {
+  const wchar_t *text; /* NAME=value */
+  int name;            /* NAME's length */
+  size_t index;        /* its place in envp: the later of one name counts */
+} env_entry;
 
-  for (;; x++, y++) {
-    wchar_t cx = *x == L'=' ? L'\0' : towupper(*x);
-    wchar_t cy = *y == L'=' ? L'\0' : towupper(*y);
-    if (cx != cy) return cx < cy ? -1 : 1;
-    if (cx == L'\0') return 0;
-  }
+/* CompareStringOrdinal only compares memory: with valid strings and
+ * lengths it cannot fail, so it is not in the fault table (sys.h). */
+static int compare_names(const env_entry *x, const env_entry *y) {
+  return CompareStringOrdinal(x->text, x->name, y->text, y->name, TRUE) -
+         CSTR_EQUAL;
+}
+
+static int compare_entries(const void *a, const void *b) {
+  const env_entry *x = a, *y = b;
+  int c = compare_names(x, y);
+
+  if (c != 0) return c;
+  return x->index < y->index ? -1 : x->index > y->index;
 }
 
 static int environment_block(char *const *envp, wchar_t **out) {
   size_t n = 0, total = 1, at = 0;
-  wchar_t **w, *block;
+  env_entry *e;
+  wchar_t *block = NULL;
   int err = 0;
 
   while (envp[n] != NULL) n++;
-  if ((w = calloc(n + 1, sizeof(*w))) == NULL) return SHMKIT_ENOMEM;
-  for (size_t i = 0; i < n && err == 0; i++)
-    if ((w[i] = shmkit__utf16(envp[i], &err)) != NULL)
-      total += wcslen(w[i]) + 1;
-  if (err == 0) {
-    qsort(w, n, sizeof(*w), compare_names);
-    if ((block = malloc((total + 1) * sizeof(*block))) == NULL) {
-      err = SHMKIT_ENOMEM;
-    } else {
-      for (size_t i = 0; i < n; i++) {
-        size_t len = wcslen(w[i]) + 1;
-        memcpy(block + at, w[i], len * sizeof(*block));
-        at += len;
-      }
-      block[at++] = L'\0';
-      if (n == 0) block[at++] = L'\0';
-      *out = block;
-    }
+  if ((e = calloc(n + 1, sizeof(*e))) == NULL) return SHMKIT_ENOMEM;
+  for (size_t i = 0; i < n && err == 0; i++) {
+    wchar_t *w = shmkit__utf16(envp[i], &err), *eq;
+    if (w == NULL) break;
+    e[i].text = w;
+    e[i].index = i;
+    /* An empty string would end the block early; a name must be there, and
+     * the '=' that ends it (a name the system sees starting with '=' is
+     * cmd.exe's, and refused before here). */
+    if ((eq = wcschr(w, L'=')) == NULL || eq == w || eq - w > INT_MAX)
+      err = SHMKIT_EINVAL;
+    else
+      e[i].name = (int)(eq - w);
+    total += wcslen(w) + 1;
   }
-  for (size_t i = 0; i < n; i++) free(w[i]);
-  free(w);
+  if (err == 0) {
+    qsort(e, n, sizeof(*e), compare_entries);
+    if ((block = malloc((total + 1) * sizeof(*block))) == NULL)
+      err = SHMKIT_ENOMEM;
+  }
+  if (err == 0) {
+    for (size_t i = 0; i < n; i++) {
+      size_t len = wcslen(e[i].text) + 1;
+      if (i + 1 < n && compare_names(&e[i], &e[i + 1]) == 0) continue;
+      memcpy(block + at, e[i].text, len * sizeof(*block));
+      at += len;
+    }
+    block[at++] = L'\0';
+    if (at == 1) block[at++] = L'\0'; /* no entry: two NULs all the same */
+    *out = block;
+  }
+  for (size_t i = 0; i < n; i++) free((wchar_t *)e[i].text);
+  free(e);
   return err;
 }
 
