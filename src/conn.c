@@ -2,7 +2,6 @@
  * every received region goes through. The backend moves bytes and handles.
  */
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,25 +30,27 @@ static void link_unlock(conn_link *l) {
   atomic_flag_clear_explicit(&l->busy, memory_order_release);
 }
 
+/* A listener (`lis`) or a connected end (`os`): exactly one is set. */
 struct shmkit_conn {
-  shmkit_handle handle;
-  int listener;                    /* 1: accepts, never sends or receives */
-  shmkit__listener os;             /* listener: what the backend must remove */
-  char name[SHMKIT__NAME_MAX + 1]; /* listener: its endpoint */
-  shmkit_peer peer;                /* connected end: who is there */
-  shmkit__conn_os *os_state;       /* connected end: the backend's */
-  conn_link *link; /* a pair's end: shared with the other end, or NULL */
-  int side;        /* a pair's end: its index in link->end */
+  shmkit__listener_os *lis;
+  shmkit__conn_os *os;
+  shmkit_peer peer; /* connected end: who is there */
+  conn_link *link;  /* a pair's end: shared with the other end, or NULL */
+  int side;         /* a pair's end: its index in link->end */
 };
 
-static int conn_new(shmkit_conn **out, shmkit_handle h, int listener) {
+/* Takes up the connected end `h`: on failure `h` is still the caller's. */
+static int conn_open(shmkit_conn **out, shmkit_handle h) {
   shmkit_conn *c = calloc(1, sizeof(*c));
+  int err;
 
   if (c == NULL) return SHMKIT_ENOMEM;
-  c->handle = h;
-  c->listener = listener;
   c->peer.pid = -1;
   c->peer.uid = -1;
+  if ((err = shmkit__os_conn_open(h, &c->peer, &c->os)) != 0) {
+    free(c);
+    return err;
+  }
   *out = c;
   return 0;
 }
@@ -61,13 +62,8 @@ static int conn_connected(shmkit_conn **out, shmkit_handle h, int same_user) {
   int64_t uid;
   int err;
 
-  if ((err = conn_new(out, h, 0)) != 0) {
+  if ((err = conn_open(out, h)) != 0) {
     shmkit__os_close(h);
-    return err;
-  }
-  if ((err = shmkit__os_conn_open(h, &(*out)->peer, &(*out)->os_state)) != 0) {
-    shmkit__os_close(h);
-    free(*out);
     *out = NULL;
     return err;
   }
@@ -81,20 +77,18 @@ static int conn_connected(shmkit_conn **out, shmkit_handle h, int same_user) {
 }
 
 int shmkit_listen(shmkit_conn **out, const char *endpoint) {
-  shmkit_handle h;
+  shmkit_conn *c;
   int err;
 
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
   if ((err = shmkit__name_check(endpoint)) != 0) return err;
-  if ((err = conn_new(out, SHMKIT_INVALID_HANDLE, 1)) != 0) return err;
-  if ((err = shmkit__os_listen(endpoint, &h, &(*out)->os)) != 0) {
-    free(*out);
-    *out = NULL;
+  if ((c = calloc(1, sizeof(*c))) == NULL) return SHMKIT_ENOMEM;
+  if ((err = shmkit__os_listen(endpoint, &c->lis)) != 0) {
+    free(c);
     return err;
   }
-  (*out)->handle = h;
-  strcpy((*out)->name, endpoint);
+  *out = c;
   return 0;
 }
 
@@ -105,7 +99,7 @@ int shmkit_accept(shmkit_conn *listener, shmkit_conn **out, int timeout_ms) {
 
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
-  if (listener == NULL || !listener->listener || timeout_ms < -1)
+  if (listener == NULL || listener->lis == NULL || timeout_ms < -1)
     return SHMKIT_EINVAL;
   if (timeout_ms >= 0) deadline = shmkit__os_now_ms() + timeout_ms;
   /* A process of another user may reach an endpoint (Linux abstract
@@ -117,7 +111,7 @@ int shmkit_accept(shmkit_conn *listener, shmkit_conn **out, int timeout_ms) {
       left = deadline - shmkit__os_now_ms();
       if (left < 0) left = 0;
     }
-    err = shmkit__os_accept(listener->name, &listener->handle, (int)left, &h);
+    err = shmkit__os_accept(listener->lis, (int)left, &h);
     if (err != 0) return err;
     err = conn_connected(out, h, 1);
     if (err != SHMKIT_EACCES && err != SHMKIT_ECLOSED) return err;
@@ -184,7 +178,7 @@ void shmkit__conn_spawned(shmkit_conn *c, int64_t pid, shmkit_handle proc) {
    * of who made the pair. The other end cannot be closed meanwhile. */
   link_lock(link);
   other = link->end[!c->side];
-  if (other != NULL && shmkit__os_conn_repeer(other->os_state, pid, proc) == 0)
+  if (other != NULL && shmkit__os_conn_repeer(other->os, pid, proc) == 0)
     other->peer.pid = pid;
   link_unlock(link);
 }
@@ -198,10 +192,10 @@ void shmkit_conn_close(shmkit_conn *c) {
     link_unlock(link);
     if (atomic_fetch_sub(&link->refs, 1) == 1) free(link);
   }
-  if (c->listener)
-    shmkit__os_unlisten(c->name, c->handle, &c->os);
+  if (c->lis != NULL)
+    shmkit__os_unlisten(c->lis);
   else
-    shmkit__os_conn_close(c->handle, c->os_state);
+    shmkit__os_conn_close(c->os);
   free(c);
 }
 
@@ -210,8 +204,9 @@ int shmkit_conn_send(shmkit_conn *c, const void *data, size_t size,
                      int timeout_ms) {
   shmkit_handle handles[SHMKIT_MSG_REGIONS_MAX];
   shmkit__frame f;
+  shmkit__send m;
 
-  if (c == NULL || c->listener || (size != 0 && data == NULL) ||
+  if (c == NULL || c->lis != NULL || (size != 0 && data == NULL) ||
       (count != 0 && regions == NULL) || timeout_ms < -1)
     return SHMKIT_EINVAL;
   if (size > SHMKIT_MSG_MAX || count > SHMKIT_MSG_REGIONS_MAX)
@@ -221,60 +216,65 @@ int shmkit_conn_send(shmkit_conn *c, const void *data, size_t size,
     handles[i] = regions[i]->handle;
   }
   shmkit__frame_encode(&f, size, regions, count);
-  return shmkit__os_send(c->handle, c->os_state, &f, data, size, handles, count,
-                         timeout_ms);
+  m.frame = &f;
+  m.data = data;
+  m.size = size;
+  m.handles = handles;
+  m.count = count;
+  return shmkit__os_send(c->os, &m, timeout_ms);
 }
 
 int shmkit_conn_recv(shmkit_conn *c, shmkit_msg *msg, int timeout_ms) {
-  shmkit_handle handles[SHMKIT_MSG_REGIONS_MAX];
-  shmkit__frame f;
-  size_t got, payload, count = 0, i;
-  int truncated, err;
+  shmkit__recv m;
+  size_t i;
+  int err;
 
   if (msg == NULL) return SHMKIT_EINVAL;
   msg->size = 0;
   msg->count = 0;
   memset(msg->regions, 0, sizeof(msg->regions));
-  if (c == NULL || c->listener || (msg->capacity != 0 && msg->data == NULL) ||
-      timeout_ms < -1)
+  if (c == NULL || c->lis != NULL ||
+      (msg->capacity != 0 && msg->data == NULL) || timeout_ms < -1)
     return SHMKIT_EINVAL;
-  err = shmkit__os_recv(c->handle, c->os_state, &f, &got, msg->data,
-                        msg->capacity, &payload, &truncated, handles, &count,
-                        timeout_ms);
-  if (err != 0) return err;
+  m.data = msg->data;
+  m.capacity = msg->capacity;
+  if ((err = shmkit__os_recv(c->os, &m, timeout_ms)) != 0) return err;
 
-  err = shmkit__frame_decode(&f, got, payload, truncated, count, msg->capacity);
-  if (err == SHMKIT_E2BIG) msg->size = f.size;
+  err = shmkit__frame_decode(&m.frame, m.got, m.payload, m.truncated, m.count,
+                             msg->capacity);
+  if (err == SHMKIT_E2BIG) msg->size = m.frame.size;
   /* Each region is checked as a token's would be: the handle must back
    * what the frame claims. The first that does not ends the message. */
-  for (i = 0; err == 0 && i < count; i++)
-    err = shmkit__region_adopt(&msg->regions[i], handles[i],
-                               (int)f.regions[i].access, f.regions[i].size, 1);
+  for (i = 0; err == 0 && i < m.count; i++)
+    err = shmkit__region_adopt(&msg->regions[i], m.handles[i],
+                               (int)m.frame.regions[i].access,
+                               m.frame.regions[i].size, 1);
   if (err != 0) {
-    for (size_t k = 0; k < count; k++) {
+    for (size_t k = 0; k < m.count; k++) {
       if (msg->regions[k] != NULL)
         shmkit_region_close(msg->regions[k]);
       else
-        shmkit__os_close(handles[k]);
+        shmkit__os_close(m.handles[k]);
       msg->regions[k] = NULL;
     }
     return err;
   }
-  msg->size = f.size;
-  msg->count = count;
+  msg->size = m.frame.size;
+  msg->count = m.count;
   return 0;
 }
 
 shmkit_handle shmkit_conn_handle(const shmkit_conn *c) {
-  return c->handle;
+  return c->lis != NULL ? shmkit__os_listener_handle(c->lis)
+                        : shmkit__os_conn_handle(c->os);
 }
 
 shmkit_handle shmkit__conn_handle(const shmkit_conn *c) {
-  return c->listener ? SHMKIT_INVALID_HANDLE : c->handle;
+  return c->lis != NULL ? SHMKIT_INVALID_HANDLE : shmkit__os_conn_handle(c->os);
 }
 
 int shmkit_conn_peer(const shmkit_conn *c, shmkit_peer *peer) {
-  if (c == NULL || peer == NULL || c->listener) return SHMKIT_EINVAL;
+  if (c == NULL || peer == NULL || c->lis != NULL) return SHMKIT_EINVAL;
   /* A pair's end: spawning with the other end may change it meanwhile. */
   if (c->link != NULL) link_lock(c->link);
   *peer = c->peer;
@@ -283,14 +283,9 @@ int shmkit_conn_peer(const shmkit_conn *c, shmkit_peer *peer) {
 }
 
 int shmkit_conn_token(const shmkit_conn *c, char *buf, size_t buf_size) {
-  int len;
-
-  if (c == NULL || buf == NULL || c->listener || c->handle < 0)
-    return SHMKIT_EINVAL;
-  len = snprintf(buf, buf_size, "shmkit1:%llu:conn",
-                 (unsigned long long)c->handle);
-  if (len < 0) return SHMKIT_EINVAL;
-  return (size_t)len < buf_size ? len : SHMKIT_E2BIG;
+  if (c == NULL || buf == NULL || c->lis != NULL) return SHMKIT_EINVAL;
+  return shmkit__token_format_conn(shmkit__os_conn_handle(c->os), buf,
+                                   buf_size);
 }
 
 int shmkit_conn_from_token(shmkit_conn **out, const char *token) {
@@ -301,39 +296,17 @@ int shmkit_conn_from_token(shmkit_conn **out, const char *token) {
   *out = NULL;
   if ((err = shmkit__token_parse_conn(token, &h)) != 0) return err;
   if ((err = shmkit__os_conn_check(h)) != 0) return err;
-  if ((err = conn_new(out, h, 0)) != 0) return err;
   /* On failure the handle stays the caller's, as a token's region does. */
-  if ((err = shmkit__os_set_private(h)) != 0 ||
-      (err = shmkit__os_conn_open(h, &(*out)->peer, &(*out)->os_state)) != 0) {
-    free(*out);
-    *out = NULL;
-    return err;
-  }
-  return 0;
+  if ((err = shmkit__os_set_private(h)) != 0) return err;
+  return conn_open(out, h);
 }
 
 int shmkit_conn_from_env(shmkit_conn **out, const char *name) {
   const char *value;
-
-  if (out == NULL) return SHMKIT_EINVAL;
-  *out = NULL;
-  if (name == NULL || name[0] == '\0' || strchr(name, '=') != NULL)
-    return SHMKIT_EINVAL;
-  if ((value = getenv(name)) == NULL) return SHMKIT_ENOENT;
-  return shmkit_conn_from_token(out, value);
-}
-
-int shmkit_region_pull(shmkit_region **out, int64_t pid, shmkit_handle remote,
-                       int access) {
-  shmkit_handle h;
   int err;
 
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
-  if (pid <= 0 || remote < 0) return SHMKIT_EINVAL;
-  if ((err = shmkit__access_check(access)) != 0) return err;
-  if ((err = shmkit__os_pull(pid, remote, access, &h)) != 0) return err;
-  if ((err = shmkit__region_adopt(out, h, access, 0, 1)) != 0)
-    shmkit__os_close(h); /* ours: pidfd_getfd made a new handle */
-  return err;
+  if ((err = shmkit__token_from_env(name, &value)) != 0) return err;
+  return shmkit_conn_from_token(out, value);
 }

@@ -46,8 +46,14 @@ int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
  * (a message, where a system call per region costs a tenth of it). */
 int shmkit__region_claim(const shmkit_region *r, int ask);
 
-/* Parses a connection token, "shmkit1:<handle>:conn": 0 or SHMKIT_ETOKEN. */
+/* Parses a connection token, "shmkit1:<handle>:conn": 0 or SHMKIT_ETOKEN;
+ * writes one, as shmkit__token_format(). */
 int shmkit__token_parse_conn(const char *s, shmkit_handle *handle);
+int shmkit__token_format_conn(shmkit_handle h, char *buf, size_t n);
+
+/* The token in environment variable `name`: SHMKIT_EINVAL for a name that
+ * cannot be one, SHMKIT_ENOENT if it is not set. */
+int shmkit__token_from_env(const char *name, const char **value);
 
 /* ---- the message frame (frame.c)
  *

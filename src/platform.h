@@ -5,8 +5,9 @@
  * access is SHMKIT_READ_ONLY or SHMKIT_READ_WRITE, offsets are aligned to
  * shmkit__os_granularity(). Each function returns 0 or a negative SHMKIT_E...
  * code; no OS error code crosses this line. On failure an out-parameter is
- * left untouched and nothing is left open. Backends allocate only what a
- * connection keeps (shmkit__conn_os). */
+ * left untouched and nothing is left open. Backends allocate only their
+ * two objects, a listener (shmkit__listener_os) and a connected end
+ * (shmkit__conn_os), which are opaque to the portable code. */
 #ifndef SHMKIT_PLATFORM_H
 #define SHMKIT_PLATFORM_H
 
@@ -115,11 +116,9 @@ void shmkit__os_process_close(shmkit_handle proc);
  * forever). Handles that arrive with a message or by pull are close-on-exec
  * already. */
 
-/* What a backend keeps about a listener, to remove what it made. */
-typedef struct shmkit__listener {
-  uint64_t id[2];     /* POSIX: the socket file's device and inode, or 0 */
-  shmkit_handle lock; /* POSIX: the locked file that says "in use", or -1 */
-} shmkit__listener;
+/* A listener and a connected end, as each backend keeps them. */
+typedef struct shmkit__listener_os shmkit__listener_os;
+typedef struct shmkit__conn_os shmkit__conn_os;
 
 /* This process's user as text (shmkit_peer.user), and numerically where
  * there is such a thing (-1 elsewhere). SHMKIT_EACCES if the system cannot
@@ -128,14 +127,14 @@ typedef struct shmkit__listener {
 int shmkit__os_self_user(char user[SHMKIT_USER_MAX], int64_t *uid);
 
 /* Listens on the endpoint `name` of this user: SHMKIT_EEXIST if in use. */
-int shmkit__os_listen(const char *name, shmkit_handle *out,
-                      shmkit__listener *l);
+int shmkit__os_listen(const char *name, shmkit__listener_os **out);
 /* Closes a listener and removes what shmkit__os_listen() made. */
-void shmkit__os_unlisten(const char *name, shmkit_handle h,
-                         const shmkit__listener *l);
-/* Waits for the next connection. *listener may be replaced: a Windows pipe
- * instance becomes the connection, and a new one listens in its place. */
-int shmkit__os_accept(const char *name, shmkit_handle *listener, int timeout_ms,
+void shmkit__os_unlisten(shmkit__listener_os *l);
+/* What a caller may poll for the next connection. It may change with each
+ * accept (Windows: the listening pipe instance becomes the connection). */
+shmkit_handle shmkit__os_listener_handle(const shmkit__listener_os *l);
+/* Waits for the next connection. */
+int shmkit__os_accept(shmkit__listener_os *l, int timeout_ms,
                       shmkit_handle *out);
 /* SHMKIT_ENOENT when nobody listens. */
 int shmkit__os_connect(const char *name, int timeout_ms, shmkit_handle *out);
@@ -143,42 +142,55 @@ int shmkit__os_conn_pair(shmkit_handle out[2]);
 /* Checks that `h` is an open connected end of shmkit's kind. */
 int shmkit__os_conn_check(shmkit_handle h);
 
-/* What a backend keeps about a connected end besides its handle. Windows:
- * the peer's process (regions are duplicated out of it), the copies of sent
- * regions the peer has not taken yet, acknowledgements to send. POSIX:
- * nothing; the state is NULL. */
-typedef struct shmkit__conn_os shmkit__conn_os;
-
 /* Takes up the new connected end `h`: reads its peer as the system knows it
- * and makes *state. On failure h is still the caller's. */
+ * and makes *out, which owns h from then on. On failure h is still the
+ * caller's. */
 int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
-                         shmkit__conn_os **state);
+                         shmkit__conn_os **out);
 
-/* Closes the end and releases its state. Windows: regions still in flight
- * are first left to the peer to take, for a bounded time, then closed. */
-void shmkit__os_conn_close(shmkit_handle h, shmkit__conn_os *state);
+/* The connected end's handle; it still belongs to the end. */
+shmkit_handle shmkit__os_conn_handle(const shmkit__conn_os *c);
+
+/* Closes the end. Windows: regions still in flight are first left to the
+ * peer to take, for a bounded time. */
+void shmkit__os_conn_close(shmkit__conn_os *c);
 
 /* The peer of the end is now the child `pid` (`proc`: what
  * shmkit__os_spawn() returned for it): the other end of a pair was handed
- * to it. */
-int shmkit__os_conn_repeer(shmkit__conn_os *state, int64_t pid,
-                           shmkit_handle proc);
+ * to it. A backend whose handles travel with the message (POSIX) has
+ * nothing to follow. */
+int shmkit__os_conn_repeer(shmkit__conn_os *c, int64_t pid, shmkit_handle proc);
 
-/* Sends the header, the payload and the handles as one message. */
-int shmkit__os_send(shmkit_handle h, shmkit__conn_os *state,
-                    const shmkit__frame *f, const void *data, size_t size,
-                    const shmkit_handle *handles, size_t count, int timeout_ms);
+/* One message as it goes out: the header, the payload and the handles. */
+typedef struct shmkit__send {
+  const shmkit__frame *frame;
+  const void *data;
+  size_t size;
+  const shmkit_handle *handles;
+  size_t count;
+} shmkit__send;
 
-/* Receives one message: the header into *f (*got bytes), the payload into
- * data (*payload bytes, at most capacity; *truncated if more was sent), and
- * up to SHMKIT_MSG_REGIONS_MAX handles (*count). A message whose control
- * data was cut or is not only handles is discarded, with every handle that
- * came with it closed: SHMKIT_EPROTO. SHMKIT_ECLOSED at the end. */
-int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
-                    size_t *got, void *data, size_t capacity, size_t *payload,
-                    int *truncated,
-                    shmkit_handle handles[SHMKIT_MSG_REGIONS_MAX],
-                    size_t *count, int timeout_ms);
+/* One message as it comes in. In: where the payload goes. Out: the header
+ * (`got` bytes of it), the payload (`payload` bytes, at most `capacity`;
+ * `truncated` if more was sent) and up to SHMKIT_MSG_REGIONS_MAX handles
+ * (`count`), which the caller then owns. */
+typedef struct shmkit__recv {
+  void *data;
+  size_t capacity;
+  shmkit__frame frame;
+  size_t got, payload;
+  int truncated;
+  shmkit_handle handles[SHMKIT_MSG_REGIONS_MAX];
+  size_t count;
+} shmkit__recv;
+
+/* Sends one message, whole. */
+int shmkit__os_send(shmkit__conn_os *c, const shmkit__send *m, int timeout_ms);
+
+/* Receives one message. A message whose control data was cut or is not
+ * only handles is discarded, with every handle that came with it closed:
+ * SHMKIT_EPROTO. SHMKIT_ECLOSED at the end. */
+int shmkit__os_recv(shmkit__conn_os *c, shmkit__recv *m, int timeout_ms);
 
 /* Copies handle `remote` out of process `pid` (pull mode), with no more
  * than `access` where the system can narrow a copy (Windows). */

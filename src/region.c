@@ -200,3 +200,18 @@ int shmkit_region_seals(const shmkit_region *region) {
 size_t shmkit_granularity(void) {
   return shmkit__os_granularity();
 }
+
+int shmkit_region_pull(shmkit_region **out, int64_t pid, shmkit_handle remote,
+                       int access) {
+  shmkit_handle h;
+  int err;
+
+  if (out == NULL) return SHMKIT_EINVAL;
+  *out = NULL;
+  if (pid <= 0 || remote < 0) return SHMKIT_EINVAL;
+  if ((err = shmkit__access_check(access)) != 0) return err;
+  if ((err = shmkit__os_pull(pid, remote, access, &h)) != 0) return err;
+  if ((err = shmkit__region_adopt(out, h, access, 0, 1)) != 0)
+    shmkit__os_close(h); /* ours: the backend made a new handle */
+  return err;
+}

@@ -1,5 +1,7 @@
-/* Tokens: "shmkit1:<handle>:<size>:<access>" (the format is in shmkit.h).
- * The parser is strict and is the part that is fuzzed (tests/fuzz). */
+/* Tokens: "shmkit1:<handle>:<size>:<access>" for a region and
+ * "shmkit1:<handle>:conn" for a connection (shmkit.h), written, read
+ * strictly (the part that is fuzzed: tests/fuzz), and taken from the
+ * environment. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,13 +103,27 @@ int shmkit_region_from_token(shmkit_region **out, const char *token) {
   return shmkit__region_adopt(out, t.handle, t.access, t.size, 0);
 }
 
+int shmkit__token_format_conn(shmkit_handle h, char *buf, size_t n) {
+  int len;
+
+  if (h < 0) return SHMKIT_EINVAL;
+  len = snprintf(buf, n, PREFIX "%llu:conn", (unsigned long long)h);
+  if (len < 0) return SHMKIT_EINVAL;
+  return (size_t)len < n ? len : SHMKIT_E2BIG;
+}
+
+int shmkit__token_from_env(const char *name, const char **value) {
+  if (name == NULL || name[0] == '\0' || strchr(name, '=') != NULL)
+    return SHMKIT_EINVAL;
+  return (*value = getenv(name)) != NULL ? 0 : SHMKIT_ENOENT;
+}
+
 int shmkit_region_from_env(shmkit_region **out, const char *name) {
   const char *value;
+  int err;
 
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
-  if (name == NULL || name[0] == '\0' || strchr(name, '=') != NULL)
-    return SHMKIT_EINVAL;
-  if ((value = getenv(name)) == NULL) return SHMKIT_ENOENT;
+  if ((err = shmkit__token_from_env(name, &value)) != 0) return err;
   return shmkit_region_from_token(out, value);
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -26,6 +27,19 @@
 #ifndef MSG_CMSG_CLOEXEC
 #  define MSG_CMSG_CLOEXEC 0 /* set by hand after recvmsg */
 #endif
+
+/* A listener: its socket, and what it must remove when it closes. */
+struct shmkit__listener_os {
+  int fd;
+  int lock;       /* the locked file that says "in use" (socket files), or -1 */
+  uint64_t id[2]; /* the socket file's device and inode, or 0 */
+  char name[SHMKIT__NAME_MAX + 1];
+};
+
+/* A connected end is its socket: the kernel keeps descriptors in flight. */
+struct shmkit__conn_os {
+  int fd;
+};
 
 static int fail(void) {
   return shmkit__errno(errno);
@@ -220,17 +234,16 @@ static int lock_endpoint(const char *path, int *lock) {
   return 0;
 }
 
-int shmkit__os_listen(const char *name, shmkit_handle *out,
-                      shmkit__listener *l) {
+int shmkit__os_listen(const char *name, shmkit__listener_os **out) {
+  shmkit__listener_os *l;
   struct sockaddr_un a;
   struct stat st;
   socklen_t len;
   int fd, err, on_disk, lock = -1;
 
-  l->id[0] = l->id[1] = 0;
-  l->lock = SHMKIT_INVALID_HANDLE;
-  if ((err = endpoint_addr(name, &a, &len, &on_disk)) != 0) return err;
-  if (on_disk && (err = lock_endpoint(a.sun_path, &lock)) != 0) return err;
+  if ((l = calloc(1, sizeof(*l))) == NULL) return SHMKIT_ENOMEM;
+  if ((err = endpoint_addr(name, &a, &len, &on_disk)) != 0) goto fail_new;
+  if (on_disk && (err = lock_endpoint(a.sun_path, &lock)) != 0) goto fail_new;
   if ((err = new_socket(&fd)) != 0) goto fail_lock;
   if (sys_bind(fd, (const struct sockaddr *)&a, len) != 0) {
     err = errno == EADDRINUSE ? SHMKIT_EEXIST : fail();
@@ -251,8 +264,10 @@ int shmkit__os_listen(const char *name, shmkit_handle *out,
     err = fail();
     goto fail_bound;
   }
+  l->fd = fd;
   l->lock = lock;
-  *out = fd;
+  strcpy(l->name, name);
+  *out = l;
   return 0;
 
 fail_bound:
@@ -265,11 +280,12 @@ fail_lock:
     unlink(lp);
     close(lock);
   }
+fail_new:
+  free(l);
   return err;
 }
 
-void shmkit__os_unlisten(const char *name, shmkit_handle h,
-                         const shmkit__listener *l) {
+void shmkit__os_unlisten(shmkit__listener_os *l) {
   struct sockaddr_un a;
   struct stat st;
   socklen_t len;
@@ -277,7 +293,7 @@ void shmkit__os_unlisten(const char *name, shmkit_handle h,
 
   /* Our socket file, and our lock file while we still hold it (so no one
    * else's); lock_endpoint() copes with a lock file removed under it. */
-  if (l->id[1] != 0 && endpoint_addr(name, &a, &len, &on_disk) == 0 &&
+  if (l->id[1] != 0 && endpoint_addr(l->name, &a, &len, &on_disk) == 0 &&
       on_disk) {
     char lp[sizeof(a.sun_path) + 8];
     if (sys_stat(a.sun_path, &st) == 0 && (uint64_t)st.st_dev == l->id[0] &&
@@ -286,22 +302,25 @@ void shmkit__os_unlisten(const char *name, shmkit_handle h,
     lock_path(lp, sizeof(lp), a.sun_path);
     unlink(lp);
   }
-  close((int)h);
-  if (l->lock != SHMKIT_INVALID_HANDLE) close((int)l->lock);
+  close(l->fd);
+  if (l->lock >= 0) close(l->lock);
+  free(l);
 }
 
-int shmkit__os_accept(const char *name, shmkit_handle *listen_h, int timeout_ms,
+shmkit_handle shmkit__os_listener_handle(const shmkit__listener_os *l) {
+  return l->fd;
+}
+
+int shmkit__os_accept(shmkit__listener_os *l, int timeout_ms,
                       shmkit_handle *out) {
   long long deadline = deadline_of(timeout_ms);
-  shmkit_handle listener = *listen_h;
-  int fd, err;
+  int listener = l->fd, fd, err;
 
-  (void)name;
   for (;;) {
 #ifdef SOCK_CLOEXEC
-    fd = sys_accept4((int)listener, NULL, NULL, SOCK_CLOEXEC);
+    fd = sys_accept4(listener, NULL, NULL, SOCK_CLOEXEC);
 #else
-    fd = sys_accept((int)listener, NULL, NULL);
+    fd = sys_accept(listener, NULL, NULL);
     if (fd >= 0 && prepare(fd, 0) != 0) {
       close(fd);
       continue;
@@ -312,7 +331,7 @@ int shmkit__os_accept(const char *name, shmkit_handle *listen_h, int timeout_ms,
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
         errno != ECONNABORTED)
       return fail();
-    if ((err = wait_fd((int)listener, POLLIN, deadline)) != 0) return err;
+    if ((err = wait_fd(listener, POLLIN, deadline)) != 0) return err;
   }
   *out = fd;
   return 0;
@@ -408,32 +427,40 @@ int shmkit__os_conn_check(shmkit_handle h) {
 }
 
 int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
-                         shmkit__conn_os **state) {
+                         shmkit__conn_os **out) {
+  shmkit__conn_os *c;
   int err = shmkit__ext_peer((int)h, &peer->pid, &peer->uid);
 
   if (err != 0) return err;
+  if ((c = malloc(sizeof(*c))) == NULL) return SHMKIT_ENOMEM;
   snprintf(peer->user, sizeof(peer->user), "%lld", (long long)peer->uid);
-  *state = NULL; /* the kernel keeps descriptors in flight */
+  c->fd = (int)h;
+  *out = c;
   return 0;
 }
 
-void shmkit__os_conn_close(shmkit_handle h, shmkit__conn_os *state) {
-  (void)state;
-  close((int)h);
+shmkit_handle shmkit__os_conn_handle(const shmkit__conn_os *c) {
+  return c->fd;
 }
 
-int shmkit__os_conn_repeer(shmkit__conn_os *state, int64_t pid,
+void shmkit__os_conn_close(shmkit__conn_os *c) {
+  close(c->fd);
+  free(c);
+}
+
+int shmkit__os_conn_repeer(shmkit__conn_os *c, int64_t pid,
                            shmkit_handle proc) {
-  (void)state, (void)pid, (void)proc;
-  return 0; /* nothing is done with the peer's pid here */
+  (void)c, (void)pid, (void)proc;
+  return 0; /* descriptors travel with the message: nothing to follow */
 }
 
 /* ---- messages */
 
-int shmkit__os_send(shmkit_handle h, shmkit__conn_os *state,
-                    const shmkit__frame *f, const void *data, size_t size,
-                    const shmkit_handle *handles, size_t count,
+int shmkit__os_send(shmkit__conn_os *c, const shmkit__send *msg,
                     int timeout_ms) {
+  const shmkit_handle *handles = msg->handles;
+  size_t count = msg->count;
+  int h = c->fd;
   union { /* aligned for struct cmsghdr */
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(int) * SHMKIT_MSG_REGIONS_MAX)];
@@ -443,30 +470,29 @@ int shmkit__os_send(shmkit_handle h, shmkit__conn_os *state,
   struct msghdr m;
   int err;
 
-  (void)state;
   memset(&m, 0, sizeof(m));
-  iov[0].iov_base = (void *)f;
-  iov[0].iov_len = sizeof(*f);
-  iov[1].iov_base = (void *)data;
-  iov[1].iov_len = size;
+  iov[0].iov_base = (void *)msg->frame;
+  iov[0].iov_len = sizeof(*msg->frame);
+  iov[1].iov_base = (void *)msg->data;
+  iov[1].iov_len = msg->size;
   m.msg_iov = iov;
-  m.msg_iovlen = size != 0 ? 2 : 1;
+  m.msg_iovlen = msg->size != 0 ? 2 : 1;
   if (count != 0) {
-    struct cmsghdr *c;
+    struct cmsghdr *cm;
     memset(&ctl, 0, sizeof(ctl));
     m.msg_control = ctl.buf;
     m.msg_controllen = CMSG_SPACE(sizeof(int) * count);
-    c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * count);
+    cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * count);
     for (size_t i = 0; i < count; i++) {
       int fd = (int)handles[i];
-      memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
+      memcpy(CMSG_DATA(cm) + i * sizeof(int), &fd, sizeof(int));
     }
   }
   for (;;) {
-    if (sys_sendmsg((int)h, &m,
+    if (sys_sendmsg(h, &m,
                     MSG_NOSIGNAL | (timeout_ms >= 0 ? MSG_DONTWAIT : 0)) >= 0)
       return 0;
     if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
@@ -481,7 +507,7 @@ int shmkit__os_send(shmkit_handle h, shmkit__conn_os *state,
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
       return fail();
     if (deadline == -2) deadline = deadline_of(timeout_ms);
-    if ((err = wait_fd((int)h, POLLOUT, deadline)) != 0) return err;
+    if ((err = wait_fd(h, POLLOUT, deadline)) != 0) return err;
   }
 }
 
@@ -528,11 +554,10 @@ static int end_or_empty(int fd) {
   return SHMKIT_EPROTO;
 }
 
-int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
-                    size_t *got, void *data, size_t capacity, size_t *payload,
-                    int *truncated,
-                    shmkit_handle handles[SHMKIT_MSG_REGIONS_MAX],
-                    size_t *count, int timeout_ms) {
+int shmkit__os_recv(shmkit__conn_os *conn, shmkit__recv *r, int timeout_ms) {
+  shmkit_handle *handles = r->handles;
+  size_t *count = &r->count;
+  int h = conn->fd;
   union {
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(int) * SHMKIT_MSG_REGIONS_MAX)];
@@ -543,26 +568,25 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
   ssize_t n;
   int err, bad = 0;
 
-  (void)state;
   *count = 0;
   for (;;) {
     memset(&m, 0, sizeof(m));
-    iov[0].iov_base = f;
-    iov[0].iov_len = sizeof(*f);
-    iov[1].iov_base = data;
-    iov[1].iov_len = capacity;
+    iov[0].iov_base = &r->frame;
+    iov[0].iov_len = sizeof(r->frame);
+    iov[1].iov_base = r->data;
+    iov[1].iov_len = r->capacity;
     m.msg_iov = iov;
-    m.msg_iovlen = capacity != 0 ? 2 : 1;
+    m.msg_iovlen = r->capacity != 0 ? 2 : 1;
     m.msg_control = ctl.buf;
     m.msg_controllen = sizeof(ctl.buf);
-    n = sys_recvmsg((int)h, &m,
+    n = sys_recvmsg(h, &m,
                     MSG_CMSG_CLOEXEC | (timeout_ms >= 0 ? MSG_DONTWAIT : 0));
     if (n >= 0) break;
     if (errno == ECONNRESET) return SHMKIT_ECLOSED;
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
       return fail();
     if (deadline == -2) deadline = deadline_of(timeout_ms);
-    if ((err = wait_fd((int)h, POLLIN, deadline)) != 0) return err;
+    if ((err = wait_fd(h, POLLIN, deadline)) != 0) return err;
   }
 
   /* Take every descriptor that arrived, whatever else is wrong, so that
@@ -587,15 +611,15 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *state, shmkit__frame *f,
     }
   }
   if (bad || (m.msg_flags & MSG_CTRUNC)) {
-    err = bad ? SHMKIT_EPROTO : cut_why((int)h);
+    err = bad ? SHMKIT_EPROTO : cut_why(h);
     close_all(handles, *count);
     *count = 0;
     return err;
   }
-  if (n == 0 && *count == 0) return end_or_empty((int)h);
-  *got = (size_t)n < sizeof(*f) ? (size_t)n : sizeof(*f);
-  *payload = (size_t)n - *got;
-  *truncated = (m.msg_flags & MSG_TRUNC) != 0;
+  if (n == 0 && *count == 0) return end_or_empty(h);
+  r->got = (size_t)n < sizeof(r->frame) ? (size_t)n : sizeof(r->frame);
+  r->payload = (size_t)n - r->got;
+  r->truncated = (m.msg_flags & MSG_TRUNC) != 0;
   return 0;
 }
 

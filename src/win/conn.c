@@ -63,6 +63,7 @@
   (PROCESS_DUP_HANDLE | PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE)
 
 struct shmkit__conn_os {
+  HANDLE pipe;           /* the connected end */
   CRITICAL_SECTION lock; /* guards the fields up to `reader` */
   HANDLE peer;           /* the peer's process */
   DWORD peer_pid;        /* what the regions of its messages must say */
@@ -93,7 +94,7 @@ struct shmkit__conn_os {
 /* Writes what is due, hello first, one message at a time and without
  * waiting: a peer that does not read must not stop us from receiving.
  * At most one hello and ACKS_MAX values: bounded work per call. */
-static void flush_control(HANDLE h, shmkit__conn_os *s) {
+static void flush_control(shmkit__conn_os *s) {
   EnterCriticalSection(&s->lock);
   if (s->out_busy && HasOverlappedIoCompleted(&s->out_io)) s->out_busy = 0;
   while (!s->out_busy && (s->hello_due || s->nacks > 0)) {
@@ -117,7 +118,7 @@ static void flush_control(HANDLE h, shmkit__conn_os *s) {
       len = sizeof(s->out.ack);
     }
     shmkit__win_io_reset(&s->out_io);
-    if (!sys_WriteFile(h, &s->out, len, NULL, &s->out_io)) {
+    if (!sys_WriteFile(s->pipe, &s->out, len, NULL, &s->out_io)) {
       if (GetLastError() != ERROR_IO_PENDING) { /* the end: no one to tell */
         s->nacks = 0;
         break;
@@ -211,16 +212,16 @@ static int control_in(shmkit__conn_os *s, const void *p, DWORD n) {
  * read goes on dropping it). Reading whole messages keeps a reader in step
  * with the messages even when a writer gives one up half-read. The caller
  * holds s->reader. */
-static DWORD read_whole(HANDLE h, shmkit__conn_os *s, OVERLAPPED *io,
-                        ULONGLONG deadline, DWORD *n) {
+static DWORD read_whole(shmkit__conn_os *s, OVERLAPPED *io, ULONGLONG deadline,
+                        DWORD *n) {
   int began_here = 0;
   DWORD e;
 
   for (;;) {
     shmkit__win_io_reset(io);
     e = shmkit__win_started(
-        sys_ReadFile(h, s->in, SHMKIT__PIPE_BUFFER, NULL, io));
-    e = shmkit__win_finish(h, io, e, n, shmkit__win_remaining(deadline));
+        sys_ReadFile(s->pipe, s->in, SHMKIT__PIPE_BUFFER, NULL, io));
+    e = shmkit__win_finish(s->pipe, io, e, n, shmkit__win_remaining(deadline));
     if (e == ERROR_MORE_DATA) { /* too long: drop it */
       began_here |= !s->skipping;
       s->skipping = 1;
@@ -245,7 +246,8 @@ static DWORD read_whole(HANDLE h, shmkit__conn_os *s, OVERLAPPED *io,
  * its peer's hello and lets go of its copies. Returns 1 if a message is
  * at the front (control messages behind it wait for the next receive),
  * SHMKIT_ECLOSED at the end, else 0. */
-static int read_control(HANDLE h, shmkit__conn_os *s) {
+static int read_control(shmkit__conn_os *s) {
+  HANDLE h = s->pipe;
   union {
     shmkit__ack ack;
     shmkit__hello hello;
@@ -291,7 +293,7 @@ static int make_in(shmkit__conn_os *s) {
 /* ---- a connected end */
 
 int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
-                         shmkit__conn_os **state) {
+                         shmkit__conn_os **out) {
   shmkit__conn_os *s;
   ULONG pid;
   DWORD flags;
@@ -336,16 +338,21 @@ int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
   }
   InitializeCriticalSection(&s->lock);
   InitializeSRWLock(&s->reader);
+  s->pipe = (HANDLE)h;
   s->peer = proc;
   s->peer_pid = pid;
   s->dup_peer = dup_peer;
   s->peer_pulls = -1;
   s->hello_due = 1;
-  flush_control((HANDLE)h, s);
+  flush_control(s);
   peer->pid = pid;
   peer->uid = -1;
-  *state = s;
+  *out = s;
   return 0;
+}
+
+shmkit_handle shmkit__os_conn_handle(const shmkit__conn_os *c) {
+  return (shmkit_handle)c->pipe;
 }
 
 int shmkit__os_conn_repeer(shmkit__conn_os *s, int64_t pid,
@@ -361,9 +368,11 @@ int shmkit__os_conn_repeer(shmkit__conn_os *s, int64_t pid,
   s->peer_pid = (DWORD)pid;
   s->dup_peer = 1;
   /* The child says for itself how it takes regions when it takes up its
-   * end (a sandboxed child cannot pull): a send with regions waits for
-   * that. Ours is said again, to it, when the pipe is next written. */
-  s->peer_pulls = -1;
+   * end; a child that may not open us (a sandbox) cannot pull. Until it
+   * says so, the system's access check for its token stands in, so that
+   * sending to a child that has not taken up its end yet does not wait.
+   * Ours is said again, to it, when the pipe is next written. */
+  s->peer_pulls = shmkit__win_could_pull_from_us(dup);
   s->hello_due = 1;
   LeaveCriticalSection(&s->lock);
   return 0;
@@ -374,7 +383,7 @@ int shmkit__os_conn_repeer(shmkit__conn_os *s, int64_t pid,
  * regions they name that we could pull are acknowledged without being
  * taken, so that a peer closing at the same time does not wait for us in
  * turn. */
-static void linger(HANDLE h, shmkit__conn_os *s) {
+static void linger(shmkit__conn_os *s) {
   ULONGLONG deadline = GetTickCount64() + LINGER_MS;
   shmkit__frame f;
   OVERLAPPED io;
@@ -386,7 +395,7 @@ static void linger(HANDLE h, shmkit__conn_os *s) {
     return;
   AcquireSRWLockExclusive(&s->reader);
   while (in_flight(s) > 0 && shmkit__win_remaining(deadline) > 0) {
-    e = read_whole(h, s, &io, deadline, &n);
+    e = read_whole(s, &io, deadline, &n);
     if (e == ERROR_MORE_DATA) continue;
     if (e != 0) break;
     if (control_in(s, s->in, n) || n < sizeof(f)) continue;
@@ -397,29 +406,27 @@ static void linger(HANDLE h, shmkit__conn_os *s) {
     for (uint32_t i = 0; i < f.count; i++)
       if (f.regions[i].origin == s->peer_pid)
         queue_acks(s, &f.regions[i].handle, 1);
-    flush_control(h, s);
+    flush_control(s);
   }
   ReleaseSRWLockExclusive(&s->reader);
   CloseHandle(io.hEvent);
 }
 
-void shmkit__os_conn_close(shmkit_handle h, shmkit__conn_os *s) {
+void shmkit__os_conn_close(shmkit__conn_os *s) {
   DWORD n;
 
-  if (s != NULL) {
-    linger((HANDLE)h, s);
-    if (s->out_busy) {
-      CancelIoEx((HANDLE)h, &s->out_io);
-      GetOverlappedResult((HANDLE)h, &s->out_io, &n, TRUE);
-    }
-    land_all(s);
-    CloseHandle(s->out_io.hEvent);
-    CloseHandle(s->peer);
-    DeleteCriticalSection(&s->lock);
-    free(s->in);
-    free(s);
+  linger(s);
+  if (s->out_busy) {
+    CancelIoEx(s->pipe, &s->out_io);
+    GetOverlappedResult(s->pipe, &s->out_io, &n, TRUE);
   }
-  CloseHandle((HANDLE)h);
+  land_all(s);
+  CloseHandle(s->out_io.hEvent);
+  CloseHandle(s->peer);
+  DeleteCriticalSection(&s->lock);
+  CloseHandle(s->pipe);
+  free(s->in);
+  free(s);
 }
 
 /* ---- sending */
@@ -429,12 +436,12 @@ void shmkit__os_conn_close(shmkit_handle h, shmkit__conn_os *s) {
  * SHMKIT_EBUSY when time runs out. A peer whose first message comes
  * before any hello (not shmkit's) is taken to pull. *pulls: what it
  * said. */
-static int await_peer(HANDLE h, shmkit__conn_os *s, size_t count,
-                      ULONGLONG deadline, int *pulls) {
+static int await_peer(shmkit__conn_os *s, size_t count, ULONGLONG deadline,
+                      int *pulls) {
   int front, room;
 
   for (;;) {
-    if ((front = read_control(h, s)) < 0) return front;
+    if ((front = read_control(s)) < 0) return front;
     EnterCriticalSection(&s->lock);
     if (s->peer_pulls < 0 && front) s->peer_pulls = 1;
     *pulls = s->peer_pulls;
@@ -477,9 +484,10 @@ static void push_back(shmkit__conn_os *s, const shmkit__frame *f,
     shmkit__win_close_in(s->peer, (HANDLE)(uintptr_t)f->regions[i].handle);
 }
 
-int shmkit__os_send(shmkit_handle h, shmkit__conn_os *s, const shmkit__frame *f,
-                    const void *data, size_t size, const shmkit_handle *handles,
-                    size_t count, int timeout_ms) {
+int shmkit__os_send(shmkit__conn_os *s, const shmkit__send *m, int timeout_ms) {
+  const shmkit__frame *f = m->frame;
+  const shmkit_handle *handles = m->handles;
+  size_t size = m->size, count = m->count;
   ULONGLONG deadline = shmkit__win_deadline(timeout_ms);
   HANDLE copies[SHMKIT_MSG_REGIONS_MAX];
   shmkit__frame head = *f;
@@ -495,11 +503,11 @@ int shmkit__os_send(shmkit_handle h, shmkit__conn_os *s, const shmkit__frame *f,
 
   io.hEvent = NULL;
   if (buf == NULL) return SHMKIT_ENOMEM;
-  flush_control((HANDLE)h, s);
+  flush_control(s);
   if (count == 0)
-    err = read_control((HANDLE)h, s) < 0 ? SHMKIT_ECLOSED : 0;
+    err = read_control(s) < 0 ? SHMKIT_ECLOSED : 0;
   else
-    err = await_peer((HANDLE)h, s, count, deadline, &pulls);
+    err = await_peer(s, count, deadline, &pulls);
   if (err != 0 || (err = shmkit__win_io_init(&io)) != 0) goto done;
   if (count > 0 && pulls) {
     if ((err = take_off(s, handles, count, copies)) != 0) goto done;
@@ -525,12 +533,10 @@ int shmkit__os_send(shmkit_handle h, shmkit__conn_os *s, const shmkit__frame *f,
     }
   }
   memcpy(buf, &head, sizeof(head));
-  if (size != 0) memcpy(buf + sizeof(head), data, size);
+  if (size != 0) memcpy(buf + sizeof(head), m->data, size);
 
-  e = shmkit__win_started(
-      sys_WriteFile((HANDLE)h, buf, (DWORD)total, NULL, &io));
-  e = shmkit__win_finish((HANDLE)h, &io, e, &n,
-                         shmkit__win_remaining(deadline));
+  e = shmkit__win_started(sys_WriteFile(s->pipe, buf, (DWORD)total, NULL, &io));
+  e = shmkit__win_finish(s->pipe, &io, e, &n, shmkit__win_remaining(deadline));
   if (e == 0 && n != total) e = ERROR_BROKEN_PIPE; /* cannot happen whole */
   if (e != 0) {
     err = shmkit__win_error(e);
@@ -600,14 +606,13 @@ static int take_one(shmkit__conn_os *s, const shmkit__frame_region *r,
  * check: nothing is duplicated for a frame that lies. Acknowledges what
  * was pulled, after taking it. A pushed value that fails its check is left
  * alone: it may be one of our own handles. */
-static int take_regions(HANDLE h, shmkit__conn_os *s, const shmkit__frame *f,
-                        size_t payload, int truncated, size_t capacity,
-                        shmkit_handle handles[], size_t *count) {
+static int take_regions(shmkit__conn_os *s, shmkit__recv *r) {
+  const shmkit__frame *f = &r->frame;
   uint64_t taken[SHMKIT_MSG_REGIONS_MAX];
   int pulled[SHMKIT_MSG_REGIONS_MAX];
   size_t ntaken = 0;
-  int err = shmkit__frame_decode(f, sizeof(*f), payload, truncated, f->count,
-                                 capacity);
+  int err = shmkit__frame_decode(f, sizeof(*f), r->payload, r->truncated,
+                                 f->count, r->capacity);
 
   if (err == SHMKIT_EPROTO) return 0; /* the portable check says so again */
   err = 0;
@@ -618,37 +623,32 @@ static int take_regions(HANDLE h, shmkit__conn_os *s, const shmkit__frame *f,
           f->regions[i].handle == f->regions[k].handle)
         return SHMKIT_EPROTO;
   for (uint32_t i = 0; err == 0 && i < f->count; i++)
-    if ((err = take_one(s, &f->regions[i], &handles[i], &pulled[i])) == 0) {
+    if ((err = take_one(s, &f->regions[i], &r->handles[i], &pulled[i])) == 0) {
       if (pulled[i]) taken[ntaken++] = f->regions[i].handle;
-      ++*count;
+      r->count++;
     }
   queue_acks(s, taken, ntaken);
-  flush_control(h, s);
+  flush_control(s);
   if (err != 0)
-    while (*count > 0) CloseHandle((HANDLE)handles[--*count]);
+    while (r->count > 0) CloseHandle((HANDLE)r->handles[--r->count]);
   return err;
 }
 
-int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *s, shmkit__frame *f,
-                    size_t *got, void *data, size_t capacity, size_t *payload,
-                    int *truncated,
-                    shmkit_handle handles[SHMKIT_MSG_REGIONS_MAX],
-                    size_t *count, int timeout_ms) {
+int shmkit__os_recv(shmkit__conn_os *s, shmkit__recv *r, int timeout_ms) {
   ULONGLONG deadline = shmkit__win_deadline(timeout_ms);
   OVERLAPPED io;
   DWORD n, e;
   int err, late = 0;
 
-  *got = *payload = *count = 0;
-  *truncated = 0;
+  r->got = r->payload = r->count = 0;
+  r->truncated = 0;
   if ((err = make_in(s)) != 0 || (err = shmkit__win_io_init(&io)) != 0)
     return err;
   AcquireSRWLockExclusive(&s->reader);
-  flush_control((HANDLE)h, s);
+  flush_control(s);
   /* Control messages are applied as they come; a peer that floods them
    * keeps this call at most CONTROL_BATCH of them past its deadline. */
-  while ((e = read_whole((HANDLE)h, s, &io, deadline, &n)) == 0 &&
-         control_in(s, s->in, n))
+  while ((e = read_whole(s, &io, deadline, &n)) == 0 && control_in(s, s->in, n))
     if (shmkit__win_remaining(deadline) == 0 && ++late > CONTROL_BATCH) {
       e = WAIT_TIMEOUT;
       break;
@@ -660,20 +660,18 @@ int shmkit__os_recv(shmkit_handle h, shmkit__conn_os *s, shmkit__frame *f,
     if (err == SHMKIT_ECLOSED) land_all(s);
   } else {
     /* As recvmsg reports it: the header, then what fits of the payload. */
-    *got = n < sizeof(*f) ? n : sizeof(*f);
-    memcpy(f, s->in, *got);
-    if (n > sizeof(*f)) {
-      size_t more = n - sizeof(*f);
-      if (more > capacity) {
-        more = capacity;
-        *truncated = 1;
+    r->got = n < sizeof(r->frame) ? n : sizeof(r->frame);
+    memcpy(&r->frame, s->in, r->got);
+    if (n > sizeof(r->frame)) {
+      size_t more = n - sizeof(r->frame);
+      if (more > r->capacity) {
+        more = r->capacity;
+        r->truncated = 1;
       }
-      if (more != 0) memcpy(data, s->in + sizeof(*f), more);
-      *payload = more;
+      if (more != 0) memcpy(r->data, s->in + sizeof(r->frame), more);
+      r->payload = more;
     }
-    if (*got == sizeof(*f))
-      err = take_regions((HANDLE)h, s, f, *payload, *truncated, capacity,
-                         handles, count);
+    if (r->got == sizeof(r->frame)) err = take_regions(s, r);
   }
   ReleaseSRWLockExclusive(&s->reader);
   CloseHandle(io.hEvent);

@@ -34,6 +34,14 @@
 /* The user alone, and no remote client: the 0600 of a POSIX socket file. */
 #define SDDL_PIPE "D:P(A;;GA;;;%s)"
 
+/* A listener: the instance waiting for the next client (or
+ * INVALID_HANDLE_VALUE if the last could not be made: accept tries again),
+ * the endpoint's lock, and the pipe's path. */
+struct shmkit__listener_os {
+  HANDLE pipe, lock;
+  wchar_t *path;
+};
+
 int shmkit__os_self_user(char user[SHMKIT_USER_MAX], int64_t *uid) {
   *uid = -1;
   return shmkit__win_user_sid(user);
@@ -218,32 +226,37 @@ static int lock_owner(const char *name, DWORD *pid) {
  * refuse a name that has instances already, a squatter's (see the top of
  * this file) or those of connections an earlier listener accepted and that
  * are still open: SHMKIT_EEXIST either way. */
-int shmkit__os_listen(const char *name, shmkit_handle *out,
-                      shmkit__listener *l) {
-  wchar_t *path;
-  HANDLE lock = NULL, h;
+int shmkit__os_listen(const char *name, shmkit__listener_os **out) {
+  shmkit__listener_os *l;
+  HANDLE lock = NULL;
   int err;
 
-  if ((err = take_lock(name, &lock)) != 0) return err;
-  if ((path = pipe_path(name, &err)) != NULL) {
-    err = instance(path, 1, PIPE_UNLIMITED_INSTANCES, &h);
-    free(path);
+  if ((l = calloc(1, sizeof(*l))) == NULL) return SHMKIT_ENOMEM;
+  if ((err = take_lock(name, &lock)) == 0) {
+    if ((l->path = pipe_path(name, &err)) != NULL)
+      err = instance(l->path, 1, PIPE_UNLIMITED_INSTANCES, &l->pipe);
+    if (err != 0) CloseHandle(lock);
   }
   if (err != 0) {
-    CloseHandle(lock);
+    free(l->path);
+    free(l);
     return err;
   }
-  memset(l, 0, sizeof(*l));
-  l->lock = (shmkit_handle)lock;
-  *out = (shmkit_handle)h;
+  l->lock = lock;
+  *out = l;
   return 0;
 }
 
-void shmkit__os_unlisten(const char *name, shmkit_handle h,
-                         const shmkit__listener *l) {
-  (void)name;
-  if (h != SHMKIT_INVALID_HANDLE) CloseHandle((HANDLE)h);
-  CloseHandle((HANDLE)l->lock);
+void shmkit__os_unlisten(shmkit__listener_os *l) {
+  if (l->pipe != INVALID_HANDLE_VALUE) CloseHandle(l->pipe);
+  CloseHandle(l->lock);
+  free(l->path);
+  free(l);
+}
+
+shmkit_handle shmkit__os_listener_handle(const shmkit__listener_os *l) {
+  return l->pipe != INVALID_HANDLE_VALUE ? (shmkit_handle)l->pipe
+                                         : SHMKIT_INVALID_HANDLE;
 }
 
 /* The integrity level (the RID of the mandatory label: 0x1000 low, 0x2000
@@ -327,50 +340,39 @@ static int await_client(HANDLE h, int timeout_ms) {
   return shmkit__win_error(e);
 }
 
-int shmkit__os_accept(const char *name, shmkit_handle *listener, int timeout_ms,
+int shmkit__os_accept(shmkit__listener_os *l, int timeout_ms,
                       shmkit_handle *out) {
   ULONGLONG deadline = shmkit__win_deadline(timeout_ms);
-  wchar_t *path;
-  HANDLE next;
   int err;
 
-  if ((path = pipe_path(name, &err)) == NULL) return err;
   /* A listener whose next instance could not be made tries again. */
-  if (*listener == SHMKIT_INVALID_HANDLE) {
-    if ((err = instance(path, 0, PIPE_UNLIMITED_INSTANCES, &next)) != 0)
-      goto done;
-    *listener = (shmkit_handle)next;
+  if (l->pipe == INVALID_HANDLE_VALUE &&
+      (err = instance(l->path, 0, PIPE_UNLIMITED_INSTANCES, &l->pipe)) != 0) {
+    l->pipe = INVALID_HANDLE_VALUE;
+    return err;
   }
   /* A client below our integrity level is turned away here, before the
    * connection is anybody's, and the instance listens again. */
   for (;;) {
     ULONG pid;
-    if ((err = await_client((HANDLE)*listener,
-                            shmkit__win_remaining(deadline))) != 0)
-      goto done;
-    if (!sys_GetNamedPipeClientProcessId((HANDLE)*listener, &pid))
+    if ((err = await_client(l->pipe, shmkit__win_remaining(deadline))) != 0)
+      return err;
+    if (!sys_GetNamedPipeClientProcessId(l->pipe, &pid))
       err = shmkit__win_last_error();
     else
       err = pid_integrity_check(pid);
     /* Gone already: shmkit__os_conn_open says so, and accept goes on. */
     if (err == 0 || err == SHMKIT_ECLOSED) break;
-    DisconnectNamedPipe((HANDLE)*listener);
-    if (err != SHMKIT_EACCES) goto done;
-    if (shmkit__win_remaining(deadline) == 0) {
-      err = SHMKIT_ETIMEDOUT;
-      goto done;
-    }
+    DisconnectNamedPipe(l->pipe);
+    if (err != SHMKIT_EACCES) return err;
+    if (shmkit__win_remaining(deadline) == 0) return SHMKIT_ETIMEDOUT;
   }
-  err = 0;
   /* The connected instance is the connection; a new one listens, made
    * before this returns so that clients never find the name missing. */
-  *out = *listener;
-  *listener = instance(path, 0, PIPE_UNLIMITED_INSTANCES, &next) == 0
-                  ? (shmkit_handle)next
-                  : SHMKIT_INVALID_HANDLE;
-done:
-  free(path);
-  return err;
+  *out = (shmkit_handle)l->pipe;
+  if (instance(l->path, 0, PIPE_UNLIMITED_INSTANCES, &l->pipe) != 0)
+    l->pipe = INVALID_HANDLE_VALUE;
+  return 0;
 }
 
 /* Opens the client end of `path`: 0 or the Win32 error. */

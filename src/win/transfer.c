@@ -1,5 +1,7 @@
 /* Moving region handles between processes: what a receiver takes out of
  * its sender (pull mode), and shmkit_region_pull. */
+#include <stdlib.h>
+
 #include "win.h"
 #include "sys.h"
 
@@ -71,4 +73,39 @@ void shmkit__win_close_in(HANDLE process, HANDLE value) {
   if (DuplicateHandle(process, value, GetCurrentProcess(), &dup, 0, FALSE,
                       DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS))
     CloseHandle(dup);
+}
+
+/* Asks the system's own access check whether a process running with
+ * `process`'s token would be granted PROCESS_DUP_HANDLE on this process:
+ * this process's security descriptor (its DACL and integrity label)
+ * against that token. A guess where it cannot be asked (1): the answer
+ * only chooses how a region goes until the peer says so itself, so a
+ * failure here has no error to report and these calls are not among the
+ * ones fault injection fails. */
+int shmkit__win_could_pull_from_us(HANDLE process) {
+  SECURITY_INFORMATION what =
+      OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION |
+      DACL_SECURITY_INFORMATION | LABEL_SECURITY_INFORMATION;
+  GENERIC_MAPPING map = {
+      STANDARD_RIGHTS_READ | PROCESS_VM_READ | PROCESS_QUERY_INFORMATION,
+      STANDARD_RIGHTS_WRITE | PROCESS_VM_WRITE | PROCESS_VM_OPERATION |
+          PROCESS_DUP_HANDLE,
+      STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE, PROCESS_ALL_ACCESS};
+  PRIVILEGE_SET privileges;
+  DWORD n = 0, plen = sizeof(privileges), granted = 0;
+  HANDLE token = NULL, imp = NULL;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  BOOL ok = FALSE, status = FALSE;
+
+  if (OpenProcessToken(process, TOKEN_QUERY | TOKEN_DUPLICATE, &token) &&
+      DuplicateToken(token, SecurityIdentification, &imp) &&
+      !GetKernelObjectSecurity(GetCurrentProcess(), what, NULL, 0, &n) &&
+      GetLastError() == ERROR_INSUFFICIENT_BUFFER && (sd = malloc(n)) != NULL &&
+      GetKernelObjectSecurity(GetCurrentProcess(), what, sd, n, &n))
+    ok = AccessCheck(sd, imp, PROCESS_DUP_HANDLE, &map, &privileges, &plen,
+                     &granted, &status);
+  free(sd);
+  if (imp != NULL) CloseHandle(imp);
+  if (token != NULL) CloseHandle(token);
+  return ok ? status != FALSE : 1;
 }

@@ -54,6 +54,11 @@ int shmkit__win_give_to(HANDLE target, HANDLE h, int access, HANDLE *out);
  * and that process never learnt of). */
 void shmkit__win_close_in(HANDLE process, HANDLE value);
 
+/* Whether the process `process` could open this one with
+ * PROCESS_DUP_HANDLE (and so pull regions out of it), as the system's
+ * access check answers for its token; 1 where that cannot be asked. */
+int shmkit__win_could_pull_from_us(HANDLE process);
+
 /* ---- overlapped I/O on pipes (pipe.c) */
 
 /* Room for the largest message in each direction. */
