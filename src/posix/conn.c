@@ -1,6 +1,6 @@
 /* POSIX connections: Unix domain SOCK_SEQPACKET sockets, which keep message
  * boundaries and carry descriptors with SCM_RIGHTS. Linux names endpoints in
- * the abstract namespace (linux.c); elsewhere they are socket files in a
+ * the abstract namespace (linux-socket.c); elsewhere they are socket files in a
  * private directory. */
 #define _GNU_SOURCE /* glibc: accept4, MSG_CMSG_CLOEXEC, struct ucred */
 #include <errno.h>

@@ -1,7 +1,12 @@
-/* Private to the POSIX backend: errno translation and the Linux-only
- * accelerations. linux.c implements the latter on Linux; portable.c answers
- * SHMKIT_ENOTSUP for each, and is built instead on other systems and when
- * SHMKIT_PORTABLE forces the portable path on Linux. */
+/* Private to the POSIX backend: errno translation, and Linux's extras in
+ * three capabilities, each one file on Linux and one that stands in for it
+ * elsewhere (and on Linux with SHMKIT_PORTABLE), so that a port can replace
+ * one capability at a time:
+ *   memory objects  linux-memfd.c   no-memfd.c
+ *   processes       linux-pidfd.c   no-pidfd.c
+ *   endpoints       linux-socket.c  no-abstract-socket.c
+ * A stand-in answers SHMKIT_ENOTSUP (or "none") where the caller has a
+ * fallback. */
 #ifndef SHMKIT_POSIX_H
 #define SHMKIT_POSIX_H
 
@@ -13,6 +18,8 @@
 /* errno to a SHMKIT_E... code. Every errno the backend can meet has a case;
  * the rest become SHMKIT_EIO. */
 int shmkit__errno(int e);
+
+/* ---- memory objects (linux-memfd.c, no-memfd.c) */
 
 /* Creates a memfd: close-on-exec, sealing allowed, not executable, mode 0600.
  * SHMKIT_ENOTSUP if memfds do not exist, so the caller falls back. */
@@ -34,6 +41,18 @@ int shmkit__ext_reopen_readonly(int fd, int *out);
  * SHMKIT_ENOTSUP if this system cannot tell. */
 int shmkit__ext_check_type(int fd);
 
+/* Tells, without asking the file's file system, whether `fd` can be shared
+ * memory: 0 if it may be, with *write_sealed 1 if nobody can write it any
+ * more (memfd seals), SHMKIT_ENOTSHM if it cannot, SHMKIT_ENOTSUP if this
+ * system cannot tell that way. */
+int shmkit__ext_quick_check(int fd, int *write_sealed);
+
+/* Seals, as in platform.h. */
+int shmkit__ext_seal(int fd, unsigned seals);
+int shmkit__ext_seals(int fd);
+
+/* ---- processes (linux-pidfd.c, no-pidfd.c) */
+
 /* A descriptor that becomes readable when process `pid` (our child, not yet
  * reaped) ends: a pidfd (Linux 5.3). SHMKIT_INVALID_HANDLE where there is
  * none; waiting then falls back to polling waitpid. */
@@ -43,6 +62,15 @@ shmkit_handle shmkit__ext_pidfd(pid_t pid);
  * SHMKIT_ENOTSUP if `pidfd` is -1 or the system has none. */
 int shmkit__ext_pidfd_wait(int pidfd, int timeout_ms);
 
+/* Sends SIGKILL through a pidfd, immune to pid reuse: 0, or SHMKIT_ENOTSUP
+ * without one. */
+int shmkit__ext_pidfd_kill(int pidfd);
+
+/* pidfd_getfd: a close-on-exec copy of descriptor `remote` of process pid. */
+int shmkit__ext_pull(pid_t pid, int remote, int *out);
+
+/* ---- endpoints (linux-socket.c, no-abstract-socket.c) */
+
 /* Writes the abstract socket address of this user's endpoint `name` into
  * path (a leading NUL, no terminating one) and its length into *len.
  * SHMKIT_ENOTSUP where there is no abstract namespace: use a socket file. */
@@ -51,22 +79,5 @@ int shmkit__ext_abstract_addr(const char *name, char *path, size_t size,
 
 /* The peer of a connected Unix socket: its pid (-1 if unknown) and uid. */
 int shmkit__ext_peer(int fd, int64_t *pid, int64_t *uid);
-
-/* pidfd_getfd: a close-on-exec copy of descriptor `remote` of process pid. */
-int shmkit__ext_pull(pid_t pid, int remote, int *out);
-
-/* Tells, without asking the file's file system, whether `fd` can be shared
- * memory: 0 if it may be, with *write_sealed 1 if nobody can write it any
- * more (memfd seals), SHMKIT_ENOTSHM if it cannot, SHMKIT_ENOTSUP if this
- * system cannot tell that way. */
-int shmkit__ext_quick_check(int fd, int *write_sealed);
-
-/* Sends SIGKILL through a pidfd, immune to pid reuse: 0, or SHMKIT_ENOTSUP
- * without one. */
-int shmkit__ext_pidfd_kill(int pidfd);
-
-/* Seals, as in platform.h. */
-int shmkit__ext_seal(int fd, unsigned seals);
-int shmkit__ext_seals(int fd);
 
 #endif /* SHMKIT_POSIX_H */

@@ -1,6 +1,6 @@
 /* POSIX regions and views: shm_open, ftruncate, mmap. Linux's memfd, seals
- * and /proc reopening come from linux.c through posix.h, with a fallback here
- * for each when they are missing. */
+ * and /proc reopening come from linux-memfd.c through posix.h, with a fallback
+ * here for each when they are missing. */
 #define _GNU_SOURCE /* glibc: O_PATH; other systems ignore it */
 #include <errno.h>
 #include <fcntl.h>

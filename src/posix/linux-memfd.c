@@ -1,12 +1,9 @@
-/* Linux-only accelerations of the POSIX backend (posix.h): memfd, fallocate,
- * seals, reopening through /proc, and file system types. */
+/* Linux memory objects: memfd, fallocate, seals, reopening through /proc,
+ * and telling tmpfs from other file systems. no-memfd.c stands in for this
+ * file where there are none (region.c then uses POSIX shm objects). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -99,19 +96,6 @@ int shmkit__ext_quick_check(int fd, int *write_sealed) {
   return 0;
 }
 
-int shmkit__ext_pidfd_kill(int pidfd) {
-#ifdef SYS_pidfd_send_signal
-  if (pidfd < 0) return SHMKIT_ENOTSUP;
-  if (sys_syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0 ||
-      errno == ESRCH)
-    return 0;
-  return errno == ENOSYS ? SHMKIT_ENOTSUP : shmkit__errno(errno);
-#else
-  (void)pidfd;
-  return SHMKIT_ENOTSUP;
-#endif
-}
-
 int shmkit__ext_check_type(int fd) {
   struct statfs st;
 
@@ -119,83 +103,6 @@ int shmkit__ext_check_type(int fd) {
   /* Not hugetlbfs: its files map only at huge page offsets (2 MiB or more),
    * and a view must be possible at any offset of the page size. */
   return (unsigned long)st.f_type == TMPFS_MAGIC_ ? 0 : SHMKIT_ENOTSHM;
-}
-
-shmkit_handle shmkit__ext_pidfd(pid_t pid) {
-#ifdef SYS_pidfd_open
-  /* Always close-on-exec. ENOSYS before Linux 5.3: poll waitpid instead. */
-  long fd = sys_syscall(SYS_pidfd_open, pid, 0);
-  if (fd >= 0) return (shmkit_handle)fd;
-#endif
-  (void)pid;
-  return SHMKIT_INVALID_HANDLE;
-}
-
-int shmkit__ext_pidfd_wait(int pidfd, int timeout_ms) {
-  struct pollfd p = {pidfd, POLLIN, 0};
-
-  if (pidfd < 0) return SHMKIT_ENOTSUP;
-  /* EINTR or a spurious wake-up: the caller's waitpid decides. */
-  sys_poll(&p, 1, timeout_ms);
-  return 0;
-}
-
-int shmkit__ext_abstract_addr(const char *name, char *path, size_t size,
-                              socklen_t *len) {
-  /* The uid keeps users' names apart; it does not keep another user from
-   * taking ours, which is why both ends check the peer's uid. */
-  int n = snprintf(path + 1, size - 1, "shmkit.%lu.%s",
-                   (unsigned long)geteuid(), name);
-
-  path[0] = '\0';
-  if (n < 0 || (size_t)n >= size - 1) return SHMKIT_ENAME;
-  *len = (socklen_t)(n + 1);
-  return 0;
-}
-
-int shmkit__ext_peer(int fd, int64_t *pid, int64_t *uid) {
-  struct ucred cred;
-  socklen_t n = sizeof(cred);
-
-  if (sys_getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &n) != 0)
-    return shmkit__errno(errno);
-  *pid = cred.pid > 0 ? cred.pid : -1;
-  *uid = cred.uid;
-  return 0;
-}
-
-int shmkit__ext_pull(pid_t pid, int remote, int *out) {
-#if defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
-  long pidfd = sys_syscall(SYS_pidfd_open, pid, 0), fd;
-  int e;
-
-  if (pidfd < 0)
-    return errno == ESRCH    ? SHMKIT_ENOENT
-           : errno == ENOSYS ? SHMKIT_ENOTSUP
-                             : shmkit__errno(errno);
-  fd = sys_syscall(SYS_pidfd_getfd, (int)pidfd, remote, 0); /* close-on-exec */
-  e = errno;
-  close((int)pidfd);
-  if (fd >= 0) {
-    *out = (int)fd;
-    return 0;
-  }
-  switch (e) {
-  case ESRCH: /* the process has exited since */
-    return SHMKIT_ENOENT;
-  case ENOSYS:
-    return SHMKIT_ENOTSUP;
-  case EPERM: /* ptrace access refused */
-    return SHMKIT_EPERM;
-  default:
-    return shmkit__errno(e);
-  }
-#else
-  (void)pid;
-  (void)remote;
-  (void)out;
-  return SHMKIT_ENOTSUP;
-#endif
 }
 
 /* shmkit's seal bits and the kernel's, in the same order. */
