@@ -43,12 +43,9 @@
  * recvmsg + the checks + sendmsg + close on a blocking socket. The child's
  * time is part of the cycle, and so is waking each process up.
  *
- * As in bench-region.c, both sides run in the same process in alternating
- * batches ("rounds"), the order flipping every round; the table shows the
- * median per-cycle time of each side, their ratio, and the median of the
- * per-round ratios ("paired"), on which the target is judged.
- * Nothing here is asserted: the exit status is 0 whatever the ratio, and 1 only
- * when a call fails or a child does not exit 0. */
+ * How the two sides are timed and judged, in paired rounds, and the JSON that
+ * --json prints: bench/common.h. The exit status is 0 whatever the ratio, and
+ * 1 only when a call fails or a child does not exit 0. */
 #define _GNU_SOURCE /* glibc: MSG_CMSG_CLOEXEC, O_PATH */
 #include <errno.h>
 #include <fcntl.h>
@@ -84,7 +81,6 @@
 #  error "the raw side needs MSG_CMSG_CLOEXEC (as shmkit uses on this system)"
 #endif
 
-#define TARGET_RATIO 1.10
 #define REGION_SIZE  4096
 #define PAYLOAD_SIZE 16
 /* sizeof(shmkit__frame), which is private (src/internal.h, with static
@@ -105,7 +101,7 @@ _Static_assert(sizeof(raw_header) == FRAME_SIZE, "raw header size");
 #define CHILD_FAILED 3 /* a call failed */
 #define CHILD_BAD    4 /* a message or descriptor failed a check */
 
-static const char *progname = "shmkit-bench-conn";
+static const char progname[] = "shmkit-bench-conn";
 static shmkit_region *region; /* the one both sides send */
 static int region_fd;         /* its descriptor */
 static unsigned char payload[PAYLOAD_SIZE];
@@ -301,26 +297,25 @@ static void raw_exchange(int send_sock, int recv_sock, int checked) {
   raw_close(fd);
 }
 
-static void shmkit_local(void) {
-  shmkit_send(local_a);
-  shmkit_recv_close(local_b);
+/* A case: the ends each side sends on and receives on, and whether the raw
+ * side checks what it receives. */
+struct conn_case {
+  shmkit_conn *send, *recv;
+  int raw_send, raw_recv;
+  int checked;
+};
+
+static void shmkit_cycle(void *ctx) {
+  const struct conn_case *c = ctx;
+
+  shmkit_send(c->send);
+  shmkit_recv_close(c->recv);
 }
 
-static void raw_local_bare(void) {
-  raw_exchange(raw_local[0], raw_local[1], 0);
-}
+static void raw_cycle(void *ctx) {
+  const struct conn_case *c = ctx;
 
-static void raw_local_checked(void) {
-  raw_exchange(raw_local[0], raw_local[1], 1);
-}
-
-static void shmkit_trip(void) {
-  shmkit_send(trip_conn);
-  shmkit_recv_close(trip_conn);
-}
-
-static void raw_trip_checked(void) {
-  raw_exchange(raw_trip, raw_trip, 1);
+  raw_exchange(c->raw_send, c->raw_recv, c->checked);
 }
 
 /* ---------------------------------------------------------------- children */
@@ -434,41 +429,10 @@ static void teardown(void) {
   shmkit_region_close(region);
 }
 
-/* ---------------------------------------------------------------- timing */
-
-typedef void (*cycle_fn)(void);
-
-/* Nanoseconds per cycle over a batch of `iters` cycles. */
-static double batch(cycle_fn fn, long iters) {
-  double t0 = bench_now_ns();
-
-  for (long i = 0; i < iters; i++) fn();
-  return (bench_now_ns() - t0) / (double)iters;
-}
-
-struct trial {
-  cycle_fn ours, raw;
-};
-
-/* One calibration trial: both sides, n cycles each. */
-static double trial(long n, void *ctx) {
-  const struct trial *t = ctx;
-  return (batch(t->ours, n) + batch(t->raw, n)) / 2;
-}
-
 /* ---------------------------------------------------------------- main */
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: %s [--quick] [--rounds N] [--round-ms MS]\n"
-          "  --quick        9 rounds of ~45 ms per side and case (~3 s), "
-          "for CI\n"
-          "  --rounds N     rounds of each side per case (default 21)\n"
-          "  --round-ms MS  target length of one round (default 100)\n",
-          progname);
-}
-
-static void print_header(int rounds, long round_ms) {
+/* What the two sides do; the rest of the header is bench/common.c's. */
+static void print_header(void) {
   printf("shmkit connection cycle: send one region with a %d-byte payload, "
          "receive it on\n"
          "the other end, close the received region\n",
@@ -515,76 +479,38 @@ static void print_header(int rounds, long round_ms) {
   printf("the target is judged against raw, checked (the same work); the "
          "row against raw,\n"
          "bare (\"-\": not judged) shows what the checks cost\n");
-  bench_print_method(rounds, round_ms);
-  printf("%-19s  %6s  %13s  %10s  %6s  %6s  %s\n", "case", "iters",
-         "shmkit ns/cyc", "raw ns/cyc", "ratio", "paired", "<= 1.10x");
-  fflush(stdout);
 }
 
 int main(int argc, char **argv) {
-  static const struct {
-    const char *name;
-    cycle_fn ours, raw;
-    int judged;
-  } cases[] = {
-      {"one thread, bare", shmkit_local, raw_local_bare, 0},
-      {"one thread, checked", shmkit_local, raw_local_checked, 1},
-      {"round trip, checked", shmkit_trip, raw_trip_checked, 1},
+  static const bench_spec spec = {
+      .name = "conn",
+      .progname = progname,
+      .header = print_header,
+      .columns = {{"case", 19}, {"shmkit ns/cyc", 13}, {"raw ns/cyc", 10}},
+      .defaults = {21, 100},
+      .quick = {9, 45},
   };
-  int rounds = 21;
-  long round_ms = 100;
-  double *ours, *raw, *pair;
-  double t_start = bench_now_ns();
+  bench b;
 
-  {
-    bench_options o = {rounds, round_ms}, quick = {9, 45};
-    int status = bench_parse_options(argc, argv, progname, usage, &o, quick);
-    if (status >= 0) return status;
-    rounds = o.rounds;
-    round_ms = o.round_ms;
-  }
-  ours = malloc(sizeof(*ours) * (size_t)rounds);
-  raw = malloc(sizeof(*raw) * (size_t)rounds);
-  pair = malloc(sizeof(*pair) * (size_t)rounds);
-  if (ours == NULL || raw == NULL || pair == NULL) {
-    fprintf(stderr, "%s: out of memory\n", progname);
-    return 1;
-  }
+  bench_start(&b, &spec, argc, argv);
   setup();
+  {
+    /* One thread: a sends, b receives; round trip: a child echoes. */
+    struct conn_case bare = {local_a, local_b, raw_local[0], raw_local[1], 0},
+                     checked = bare,
+                     trip = {trip_conn, trip_conn, raw_trip, raw_trip, 1};
+    /* The first row is not judged: it shows what the checks cost. */
+    const bench_case cases[] = {
+        {"one thread, bare", NULL, shmkit_cycle, raw_cycle, &bare, 1},
+        {"one thread, checked", NULL, shmkit_cycle, raw_cycle, &checked, 0},
+        {"round trip, checked", NULL, shmkit_cycle, raw_cycle, &trip, 0},
+    };
 
-  print_header(rounds, round_ms);
-  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-    struct trial t = {cases[c].ours, cases[c].raw};
-    long iters = bench_calibrate(trial, &t, (double)round_ms * 1e6);
-    double med_ours, med_raw, ratio, paired;
-
-    /* Alternate which side goes first, so that neither always runs right
-     * after the other one's closes. */
-    for (int r = 0; r < rounds; r++) {
-      if (r % 2 == 0) {
-        ours[r] = batch(cases[c].ours, iters);
-        raw[r] = batch(cases[c].raw, iters);
-      } else {
-        raw[r] = batch(cases[c].raw, iters);
-        ours[r] = batch(cases[c].ours, iters);
-      }
-    }
-    for (int r = 0; r < rounds; r++) pair[r] = ours[r] / raw[r];
-    paired = bench_median(pair, rounds);
-    med_ours = bench_median(ours, rounds);
-    med_raw = bench_median(raw, rounds);
-    ratio = med_ours / med_raw;
-    printf("%-19s  %6ld  %13.0f  %10.0f  %6.3f  %6.3f  %s\n", cases[c].name,
-           iters, med_ours, med_raw, ratio, paired,
-           !cases[c].judged         ? "-"
-           : paired <= TARGET_RATIO ? "yes"
-                                    : "NO");
-    fflush(stdout);
+    checked.checked = 1;
+    bench_begin(&b);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+      bench_run(&b, &cases[i]);
   }
   teardown();
-  printf("\ntotal %.1f s\n", (bench_now_ns() - t_start) / 1e9);
-  free(ours);
-  free(raw);
-  free(pair);
-  return 0;
+  return bench_finish(&b);
 }

@@ -21,16 +21,9 @@
  *     pid, read once, and a counter);
  *   - one malloc and free per region and one per view, and argument checks.
  *
- * Both sides run in the same process, in alternating batches ("rounds"), the
- * order flipping every round, so that noise from other work on the machine
- * falls on both. The table shows the median per-cycle time of each side and
- * their ratio, and beside it the median of the per-round ratios ("paired"),
- * each of which compares two batches run back to back. The target is judged
- * on the paired ratio: drift in the machine's speed between rounds (a busy
- * neighbour on a shared machine) moves both batches of a pair alike, but can
- * put the two medians in different regimes.
- * Nothing here is asserted: the exit status is 0 whatever the ratio, and 1 only
- * when a call fails. */
+ * How the two sides are timed and judged, in paired rounds, and the JSON that
+ * --json prints: bench/common.h. The exit status is 0 whatever the ratio, and
+ * 1 only when a call fails. */
 #define _GNU_SOURCE /* glibc: memfd_create, fallocate, MFD_* */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,9 +50,7 @@
 #  endif
 #endif
 
-#define TARGET_RATIO 1.10
-
-static const char *progname = "shmkit-bench-region";
+static const char progname[] = "shmkit-bench-region";
 static size_t page_size;
 
 /* ---------------------------------------------------------------- errors */
@@ -101,12 +92,20 @@ static void touch(void *data, size_t size) {
   for (size_t off = 0; off < size; off += page_size) p[off] = 1;
 }
 
-static void shmkit_cycle(uint64_t size, unsigned flags) {
+/* A case: the size and flags of its regions. */
+struct region_case {
+  uint64_t size;
+  unsigned flags;
+};
+
+static void shmkit_cycle(void *ctx) {
+  const struct region_case *c = ctx;
+  uint64_t size = c->size;
   shmkit_region *r;
   shmkit_view *v;
   int err;
 
-  if ((err = shmkit_region_create(&r, size, flags)) != 0)
+  if ((err = shmkit_region_create(&r, size, c->flags)) != 0)
     die_shmkit("shmkit_region_create", size, err);
   err = shmkit_view_map(&v, r, 0, (size_t)size, SHMKIT_READ_WRITE);
   if (err != 0) die_shmkit("shmkit_view_map", size, err);
@@ -176,11 +175,13 @@ static void raw_size(int fd, uint64_t size, unsigned flags) {
 }
 #endif
 
-static void raw_cycle(uint64_t size, unsigned flags) {
+static void raw_cycle(void *ctx) {
+  const struct region_case *c = ctx;
+  uint64_t size = c->size;
   int fd = raw_object(size);
   void *p;
 
-  raw_size(fd, size, flags);
+  raw_size(fd, size, c->flags);
   p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) die_errno("mmap", size, errno);
   touch(p, (size_t)size);
@@ -188,70 +189,11 @@ static void raw_cycle(uint64_t size, unsigned flags) {
   if (close(fd) != 0) die_errno("close", size, errno);
 }
 
-/* ---------------------------------------------------------------- timing */
-
-typedef void (*cycle_fn)(uint64_t size, unsigned flags);
-
-/* Nanoseconds per cycle over a batch of `iters` cycles. */
-static double batch(cycle_fn fn, uint64_t size, unsigned flags, long iters) {
-  double t0 = bench_now_ns();
-
-  for (long i = 0; i < iters; i++) fn(size, flags);
-  return (bench_now_ns() - t0) / (double)iters;
-}
-
-struct trial {
-  uint64_t size;
-  unsigned flags;
-};
-
-/* One calibration trial: both sides, n cycles each. */
-static double trial(long n, void *ctx) {
-  const struct trial *t = ctx;
-  return (batch(shmkit_cycle, t->size, t->flags, n) +
-          batch(raw_cycle, t->size, t->flags, n)) /
-         2;
-}
-
 /* ---------------------------------------------------------------- main */
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: %s [--quick] [--rounds N] [--round-ms MS]\n"
-          "  --quick        5 rounds of ~20 ms per side and case (~3 s), "
-          "for CI\n"
-          "  --rounds N     rounds of each side per case (default 11)\n"
-          "  --round-ms MS  target length of one round (default 100)\n",
-          progname);
-}
-
-int main(int argc, char **argv) {
-  static const uint64_t sizes[] = {4096, 1u << 20, 64u << 20};
-  static const unsigned modes[] = {0, SHMKIT_SPARSE};
-  int rounds = 11;
-  long round_ms = 100;
-  double *ours, *raw, *pair;
-  double t_start = bench_now_ns();
-
-  {
-    bench_options o = {rounds, round_ms}, quick = {5, 20};
-    int status = bench_parse_options(argc, argv, progname, usage, &o, quick);
-    if (status >= 0) return status;
-    rounds = o.rounds;
-    round_ms = o.round_ms;
-  }
-  page_size = (size_t)sysconf(_SC_PAGESIZE);
-#if !SHMKIT_BENCH_LINUX_EXT
-  name_pid = (long)getpid();
-#endif
-  ours = malloc(sizeof(*ours) * (size_t)rounds);
-  raw = malloc(sizeof(*raw) * (size_t)rounds);
-  pair = malloc(sizeof(*pair) * (size_t)rounds);
-  if (ours == NULL || raw == NULL || pair == NULL) {
-    fprintf(stderr, "%s: out of memory\n", progname);
-    return 1;
-  }
-
+/* What the two sides do on this system; the rest of the header is
+ * bench/common.c's. */
+static void print_header(void) {
   printf("shmkit region cycle: create + map + touch every page + unmap + "
          "close\n");
 #if SHMKIT_BENCH_LINUX_EXT
@@ -280,46 +222,42 @@ int main(int argc, char **argv) {
          "               region and per view\n");
 #endif
   printf("page %zu B; ", page_size);
-  bench_print_method(rounds, round_ms);
-  printf("%8s  %-8s  %6s  %13s  %11s  %6s  %6s  %s\n", "size", "mode", "iters",
-         "shmkit ns/cyc", "raw ns/cyc", "ratio", "paired", "<= 1.10x");
-  fflush(stdout);
+}
 
+int main(int argc, char **argv) {
+  static const uint64_t sizes[] = {4096, 1u << 20, 64u << 20};
+  static const unsigned modes[] = {0, SHMKIT_SPARSE};
+  static const bench_spec spec = {
+      .name = "region",
+      .progname = progname,
+      .header = print_header,
+      /* The case column is two, as "%8s  %-8s": the size and the mode. */
+      .columns = {{"    size  mode    ", 18},
+                  {"shmkit ns/cyc", 13},
+                  {"raw ns/cyc", 11}},
+      .defaults = {11, 100},
+      .quick = {5, 20},
+  };
+  bench b;
+
+  bench_start(&b, &spec, argc, argv);
+  page_size = (size_t)sysconf(_SC_PAGESIZE);
+#if !SHMKIT_BENCH_LINUX_EXT
+  name_pid = (long)getpid();
+#endif
+  bench_begin(&b);
   for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
     for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
-      uint64_t size = sizes[s];
-      unsigned flags = modes[m];
-      struct trial t = {size, flags};
-      long iters = bench_calibrate(trial, &t, (double)round_ms * 1e6);
-      double med_ours, med_raw, ratio, paired;
-      char buf[32];
+      struct region_case rc = {sizes[s], modes[m]};
+      const char *mode = modes[m] & SHMKIT_SPARSE ? "sparse" : "reserved";
+      char size_buf[32], name[48], label[48];
+      bench_case c = {name, label, shmkit_cycle, raw_cycle, &rc, 0};
 
-      /* Alternate which side goes first, so that neither always runs right
-       * after the other one's munmap and close. */
-      for (int r = 0; r < rounds; r++) {
-        if (r % 2 == 0) {
-          ours[r] = batch(shmkit_cycle, size, flags, iters);
-          raw[r] = batch(raw_cycle, size, flags, iters);
-        } else {
-          raw[r] = batch(raw_cycle, size, flags, iters);
-          ours[r] = batch(shmkit_cycle, size, flags, iters);
-        }
-      }
-      for (int r = 0; r < rounds; r++) pair[r] = ours[r] / raw[r];
-      paired = bench_median(pair, rounds);
-      med_ours = bench_median(ours, rounds);
-      med_raw = bench_median(raw, rounds);
-      ratio = med_ours / med_raw;
-      printf("%8s  %-8s  %6ld  %13.0f  %11.0f  %6.3f  %6.3f  %s\n",
-             size_text(size, buf, sizeof(buf)),
-             flags & SHMKIT_SPARSE ? "sparse" : "reserved", iters, med_ours,
-             med_raw, ratio, paired, paired <= TARGET_RATIO ? "yes" : "NO");
-      fflush(stdout);
+      size_text(rc.size, size_buf, sizeof(size_buf));
+      snprintf(name, sizeof(name), "%s, %s", size_buf, mode);
+      snprintf(label, sizeof(label), "%8s  %-8s", size_buf, mode);
+      bench_run(&b, &c);
     }
   }
-  printf("\ntotal %.1f s\n", (bench_now_ns() - t_start) / 1e9);
-  free(ours);
-  free(raw);
-  free(pair);
-  return 0;
+  return bench_finish(&b);
 }

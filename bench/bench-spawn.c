@@ -42,12 +42,9 @@
  *   - close-others: fcntl(F_GETFD) per descriptor between 2 and the region's,
  *     each spawn (normally none).
  *
- * As in bench-region.c, both sides run in the same process in alternating
- * batches ("rounds"), the order flipping every round; the table shows the
- * median per-spawn time of each side, their ratio, and the median of the
- * per-round ratios ("paired"), on which the target is judged.
- * Nothing here is asserted: the exit status is 0 whatever the ratio, and 1 only
- * when a call fails or a child does not exit 0. */
+ * How the two sides are timed and judged, in paired rounds, and the JSON that
+ * --json prints: bench/common.h. The exit status is 0 whatever the ratio, and
+ * 1 only when a call fails or a child does not exit 0. */
 #define _GNU_SOURCE /* glibc: posix_spawn_file_actions_addclosefrom_np */
 #include <errno.h>
 #include <fcntl.h>
@@ -70,9 +67,8 @@
 #  error "SHMKIT_BENCH_LINUX_EXT must be defined (0 or 1) by the build"
 #endif
 
-#define TARGET_RATIO 1.10
-#define REGION_SIZE  4096
-#define MAX_LOW_FDS  64
+#define REGION_SIZE 4096
+#define MAX_LOW_FDS 64
 
 /* Exit codes of the child mode, other than 0. */
 #define CHILD_BAD_ARGS 3 /* not "--child shmkit1:<fd>:..." */
@@ -80,7 +76,7 @@
 
 extern char **environ;
 
-static const char *progname = "shmkit-bench-spawn";
+static const char progname[] = "shmkit-bench-spawn";
 static char self[PATH_MAX]; /* this program, which is also the child */
 static char token[SHMKIT_TOKEN_MAX];
 static char *child_argv[4];      /* {self, "--child", token, NULL} */
@@ -140,7 +136,9 @@ static void die_child(const char *side, unsigned flags, int code, int sig) {
 
 /* ---------------------------------------------------------------- cycles */
 
-static void shmkit_cycle(unsigned flags) {
+/* A case's context is its spawn flags. */
+static void shmkit_cycle(void *ctx) {
+  unsigned flags = *(const unsigned *)ctx;
   shmkit_spawn_options o;
   shmkit_process *p;
   int err, code, sig;
@@ -158,7 +156,8 @@ static void shmkit_cycle(unsigned flags) {
   shmkit_process_close(p);
 }
 
-static void raw_cycle(unsigned flags) {
+static void raw_cycle(void *ctx) {
+  unsigned flags = *(const unsigned *)ctx;
   posix_spawn_file_actions_t fa;
   pid_t pid;
   int r, status;
@@ -186,24 +185,6 @@ static void raw_cycle(unsigned flags) {
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     die_child("raw", flags, WIFEXITED(status) ? WEXITSTATUS(status) : 0,
               WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
-
-/* ---------------------------------------------------------------- timing */
-
-typedef void (*cycle_fn)(unsigned flags);
-
-/* Nanoseconds per cycle over a batch of `iters` cycles. */
-static double batch(cycle_fn fn, unsigned flags, long iters) {
-  double t0 = bench_now_ns();
-
-  for (long i = 0; i < iters; i++) fn(flags);
-  return (bench_now_ns() - t0) / (double)iters;
-}
-
-/* One calibration trial: both sides, n spawns each. */
-static double trial(long n, void *ctx) {
-  unsigned flags = *(const unsigned *)ctx;
-  return (batch(shmkit_cycle, flags, n) + batch(raw_cycle, flags, n)) / 2;
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -245,18 +226,9 @@ static void setup(void) {
 
 /* ---------------------------------------------------------------- main */
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: %s [--quick] [--rounds N] [--round-ms MS]\n"
-          "  --quick        9 rounds of ~75 ms per side and case (~3 s), "
-          "for CI\n"
-          "  --rounds N     rounds of each side per case (default 21)\n"
-          "  --round-ms MS  target length of one round (default 250)\n"
-          "(%s --child TOKEN is the child both sides start)\n",
-          progname, progname);
-}
-
-static void print_header(int rounds, long round_ms) {
+/* What the two sides do on this system; the rest of the header is
+ * bench/common.c's. */
+static void print_header(void) {
   size_t env_count = 0;
 
   while (environ != NULL && environ[env_count] != NULL) env_count++;
@@ -301,81 +273,44 @@ static void print_header(int rounds, long round_ms) {
   printf("              close-others: fcntl(F_GETFD) per descriptor below "
          "fd %d (%d open)\n",
          region_fd, low_count);
-  bench_print_method(rounds, round_ms);
-  printf("%-12s  %6s  %15s  %12s  %6s  %6s  %s\n", "case", "iters",
-         "shmkit us/spawn", "raw us/spawn", "ratio", "paired", "<= 1.10x");
-  fflush(stdout);
 }
 
 int main(int argc, char **argv) {
   static const unsigned cases[] = {0, SHMKIT_SPAWN_CLOSE_OTHERS};
-  int rounds = 21;
-  long round_ms = 250;
-  double *ours, *raw, *pair;
-  double t_start;
+  static const bench_spec spec = {
+      .name = "spawn",
+      .progname = progname,
+      .header = print_header,
+      .columns = {{"case", 12}, {"shmkit us/spawn", 15}, {"raw us/spawn", 12}},
+      .micro = 1,
+      .usage_extra = "(shmkit-bench-spawn --child TOKEN is the child both "
+                     "sides start)",
+      .defaults = {21, 250},
+      .quick = {9, 75},
+  };
+  bench b;
 
   /* The child: before anything else, so that it stays cheap. */
   if (argc >= 2 && strcmp(argv[1], "--child") == 0)
     return child_main(argc, argv);
 
-  t_start = bench_now_ns();
-  {
-    bench_options o = {rounds, round_ms}, quick = {9, 75};
-    int status = bench_parse_options(argc, argv, progname, usage, &o, quick);
-    if (status >= 0) return status;
-    rounds = o.rounds;
-    round_ms = o.round_ms;
-  }
+  bench_start(&b, &spec, argc, argv);
   find_self(argv[0]);
   setup();
-  ours = malloc(sizeof(*ours) * (size_t)rounds);
-  raw = malloc(sizeof(*raw) * (size_t)rounds);
-  pair = malloc(sizeof(*pair) * (size_t)rounds);
-  if (ours == NULL || raw == NULL || pair == NULL) {
-    fprintf(stderr, "%s: out of memory\n", progname);
-    return 1;
-  }
-
-  print_header(rounds, round_ms);
-  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-    unsigned flags = cases[c];
-    long iters;
-    double med_ours, med_raw, ratio, paired;
+  bench_begin(&b);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    unsigned flags = cases[i];
+    bench_case c = {case_name(flags), NULL, shmkit_cycle, raw_cycle, &flags, 0};
 
 #ifndef SHMKIT_BENCH_HAVE_ADDCLOSEFROM
     if (flags & SHMKIT_SPAWN_CLOSE_OTHERS) {
-      printf("%-12s  skipped: no posix_spawn_file_actions_addclosefrom_np "
-             "(glibc < 2.34)\n",
-             case_name(flags));
+      bench_skip(&b, c.name,
+                 "no posix_spawn_file_actions_addclosefrom_np (glibc < 2.34)");
       continue;
     }
 #endif
-    iters = bench_calibrate(trial, &flags, (double)round_ms * 1e6);
-    /* Alternate which side goes first, so that neither always runs right
-     * after the other one's children have been reaped. */
-    for (int r = 0; r < rounds; r++) {
-      if (r % 2 == 0) {
-        ours[r] = batch(shmkit_cycle, flags, iters);
-        raw[r] = batch(raw_cycle, flags, iters);
-      } else {
-        raw[r] = batch(raw_cycle, flags, iters);
-        ours[r] = batch(shmkit_cycle, flags, iters);
-      }
-    }
-    for (int r = 0; r < rounds; r++) pair[r] = ours[r] / raw[r];
-    paired = bench_median(pair, rounds);
-    med_ours = bench_median(ours, rounds);
-    med_raw = bench_median(raw, rounds);
-    ratio = med_ours / med_raw;
-    printf("%-12s  %6ld  %15.1f  %12.1f  %6.3f  %6.3f  %s\n", case_name(flags),
-           iters, med_ours / 1e3, med_raw / 1e3, ratio, paired,
-           paired <= TARGET_RATIO ? "yes" : "NO");
-    fflush(stdout);
+    bench_run(&b, &c);
   }
-  printf("\ntotal %.1f s\n", (bench_now_ns() - t_start) / 1e9);
   shmkit_region_close(region);
-  free(ours);
-  free(raw);
-  free(pair);
-  return 0;
+  return bench_finish(&b);
 }

@@ -1,12 +1,22 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common.h"
 
-double bench_now_ns(void) {
+#ifndef SHMKIT_BENCH_LINUX_EXT
+/* Only bench/CMakeLists.txt knows which backend the library was built with. */
+#  error "SHMKIT_BENCH_LINUX_EXT must be defined (0 or 1) by the build"
+#endif
+
+/* ---------------------------------------------------------------- measuring */
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static double now_ns(void) {
   struct timespec ts;
 
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -18,55 +28,28 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-double bench_median(double *v, int n) {
+/* The median of v[0..n); sorts v. */
+static double median(double *v, int n) {
   qsort(v, (size_t)n, sizeof(*v), cmp_double);
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static long parse_count(const char *s, const char *opt, const char *progname,
-                        void (*usage)(FILE *)) {
-  char *end;
-  long v;
+/* Nanoseconds per cycle over a batch of `iters` cycles. */
+static double batch(void (*cycle)(void *), void *ctx, long iters) {
+  double t0 = now_ns();
 
-  errno = 0;
-  v = s != NULL ? strtol(s, &end, 10) : 0;
-  if (s == NULL || errno != 0 || *end != '\0' || v < 1 || v > 100000) {
-    fprintf(stderr, "%s: %s needs a number from 1 to 100000\n", progname, opt);
-    usage(stderr);
-    exit(2);
-  }
-  return v;
+  for (long i = 0; i < iters; i++) cycle(ctx);
+  return (now_ns() - t0) / (double)iters;
 }
 
-int bench_parse_options(int argc, char **argv, const char *progname,
-                        void (*usage)(FILE *), bench_options *o,
-                        bench_options quick) {
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--quick") == 0) {
-      *o = quick;
-    } else if (strcmp(argv[i], "--rounds") == 0) {
-      o->rounds = (int)parse_count(argv[++i], "--rounds", progname, usage);
-    } else if (strcmp(argv[i], "--round-ms") == 0) {
-      o->round_ms = parse_count(argv[++i], "--round-ms", progname, usage);
-    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      fprintf(stderr, "%s: unknown argument '%s'\n", progname, argv[i]);
-      usage(stderr);
-      return 2;
-    }
-  }
-  return -1;
-}
-
-long bench_calibrate(double (*trial)(long n, void *ctx), void *ctx,
-                     double round_ns) {
+/* The batch length that makes one round last about `round_ns`: doubles a
+ * trial batch until one of both sides makes a tenth of that, then scales. */
+static long calibrate(const bench_case *c, double round_ns) {
   double per_cycle;
   long n = 1, iters;
 
   for (;;) {
-    per_cycle = trial(n, ctx);
+    per_cycle = (batch(c->ours, c->ctx, n) + batch(c->raw, c->ctx, n)) / 2;
     if (per_cycle * (double)n >= round_ns / 10 || n >= (1L << 24)) break;
     n *= 2;
   }
@@ -74,11 +57,207 @@ long bench_calibrate(double (*trial)(long n, void *ctx), void *ctx,
   return iters < 1 ? 1 : iters;
 }
 
-void bench_print_method(int rounds, long round_ms) {
-  printf("%d interleaved rounds per side, ~%ld ms each\n"
-         "ratio: median shmkit / median raw; paired: median of the rounds' "
-         "ratios,\n"
-         "each of two batches run back to back (what the target is judged "
-         "on)\n\n",
-         rounds, round_ms);
+/* ---------------------------------------------------------------- options */
+
+static void usage(const bench_spec *s, FILE *f) {
+  fprintf(f,
+          "usage: %s [--quick] [--rounds N] [--round-ms MS] [--json]\n"
+          "  --quick        %d rounds of ~%ld ms per side and case (~3 s), "
+          "for CI\n"
+          "  --rounds N     rounds of each side per case (default %d)\n"
+          "  --round-ms MS  target length of one round (default %ld)\n"
+          "  --json         the results as one JSON object, without the "
+          "table\n",
+          s->progname, s->quick.rounds, s->quick.round_ms, s->defaults.rounds,
+          s->defaults.round_ms);
+  if (s->usage_extra != NULL) fprintf(f, "%s\n", s->usage_extra);
+}
+
+static long parse_count(const bench_spec *s, const char *arg, const char *opt) {
+  char *end;
+  long v;
+
+  errno = 0;
+  v = arg != NULL ? strtol(arg, &end, 10) : 0;
+  if (arg == NULL || errno != 0 || *end != '\0' || v < 1 || v > 100000) {
+    fprintf(stderr, "%s: %s needs a number from 1 to 100000\n", s->progname,
+            opt);
+    usage(s, stderr);
+    exit(2);
+  }
+  return v;
+}
+
+void bench_start(bench *b, const bench_spec *spec, int argc, char **argv) {
+  size_t n;
+
+  memset(b, 0, sizeof(*b));
+  b->spec = spec;
+  b->opt = spec->defaults;
+  b->t_start = now_ns();
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--quick") == 0) {
+      b->opt = spec->quick;
+    } else if (strcmp(argv[i], "--rounds") == 0) {
+      b->opt.rounds = (int)parse_count(spec, argv[++i], "--rounds");
+    } else if (strcmp(argv[i], "--round-ms") == 0) {
+      b->opt.round_ms = parse_count(spec, argv[++i], "--round-ms");
+    } else if (strcmp(argv[i], "--json") == 0) {
+      b->json = 1;
+    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(spec, stdout);
+      exit(0);
+    } else {
+      fprintf(stderr, "%s: unknown argument '%s'\n", spec->progname, argv[i]);
+      usage(spec, stderr);
+      exit(2);
+    }
+  }
+  n = (size_t)b->opt.rounds;
+  b->ours = malloc(sizeof(double) * n);
+  b->raw = malloc(sizeof(double) * n);
+  b->pair = malloc(sizeof(double) * n);
+  if (b->ours == NULL || b->raw == NULL || b->pair == NULL) {
+    fprintf(stderr, "%s: out of memory\n", spec->progname);
+    exit(1);
+  }
+}
+
+/* ---------------------------------------------------------------- output */
+
+/* A JSON string; the names are ours, but a quote or a control character in
+ * one must not make the whole object unreadable. */
+static void json_string(const char *s) {
+  putchar('"');
+  for (; *s != '\0'; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\')
+      printf("\\%c", ch);
+    else if (ch < 0x20)
+      printf("\\u%04x", ch);
+    else
+      putchar(ch);
+  }
+  putchar('"');
+}
+
+/* JSON has no NaN or infinity: a ratio over a batch that took no measurable
+ * time becomes null. */
+static void json_number(const char *key, double v, const char *fmt) {
+  printf(", \"%s\": ", key);
+  if (isfinite(v))
+    printf(fmt, v);
+  else
+    printf("null");
+}
+
+void bench_begin(bench *b) {
+  const bench_spec *s = b->spec;
+  const bench_column *col = s->columns;
+
+  if (b->json) {
+    printf("{\"benchmark\": ");
+    json_string(s->name);
+    printf(", \"backend\": \"%s\", \"rounds\": %d, \"round_ms\": %ld",
+           SHMKIT_BENCH_LINUX_EXT ? "memfd" : "shm_open", b->opt.rounds,
+           b->opt.round_ms);
+    json_number("target_ratio", BENCH_TARGET_RATIO, "%.2f");
+    printf(",\n \"results\": [");
+  } else {
+    if (s->header != NULL) s->header();
+    printf("%d interleaved rounds per side, ~%ld ms each\n"
+           "ratio: median shmkit / median raw; paired: median of the rounds' "
+           "ratios,\n"
+           "each of two batches run back to back (what the target is judged "
+           "on)\n\n",
+           b->opt.rounds, b->opt.round_ms);
+    printf("%-*s  %6s  %*s  %*s  %6s  %6s  <= %.2fx\n", col[0].width,
+           col[0].title, "iters", col[1].width, col[1].title, col[2].width,
+           col[2].title, "ratio", "paired", BENCH_TARGET_RATIO);
+  }
+  fflush(stdout);
+}
+
+/* Opens a result object in the JSON array: its name. */
+static void json_result(bench *b, const char *name) {
+  printf("%s\n  {\"name\": ", b->results++ > 0 ? "," : "");
+  json_string(name);
+}
+
+void bench_run(bench *b, const bench_case *c) {
+  const bench_spec *s = b->spec;
+  int rounds = b->opt.rounds;
+  long iters = calibrate(c, (double)b->opt.round_ms * 1e6);
+  double med_ours, med_raw, ratio, paired;
+  const char *verdict;
+
+  /* Alternate which side goes first, so that neither always runs right
+   * after the other one's teardown (its unmaps, closes or reaped
+   * children). */
+  for (int r = 0; r < rounds; r++) {
+    if (r % 2 == 0) {
+      b->ours[r] = batch(c->ours, c->ctx, iters);
+      b->raw[r] = batch(c->raw, c->ctx, iters);
+    } else {
+      b->raw[r] = batch(c->raw, c->ctx, iters);
+      b->ours[r] = batch(c->ours, c->ctx, iters);
+    }
+  }
+  for (int r = 0; r < rounds; r++) b->pair[r] = b->ours[r] / b->raw[r];
+  paired = median(b->pair, rounds);
+  med_ours = median(b->ours, rounds);
+  med_raw = median(b->raw, rounds);
+  ratio = med_ours / med_raw;
+
+  if (b->json) {
+    verdict = c->not_judged                  ? "not judged"
+              : paired <= BENCH_TARGET_RATIO ? "pass"
+                                             : "fail";
+    json_result(b, c->name);
+    printf(", \"iters\": %ld", iters);
+    json_number("ours_ns", med_ours, "%.1f");
+    json_number("baseline_ns", med_raw, "%.1f");
+    json_number("ratio", ratio, "%.4f");
+    json_number("paired_ratio", paired, "%.4f");
+    printf(", \"verdict\": \"%s\"}", verdict);
+  } else {
+    verdict = c->not_judged ? "-" : paired <= BENCH_TARGET_RATIO ? "yes" : "NO";
+    double unit = s->micro ? 1e3 : 1;
+    int decimals = s->micro ? 1 : 0;
+
+    printf("%-*s  %6ld  %*.*f  %*.*f  %6.3f  %6.3f  %s\n", s->columns[0].width,
+           c->label != NULL ? c->label : c->name, iters, s->columns[1].width,
+           decimals, med_ours / unit, s->columns[2].width, decimals,
+           med_raw / unit, ratio, paired, verdict);
+    b->results++;
+  }
+  fflush(stdout);
+}
+
+void bench_skip(bench *b, const char *name, const char *reason) {
+  if (b->json) {
+    json_result(b, name);
+    printf(", \"iters\": null, \"ours_ns\": null, \"baseline_ns\": null, "
+           "\"ratio\": null, \"paired_ratio\": null, \"verdict\": "
+           "\"skipped\", \"reason\": ");
+    json_string(reason);
+    putchar('}');
+  } else {
+    printf("%-*s  skipped: %s\n", b->spec->columns[0].width, name, reason);
+    b->results++;
+  }
+  fflush(stdout);
+}
+
+int bench_finish(bench *b) {
+  double total_s = (now_ns() - b->t_start) / 1e9;
+
+  if (b->json)
+    printf("],\n \"total_s\": %.1f}\n", total_s);
+  else
+    printf("\ntotal %.1f s\n", total_s);
+  free(b->ours);
+  free(b->raw);
+  free(b->pair);
+  return 0;
 }
