@@ -569,43 +569,25 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
  * tell a listener from another process of the same user and level, which
  * can do all it does.
  *
- * How regions travel on Windows. A handle crosses into another process
- * only by DuplicateHandle, which needs PROCESS_DUP_HANDLE on that process,
- * and that right is full control of it. So the side that may open the
- * other duplicates, decided per direction when each end takes up the
- * connection (each tells the other whether it could open it):
- *  - Pull, the usual case (processes of one user and integrity level can
- *    open each other): the receiver duplicates the sender's handles out of
- *    the sender's process (whose pid the pipe tells), asking only the
- *    access the message claims. The sender keeps a copy of each region
- *    sent ("in flight") until the receiver says it took it; it reads those
- *    acknowledgements on its next send or receive (a send reads only those
- *    at the front of the pipe, so a program that only sends while its peer
- *    also sends holds its copies until it next receives), closes what is
- *    left when the connection ends, and its shmkit_conn_close() gives the
- *    peer up to 5 seconds to take what it was sent. At most 1024 copies
- *    are in flight on a connection: a send of more waits, within its
- *    timeout, for the peer to take some (then SHMKIT_EBUSY). A process
- *    that exits without closing the connection, or is killed, takes its
- *    regions in flight with it: the receiver gets SHMKIT_ECLOSED for that
- *    message.
- *  - Push, when the receiver may not open its sender (a sandboxed child
- *    given a pair's end, a sender whose DACL denies it): the sender
- *    duplicates each region into the receiver, with the region's access
- *    and no more, so a read-only region arrives read-only and the receiver
- *    has no way to the sender's writable handle. The costs: a sender that
- *    dies between its DuplicateHandle and its message, or whose send
- *    times out, leaves handles in the receiver that nobody knows of, and
- *    so do pushed messages a receiver closes without reading.
- * A receiver that can open its sender takes no pushed value
- * (SHMKIT_EPROTO): one it is told would name one of its own handles. One
- * that cannot takes them, checked like a token's: only a process that may
- * open it can have put a handle there. Where neither may open the other, a
- * send with regions fails with SHMKIT_EPERM. Each pulled region also says
- * which process sent it, and the receiver takes handles only out of the
- * process the system says is at the other end: regions sent on a connected
- * end that was handed on to a child (other than a pair's end, which
- * shmkit_spawn() follows) fail with SHMKIT_EPERM.
+ * How regions travel on Windows (docs/architecture.md has the details). A
+ * region is duplicated into the receiver by whichever side may open the
+ * other with PROCESS_DUP_HANDLE, with the region's access and no more:
+ *  - pull, between processes of one user and integrity level: the receiver
+ *    takes it out of the sender, which keeps a copy until the receiver has
+ *    taken it. Those copies are read back on the sender's next send or
+ *    receive; at most 1024 wait at a time (a send past that waits for the
+ *    peer, then fails with SHMKIT_EBUSY); shmkit_conn_close() gives the
+ *    peer up to 5 seconds to take them; a sender that dies first takes
+ *    them with it (the receiver gets SHMKIT_ECLOSED for that message).
+ *  - push, to a receiver that may not open its sender (a sandboxed child
+ *    given a pair's end): the sender puts it into the receiver, which
+ *    cannot make a read-only region writable. A sender that dies or times
+ *    out mid-send, or a receiver that closes with such messages unread,
+ *    leaves handles in the receiver.
+ * Where neither may open the other, a send with regions fails with
+ * SHMKIT_EPERM; regions sent on an end handed on to another process than
+ * the one the system reports (other than a pair's end handed to a child by
+ * shmkit_spawn()) fail with SHMKIT_EPERM at the receiver.
  *
  * Timeouts are in milliseconds: -1 waits forever, 0 does not wait. */
 
