@@ -38,257 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "win.h"
+#include "conn.h"
 #include "sys.h"
-
-/* How long closing a connection waits for the peer to take regions sent on
- * it (shmkit.h, shmkit_conn_close). */
-#define LINGER_MS 5000
-
-/* Copies of ours in flight at most: a peer that reads messages but never
- * acknowledges them makes further sends with regions fail (SHMKIT_EBUSY)
- * rather than hold handles without end. */
-#define FLIGHT_MAX 1024
-
-/* Handle values to acknowledge, queued while the peer does not read; more
- * are dropped (that peer keeps its copies until the connection ends). */
-#define ACKS_MAX 1024
-
-/* The most control messages one call reads before it looks at its
- * deadline again, so that a peer that floods them cannot hold it. */
-#define CONTROL_BATCH 64
-
-/* What a receiver asks of the peer's process. */
-#define PEER_ACCESS                                                            \
-  (PROCESS_DUP_HANDLE | PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE)
-
-struct shmkit__conn_os {
-  HANDLE pipe;           /* the connected end */
-  CRITICAL_SECTION lock; /* guards the fields up to `reader` */
-  HANDLE peer;           /* the peer's process */
-  DWORD peer_pid;        /* what the regions of its messages must say */
-  int dup_peer;   /* peer opened with PROCESS_DUP_HANDLE: we pull from it,
-                     and may push into it */
-  int peer_pulls; /* its hello: 1 it pulls, 0 it needs pushes, -1 unheard */
-  HANDLE flight[FLIGHT_MAX]; /* our copies of sent regions not yet taken */
-  size_t nflight;
-  uint64_t acks[ACKS_MAX]; /* values taken from the peer: a ring */
-  size_t ack_head, nacks;
-  int hello_due; /* our hello (again: after repeer) is still to write */
-  /* The control message being written, if out_busy. */
-  OVERLAPPED out_io;
-  union {
-    shmkit__ack ack;
-    shmkit__hello hello;
-  } out;
-  int out_busy;
-  /* Held by whoever reads the pipe: a receive, or a send reading control
-   * messages (which only tries). */
-  SRWLOCK reader;
-  char *in;     /* SHMKIT__PIPE_BUFFER bytes: one whole message, as read */
-  int skipping; /* the rest of an oversized message is still to drop */
-};
-
-/* ---- control messages out: hello and acknowledgements */
-
-/* Writes what is due, hello first, one message at a time and without
- * waiting: a peer that does not read must not stop us from receiving.
- * At most one hello and ACKS_MAX values: bounded work per call. */
-static void flush_control(shmkit__conn_os *s) {
-  EnterCriticalSection(&s->lock);
-  if (s->out_busy && HasOverlappedIoCompleted(&s->out_io)) s->out_busy = 0;
-  while (!s->out_busy && (s->hello_due || s->nacks > 0)) {
-    DWORD len;
-    memset(&s->out, 0, sizeof(s->out));
-    if (s->hello_due) {
-      s->out.hello.magic = SHMKIT__HELLO_MAGIC;
-      s->out.hello.flags = s->dup_peer ? SHMKIT__HELLO_PULLS : 0;
-      s->out.hello.pid = GetCurrentProcessId();
-      s->hello_due = 0;
-      len = sizeof(s->out.hello);
-    } else {
-      size_t k =
-          s->nacks < SHMKIT_MSG_REGIONS_MAX ? s->nacks : SHMKIT_MSG_REGIONS_MAX;
-      s->out.ack.magic = SHMKIT__ACK_MAGIC;
-      s->out.ack.count = (uint32_t)k;
-      for (size_t i = 0; i < k; i++)
-        s->out.ack.handles[i] = s->acks[(s->ack_head + i) % ACKS_MAX];
-      s->ack_head = (s->ack_head + k) % ACKS_MAX;
-      s->nacks -= k;
-      len = sizeof(s->out.ack);
-    }
-    shmkit__win_io_reset(&s->out_io);
-    if (!sys_WriteFile(s->pipe, &s->out, len, NULL, &s->out_io)) {
-      if (GetLastError() != ERROR_IO_PENDING) { /* the end: no one to tell */
-        s->nacks = 0;
-        break;
-      }
-      s->out_busy = 1;
-    }
-  }
-  LeaveCriticalSection(&s->lock);
-}
-
-static void queue_acks(shmkit__conn_os *s, const uint64_t *values, size_t n) {
-  EnterCriticalSection(&s->lock);
-  for (size_t i = 0; i < n && s->nacks < ACKS_MAX; i++)
-    s->acks[(s->ack_head + s->nacks++) % ACKS_MAX] = values[i];
-  LeaveCriticalSection(&s->lock);
-}
-
-/* ---- copies in flight */
-
-/* Closes our copy `h` in flight if it still is; 1 if it was. Every close
- * of a copy goes through here: a value closed twice could be another
- * handle by then. */
-static int land(shmkit__conn_os *s, HANDLE h) {
-  int found = 0;
-
-  EnterCriticalSection(&s->lock);
-  for (size_t i = 0; i < s->nflight; i++)
-    if (s->flight[i] == h) {
-      s->flight[i] = s->flight[--s->nflight];
-      found = 1;
-      break;
-    }
-  LeaveCriticalSection(&s->lock);
-  if (found) CloseHandle(h);
-  return found;
-}
-
-/* The peer cannot take anything any more: every copy in flight goes. */
-static void land_all(shmkit__conn_os *s) {
-  EnterCriticalSection(&s->lock);
-  for (size_t i = 0; i < s->nflight; i++) CloseHandle(s->flight[i]);
-  s->nflight = 0;
-  LeaveCriticalSection(&s->lock);
-}
-
-static size_t in_flight(shmkit__conn_os *s) {
-  size_t n;
-
-  EnterCriticalSection(&s->lock);
-  n = s->nflight;
-  LeaveCriticalSection(&s->lock);
-  return n;
-}
-
-/* Values in an acknowledgement that are not ours in flight are ignored: a
- * peer can end only its own transfers early. */
-static void acked(shmkit__conn_os *s, const shmkit__ack *a) {
-  for (uint32_t i = 0; i < a->count; i++)
-    land(s, (HANDLE)(uintptr_t)a->handles[i]);
-}
-
-/* ---- control messages in */
-
-/* Applies a control message of n bytes at p: 1 if it was one. */
-static int control_in(shmkit__conn_os *s, const void *p, DWORD n) {
-  union {
-    shmkit__ack ack;
-    shmkit__hello hello;
-  } c;
-
-  if (n != sizeof(c.ack) && n != sizeof(c.hello)) return 0;
-  memcpy(&c, p, n);
-  if (n == sizeof(c.ack)) {
-    if (shmkit__ack_decode(&c.ack, n) != 0) return 0;
-    acked(s, &c.ack);
-  } else {
-    if (shmkit__hello_decode(&c.hello, n) != 0) return 0;
-    EnterCriticalSection(&s->lock);
-    /* One from another process than the peer is stale (written before
-     * the other end was handed to a child) or a lie: dropped. */
-    if (c.hello.pid == s->peer_pid)
-      s->peer_pulls = (c.hello.flags & SHMKIT__HELLO_PULLS) != 0;
-    LeaveCriticalSection(&s->lock);
-  }
-  return 1;
-}
-
-/* Reads the next message whole into s->in: 0 (*n bytes), WAIT_TIMEOUT or
- * another Win32 error, or ERROR_MORE_DATA for a message larger than any
- * shmkit sends, which is dropped, as far as the deadline allows (the next
- * read goes on dropping it). Reading whole messages keeps a reader in step
- * with the messages even when a writer gives one up half-read. The caller
- * holds s->reader. */
-static DWORD read_whole(shmkit__conn_os *s, OVERLAPPED *io, ULONGLONG deadline,
-                        DWORD *n) {
-  int began_here = 0;
-  DWORD e;
-
-  for (;;) {
-    shmkit__win_io_reset(io);
-    e = shmkit__win_started(
-        sys_ReadFile(s->pipe, s->in, SHMKIT__PIPE_BUFFER, NULL, io));
-    e = shmkit__win_finish(s->pipe, io, e, n, shmkit__win_remaining(deadline));
-    if (e == ERROR_MORE_DATA) { /* too long: drop it */
-      began_here |= !s->skipping;
-      s->skipping = 1;
-      /* A peer writing one endless message must not hold us past the
-       * deadline: the rest is dropped by the next read. */
-      if (shmkit__win_remaining(deadline) == 0)
-        return began_here ? ERROR_MORE_DATA : WAIT_TIMEOUT;
-      continue;
-    }
-    if (!s->skipping) return e;
-    if (e != 0) /* not dropped yet: the next call goes on */
-      return began_here ? ERROR_MORE_DATA : e;
-    s->skipping = 0;
-    if (began_here) return ERROR_MORE_DATA;
-    /* the rest of one an earlier call reported: now the next message */
-  }
-}
-
-/* Reads control messages waiting at the front of the pipe, without
- * blocking, up to CONTROL_BATCH, and only if no other call reads (that
- * one applies them). This is how a sender that does not receive learns
- * its peer's hello and lets go of its copies. Returns 1 if a message is
- * at the front (control messages behind it wait for the next receive),
- * SHMKIT_ECLOSED at the end, else 0. */
-static int read_control(shmkit__conn_os *s) {
-  HANDLE h = s->pipe;
-  union {
-    shmkit__ack ack;
-    shmkit__hello hello;
-  } c;
-  OVERLAPPED io;
-  DWORD n, avail, left, e;
-  int ret = 0;
-
-  if (!TryAcquireSRWLockExclusive(&s->reader)) return 0;
-  io.hEvent = NULL;
-  for (int i = 0; i < CONTROL_BATCH && !s->skipping; i++) {
-    if (!sys_PeekNamedPipe(h, &c, sizeof(c), &n, &avail, &left)) {
-      e = GetLastError();
-      if (e == ERROR_BROKEN_PIPE || e == ERROR_PIPE_NOT_CONNECTED ||
-          e == ERROR_NO_DATA)
-        ret = SHMKIT_ECLOSED;
-      break;
-    }
-    if (avail == 0) break;
-    if (left != 0 || (n != sizeof(c.ack) && n != sizeof(c.hello)) ||
-        (n == sizeof(c.ack) ? shmkit__ack_decode(&c.ack, n)
-                            : shmkit__hello_decode(&c.hello, n)) != 0) {
-      ret = 1; /* a message: the receiver's */
-      break;
-    }
-    if (io.hEvent == NULL && shmkit__win_io_init(&io) != 0) break;
-    shmkit__win_io_reset(&io);
-    e = shmkit__win_started(sys_ReadFile(h, &c, sizeof(c), NULL, &io));
-    if (shmkit__win_finish(h, &io, e, &n, 0) != 0 || !control_in(s, &c, n))
-      break;
-  }
-  if (io.hEvent != NULL) CloseHandle(io.hEvent);
-  ReleaseSRWLockExclusive(&s->reader);
-  return ret;
-}
-
-static int make_in(shmkit__conn_os *s) {
-  if (s->in == NULL && (s->in = malloc(SHMKIT__PIPE_BUFFER)) == NULL)
-    return SHMKIT_ENOMEM;
-  return 0;
-}
 
 /* ---- a connected end */
 
@@ -344,7 +95,7 @@ int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
   s->dup_peer = dup_peer;
   s->peer_pulls = -1;
   s->hello_due = 1;
-  flush_control(s);
+  shmkit__win_flush_control(s);
   peer->pid = pid;
   peer->uid = -1;
   *out = s;
@@ -389,24 +140,24 @@ static void linger(shmkit__conn_os *s) {
   OVERLAPPED io;
   DWORD n, e;
 
-  if (in_flight(s) == 0 ||
-      sys_WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0 || make_in(s) != 0 ||
-      shmkit__win_io_init(&io) != 0)
+  if (shmkit__win_in_flight(s) == 0 ||
+      sys_WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0 ||
+      shmkit__win_make_in(s) != 0 || shmkit__win_io_init(&io) != 0)
     return;
   AcquireSRWLockExclusive(&s->reader);
-  while (in_flight(s) > 0 && shmkit__win_remaining(deadline) > 0) {
-    e = read_whole(s, &io, deadline, &n);
+  while (shmkit__win_in_flight(s) > 0 && shmkit__win_remaining(deadline) > 0) {
+    e = shmkit__win_read_whole(s, &io, deadline, &n);
     if (e == ERROR_MORE_DATA) continue;
     if (e != 0) break;
-    if (control_in(s, s->in, n) || n < sizeof(f)) continue;
+    if (shmkit__win_control_in(s, s->in, n) || n < sizeof(f)) continue;
     memcpy(&f, s->in, sizeof(f));
     if (shmkit__frame_decode(&f, sizeof(f), n - sizeof(f), 0, f.count,
                              SHMKIT_MSG_MAX) != 0)
       continue;
     for (uint32_t i = 0; i < f.count; i++)
       if (f.regions[i].origin == s->peer_pid)
-        queue_acks(s, &f.regions[i].handle, 1);
-    flush_control(s);
+        shmkit__win_queue_acks(s, &f.regions[i].handle, 1);
+    shmkit__win_flush_control(s);
   }
   ReleaseSRWLockExclusive(&s->reader);
   CloseHandle(io.hEvent);
@@ -420,7 +171,7 @@ void shmkit__os_conn_close(shmkit__conn_os *s) {
     CancelIoEx(s->pipe, &s->out_io);
     GetOverlappedResult(s->pipe, &s->out_io, &n, TRUE);
   }
-  land_all(s);
+  shmkit__win_land_all(s);
   CloseHandle(s->out_io.hEvent);
   CloseHandle(s->peer);
   DeleteCriticalSection(&s->lock);
@@ -441,7 +192,7 @@ static int await_peer(shmkit__conn_os *s, size_t count, ULONGLONG deadline,
   int front, room;
 
   for (;;) {
-    if ((front = read_control(s)) < 0) return front;
+    if ((front = shmkit__win_read_control(s)) < 0) return front;
     EnterCriticalSection(&s->lock);
     if (s->peer_pulls < 0 && front) s->peer_pulls = 1;
     *pulls = s->peer_pulls;
@@ -503,9 +254,9 @@ int shmkit__os_send(shmkit__conn_os *s, const shmkit__send *m, int timeout_ms) {
 
   io.hEvent = NULL;
   if (buf == NULL) return SHMKIT_ENOMEM;
-  flush_control(s);
+  shmkit__win_flush_control(s);
   if (count == 0)
-    err = read_control(s) < 0 ? SHMKIT_ECLOSED : 0;
+    err = shmkit__win_read_control(s) < 0 ? SHMKIT_ECLOSED : 0;
   else
     err = await_peer(s, count, deadline, &pulls);
   if (err != 0 || (err = shmkit__win_io_init(&io)) != 0) goto done;
@@ -547,11 +298,12 @@ int shmkit__os_send(shmkit__conn_os *s, const shmkit__send *m, int timeout_ms) {
       if (pushed > 0)
         push_back(s, &head, pushed);
       else if (count > 0)
-        for (size_t i = 0; i < count; i++) land(s, copies[i]);
+        for (size_t i = 0; i < count; i++) shmkit__win_land(s, copies[i]);
     }
   }
 done:
-  if (err == SHMKIT_ECLOSED) land_all(s); /* nobody will take them now */
+  if (err == SHMKIT_ECLOSED)
+    shmkit__win_land_all(s); /* nobody will take them now */
   if (io.hEvent != NULL) CloseHandle(io.hEvent);
   if (buf != small.bytes) free(buf);
   return err;
@@ -627,8 +379,8 @@ static int take_regions(shmkit__conn_os *s, shmkit__recv *r) {
       if (pulled[i]) taken[ntaken++] = f->regions[i].handle;
       r->count++;
     }
-  queue_acks(s, taken, ntaken);
-  flush_control(s);
+  shmkit__win_queue_acks(s, taken, ntaken);
+  shmkit__win_flush_control(s);
   if (err != 0)
     while (r->count > 0) CloseHandle((HANDLE)r->handles[--r->count]);
   return err;
@@ -642,13 +394,15 @@ int shmkit__os_recv(shmkit__conn_os *s, shmkit__recv *r, int timeout_ms) {
 
   r->got = r->payload = r->count = 0;
   r->truncated = 0;
-  if ((err = make_in(s)) != 0 || (err = shmkit__win_io_init(&io)) != 0)
+  if ((err = shmkit__win_make_in(s)) != 0 ||
+      (err = shmkit__win_io_init(&io)) != 0)
     return err;
   AcquireSRWLockExclusive(&s->reader);
-  flush_control(s);
+  shmkit__win_flush_control(s);
   /* Control messages are applied as they come; a peer that floods them
    * keeps this call at most CONTROL_BATCH of them past its deadline. */
-  while ((e = read_whole(s, &io, deadline, &n)) == 0 && control_in(s, s->in, n))
+  while ((e = shmkit__win_read_whole(s, &io, deadline, &n)) == 0 &&
+         shmkit__win_control_in(s, s->in, n))
     if (shmkit__win_remaining(deadline) == 0 && ++late > CONTROL_BATCH) {
       e = WAIT_TIMEOUT;
       break;
@@ -657,7 +411,7 @@ int shmkit__os_recv(shmkit__conn_os *s, shmkit__recv *r, int timeout_ms) {
     err = SHMKIT_EPROTO; /* longer than any message: dropped */
   } else if (e != 0) {
     err = shmkit__win_error(e);
-    if (err == SHMKIT_ECLOSED) land_all(s);
+    if (err == SHMKIT_ECLOSED) shmkit__win_land_all(s);
   } else {
     /* As recvmsg reports it: the header, then what fits of the payload. */
     r->got = n < sizeof(r->frame) ? n : sizeof(r->frame);
