@@ -456,27 +456,36 @@ int shmkit__os_conn_repeer(shmkit__conn_os *c, int64_t pid,
 
 /* ---- messages */
 
+/* Room for the most descriptors a message carries, aligned for cmsghdr. */
+typedef union rights {
+  struct cmsghdr align;
+  char buf[CMSG_SPACE(sizeof(int) * SHMKIT_MSG_REGIONS_MAX)];
+} rights;
+
+/* A message of a header and a payload (none if `size` is 0). */
+static void message(struct msghdr *m, struct iovec iov[2], void *head,
+                    void *data, size_t size) {
+  memset(m, 0, sizeof(*m));
+  iov[0].iov_base = head;
+  iov[0].iov_len = sizeof(shmkit__frame);
+  iov[1].iov_base = data;
+  iov[1].iov_len = size;
+  m->msg_iov = iov;
+  m->msg_iovlen = size != 0 ? 2 : 1;
+}
+
 int shmkit__os_send(shmkit__conn_os *c, const shmkit__send *msg,
                     int timeout_ms) {
   const shmkit_handle *handles = msg->handles;
   size_t count = msg->count;
   int h = c->fd;
-  union { /* aligned for struct cmsghdr */
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int) * SHMKIT_MSG_REGIONS_MAX)];
-  } ctl;
   long long deadline = -2;
   struct iovec iov[2];
   struct msghdr m;
+  rights ctl;
   int err;
 
-  memset(&m, 0, sizeof(m));
-  iov[0].iov_base = (void *)msg->frame;
-  iov[0].iov_len = sizeof(*msg->frame);
-  iov[1].iov_base = (void *)msg->data;
-  iov[1].iov_len = msg->size;
-  m.msg_iov = iov;
-  m.msg_iovlen = msg->size != 0 ? 2 : 1;
+  message(&m, iov, (void *)msg->frame, (void *)msg->data, msg->size);
   if (count != 0) {
     struct cmsghdr *cm;
     memset(&ctl, 0, sizeof(ctl));
@@ -558,25 +567,16 @@ int shmkit__os_recv(shmkit__conn_os *conn, shmkit__recv *r, int timeout_ms) {
   shmkit_handle *handles = r->handles;
   size_t *count = &r->count;
   int h = conn->fd;
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int) * SHMKIT_MSG_REGIONS_MAX)];
-  } ctl;
   long long deadline = -2;
   struct iovec iov[2];
   struct msghdr m;
+  rights ctl;
   ssize_t n;
   int err, bad = 0;
 
   *count = 0;
   for (;;) {
-    memset(&m, 0, sizeof(m));
-    iov[0].iov_base = &r->frame;
-    iov[0].iov_len = sizeof(r->frame);
-    iov[1].iov_base = r->data;
-    iov[1].iov_len = r->capacity;
-    m.msg_iov = iov;
-    m.msg_iovlen = r->capacity != 0 ? 2 : 1;
+    message(&m, iov, &r->frame, r->data, r->capacity);
     m.msg_control = ctl.buf;
     m.msg_controllen = sizeof(ctl.buf);
     n = sys_recvmsg(h, &m,
