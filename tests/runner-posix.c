@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runner.h"
+#include "task.h"
 
 extern char **environ;
 

@@ -21,7 +21,7 @@
 #endif
 
 #include "../src/internal.h"
-#include "runner.h"
+#include "task.h"
 
 /* Sends `len` bytes of `frame` and the descriptors in fds[0..n) as one
  * message, past every check of the library. */
@@ -82,20 +82,13 @@ static void good_frame(shmkit__frame *f, uint32_t payload, uint32_t count,
   }
 }
 
-static void close_all_of(shmkit_msg *m) {
-  for (size_t i = 0; i < m->count; i++) shmkit_region_close(m->regions[i]);
-}
-
 /* Expects the next message to fail with `want`, and nothing to stay open. */
 static void expect(shmkit_conn *c, int want, int handles) {
   char buf[256];
   shmkit_msg m;
   int err;
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  err = shmkit_conn_recv(c, &m, 30000);
+  err = recv_msg(c, &m, buf, sizeof(buf), 30000);
   if (err != want)
     FAIL("recv: got %s, want %s", shmkit_err_name(err), shmkit_err_name(want));
   ASSERT_EQ(m.count, 0);
@@ -126,7 +119,7 @@ TEST_IMPL(conn_hostile_frames) {
   } else { /* the portable path knows no seals: it takes the region */
     memset(&m, 0, sizeof(m));
     ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
-    close_all_of(&m);
+    close_msg(&m);
   }
   expect(a, SHMKIT_EPROTO, n); /* a region slot past count not empty */
   expect(a, SHMKIT_EPROTO, n); /* a size of 0 */
@@ -135,12 +128,9 @@ TEST_IMPL(conn_hostile_frames) {
   /* Random frames: whatever each yields, nothing crashes or stays open. */
   for (int i = 0; i < 300; i++) {
     int err;
-    memset(&m, 0, sizeof(m));
-    m.data = buf;
-    m.capacity = sizeof(buf);
-    err = shmkit_conn_recv(a, &m, 30000);
+    err = recv_msg(a, &m, buf, sizeof(buf), 30000);
     if (err == 0)
-      close_all_of(&m);
+      close_msg(&m);
     else if (err != SHMKIT_EPROTO && err != SHMKIT_ENOTSHM &&
              err != SHMKIT_ETOOSMALL && err != SHMKIT_EACCES &&
              err != SHMKIT_E2BIG)
@@ -148,13 +138,10 @@ TEST_IMPL(conn_hostile_frames) {
     ASSERT_EQ(test_open_handles(), n);
   }
   /* And then an honest message still comes through. */
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
+  ASSERT_OK(recv_msg(a, &m, buf, sizeof(buf), 30000));
   ASSERT_STR_EQ(buf, "honest");
   ASSERT_EQ(m.count, 1);
-  close_all_of(&m);
+  close_msg(&m);
   ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
   ASSERT_EQ(code, 0);
   ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
@@ -461,21 +448,6 @@ CHILD_IMPL(overflow_connector) {
   return 0;
 }
 
-/* Receives the next message, which must have `text` as its payload and no
- * region. */
-static void expect_text(shmkit_conn *c, const char *text) {
-  char buf[64];
-  shmkit_msg m;
-
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
-  ASSERT_EQ(m.count, 0);
-  ASSERT_EQ(m.size, strlen(text) + 1);
-  ASSERT_STR_EQ(buf, text);
-}
-
 /* A peer that shuts down its sending side and stays alive has ended the
  * stream: what it sent arrives, in order, then SHMKIT_ECLOSED, every time
  * (not SHMKIT_EPROTO, which a caller would retry at once, forever). */
@@ -485,9 +457,9 @@ TEST_IMPL(conn_peer_half_closed) {
   shmkit_msg m;
   int code, sig;
 
-  expect_text(a, "one");
-  expect_text(a, "two");
-  expect_text(a, "three");
+  expect_message(a, "one");
+  expect_message(a, "two");
+  expect_message(a, "three");
   memset(&m, 0, sizeof(m));
   ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
   ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
@@ -525,10 +497,10 @@ TEST_IMPL(conn_empty_then_message) {
   ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
   ASSERT_EQ(code, 0);
   shmkit_process_close(p);
-  expect_text(a, "first");
+  expect_message(a, "first");
   memset(&m, 0, sizeof(m));
   ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_EPROTO);
-  expect_text(a, "second");
+  expect_message(a, "second");
   ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
   ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
   shmkit_conn_close(a);
@@ -650,10 +622,7 @@ TEST_IMPL(conn_recv_out_of_descriptors) {
     {
       char buf[16];
       shmkit_msg m;
-      memset(&m, 0, sizeof(m));
-      m.data = buf;
-      m.capacity = sizeof(buf);
-      ASSERT_ERR(shmkit_conn_recv(b, &m, 30000), SHMKIT_EMFILE);
+      ASSERT_ERR(recv_msg(b, &m, buf, sizeof(buf), 30000), SHMKIT_EMFILE);
       ASSERT_EQ(m.count, 0);
       ASSERT_NULL(m.regions[0]);
     }
@@ -665,13 +634,10 @@ TEST_IMPL(conn_recv_out_of_descriptors) {
     {
       char buf[16];
       shmkit_msg m;
-      memset(&m, 0, sizeof(m));
-      m.data = buf;
-      m.capacity = sizeof(buf);
-      ASSERT_OK(shmkit_conn_recv(b, &m, 30000));
+      ASSERT_OK(recv_msg(b, &m, buf, sizeof(buf), 30000));
       ASSERT_STR_EQ(buf, "kept");
       ASSERT_EQ(m.count, 2);
-      close_all_of(&m);
+      close_msg(&m);
     }
   }
   shmkit_region_close(r);
@@ -718,12 +684,9 @@ CHILD_IMPL(inflight_sender) {
   ASSERT_ERR(err, SHMKIT_EMFILE);
   ASSERT(sent >= 2);
   /* What was sent before arrives; then nothing more. */
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  while ((err = shmkit_conn_recv(b, &m, 0)) == 0) {
+  while ((err = recv_msg(b, &m, buf, sizeof(buf), 0)) == 0) {
     ASSERT_EQ(m.count, SHMKIT_MSG_REGIONS_MAX);
-    close_all_of(&m);
+    close_msg(&m);
     got++;
   }
   ASSERT_ERR(err, SHMKIT_ETIMEDOUT);
@@ -922,10 +885,7 @@ CHILD_IMPL(fuse_peer) {
   good_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY);
   raw_send((int)shmkit_conn_handle(c), &f, sizeof(f), &fd, 1);
   close(fd);
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_OK(shmkit_conn_recv(c, &m, 60000));
+  ASSERT_OK(recv_msg(c, &m, buf, sizeof(buf), 60000));
   /* Unmounted and no longer open, the file system ends, and its server
    * reads ENODEV. */
   ASSERT_EQ(umount2(dir, MNT_DETACH), 0);

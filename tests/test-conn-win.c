@@ -7,15 +7,11 @@
 #include <stdlib.h>
 
 #include "../src/internal.h"
-#include "runner.h"
+#include "task.h"
 
 /* A value the child holds no handle at (it checks): handle values are
  * handed out lowest first, and this is the highest the receiver accepts. */
 #define UNHELD_VALUE 0x7ffffffcu
-
-static void close_all_of(shmkit_msg *m) {
-  for (size_t i = 0; i < m->count; i++) shmkit_region_close(m->regions[i]);
-}
 
 /* Expects the next message, the child's `what`, to fail with `want`, and
  * nothing to stay open. */
@@ -24,10 +20,7 @@ static void expect(shmkit_conn *c, int want, int handles, const char *what) {
   shmkit_msg m;
   int err, open;
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  err = shmkit_conn_recv(c, &m, 30000);
+  err = recv_msg(c, &m, buf, sizeof(buf), 30000);
   if (err != want)
     FAIL("%s: got %s, want %s", what,
          err == 0 ? "a message" : shmkit_err_name(err), shmkit_err_name(want));
@@ -44,17 +37,14 @@ static void expect_honest(shmkit_conn *c, const char *text) {
   shmkit_msg m;
   shmkit_view *v;
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+  ASSERT_OK(recv_msg(c, &m, buf, sizeof(buf), 30000));
   ASSERT_EQ(m.size, strlen(text) + 1);
   ASSERT_STR_EQ(buf, text);
   ASSERT_EQ(m.count, 1);
   ASSERT_OK(shmkit_view_map(&v, m.regions[0], 0, 64, SHMKIT_READ_ONLY));
   ASSERT_STR_EQ((char *)shmkit_view_data(v), text);
   shmkit_view_unmap(v);
-  close_all_of(&m);
+  close_msg(&m);
 }
 
 /* Our region is still ours: its handle open, a view of it works, and what
@@ -86,10 +76,7 @@ static void check_value(uint64_t value) {
 static void recv_text(shmkit_conn *c, char *buf, size_t size) {
   shmkit_msg m;
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = size;
-  ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+  ASSERT_OK(recv_msg(c, &m, buf, size, 30000));
   ASSERT_EQ(m.count, 0);
   ASSERT(m.size > 0 && buf[m.size - 1] == '\0');
 }
@@ -196,12 +183,9 @@ TEST_IMPL(conn_hostile_values) {
   /* Random messages: whatever each yields, nothing crashes or stays open. */
   for (int i = 0; i < 300; i++) {
     int err;
-    memset(&m, 0, sizeof(m));
-    m.data = buf;
-    m.capacity = sizeof(buf);
-    err = shmkit_conn_recv(a, &m, 30000);
+    err = recv_msg(a, &m, buf, sizeof(buf), 30000);
     if (err == 0)
-      close_all_of(&m);
+      close_msg(&m);
     else if (err != SHMKIT_EPROTO && err != SHMKIT_ENOTSHM &&
              err != SHMKIT_ETOOSMALL && err != SHMKIT_EACCES &&
              err != SHMKIT_EPERM && err != SHMKIT_E2BIG)
@@ -385,10 +369,7 @@ CHILD_IMPL(hostile_pipe_peer) {
   {
     char start[8];
     shmkit_msg m;
-    memset(&m, 0, sizeof(m));
-    m.data = start;
-    m.capacity = sizeof(start);
-    ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+    ASSERT_OK(recv_msg(c, &m, start, sizeof(start), 30000));
     ASSERT_STR_EQ(start, "start");
   }
   pipe = (HANDLE)shmkit_conn_handle(c);
@@ -514,10 +495,7 @@ CHILD_IMPL(hostile_pipe_peer) {
   {
     char buf[16];
     shmkit_msg m;
-    memset(&m, 0, sizeof(m));
-    m.data = buf;
-    m.capacity = sizeof(buf);
-    ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+    ASSERT_OK(recv_msg(c, &m, buf, sizeof(buf), 30000));
     ASSERT_STR_EQ(buf, "done");
   }
   CloseHandle(ro);

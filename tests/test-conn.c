@@ -3,24 +3,7 @@
 #include <stdlib.h>
 
 #include "../src/internal.h"
-#include "runner.h"
-
-static char *text_of(shmkit_region *r, shmkit_view **v) {
-  ASSERT_OK(shmkit_view_map(v, r, 0, (size_t)shmkit_region_size(r),
-                            SHMKIT_READ_ONLY));
-  return shmkit_view_data(*v);
-}
-
-static shmkit_region *region_with(const char *text, uint64_t size) {
-  shmkit_region *r;
-  shmkit_view *v;
-
-  ASSERT_OK(shmkit_region_create(&r, size, 0));
-  ASSERT_OK(shmkit_view_map(&v, r, 0, (size_t)size, SHMKIT_READ_WRITE));
-  strcpy(shmkit_view_data(v), text);
-  shmkit_view_unmap(v);
-  return r;
-}
+#include "task.h"
 
 /* A region and a read-only handle of it, made the way both builds can: by
  * name, opened again read-only, the name then removed. */
@@ -37,10 +20,6 @@ static void rw_and_ro(shmkit_region **rw, shmkit_region **ro, const char *text,
   shmkit_view_unmap(v);
 }
 
-static void close_msg(shmkit_msg *m) {
-  for (size_t i = 0; i < m->count; i++) shmkit_region_close(m->regions[i]);
-}
-
 /* Receives the next message and returns what the receive did. If one
  * arrives, it must say `payload` and carry one region that says `text`
  * (text NULL: no message was expected), and its region is closed. */
@@ -50,10 +29,7 @@ static int recv_one(shmkit_conn *c, const char *payload, const char *text) {
   shmkit_view *v;
   int err;
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  if ((err = shmkit_conn_recv(c, &m, 30000)) != 0) {
+  if ((err = recv_msg(c, &m, buf, sizeof(buf), 30000)) != 0) {
     ASSERT_EQ(m.count, 0);
     return err;
   }
@@ -85,10 +61,7 @@ TEST_IMPL(conn_pair_messages) {
   ASSERT_OK(shmkit_conn_send(a, "", 0, NULL, 0, 1000));
   ASSERT_OK(shmkit_conn_send(a, "three", 6, &ro, 1, 1000));
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_OK(shmkit_conn_recv(b, &m, 1000));
+  ASSERT_OK(recv_msg(b, &m, buf, sizeof(buf), 1000));
   ASSERT_EQ(m.size, 4);
   ASSERT_STR_EQ(buf, "one");
   ASSERT_EQ(m.count, 2);
@@ -121,7 +94,7 @@ TEST_IMPL(conn_pair_messages) {
 
   /* Seals are the object's: they arrive with it (Linux memfds). */
   if (test_linux_ext()) {
-    shmkit_region *sealed = region_with("sealed", 4096);
+    shmkit_region *sealed = region_with("sealed");
     ASSERT_OK(shmkit_region_seal(sealed, SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW |
                                              SHMKIT_SEAL_FUTURE_WRITE));
     ASSERT_OK(shmkit_conn_send(a, "s", 2, &sealed, 1, 1000));
@@ -156,10 +129,8 @@ TEST_IMPL(conn_pair_messages) {
     ASSERT_OK(shmkit_conn_recv(b, &m, 1000));
     ASSERT_STR_EQ(buf, "after");
     /* The largest message goes through whole. */
-    m.data = big;
-    m.capacity = sizeof(big);
     ASSERT_OK(shmkit_conn_send(a, big, SHMKIT_MSG_MAX, NULL, 0, 1000));
-    ASSERT_OK(shmkit_conn_recv(b, &m, 1000));
+    ASSERT_OK(recv_msg(b, &m, big, sizeof(big), 1000));
     ASSERT_EQ(m.size, SHMKIT_MSG_MAX);
     ASSERT_ERR(shmkit_conn_send(a, big, SHMKIT_MSG_MAX + 1, NULL, 0, 1000),
                SHMKIT_E2BIG);
@@ -168,9 +139,7 @@ TEST_IMPL(conn_pair_messages) {
     shmkit_region *many[SHMKIT_MSG_REGIONS_MAX + 1];
     for (int i = 0; i <= SHMKIT_MSG_REGIONS_MAX; i++) many[i] = rw;
     ASSERT_OK(shmkit_conn_send(a, NULL, 0, many, SHMKIT_MSG_REGIONS_MAX, 1000));
-    m.data = buf;
-    m.capacity = sizeof(buf);
-    ASSERT_OK(shmkit_conn_recv(b, &m, 1000));
+    ASSERT_OK(recv_msg(b, &m, buf, sizeof(buf), 1000));
     ASSERT_EQ(m.count, SHMKIT_MSG_REGIONS_MAX);
     close_msg(&m);
     ASSERT_ERR(
@@ -220,10 +189,7 @@ TEST_IMPL(conn_listen_connect) {
   ASSERT_ERR(shmkit_conn_peer(l, &peer), SHMKIT_EINVAL);
 
   ASSERT_OK(shmkit_conn_send(c, "ping", 5, NULL, 0, 1000));
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_OK(shmkit_conn_recv(s, &m, 1000));
+  ASSERT_OK(recv_msg(s, &m, buf, sizeof(buf), 1000));
   ASSERT_STR_EQ(buf, "ping");
   ASSERT_ERR(shmkit_conn_send(l, "x", 1, NULL, 0, 0), SHMKIT_EINVAL);
   {
@@ -284,13 +250,10 @@ CHILD_IMPL(conn_client) {
 
   ASSERT_EQ(argc, 1);
   ASSERT_OK(shmkit_connect(&c, argv[0], 30000));
-  r = region_with("made by the child", 100);
+  r = region_sized_with("made by the child", 100);
   ASSERT_OK(shmkit_conn_send(c, "here is my region", 18, &r, 1, 30000));
   shmkit_region_close(r);
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+  ASSERT_OK(recv_msg(c, &m, buf, sizeof(buf), 30000));
   ASSERT_STR_EQ(buf, "yours");
   ASSERT_EQ(m.count, 1);
   ASSERT_EQ(shmkit_region_access(m.regions[0]), SHMKIT_READ_ONLY);
@@ -332,17 +295,14 @@ TEST_IMPL(conn_inherited_pair) {
     ASSERT_EQ(peer.pid, shmkit_process_pid(p));
   }
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
   for (int i = 0; i < 5; i++) {
     char text[32];
     shmkit_region *r;
     snprintf(text, sizeof(text), "job %d", i);
-    r = region_with(text, 4096);
+    r = region_with(text);
     ASSERT_OK(shmkit_conn_send(a, text, strlen(text) + 1, &r, 1, 30000));
     shmkit_region_close(r);
-    ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
+    ASSERT_OK(recv_msg(a, &m, buf, sizeof(buf), 30000));
     snprintf(text, sizeof(text), "done %d", i);
     ASSERT_STR_EQ(buf, text);
   }
@@ -364,10 +324,7 @@ CHILD_IMPL(conn_worker) {
   ASSERT_EQ(argc, 1);
   ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   handles = test_open_handles();
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  while ((err = shmkit_conn_recv(c, &m, 30000)) == 0) {
+  while ((err = recv_msg(c, &m, buf, sizeof(buf), 30000)) == 0) {
     char reply[32];
     ASSERT_EQ(m.count, 1);
     ASSERT_STR_EQ(text_of(m.regions[0], &v), buf); /* region says the same */
@@ -418,31 +375,6 @@ TEST_IMPL(conn_token_checks) {
   return 0;
 }
 
-shmkit_conn *test_conn_child(const char *child, shmkit_region *region,
-                             shmkit_process **p) {
-  shmkit_conn *a, *b;
-  shmkit_spawn_options o;
-  char tok[SHMKIT_TOKEN_MAX], rtok[SHMKIT_TOKEN_MAX];
-  const char *argv[] = {test_self_path(), "--child", child, tok, NULL, NULL};
-
-  ASSERT_OK(shmkit_conn_pair(&a, &b));
-  ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
-  memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
-  o.conns = &b;
-  o.conn_count = 1;
-  if (region != NULL) {
-    ASSERT(shmkit_region_token(region, rtok, sizeof(rtok)) > 0);
-    argv[4] = rtok;
-    o.regions = &region;
-    o.region_count = 1;
-  }
-  ASSERT_OK(shmkit_spawn(p, &o));
-  shmkit_conn_close(b);
-  return a;
-}
-
 /* A sender killed in the middle of a stream: every message that arrives is
  * whole, then the end is reported, and nothing stays open. (Windows: the
  * messages still in the pipe whose regions died with the sender end it.) */
@@ -453,11 +385,8 @@ TEST_IMPL(conn_peer_killed) {
   shmkit_msg m;
   int n = test_open_handles(), err, got = 0, code, sig;
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
   for (int i = 0; i < 20; i++) { /* it is sending: take a few */
-    ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
+    ASSERT_OK(recv_msg(a, &m, buf, sizeof(buf), 30000));
     ASSERT_EQ(m.count, 2);
     for (size_t k = 0; k < m.size; k++) ASSERT_EQ(buf[k], (char)m.size);
     close_msg(&m);
@@ -467,7 +396,7 @@ TEST_IMPL(conn_peer_killed) {
   ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
   ASSERT_EQ(sig, test_kill_signal());
   ASSERT_EQ(code, test_kill_exit_code());
-  while ((err = shmkit_conn_recv(a, &m, 30000)) == 0) {
+  while ((err = recv_msg(a, &m, buf, sizeof(buf), 30000)) == 0) {
     ASSERT_EQ(m.count, 2);
     for (size_t k = 0; k < m.size; k++) ASSERT_EQ(buf[k], (char)m.size);
     close_msg(&m);
@@ -516,10 +445,7 @@ TEST_IMPL(conn_receiver_killed) {
     ASSERT_OK(shmkit_conn_send(a, "unread", 7, r, 2, 30000));
   ASSERT_OK(shmkit_process_kill(p));
   ASSERT_OK(shmkit_process_wait(p, 30000, NULL, NULL));
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
+  ASSERT_ERR(recv_msg(a, &m, buf, sizeof(buf), 30000), SHMKIT_ECLOSED);
   ASSERT_EQ(test_open_handles(), n);
   ASSERT_ERR(shmkit_conn_send(a, "x", 1, r, 1, 1000), SHMKIT_ECLOSED);
   ASSERT_EQ(test_open_handles(), n);
@@ -554,7 +480,7 @@ CHILD_IMPL(send_and_close) {
 
   ASSERT_EQ(argc, 1);
   ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
-  r = region_with("left behind", 4096);
+  r = region_with("left behind");
   ASSERT_OK(shmkit_conn_send(c, "bye", 4, &r, 1, 30000));
   shmkit_region_close(r);
   shmkit_conn_close(c);
@@ -607,7 +533,7 @@ CHILD_IMPL(send_and_wait) {
   ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   ASSERT_OK(shmkit_region_from_token(&flag, argv[1]));
   ASSERT_OK(shmkit_view_map(&fv, flag, 0, 4096, SHMKIT_READ_WRITE));
-  r = region_with("sent, then killed", 4096);
+  r = region_with("sent, then killed");
   ASSERT_OK(shmkit_conn_send(c, "gone", 5, &r, 1, 30000));
   shmkit_region_close(r);
   ((volatile char *)shmkit_view_data(fv))[0] = 1;
@@ -786,11 +712,11 @@ TEST_IMPL(conn_two_threads) {
 
   /* Windows keeps the session's object directory open from the first
    * named object on: make that happen before counting. */
-  shmkit_region_close(region_with("warm-up", 4096));
+  shmkit_region_close(region_with("warm-up"));
   n = test_open_handles();
   a = test_conn_child("echo_peer", NULL, &p);
   args.conn = a;
-  args.region = region_with("echoed", 4096);
+  args.region = region_with("echoed");
   test_thread_start(&t, send_many, &args);
   for (int i = 0; i < ECHOES; i++) {
     snprintf(want, sizeof(want), "%d", i);
@@ -814,10 +740,7 @@ CHILD_IMPL(echo_peer) {
 
   ASSERT_EQ(argc, 1);
   ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  while ((err = shmkit_conn_recv(c, &m, 30000)) == 0) {
+  while ((err = recv_msg(c, &m, buf, sizeof(buf), 30000)) == 0) {
     ASSERT_EQ(m.count, 1);
     ASSERT_OK(shmkit_conn_send(c, buf, m.size, m.regions, 1, 30000));
     close_msg(&m);
@@ -921,10 +844,7 @@ TEST_IMPL(conn_endpoint_names_apart) {
   {
     char buf[8];
     shmkit_msg m;
-    memset(&m, 0, sizeof(m));
-    m.data = buf;
-    m.capacity = sizeof(buf);
-    ASSERT_OK(shmkit_conn_recv(s, &m, 30000));
+    ASSERT_OK(recv_msg(s, &m, buf, sizeof(buf), 30000));
     ASSERT_STR_EQ(buf, "hi");
   }
   shmkit_conn_close(c);

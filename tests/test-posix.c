@@ -12,7 +12,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
-#include "runner.h"
+#include "task.h"
 
 /* Named regions live in /dev/shm on Linux: asking for more than its free
  * space is an error from create, at once, and leaves no name behind. */

@@ -4,7 +4,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "runner.h"
+#include "task.h"
 
 #define ENV_TOKEN "SHMKIT_TEST_REGION"
 
@@ -12,36 +12,17 @@
 static shmkit_process *spawn_child(const char *child, const char *const *args,
                                    shmkit_region *const *regions, size_t n,
                                    unsigned flags, const char *const *env_set) {
-  const char *argv[16];
   shmkit_spawn_options o;
   shmkit_process *p;
-  int argc = 0;
 
-  argv[argc++] = test_self_path();
-  argv[argc++] = "--child";
-  argv[argc++] = child;
-  while (args != NULL && *args != NULL && argc < 15) argv[argc++] = *args++;
-  argv[argc] = NULL;
   memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
   o.env_set = env_set;
   o.regions = regions;
   o.region_count = n;
   o.flags = flags;
-  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(spawn_runner(&p, NULL, child, args, &o));
   ASSERT(shmkit_process_pid(p) > 0);
   return p;
-}
-
-/* Waits for a child and checks that it exited with status 0. */
-static void reap_ok(shmkit_process *p) {
-  int code = -1, sig = -1;
-
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
-  ASSERT_EQ(sig, 0);
-  ASSERT_EQ(code, 0);
-  shmkit_process_close(p);
 }
 
 static void token_of(shmkit_region *r, char buf[SHMKIT_TOKEN_MAX]) {
@@ -253,20 +234,9 @@ static const char *const tricky[] = {"",
 #define TRICKY_ASCII 12 /* the first 12 are ASCII */
 
 TEST_IMPL(spawn_argv_roundtrip) {
-  const char *argv[32];
-  shmkit_spawn_options o;
   shmkit_process *p;
-  int n = 0;
 
-  argv[n++] = test_self_path();
-  argv[n++] = "--child";
-  argv[n++] = "argv_check";
-  for (int i = 0; tricky[i] != NULL; i++) argv[n++] = tricky[i];
-  argv[n] = NULL;
-  memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
-  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(spawn_runner(&p, NULL, "argv_check", tricky, NULL));
   reap_ok(p);
   return 0;
 }

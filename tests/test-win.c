@@ -6,7 +6,7 @@
 #include <sddl.h>
 #include <stdlib.h>
 
-#include "runner.h"
+#include "task.h"
 
 /* A read-only handle of an anonymous region cannot be re-duplicated to
  * write access by its holder: the section's descriptor refuses it (an
