@@ -68,7 +68,7 @@ static uint64_t value_of(HANDLE h) {
  * goes on. The child also names one of OUR handle values: a receiver that
  * took values as its own (as a push design must) would adopt, and then
  * close, our region. */
-TEST_IMPL(conn_hostile_values) {
+TEST_IMPL(conn_hostile_frames) {
   shmkit_process *p;
   shmkit_region *mine;
   shmkit_view *v;

@@ -100,7 +100,7 @@ static HANDLE disk_file(void) {
 }
 
 /* Adopting a handle: checked with the system, never trusted. */
-TEST_IMPL(adopt_checks_handle_win) {
+TEST_IMPL(adopt_checks_handle) {
   shmkit_region *r = (shmkit_region *)&r, *a;
   HANDLE rd, wr, ev, file, h;
 
@@ -194,7 +194,7 @@ TEST_IMPL(adopt_checks_handle_win) {
   return 0;
 }
 
-TEST_IMPL(adopt_ownership_win) {
+TEST_IMPL(adopt_ownership) {
   shmkit_region *r, *a = (shmkit_region *)&a;
   shmkit_view *v, *w;
   HANDLE h;
@@ -247,7 +247,7 @@ TEST_IMPL(adopt_ownership_win) {
 }
 
 /* shmkit names are plain "Local\NAME" section names, both ways. */
-TEST_IMPL(named_native_interop_win) {
+TEST_IMPL(named_native_interop) {
   char name[32];
   wchar_t native[48];
   shmkit_region *r, *x;
@@ -329,8 +329,9 @@ TEST_IMPL(named_other_object_win) {
 }
 
 /* Calls that fail at each step, after the handle was opened where there is
- * one, and the count after each (test-posix.c's leak_failures). */
-TEST_IMPL(leak_failures_win) {
+ * one, and the count after each: test-posix.c's leak_failures, by Windows
+ * means. */
+TEST_IMPL(leak_failures) {
   shmkit_region *r, *ro, *x;
   shmkit_view *v;
   char name[32];
