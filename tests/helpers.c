@@ -132,3 +132,67 @@ char *text_of(shmkit_region *r, shmkit_view **v) {
                             SHMKIT_READ_ONLY));
   return shmkit_view_data(*v);
 }
+
+/* Starts `--child NAME args...` through shmkit_spawn. */
+shmkit_process *spawn_child(const char *child, const char *const *args,
+                            shmkit_region *const *regions, size_t n,
+                            unsigned flags, const char *const *env_set) {
+  shmkit_spawn_options o;
+  shmkit_process *p;
+
+  memset(&o, 0, sizeof(o));
+  o.env_set = env_set;
+  o.regions = regions;
+  o.region_count = n;
+  o.flags = flags;
+  ASSERT_OK(spawn_runner(&p, NULL, child, args, &o));
+  ASSERT(shmkit_process_pid(p) > 0);
+  return p;
+}
+
+void token_of(shmkit_region *r, char buf[SHMKIT_TOKEN_MAX]) {
+  ASSERT(shmkit_region_token(r, buf, SHMKIT_TOKEN_MAX) > 0);
+}
+
+/* 1 if the handle list "0 1 2 7 " has `h`. */
+int handle_listed(const char *list, shmkit_handle h) {
+  char item[32];
+  size_t n = (size_t)snprintf(item, sizeof(item), "%lld ", (long long)h);
+  for (const char *p = list; *p != '\0'; p = strchr(p, ' ') + 1)
+    if (strncmp(p, item, n) == 0) return 1;
+  return 0;
+}
+
+int handle_count(const char *list) {
+  int n = 0;
+  for (; *list != '\0'; list++) n += *list == ' ';
+  return n;
+}
+
+/* A report region: the child writes text into it; the parent reads it. */
+char *report(shmkit_region *r, shmkit_view **v) {
+  ASSERT_OK(shmkit_view_map(v, r, 0, 4096, SHMKIT_READ_WRITE));
+  return shmkit_view_data(*v);
+}
+
+/* Receives the next message and returns what the receive did. If one
+ * arrives, it must say `payload` and carry one region that says `text`
+ * (text NULL: no message was expected), and its region is closed. */
+int recv_one(shmkit_conn *c, const char *payload, const char *text) {
+  char buf[64];
+  shmkit_msg m;
+  shmkit_view *v;
+  int err;
+
+  if ((err = recv_msg(c, &m, buf, sizeof(buf), 30000)) != 0) {
+    ASSERT_EQ(m.count, 0);
+    return err;
+  }
+  if (text == NULL) FAIL("a message, \"%s\", where none was expected", buf);
+  ASSERT_STR_EQ(buf, payload);
+  ASSERT_EQ(m.count, 1);
+  ASSERT_STR_EQ(text_of(m.regions[0], &v), text);
+  shmkit_view_unmap(v);
+  close_msg(&m);
+  return 0;
+}

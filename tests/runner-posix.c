@@ -49,6 +49,11 @@ int test_can(int cap) {
   }
 }
 
+void test_become_nobody(void) {
+  ASSERT_EQ(setgid(65534), 0);
+  ASSERT_EQ(setuid(65534), 0);
+}
+
 const char *test_name(char buf[32], const char *tag) {
   snprintf(buf, 32, "t%ld-%s", (long)getpid(), tag);
   return buf;

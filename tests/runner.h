@@ -126,6 +126,10 @@ int test_kill_exit_code(void);
 void test_die(void);
 void test_check_died(int exit_code, int term_signal);
 
+/* POSIX only: becomes the user and group nobody (65534), as a root test
+ * does to start a process of another user. */
+void test_become_nobody(void);
+
 /* This process's user as shmkit_peer.user spells it, and its pid. */
 void test_self_user(char *buf, size_t size);
 int64_t test_self_pid(void);

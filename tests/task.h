@@ -99,4 +99,26 @@ void expect_text(shmkit_region *r, const char *text);
 /* A read-only view of the whole region, and its start as text. */
 char *text_of(shmkit_region *r, shmkit_view **v);
 
+/* Starts `--child NAME args...` through shmkit_spawn, handing it
+ * regions[0..n), with `flags` and `env_set`; fails the test on error. */
+shmkit_process *spawn_child(const char *child, const char *const *args,
+                            shmkit_region *const *regions, size_t n,
+                            unsigned flags, const char *const *env_set);
+
+/* A region's token; fails the test on error. */
+void token_of(shmkit_region *r, char buf[SHMKIT_TOKEN_MAX]);
+
+/* In a list of handle values as test_list_handles() writes it ("0 1 2 7
+ * "): 1 if it holds `h`; how many it holds. */
+int handle_listed(const char *list, shmkit_handle h);
+int handle_count(const char *list);
+
+/* A report region: the child writes text into it; the parent reads it. */
+char *report(shmkit_region *r, shmkit_view **v);
+
+/* Receives the next message and returns what the receive did. If one
+ * arrives, it must say `payload` and carry one region that says `text`
+ * (text NULL: no message was expected), and its region is closed. */
+int recv_one(shmkit_conn *c, const char *payload, const char *text);
+
 #endif /* SHMKIT_TEST_TASK_H */

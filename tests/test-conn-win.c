@@ -46,19 +46,6 @@ static void recv_text(shmkit_conn *c, char *buf, size_t size) {
   ASSERT(m.size > 0 && buf[m.size - 1] == '\0');
 }
 
-/* Whether `value` is in a list of values as test_list_handles() writes it. */
-static int listed(const char *list, uint64_t value) {
-  const char *s = list;
-  char *end;
-
-  for (;;) {
-    unsigned long long h = strtoull(s, &end, 10);
-    if (end == s) return 0;
-    if (h == value) return 1;
-    s = end;
-  }
-}
-
 static uint64_t value_of(HANDLE h) {
   return (uint64_t)(uintptr_t)h;
 }
@@ -95,7 +82,7 @@ TEST_IMPL(conn_hostile_frames) {
    * It has sent us every value it holds, having made all it needs. */
   recv_text(a, list, sizeof(list));
   ours = (uint64_t)shmkit_region_handle(mine);
-  while (listed(list, ours)) {
+  while (handle_listed(list, (shmkit_handle)ours)) {
     ASSERT(nextra < 64);
     extra[nextra] = (HANDLE)test_dup_handle(shmkit_region_handle(mine));
     ours = value_of(extra[nextra++]);

@@ -178,11 +178,6 @@ TEST_IMPL(named_open_unsized) {
  * slowness, the default action of SIGALRM ends the test. */
 #define HANG_LIMIT_S 60
 
-static void become_nobody(void) {
-  ASSERT_EQ(setgid(65534), 0);
-  ASSERT_EQ(setuid(65534), 0);
-}
-
 /* Another user takes a name first, as a 0666 object, a FIFO or an object
  * only its owner may open (root may open it all the same): our open refuses
  * it (and does not block on the FIFO), and our exclusive create still fails
@@ -223,7 +218,7 @@ CHILD_IMPL(stranger_plants) {
 
   ASSERT_EQ(argc, 2);
   snprintf(path, sizeof(path), "/dev/shm/%s", argv[0]);
-  become_nobody();
+  test_become_nobody();
   if (strcmp(argv[1], "fifo") == 0) {
     ASSERT_EQ(mkfifo(path, 0666), 0);
     ASSERT_EQ(chmod(path, 0666), 0); /* whatever the umask */
