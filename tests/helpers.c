@@ -196,3 +196,29 @@ int recv_one(shmkit_conn *c, const char *payload, const char *text) {
   close_msg(&m);
   return 0;
 }
+
+void leak_failures_named(const char *name, shmkit_region **r,
+                         shmkit_region **ro) {
+  shmkit_region *x;
+  shmkit_view *v;
+  int n = test_open_handles();
+
+#define SAME() ASSERT_EQ(test_open_handles(), n)
+  ASSERT_ERR(shmkit_region_create_named(&x, "bad/name", 1, 0), SHMKIT_ENAME);
+  ASSERT_ERR(shmkit_region_open(&x, name, SHMKIT_READ_WRITE), SHMKIT_ENOENT);
+  SAME();
+  ASSERT_OK(shmkit_region_create_named(r, name, 4096, 0));
+  n = test_open_handles();
+  ASSERT_ERR(shmkit_region_create_named(&x, name, 4096, 0), SHMKIT_EEXIST);
+  SAME();
+  ASSERT_ERR(shmkit_view_map(&v, *r, 4096, 1, SHMKIT_READ_WRITE),
+             SHMKIT_ERANGE);
+  SAME();
+  ASSERT_OK(shmkit_region_open(ro, name, SHMKIT_READ_ONLY));
+  n = test_open_handles();
+  ASSERT_ERR(shmkit_view_map(&v, *ro, 0, 1, SHMKIT_READ_WRITE), SHMKIT_EACCES);
+  SAME();
+  ASSERT_ERR(shmkit_region_seal(*ro, SHMKIT_SEAL_GROW), SHMKIT_EACCES);
+  SAME();
+#undef SAME
+}

@@ -121,4 +121,12 @@ char *report(shmkit_region *r, shmkit_view **v);
  * (text NULL: no message was expected), and its region is closed. */
 int recv_one(shmkit_conn *c, const char *payload, const char *text);
 
+/* The failures of a named region's calls that every platform has alike,
+ * each leaving as many handles open as before: a bad name, opening what
+ * is not there, creating what is, a view out of range, a writable view of
+ * a read-only handle, sealing one. Leaves `name` created as *r and opened
+ * read-only as *ro (leak_failures, per platform). */
+void leak_failures_named(const char *name, shmkit_region **r,
+                         shmkit_region **ro);
+
 #endif /* SHMKIT_TEST_TASK_H */

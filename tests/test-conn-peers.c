@@ -178,7 +178,7 @@ TEST_IMPL(conn_pull) {
   shmkit_view *v, *pv;
   shmkit_process *p;
   char tok[SHMKIT_TOKEN_MAX];
-  const char *argv[] = {test_self_path(), "--child", "pull_source", tok, NULL};
+  const char *cargs[] = {tok, NULL};
   shmkit_spawn_options o;
   long long h = -1, other = -1;
   volatile char *info;
@@ -190,11 +190,9 @@ TEST_IMPL(conn_pull) {
   info = shmkit_view_data(v);
   ASSERT(shmkit_region_token(rep, tok, sizeof(tok)) > 0);
   memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
   o.regions = &rep;
   o.region_count = 1;
-  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(spawn_runner(&p, NULL, "pull_source", cargs, &o));
   pid = shmkit_process_pid(p);
   for (int i = 0; i < 30000 && info[0] == '\0'; i++) test_sleep_ms(1);
   ASSERT(sscanf((const char *)info + 1, "%lld %lld", &h, &other) == 2);
@@ -275,8 +273,7 @@ CHILD_IMPL(pull_source) {
  * take whatever the parent holds at those values. */
 TEST_IMPL(conn_end_handed_on) {
   char name[32], tok[SHMKIT_TOKEN_MAX];
-  const char *argv[] = {test_self_path(), "--child", "send_and_close", tok,
-                        NULL};
+  const char *cargs[] = {tok, NULL};
   shmkit_conn *l, *c, *s;
   shmkit_spawn_options o;
   shmkit_process *p;
@@ -287,11 +284,9 @@ TEST_IMPL(conn_end_handed_on) {
   ASSERT_OK(shmkit_accept(l, &s, 10000));
   ASSERT(shmkit_conn_token(c, tok, sizeof(tok)) > 0);
   memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
   o.conns = &c;
   o.conn_count = 1;
-  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(spawn_runner(&p, NULL, "send_and_close", cargs, &o));
   shmkit_conn_close(c);
   n = test_open_handles();
 
@@ -404,7 +399,7 @@ static void close_side1(void *p) {
 }
 
 static void race(int rounds, int spawn) {
-  const char *argv[] = {test_self_path(), "--child", "exit_with", "0", NULL};
+  const char *cargs[] = {"0", NULL};
   shmkit_spawn_options o;
   shmkit_process *p;
   test_thread t;
@@ -421,11 +416,9 @@ static void race(int rounds, int spawn) {
     atomic_store(&r.round, n); /* the other thread goes */
     if (spawn) {
       memset(&o, 0, sizeof(o));
-      o.file = test_self_path();
-      o.argv = argv;
       o.conns = &r.ends[0];
       o.conn_count = 1;
-      ASSERT_OK(shmkit_spawn(&p, &o));
+      ASSERT_OK(spawn_runner(&p, NULL, "exit_with", cargs, &o));
       shmkit_conn_close(r.ends[0]);
       ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
       ASSERT_EQ(code, 0);

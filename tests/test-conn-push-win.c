@@ -524,8 +524,7 @@ CHILD_IMPL(sandboxed_receiver) {
  * way. */
 TEST_IMPL(conn_push_to_sandboxed_child_win) {
   char tok[SHMKIT_TOKEN_MAX];
-  const char *argv[] = {test_self_path(), "--child", "sandboxed_receiver", tok,
-                        NULL};
+  const char *cargs[] = {tok, NULL};
   PSECURITY_DESCRIPTOR saved;
   shmkit_spawn_options o;
   PACL dacl;
@@ -551,11 +550,9 @@ TEST_IMPL(conn_push_to_sandboxed_child_win) {
   ASSERT_ERR(shmkit_conn_recv(a, &m, 0), SHMKIT_ETIMEDOUT); /* reads it */
   deny_process_access();
   memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
   o.conns = &b;
   o.conn_count = 1;
-  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(spawn_runner(&p, NULL, "sandboxed_receiver", cargs, &o));
   shmkit_conn_close(b);
   ASSERT_OK(shmkit_conn_send(a, "ro", 3, &ro, 1, 30000));
   shmkit_region_close(ro);

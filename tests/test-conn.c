@@ -252,19 +252,17 @@ TEST_IMPL(conn_inherited_pair) {
   shmkit_process *p;
   shmkit_msg m;
   char tok[SHMKIT_TOKEN_MAX], buf[64];
-  const char *argv[] = {test_self_path(), "--child", "conn_worker", tok, NULL};
+  const char *cargs[] = {tok, NULL};
   int code, sig;
 
   ASSERT_OK(shmkit_conn_pair(&a, &b));
   ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
   ASSERT(strstr(tok, ":conn") != NULL);
   memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
   o.conns = &b;
   o.conn_count = 1;
   o.flags = SHMKIT_SPAWN_CLOSE_OTHERS;
-  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(spawn_runner(&p, NULL, "conn_worker", cargs, &o));
   shmkit_conn_close(b);
   {
     /* Handed to the child, the other end's peer is the child. */

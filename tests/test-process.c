@@ -15,19 +15,17 @@ static void child_reports(const char *name, const char *const *env,
   shmkit_spawn_options o;
   shmkit_process *p;
   char tok[SHMKIT_TOKEN_MAX];
-  const char *argv[] = {test_self_path(), "--child", name, tok, NULL};
+  const char *cargs[] = {tok, NULL};
 
   ASSERT_OK(shmkit_region_create(&rep, 4096, 0));
   token_of(rep, tok);
   memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
   o.env = env;
   o.env_set = env_set;
   o.cwd = cwd;
   o.regions = &rep;
   o.region_count = 1;
-  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(spawn_runner(&p, NULL, name, cargs, &o));
   reap_ok(p);
   ASSERT_STR_EQ(report(rep, &v), want);
   shmkit_view_unmap(v);
