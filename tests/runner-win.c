@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner.h"
+#include "task.h"
 
 static char self[MAX_PATH * 3];
 static DWORD timeout_ms_;

@@ -1,7 +1,13 @@
-/* The test runner's interface to the tests: assertions, child processes, and
- * handle counting. One binary is both the runner and every helper process
- * (libuv's test/run-tests.c): `shmkit-tests --child NAME ARGS...` runs the
- * child function NAME from test-list.h. */
+/* The runner's plumbing: how tests and child modes are registered
+ * (TEST_IMPL, CHILD_IMPL), how a failure ends a test (test_fail), and
+ * everything runner.c, runner-posix.c and runner-win.c define: starting the
+ * runner itself as a child, threads, clocks, handle counts and the small
+ * system calls that keep the tests portable. One binary is both the runner
+ * and every helper process: `shmkit-tests --child NAME ARGS...` runs the
+ * child function NAME from test-list.h.
+ *
+ * The line with task.h: this header declares what the runner files define;
+ * task.h declares what tests share on top of it (assertions, helpers.c). */
 #ifndef SHMKIT_TEST_RUNNER_H
 #define SHMKIT_TEST_RUNNER_H
 
@@ -20,55 +26,6 @@ __attribute__((noreturn, format(printf, 3, 4)))
 #endif
 void test_fail(const char *file, int line, const char *fmt, ...);
 
-#define FAIL(...) test_fail(__FILE__, __LINE__, __VA_ARGS__)
-
-#define ASSERT(expr)                                                           \
-  do {                                                                         \
-    if (!(expr)) FAIL("assertion failed: %s", #expr);                          \
-  } while (0)
-
-#define ASSERT_EQ(a, b)                                                        \
-  do {                                                                         \
-    long long a_ = (long long)(a), b_ = (long long)(b);                        \
-    if (a_ != b_) FAIL("%s == %s: %lld != %lld", #a, #b, a_, b_);              \
-  } while (0)
-
-#define ASSERT_NE(a, b)                                                        \
-  do {                                                                         \
-    long long a_ = (long long)(a), b_ = (long long)(b);                        \
-    if (a_ == b_) FAIL("%s != %s: both %lld", #a, #b, a_);                     \
-  } while (0)
-
-#define ASSERT_STR_EQ(a, b)                                                    \
-  do {                                                                         \
-    const char *a_ = (a), *b_ = (b);                                           \
-    if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0)                       \
-      FAIL("%s == %s: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)",           \
-           b_ ? b_ : "(null)");                                                \
-  } while (0)
-
-#define ASSERT_NULL(p)                                                         \
-  do {                                                                         \
-    if ((p) != NULL) FAIL("%s is not NULL", #p);                               \
-  } while (0)
-
-/* A shmkit call that must succeed. */
-#define ASSERT_OK(expr)                                                        \
-  do {                                                                         \
-    int r_ = (expr);                                                           \
-    if (r_ != 0)                                                               \
-      FAIL("%s: %s (%s)", #expr, shmkit_err_name(r_), shmkit_strerror(r_));    \
-  } while (0)
-
-/* A shmkit call that must fail with exactly `code`. */
-#define ASSERT_ERR(expr, code)                                                 \
-  do {                                                                         \
-    int r_ = (expr), c_ = (code);                                              \
-    if (r_ != c_)                                                              \
-      FAIL("%s: got %s (%d), want %s", #expr, shmkit_err_name(r_), r_,         \
-           shmkit_err_name(c_));                                               \
-  } while (0)
-
 /* ---- processes (runner-posix.c / runner-win.c) */
 
 typedef struct test_proc {
@@ -84,12 +41,6 @@ void test_spawn(test_proc *p, const char *child, const char *const *args,
 /* Waits for the process and returns its exit status; a process ended by a
  * signal returns 128 + the signal number. Fails the test after `timeout_ms`. */
 int test_wait(test_proc *p, int timeout_ms);
-
-/* Starts `--child NAME TOKEN [arg]` with shmkit_spawn, handing it one end
- * of a new pair (TOKEN names it) and `region` if not NULL; returns the
- * other end, ours. (test-conn.c) */
-shmkit_conn *test_conn_child(const char *child, shmkit_region *region,
-                             shmkit_process **p);
 
 /* Runs fn(arg) in a new thread; test_thread_join() waits for it. */
 typedef struct test_thread {
@@ -174,6 +125,10 @@ int test_kill_exit_code(void);
  * saw. */
 void test_die(void);
 void test_check_died(int exit_code, int term_signal);
+
+/* POSIX only: becomes the user and group nobody (65534), as a root test
+ * does to start a process of another user. */
+void test_become_nobody(void);
 
 /* This process's user as shmkit_peer.user spells it, and its pid. */
 void test_self_user(char *buf, size_t size);

@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "runner.h"
+#include "task.h"
 
 /* A regular file on disk, beside the runner (not in /tmp, which may be a
  * tmpfs and so a shared memory file system). */

@@ -11,46 +11,10 @@
 #include <stdlib.h>
 
 #include "../src/internal.h"
-#include "runner.h"
+#include "task.h"
 
 /* What the library keeps at most (src/win/conn.c): copies in flight. */
 #define FLIGHT_MAX 1024
-
-static shmkit_region *region_with(const char *text) {
-  shmkit_region *r;
-  shmkit_view *v;
-
-  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
-  ASSERT_OK(shmkit_view_map(&v, r, 0, 4096, SHMKIT_READ_WRITE));
-  strcpy(shmkit_view_data(v), text);
-  shmkit_view_unmap(v);
-  return r;
-}
-
-/* The text at the start of a region. */
-static void expect_text(shmkit_region *r, const char *text) {
-  shmkit_view *v;
-
-  ASSERT_OK(shmkit_view_map(&v, r, 0, 64, SHMKIT_READ_ONLY));
-  ASSERT_STR_EQ((char *)shmkit_view_data(v), text);
-  shmkit_view_unmap(v);
-}
-
-static void write_text(shmkit_region *r, const char *text) {
-  shmkit_view *v;
-
-  ASSERT_OK(shmkit_view_map(&v, r, 0, 64, SHMKIT_READ_WRITE));
-  strcpy(shmkit_view_data(v), text);
-  shmkit_view_unmap(v);
-}
-
-static void recv_msg(shmkit_conn *c, shmkit_msg *m, char *buf, size_t size,
-                     int timeout_ms) {
-  memset(m, 0, sizeof(*m));
-  m->data = buf;
-  m->capacity = size;
-  ASSERT_OK(shmkit_conn_recv(c, m, timeout_ms));
-}
 
 /* ---- push mode */
 
@@ -114,7 +78,7 @@ TEST_IMPL(conn_push_to_receiver_that_cannot_pull_win) {
   h = OpenProcess(PROCESS_DUP_HANDLE, FALSE, (DWORD)peer.pid);
   ASSERT_NULL(h);
 
-  recv_msg(a, &m, buf, sizeof(buf), 30000);
+  ASSERT_OK(recv_msg(a, &m, buf, sizeof(buf), 30000));
   ASSERT_STR_EQ(buf, "pushed");
   ASSERT_EQ(m.count, 2);
   ASSERT_EQ(shmkit_region_access(m.regions[0]), SHMKIT_READ_WRITE);
@@ -145,7 +109,7 @@ TEST_IMPL(conn_push_to_receiver_that_cannot_pull_win) {
   mine = region_with("from the receiver");
   ASSERT_OK(shmkit_conn_send(a, "pull", 5, &mine, 1, 30000));
   shmkit_region_close(mine);
-  recv_msg(a, &m, buf, sizeof(buf), 30000);
+  ASSERT_OK(recv_msg(a, &m, buf, sizeof(buf), 30000));
   ASSERT_STR_EQ(buf, "pulled");
   ASSERT_EQ(m.count, 0);
   ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
@@ -165,7 +129,7 @@ CHILD_IMPL(push_sender) {
   ASSERT_EQ(argc, 1);
   deny_process_access();
   ASSERT_OK(shmkit_connect(&c, argv[0], 30000));
-  recv_msg(c, &m, buf, sizeof(buf), 30000);
+  ASSERT_OK(recv_msg(c, &m, buf, sizeof(buf), 30000));
   ASSERT_STR_EQ(buf, "go");
   rw = region_with("writable");
   src = region_with("read-only");
@@ -175,7 +139,7 @@ CHILD_IMPL(push_sender) {
   ASSERT_OK(shmkit_conn_send(c, "pushed", 7, both, 2, 30000));
   shmkit_region_close(ro);
 
-  recv_msg(c, &m, buf, sizeof(buf), 30000);
+  ASSERT_OK(recv_msg(c, &m, buf, sizeof(buf), 30000));
   ASSERT_STR_EQ(buf, "pull");
   ASSERT_EQ(m.count, 1);
   expect_text(m.regions[0], "from the receiver");
@@ -322,12 +286,9 @@ TEST_IMPL(conn_recv_deadline_flood_win) {
     ASSERT(i < 60000);
     test_sleep_ms(1);
   }
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 0), SHMKIT_ETIMEDOUT);
+  ASSERT_ERR(recv_msg(a, &m, buf, sizeof(buf), 0), SHMKIT_ETIMEDOUT);
   ASSERT(waiting(a, &left) > 0);
-  recv_msg(a, &m, buf, sizeof(buf), 30000);
+  ASSERT_OK(recv_msg(a, &m, buf, sizeof(buf), 30000));
   ASSERT_STR_EQ(buf, "end");
   shmkit_conn_close(a);
   ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
@@ -373,10 +334,7 @@ TEST_IMPL(conn_recv_deadline_huge_win) {
     ASSERT(i < 60000);
     test_sleep_ms(1);
   }
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  err = shmkit_conn_recv(a, &m, 0);
+  err = recv_msg(a, &m, buf, sizeof(buf), 0);
   ASSERT(err == SHMKIT_EPROTO || err == SHMKIT_ETIMEDOUT);
   ASSERT(waiting(a, &left) > 0 && left > 0);
   ASSERT_OK(shmkit_process_kill(p));
@@ -451,12 +409,12 @@ TEST_IMPL(conn_ack_queue_bounded_win) {
   int code, sig;
 
   for (int i = 0; i < HOARDED; i++) {
-    recv_msg(a, &m, buf, sizeof(buf), 30000);
+    ASSERT_OK(recv_msg(a, &m, buf, sizeof(buf), 30000));
     ASSERT_EQ(m.count, 1);
     shmkit_region_close(m.regions[0]);
   }
   ASSERT_OK(shmkit_conn_send(a, "done", 5, NULL, 0, 30000));
-  recv_msg(a, &m, buf, sizeof(buf), 30000);
+  ASSERT_OK(recv_msg(a, &m, buf, sizeof(buf), 30000));
   acked = strtoul(buf, NULL, 10);
   /* Some came (the queue works), not all (it is bounded). */
   ASSERT(acked > 0);
@@ -491,10 +449,7 @@ CHILD_IMPL(echo_all) {
   char buf[8];
   int err;
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  while ((err = shmkit_conn_recv(c, &m, 30000)) == 0) {
+  while ((err = recv_msg(c, &m, buf, sizeof(buf), 30000)) == 0) {
     ASSERT_EQ(m.count, SHMKIT_MSG_REGIONS_MAX);
     ASSERT_OK(shmkit_conn_send(c, buf, m.size, m.regions, m.count, 30000));
     for (size_t i = 0; i < m.count; i++) shmkit_region_close(m.regions[i]);
@@ -521,7 +476,7 @@ TEST_IMPL(conn_acks_after_taking_win) {
   for (int i = 0; i < SHMKIT_MSG_REGIONS_MAX; i++) s.rs[i] = r;
   test_thread_start(&t, send_rounds, &s);
   for (int i = 0; i < ROUNDS; i++) {
-    recv_msg(s.conn, &m, buf, sizeof(buf), 30000);
+    ASSERT_OK(recv_msg(s.conn, &m, buf, sizeof(buf), 30000));
     ASSERT_EQ(m.count, SHMKIT_MSG_REGIONS_MAX);
     for (size_t k = 0; k < m.count; k++) {
       expect_text(m.regions[k], "echoed");
@@ -547,7 +502,7 @@ CHILD_IMPL(sandboxed_receiver) {
   shmkit_view *v;
   char buf[16];
 
-  recv_msg(c, &m, buf, sizeof(buf), 30000);
+  ASSERT_OK(recv_msg(c, &m, buf, sizeof(buf), 30000));
   ASSERT_STR_EQ(buf, "ro");
   ASSERT_EQ(m.count, 1);
   ASSERT_EQ(shmkit_region_access(m.regions[0]), SHMKIT_READ_ONLY);
@@ -569,8 +524,7 @@ CHILD_IMPL(sandboxed_receiver) {
  * says of the child must replace it), else after (it must be dropped). */
 static void sandbox_round(shmkit_region *ro, int read_first) {
   char tok[SHMKIT_TOKEN_MAX], buf[8];
-  const char *argv[] = {test_self_path(), "--child", "sandboxed_receiver", tok,
-                        NULL};
+  const char *cargs[] = {tok, NULL};
   PSECURITY_DESCRIPTOR saved;
   shmkit_spawn_options o;
   PACL dacl;
@@ -589,14 +543,12 @@ static void sandbox_round(shmkit_region *ro, int read_first) {
   if (read_first) ASSERT_ERR(shmkit_conn_recv(a, &m, 0), SHMKIT_ETIMEDOUT);
   deny_process_access();
   memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
   o.conns = &b;
   o.conn_count = 1;
-  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(spawn_runner(&p, NULL, "sandboxed_receiver", cargs, &o));
   shmkit_conn_close(b);
   ASSERT_OK(shmkit_conn_send(a, "ro", 3, &ro, 1, 30000));
-  recv_msg(a, &m, buf, sizeof(buf), 30000);
+  ASSERT_OK(recv_msg(a, &m, buf, sizeof(buf), 30000));
   ASSERT_STR_EQ(buf, "ok");
   ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
   ASSERT_EQ(code, 0);

@@ -6,56 +6,11 @@
 
 #include <stdlib.h>
 
-#include "../src/internal.h"
-#include "runner.h"
+#include "hostile.h"
 
 /* A value the child holds no handle at (it checks): handle values are
  * handed out lowest first, and this is the highest the receiver accepts. */
 #define UNHELD_VALUE 0x7ffffffcu
-
-static void close_all_of(shmkit_msg *m) {
-  for (size_t i = 0; i < m->count; i++) shmkit_region_close(m->regions[i]);
-}
-
-/* Expects the next message, the child's `what`, to fail with `want`, and
- * nothing to stay open. */
-static void expect(shmkit_conn *c, int want, int handles, const char *what) {
-  char buf[256];
-  shmkit_msg m;
-  int err, open;
-
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  err = shmkit_conn_recv(c, &m, 30000);
-  if (err != want)
-    FAIL("%s: got %s, want %s", what,
-         err == 0 ? "a message" : shmkit_err_name(err), shmkit_err_name(want));
-  ASSERT_EQ(m.count, 0);
-  for (int i = 0; i < SHMKIT_MSG_REGIONS_MAX; i++) ASSERT_NULL(m.regions[i]);
-  if ((open = test_open_handles()) != handles)
-    FAIL("%s: %d handles open after it, want %d", what, open, handles);
-}
-
-/* Expects the next message to be `text` with one region that holds `text`
- * too, as the child's honest sends make it. */
-static void expect_honest(shmkit_conn *c, const char *text) {
-  char buf[256];
-  shmkit_msg m;
-  shmkit_view *v;
-
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
-  ASSERT_EQ(m.size, strlen(text) + 1);
-  ASSERT_STR_EQ(buf, text);
-  ASSERT_EQ(m.count, 1);
-  ASSERT_OK(shmkit_view_map(&v, m.regions[0], 0, 64, SHMKIT_READ_ONLY));
-  ASSERT_STR_EQ((char *)shmkit_view_data(v), text);
-  shmkit_view_unmap(v);
-  close_all_of(&m);
-}
 
 /* Our region is still ours: its handle open, a view of it works, and what
  * we wrote there is there. */
@@ -86,25 +41,9 @@ static void check_value(uint64_t value) {
 static void recv_text(shmkit_conn *c, char *buf, size_t size) {
   shmkit_msg m;
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = size;
-  ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+  ASSERT_OK(recv_msg(c, &m, buf, size, 30000));
   ASSERT_EQ(m.count, 0);
   ASSERT(m.size > 0 && buf[m.size - 1] == '\0');
-}
-
-/* Whether `value` is in a list of values as test_list_handles() writes it. */
-static int listed(const char *list, uint64_t value) {
-  const char *s = list;
-  char *end;
-
-  for (;;) {
-    unsigned long long h = strtoull(s, &end, 10);
-    if (end == s) return 0;
-    if (h == value) return 1;
-    s = end;
-  }
 }
 
 static uint64_t value_of(HANDLE h) {
@@ -116,13 +55,13 @@ static uint64_t value_of(HANDLE h) {
  * goes on. The child also names one of OUR handle values: a receiver that
  * took values as its own (as a push design must) would adopt, and then
  * close, our region. */
-TEST_IMPL(conn_hostile_values) {
+TEST_IMPL(conn_hostile_frames) {
   shmkit_process *p;
   shmkit_region *mine;
   shmkit_view *v;
   shmkit_conn *a;
   HANDLE extra[64];
-  char buf[64], list[4096], value[48];
+  char list[4096], value[48];
   uint64_t ours;
   shmkit_msg m;
   int n, nextra = 0, code, sig;
@@ -143,7 +82,7 @@ TEST_IMPL(conn_hostile_values) {
    * It has sent us every value it holds, having made all it needs. */
   recv_text(a, list, sizeof(list));
   ours = (uint64_t)shmkit_region_handle(mine);
-  while (listed(list, ours)) {
+  while (handle_listed(list, (shmkit_handle)ours)) {
     ASSERT(nextra < 64);
     extra[nextra] = (HANDLE)test_dup_handle(shmkit_region_handle(mine));
     ours = value_of(extra[nextra++]);
@@ -153,39 +92,37 @@ TEST_IMPL(conn_hostile_values) {
   n = test_open_handles();
   ASSERT_OK(shmkit_conn_send(a, value, strlen(value) + 1, NULL, 0, 30000));
 
-  expect(a, SHMKIT_EPROTO, n, "shorter than a header");
-  expect(a, SHMKIT_EPROTO, n, "bad magic");
-  expect(a, SHMKIT_EPROTO, n, "handle value 0");
-  expect(a, SHMKIT_EPROTO, n, "a value the child does not hold");
-  expect(a, SHMKIT_EPROTO, n, "(HANDLE)-1: the process itself");
-  expect(a, SHMKIT_EPROTO, n, "(HANDLE)-2: the thread itself");
+  expect_refused(a, SHMKIT_EPROTO, n, "shorter than a header");
+  expect_refused(a, SHMKIT_EPROTO, n, "bad magic");
+  expect_refused(a, SHMKIT_EPROTO, n, "handle value 0");
+  expect_refused(a, SHMKIT_EPROTO, n, "a value the child does not hold");
+  expect_refused(a, SHMKIT_EPROTO, n, "(HANDLE)-1: the process itself");
+  expect_refused(a, SHMKIT_EPROTO, n, "(HANDLE)-2: the thread itself");
   /* Windows ignores a value's low two bits: it would take the section. */
-  expect(a, SHMKIT_EPROTO, n, "a section's value + 2");
+  expect_refused(a, SHMKIT_EPROTO, n, "a section's value + 2");
   /* The point of pulling: our value names nothing in the child. */
-  expect(a, SHMKIT_EPROTO, n, "the value of OUR region's handle");
+  expect_refused(a, SHMKIT_EPROTO, n, "the value of OUR region's handle");
   /* Pushed values are taken only from a peer we cannot pull from: this
    * one would have us adopt our own handle. */
-  expect(a, SHMKIT_EPROTO, n, "OUR region's value, said to be pushed");
+  expect_refused(a, SHMKIT_EPROTO, n, "OUR region's value, said to be pushed");
   /* Frames the strict check rejects, naming a section the child holds:
    * nothing is taken out of the child, so nothing is acknowledged (the
    * child counts). */
-  expect(a, SHMKIT_EPROTO, n, "an unknown version");
-  expect(a, SHMKIT_EPROTO, n, "the reserved field set");
+  expect_refused(a, SHMKIT_EPROTO, n, "an unknown version");
+  expect_refused(a, SHMKIT_EPROTO, n, "the reserved field set");
   check_value(ours);
   check_mine(mine);
   /* Until now the child made no handle, so that none of its own could
    * take our region's value before we had tried it. */
   ASSERT_OK(shmkit_conn_send(a, "go", 3, NULL, 0, 30000));
-  expect(a, SHMKIT_ENOTSHM, n, "an event as a region");
-  expect(a, SHMKIT_ETOOSMALL, n, "4096 bytes claimed as 1 MiB");
-  expect(a, SHMKIT_EACCES, n, "read-only claimed read-write");
-  expect(a, SHMKIT_ENOTSHM, n, "a good region, then an event");
-  expect(a, SHMKIT_EPROTO, n, "a good region, then an unheld value");
-  expect(a, SHMKIT_EPERM, n, "a region said to come from another process");
-  expect(a, SHMKIT_EPROTO, n, "payload length that lies");
-  expect(a, SHMKIT_EPROTO, n, "a region slot past count not empty");
-  expect(a, SHMKIT_EPROTO, n, "count past the maximum");
-  expect(a, SHMKIT_EPROTO, n, "empty");
+  expect_refused(a, SHMKIT_ENOTSHM, n, "an event as a region");
+  expect_refused(a, SHMKIT_ETOOSMALL, n, "4096 bytes claimed as 1 MiB");
+  expect_refused(a, SHMKIT_EACCES, n, "read-only claimed read-write");
+  expect_refused(a, SHMKIT_ENOTSHM, n, "a good region, then an event");
+  expect_refused(a, SHMKIT_EPROTO, n, "a good region, then an unheld value");
+  expect_refused(a, SHMKIT_EPERM, n,
+                 "a region said to come from another process");
+  expect_shape_lies(a, n);
   /* A forged acknowledgement naming our values is read and dropped: it
    * could end only transfers of ours in flight, and there are none. */
   expect_honest(a, "after the forged ack");
@@ -194,20 +131,7 @@ TEST_IMPL(conn_hostile_values) {
   ASSERT_EQ(test_open_handles(), n);
 
   /* Random messages: whatever each yields, nothing crashes or stays open. */
-  for (int i = 0; i < 300; i++) {
-    int err;
-    memset(&m, 0, sizeof(m));
-    m.data = buf;
-    m.capacity = sizeof(buf);
-    err = shmkit_conn_recv(a, &m, 30000);
-    if (err == 0)
-      close_all_of(&m);
-    else if (err != SHMKIT_EPROTO && err != SHMKIT_ENOTSHM &&
-             err != SHMKIT_ETOOSMALL && err != SHMKIT_EACCES &&
-             err != SHMKIT_EPERM && err != SHMKIT_E2BIG)
-      FAIL("random message %d: %s", i, shmkit_err_name(err));
-    ASSERT_EQ(test_open_handles(), n);
-  }
+  expect_random(a, 300, n, SHMKIT_EPERM);
   /* And then an honest message still comes through. The child waits for
    * our word before it exits: the values in the messages before were
    * pulled out of it, so it had to be there. */
@@ -228,19 +152,17 @@ TEST_IMPL(conn_hostile_values) {
 
 /* ---- the child */
 
-/* xorshift32: the same messages on every run. */
-static uint32_t next(uint32_t *s) {
-  *s ^= *s << 13;
-  *s ^= *s >> 17;
-  *s ^= *s << 5;
-  return *s;
-}
-
 /* Whether this process has a handle at `value`. */
 static int holds(uint64_t value) {
   DWORD flags;
   return GetHandleInformation((HANDLE)(uintptr_t)value, &flags);
 }
+
+struct hostile {
+  HANDLE pipe;    /* the child's end */
+  HANDLE ev;      /* for overlapped writes, made before any value is chosen */
+  uint64_t value; /* what hostile_name() names: one of the child's sections */
+};
 
 /* Writes one message of `len` bytes past every check of the library. The
  * pipe is overlapped, so the write needs an OVERLAPPED; `ev` is made once,
@@ -259,25 +181,29 @@ static void raw_write(HANDLE pipe, HANDLE ev, const void *buf, size_t len) {
   ASSERT_EQ(n, len);
 }
 
-/* A header as the library would write it, for `count` regions of `size`
- * bytes, all named by `value`. */
-static void good_frame(shmkit__frame *f, uint32_t payload, uint32_t count,
-                       uint64_t size, uint32_t access, uint64_t value) {
-  memset(f, 0, sizeof(*f));
-  f->magic = SHMKIT__FRAME_MAGIC;
-  f->version = SHMKIT__FRAME_VERSION;
-  f->size = payload;
-  f->count = count;
-  for (uint32_t i = 0; i < count; i++) {
-    f->regions[i].size = size;
+void hostile_write(hostile *h, const void *buf, size_t len, uint32_t regions) {
+  (void)regions; /* a frame names its regions by value */
+  raw_write(h->pipe, h->ev, buf, len);
+}
+
+/* Names `value` in every region slot up to the count, as sent by us. */
+static void name_value(shmkit__frame *f, uint64_t value) {
+  for (uint32_t i = 0; i < f->count && i < SHMKIT_MSG_REGIONS_MAX; i++) {
     f->regions[i].handle = value;
-    f->regions[i].access = access;
     f->regions[i].origin = GetCurrentProcessId();
   }
 }
 
-static void send_frame(HANDLE pipe, HANDLE ev, const shmkit__frame *f) {
-  raw_write(pipe, ev, f, sizeof(*f));
+void hostile_name(hostile *h, shmkit__frame *f) {
+  name_value(f, h->value);
+}
+
+/* A header as the library would write it, for `count` regions of `size`
+ * bytes, all named by `value`. */
+static void named_frame(shmkit__frame *f, uint32_t payload, uint32_t count,
+                        uint64_t size, uint32_t access, uint64_t value) {
+  good_frame(f, payload, count, size, access);
+  name_value(f, value);
 }
 
 /* A message of text, as shmkit_conn_send() would write it, but without
@@ -290,7 +216,7 @@ static void raw_send_text(HANDLE pipe, HANDLE ev, const char *text) {
   size_t len = strlen(text) + 1;
 
   ASSERT(len <= sizeof(msg.bytes) - sizeof(msg.f));
-  good_frame(&msg.f, (uint32_t)len, 0, 0, 0, 0);
+  good_frame(&msg.f, (uint32_t)len, 0, 0, 0);
   memcpy(msg.bytes + sizeof(msg.f), text, len);
   raw_write(pipe, ev, &msg, sizeof(msg.f) + len);
 }
@@ -336,7 +262,7 @@ static int raw_recv_text(HANDLE pipe, HANDLE ev, char *text, size_t size) {
  * the same values.) */
 static uint64_t pick(uint32_t *seed, const uint64_t good[4], HANDLE pipe,
                      HANDLE ev) {
-  uint32_t kind = next(seed), x = next(seed);
+  uint32_t kind = hostile_next(seed), x = hostile_next(seed);
 
   if (kind % 4 != 0) return good[x % 4];
   switch (kind / 4 % 8) {
@@ -349,7 +275,7 @@ static uint64_t pick(uint32_t *seed, const uint64_t good[4], HANDLE pipe,
   case 3:
     return (x | 0x10000000u) & 0x7ffffffc; /* far past any we will hold */
   case 4:
-    return (uint64_t)x << 32 | next(seed);
+    return (uint64_t)x << 32 | hostile_next(seed);
   case 5:
     return good[x % 4] + 1 + x / 4 % 3; /* low bits set */
   case 6:
@@ -359,23 +285,12 @@ static uint64_t pick(uint32_t *seed, const uint64_t good[4], HANDLE pipe,
   }
 }
 
-static void honest_send(shmkit_conn *c, const char *text) {
-  shmkit_region *r;
-  shmkit_view *v;
-
-  ASSERT_OK(shmkit_region_create(&r, 4096, 0));
-  ASSERT_OK(shmkit_view_map(&v, r, 0, 64, SHMKIT_READ_WRITE));
-  strcpy(shmkit_view_data(v), text);
-  shmkit_view_unmap(v);
-  ASSERT_OK(shmkit_conn_send(c, text, strlen(text) + 1, &r, 1, 30000));
-  shmkit_region_close(r);
-}
-
 CHILD_IMPL(hostile_pipe_peer) {
   HANDLE self = GetCurrentProcess(), pipe, ev, event, ro;
   shmkit_region *sec, *sec2;
   shmkit_conn *c;
   shmkit__frame f;
+  hostile h;
   uint64_t theirs, region, good[4];
   uint32_t seed = 12345;
   char bytes[sizeof(shmkit__frame) + 80], text[4096], *end;
@@ -385,10 +300,7 @@ CHILD_IMPL(hostile_pipe_peer) {
   {
     char start[8];
     shmkit_msg m;
-    memset(&m, 0, sizeof(m));
-    m.data = start;
-    m.capacity = sizeof(start);
-    ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+    ASSERT_OK(recv_msg(c, &m, start, sizeof(start), 30000));
     ASSERT_STR_EQ(start, "start");
   }
   pipe = (HANDLE)shmkit_conn_handle(c);
@@ -402,6 +314,9 @@ CHILD_IMPL(hostile_pipe_peer) {
    * refuse to be re-duplicated for more, which is what makes it so. */
   ASSERT(DuplicateHandle(self, (HANDLE)shmkit_region_handle(sec), self, &ro,
                          SECTION_QUERY | FILE_MAP_READ, FALSE, 0));
+  h.pipe = pipe;
+  h.ev = ev;
+  h.value = shmkit_region_handle(sec);
   /* From here until the parent has tried its value, no new handle: one
    * could land on that value. */
   raw_send_text(pipe, ev, test_list_handles(text, sizeof(text)));
@@ -415,60 +330,50 @@ CHILD_IMPL(hostile_pipe_peer) {
 
   /* The messages, in the order the parent expects them (its labels say
    * what each is). */
-  raw_write(pipe, ev, "tiny", 4);
-  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, shmkit_region_handle(sec));
+  hostile_write(&h, "tiny", 4, 0);
+  named_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, shmkit_region_handle(sec));
   f.magic ^= 1;
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, 0);
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, UNHELD_VALUE);
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, value_of((HANDLE)-1));
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, value_of((HANDLE)-2));
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, shmkit_region_handle(sec) | 2);
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, theirs);
-  send_frame(pipe, ev, &f);
+  hostile_write(&h, &f, sizeof(f), 0);
+  named_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, 0);
+  hostile_write(&h, &f, sizeof(f), 0);
+  named_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, UNHELD_VALUE);
+  hostile_write(&h, &f, sizeof(f), 0);
+  named_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, value_of((HANDLE)-1));
+  hostile_write(&h, &f, sizeof(f), 0);
+  named_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, value_of((HANDLE)-2));
+  hostile_write(&h, &f, sizeof(f), 0);
+  named_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, shmkit_region_handle(sec) | 2);
+  hostile_write(&h, &f, sizeof(f), 0);
+  named_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, theirs);
+  hostile_write(&h, &f, sizeof(f), 0);
   f.regions[0].origin = 0; /* "pushed: yours already" */
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, shmkit_region_handle(sec));
+  hostile_write(&h, &f, sizeof(f), 0);
+  named_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, shmkit_region_handle(sec));
   f.version++;
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, shmkit_region_handle(sec));
+  hostile_write(&h, &f, sizeof(f), 0);
+  named_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, shmkit_region_handle(sec));
   f.zero = 1;
-  send_frame(pipe, ev, &f);
+  hostile_write(&h, &f, sizeof(f), 0);
   /* None of the above named a region the parent could take. */
   ASSERT_EQ(raw_recv_text(pipe, ev, text, sizeof(text)), 0);
   ASSERT_STR_EQ(text, "go");
 
-  good_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY, value_of(event));
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 1, 1 << 20, SHMKIT_READ_WRITE, shmkit_region_handle(sec));
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, value_of(ro));
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 2, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
+  named_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY, value_of(event));
+  hostile_write(&h, &f, sizeof(f), 0);
+  named_frame(&f, 0, 1, 1 << 20, SHMKIT_READ_WRITE, shmkit_region_handle(sec));
+  hostile_write(&h, &f, sizeof(f), 0);
+  named_frame(&f, 0, 1, 4096, SHMKIT_READ_WRITE, value_of(ro));
+  hostile_write(&h, &f, sizeof(f), 0);
+  named_frame(&f, 0, 2, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
   f.regions[1].handle = value_of(event);
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 2, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
+  hostile_write(&h, &f, sizeof(f), 0);
+  named_frame(&f, 0, 2, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
   f.regions[1].handle = UNHELD_VALUE;
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
+  hostile_write(&h, &f, sizeof(f), 0);
+  named_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
   f.regions[0].origin += 4; /* another process than the pipe says */
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 100, 1, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
-  memset(bytes, 0, sizeof(bytes));
-  memcpy(bytes, &f, sizeof(f));
-  raw_write(pipe, ev, bytes, sizeof(f) + 50);
-  good_frame(&f, 0, 1, 4096, SHMKIT_READ_ONLY, shmkit_region_handle(sec));
-  f.regions[3].size = 1;
-  send_frame(pipe, ev, &f);
-  good_frame(&f, 0, 0, 0, 0, 0);
-  f.count = 17;
-  send_frame(pipe, ev, &f);
-  raw_write(pipe, ev, "", 0);
+  hostile_write(&h, &f, sizeof(f), 0);
+  hostile_send_shape_lies(&h);
   {
     shmkit__ack a;
     memset(&a, 0, sizeof(a));
@@ -478,8 +383,8 @@ CHILD_IMPL(hostile_pipe_peer) {
     a.handles[0] = theirs;
     a.handles[1] = region;
     for (int i = 2; i < SHMKIT_MSG_REGIONS_MAX; i++)
-      a.handles[i] = next(&seed) & 0x7ffffffc;
-    raw_write(pipe, ev, &a, sizeof(a));
+      a.handles[i] = hostile_next(&seed) & 0x7ffffffc;
+    hostile_write(&h, &a, sizeof(a), 0);
   }
   honest_send(c, "after the forged ack");
 
@@ -491,33 +396,33 @@ CHILD_IMPL(hostile_pipe_peer) {
   good[3] = value_of(event);
   for (int i = 0; i < 300; i++) {
     size_t len;
-    for (size_t j = 0; j < sizeof(bytes); j++)
-      bytes[j] = (char)(next(&seed) >> 7);
+    hostile_noise(&seed, bytes, sizeof(bytes));
     if (i % 2 == 0) {
-      uint32_t payload = next(&seed) % 80, count = next(&seed) % 4;
-      uint64_t size = next(&seed) % 8192;
-      uint32_t access = next(&seed) % 2 ? SHMKIT_READ_WRITE : SHMKIT_READ_ONLY;
-      good_frame(&f, payload, count, size, access, 0);
+      uint32_t payload = hostile_next(&seed) % 80,
+               count = hostile_next(&seed) % 4;
+      uint64_t size = hostile_next(&seed) % 8192;
+      uint32_t access =
+          hostile_next(&seed) % 2 ? SHMKIT_READ_WRITE : SHMKIT_READ_ONLY;
+      named_frame(&f, payload, count, size, access, 0);
       for (uint32_t k = 0; k < count; k++) {
         f.regions[k].handle = pick(&seed, good, pipe, ev);
-        if (next(&seed) % 8 == 0) f.regions[k].origin = next(&seed);
+        if (hostile_next(&seed) % 8 == 0)
+          f.regions[k].origin = hostile_next(&seed);
       }
       memcpy(bytes, &f, sizeof(f) - (i % 10 == 0 ? 8 : 0));
-      len = next(&seed) % 4 != 0 ? sizeof(f) + payload
-                                 : next(&seed) % sizeof(bytes) + 1;
+      len = hostile_next(&seed) % 4 != 0
+                ? sizeof(f) + payload
+                : hostile_next(&seed) % sizeof(bytes) + 1;
     } else {
-      len = next(&seed) % sizeof(bytes) + 1;
+      len = hostile_next(&seed) % sizeof(bytes) + 1;
     }
-    raw_write(pipe, ev, bytes, len);
+    hostile_write(&h, bytes, len, 0);
   }
   honest_send(c, "honest");
   {
     char buf[16];
     shmkit_msg m;
-    memset(&m, 0, sizeof(m));
-    m.data = buf;
-    m.capacity = sizeof(buf);
-    ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+    ASSERT_OK(recv_msg(c, &m, buf, sizeof(buf), 30000));
     ASSERT_STR_EQ(buf, "done");
   }
   CloseHandle(ro);

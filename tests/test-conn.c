@@ -3,24 +3,7 @@
 #include <stdlib.h>
 
 #include "../src/internal.h"
-#include "runner.h"
-
-static char *text_of(shmkit_region *r, shmkit_view **v) {
-  ASSERT_OK(shmkit_view_map(v, r, 0, (size_t)shmkit_region_size(r),
-                            SHMKIT_READ_ONLY));
-  return shmkit_view_data(*v);
-}
-
-static shmkit_region *region_with(const char *text, uint64_t size) {
-  shmkit_region *r;
-  shmkit_view *v;
-
-  ASSERT_OK(shmkit_region_create(&r, size, 0));
-  ASSERT_OK(shmkit_view_map(&v, r, 0, (size_t)size, SHMKIT_READ_WRITE));
-  strcpy(shmkit_view_data(v), text);
-  shmkit_view_unmap(v);
-  return r;
-}
+#include "task.h"
 
 /* A region and a read-only handle of it, made the way both builds can: by
  * name, opened again read-only, the name then removed. */
@@ -35,35 +18,6 @@ static void rw_and_ro(shmkit_region **rw, shmkit_region **ro, const char *text,
   ASSERT_OK(shmkit_view_map(&v, *rw, 0, (size_t)size, SHMKIT_READ_WRITE));
   strcpy(shmkit_view_data(v), text);
   shmkit_view_unmap(v);
-}
-
-static void close_msg(shmkit_msg *m) {
-  for (size_t i = 0; i < m->count; i++) shmkit_region_close(m->regions[i]);
-}
-
-/* Receives the next message and returns what the receive did. If one
- * arrives, it must say `payload` and carry one region that says `text`
- * (text NULL: no message was expected), and its region is closed. */
-static int recv_one(shmkit_conn *c, const char *payload, const char *text) {
-  char buf[64];
-  shmkit_msg m;
-  shmkit_view *v;
-  int err;
-
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  if ((err = shmkit_conn_recv(c, &m, 30000)) != 0) {
-    ASSERT_EQ(m.count, 0);
-    return err;
-  }
-  if (text == NULL) FAIL("a message, \"%s\", where none was expected", buf);
-  ASSERT_STR_EQ(buf, payload);
-  ASSERT_EQ(m.count, 1);
-  ASSERT_STR_EQ(text_of(m.regions[0], &v), text);
-  shmkit_view_unmap(v);
-  close_msg(&m);
-  return 0;
 }
 
 TEST_IMPL(conn_pair_messages) {
@@ -85,10 +39,7 @@ TEST_IMPL(conn_pair_messages) {
   ASSERT_OK(shmkit_conn_send(a, "", 0, NULL, 0, 1000));
   ASSERT_OK(shmkit_conn_send(a, "three", 6, &ro, 1, 1000));
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_OK(shmkit_conn_recv(b, &m, 1000));
+  ASSERT_OK(recv_msg(b, &m, buf, sizeof(buf), 1000));
   ASSERT_EQ(m.size, 4);
   ASSERT_STR_EQ(buf, "one");
   ASSERT_EQ(m.count, 2);
@@ -121,7 +72,7 @@ TEST_IMPL(conn_pair_messages) {
 
   /* Seals are the object's: they arrive with it (Linux memfds). */
   if (test_linux_ext()) {
-    shmkit_region *sealed = region_with("sealed", 4096);
+    shmkit_region *sealed = region_with("sealed");
     ASSERT_OK(shmkit_region_seal(sealed, SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW |
                                              SHMKIT_SEAL_FUTURE_WRITE));
     ASSERT_OK(shmkit_conn_send(a, "s", 2, &sealed, 1, 1000));
@@ -156,10 +107,8 @@ TEST_IMPL(conn_pair_messages) {
     ASSERT_OK(shmkit_conn_recv(b, &m, 1000));
     ASSERT_STR_EQ(buf, "after");
     /* The largest message goes through whole. */
-    m.data = big;
-    m.capacity = sizeof(big);
     ASSERT_OK(shmkit_conn_send(a, big, SHMKIT_MSG_MAX, NULL, 0, 1000));
-    ASSERT_OK(shmkit_conn_recv(b, &m, 1000));
+    ASSERT_OK(recv_msg(b, &m, big, sizeof(big), 1000));
     ASSERT_EQ(m.size, SHMKIT_MSG_MAX);
     ASSERT_ERR(shmkit_conn_send(a, big, SHMKIT_MSG_MAX + 1, NULL, 0, 1000),
                SHMKIT_E2BIG);
@@ -168,9 +117,7 @@ TEST_IMPL(conn_pair_messages) {
     shmkit_region *many[SHMKIT_MSG_REGIONS_MAX + 1];
     for (int i = 0; i <= SHMKIT_MSG_REGIONS_MAX; i++) many[i] = rw;
     ASSERT_OK(shmkit_conn_send(a, NULL, 0, many, SHMKIT_MSG_REGIONS_MAX, 1000));
-    m.data = buf;
-    m.capacity = sizeof(buf);
-    ASSERT_OK(shmkit_conn_recv(b, &m, 1000));
+    ASSERT_OK(recv_msg(b, &m, buf, sizeof(buf), 1000));
     ASSERT_EQ(m.count, SHMKIT_MSG_REGIONS_MAX);
     close_msg(&m);
     ASSERT_ERR(
@@ -220,10 +167,7 @@ TEST_IMPL(conn_listen_connect) {
   ASSERT_ERR(shmkit_conn_peer(l, &peer), SHMKIT_EINVAL);
 
   ASSERT_OK(shmkit_conn_send(c, "ping", 5, NULL, 0, 1000));
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_OK(shmkit_conn_recv(s, &m, 1000));
+  ASSERT_OK(recv_msg(s, &m, buf, sizeof(buf), 1000));
   ASSERT_STR_EQ(buf, "ping");
   ASSERT_ERR(shmkit_conn_send(l, "x", 1, NULL, 0, 0), SHMKIT_EINVAL);
   {
@@ -284,13 +228,10 @@ CHILD_IMPL(conn_client) {
 
   ASSERT_EQ(argc, 1);
   ASSERT_OK(shmkit_connect(&c, argv[0], 30000));
-  r = region_with("made by the child", 100);
+  r = region_sized_with("made by the child", 100);
   ASSERT_OK(shmkit_conn_send(c, "here is my region", 18, &r, 1, 30000));
   shmkit_region_close(r);
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_OK(shmkit_conn_recv(c, &m, 30000));
+  ASSERT_OK(recv_msg(c, &m, buf, sizeof(buf), 30000));
   ASSERT_STR_EQ(buf, "yours");
   ASSERT_EQ(m.count, 1);
   ASSERT_EQ(shmkit_region_access(m.regions[0]), SHMKIT_READ_ONLY);
@@ -311,19 +252,17 @@ TEST_IMPL(conn_inherited_pair) {
   shmkit_process *p;
   shmkit_msg m;
   char tok[SHMKIT_TOKEN_MAX], buf[64];
-  const char *argv[] = {test_self_path(), "--child", "conn_worker", tok, NULL};
+  const char *cargs[] = {tok, NULL};
   int code, sig;
 
   ASSERT_OK(shmkit_conn_pair(&a, &b));
   ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
   ASSERT(strstr(tok, ":conn") != NULL);
   memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
   o.conns = &b;
   o.conn_count = 1;
   o.flags = SHMKIT_SPAWN_CLOSE_OTHERS;
-  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(spawn_runner(&p, NULL, "conn_worker", cargs, &o));
   shmkit_conn_close(b);
   {
     /* Handed to the child, the other end's peer is the child. */
@@ -332,17 +271,14 @@ TEST_IMPL(conn_inherited_pair) {
     ASSERT_EQ(peer.pid, shmkit_process_pid(p));
   }
 
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
   for (int i = 0; i < 5; i++) {
     char text[32];
     shmkit_region *r;
     snprintf(text, sizeof(text), "job %d", i);
-    r = region_with(text, 4096);
+    r = region_with(text);
     ASSERT_OK(shmkit_conn_send(a, text, strlen(text) + 1, &r, 1, 30000));
     shmkit_region_close(r);
-    ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
+    ASSERT_OK(recv_msg(a, &m, buf, sizeof(buf), 30000));
     snprintf(text, sizeof(text), "done %d", i);
     ASSERT_STR_EQ(buf, text);
   }
@@ -364,10 +300,7 @@ CHILD_IMPL(conn_worker) {
   ASSERT_EQ(argc, 1);
   ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   handles = test_open_handles();
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  while ((err = shmkit_conn_recv(c, &m, 30000)) == 0) {
+  while ((err = recv_msg(c, &m, buf, sizeof(buf), 30000)) == 0) {
     char reply[32];
     ASSERT_EQ(m.count, 1);
     ASSERT_STR_EQ(text_of(m.regions[0], &v), buf); /* region says the same */
@@ -418,483 +351,6 @@ TEST_IMPL(conn_token_checks) {
   return 0;
 }
 
-shmkit_conn *test_conn_child(const char *child, shmkit_region *region,
-                             shmkit_process **p) {
-  shmkit_conn *a, *b;
-  shmkit_spawn_options o;
-  char tok[SHMKIT_TOKEN_MAX], rtok[SHMKIT_TOKEN_MAX];
-  const char *argv[] = {test_self_path(), "--child", child, tok, NULL, NULL};
-
-  ASSERT_OK(shmkit_conn_pair(&a, &b));
-  ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
-  memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
-  o.conns = &b;
-  o.conn_count = 1;
-  if (region != NULL) {
-    ASSERT(shmkit_region_token(region, rtok, sizeof(rtok)) > 0);
-    argv[4] = rtok;
-    o.regions = &region;
-    o.region_count = 1;
-  }
-  ASSERT_OK(shmkit_spawn(p, &o));
-  shmkit_conn_close(b);
-  return a;
-}
-
-/* A sender killed in the middle of a stream: every message that arrives is
- * whole, then the end is reported, and nothing stays open. (Windows: the
- * messages still in the pipe whose regions died with the sender end it.) */
-TEST_IMPL(conn_peer_killed) {
-  static char buf[SHMKIT_MSG_MAX];
-  shmkit_process *p;
-  shmkit_conn *a = test_conn_child("flood_peer", NULL, &p);
-  shmkit_msg m;
-  int n = test_open_handles(), err, got = 0, code, sig;
-
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  for (int i = 0; i < 20; i++) { /* it is sending: take a few */
-    ASSERT_OK(shmkit_conn_recv(a, &m, 30000));
-    ASSERT_EQ(m.count, 2);
-    for (size_t k = 0; k < m.size; k++) ASSERT_EQ(buf[k], (char)m.size);
-    close_msg(&m);
-    got++;
-  }
-  ASSERT_OK(shmkit_process_kill(p));
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
-  ASSERT_EQ(sig, test_kill_signal());
-  ASSERT_EQ(code, test_kill_exit_code());
-  while ((err = shmkit_conn_recv(a, &m, 30000)) == 0) {
-    ASSERT_EQ(m.count, 2);
-    for (size_t k = 0; k < m.size; k++) ASSERT_EQ(buf[k], (char)m.size);
-    close_msg(&m);
-    got++;
-  }
-  ASSERT_ERR(err, SHMKIT_ECLOSED);
-  ASSERT(got >= 20);
-  ASSERT_EQ(test_open_handles(), n);
-  ASSERT_ERR(shmkit_conn_send(a, "x", 1, NULL, 0, 1000), SHMKIT_ECLOSED);
-  shmkit_process_close(p);
-  shmkit_conn_close(a);
-  return 0;
-}
-
-CHILD_IMPL(flood_peer) {
-  static char buf[SHMKIT_MSG_MAX];
-  shmkit_conn *c;
-  shmkit_region *r[2];
-
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
-  ASSERT_OK(shmkit_region_create(&r[0], 4096, 0));
-  ASSERT_OK(shmkit_region_create(&r[1], 8192, 0));
-  for (unsigned i = 0;; i++) { /* until killed */
-    size_t size = 1000 + (i * 7919) % 60000;
-    memset(buf, (char)size, size);
-    ASSERT_OK(shmkit_conn_send(c, buf, size, r, 2, 30000));
-  }
-}
-
-/* A receiver killed before it took what it was sent: the sender is left
- * with nothing of it once it sees the end (Windows: its copies in flight
- * are closed then). */
-TEST_IMPL(conn_receiver_killed) {
-  shmkit_process *p;
-  shmkit_conn *a = test_conn_child("sleep", NULL, &p);
-  shmkit_region *r[2];
-  shmkit_msg m;
-  char buf[16];
-  int n;
-
-  ASSERT_OK(shmkit_region_create(&r[0], 4096, 0));
-  ASSERT_OK(shmkit_region_create(&r[1], 70000, 0));
-  n = test_open_handles();
-  for (int i = 0; i < 5; i++)
-    ASSERT_OK(shmkit_conn_send(a, "unread", 7, r, 2, 30000));
-  ASSERT_OK(shmkit_process_kill(p));
-  ASSERT_OK(shmkit_process_wait(p, 30000, NULL, NULL));
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
-  ASSERT_EQ(test_open_handles(), n);
-  ASSERT_ERR(shmkit_conn_send(a, "x", 1, r, 1, 1000), SHMKIT_ECLOSED);
-  ASSERT_EQ(test_open_handles(), n);
-  shmkit_conn_close(a);
-  shmkit_process_close(p);
-  shmkit_region_close(r[0]);
-  shmkit_region_close(r[1]);
-  return 0;
-}
-
-/* "Send, close, exit" delivers: on POSIX the kernel holds the descriptor in
- * flight; on Windows the sender's close waits for the peer to take it. */
-TEST_IMPL(conn_sender_closes_at_once) {
-  shmkit_process *p;
-  shmkit_conn *a = test_conn_child("send_and_close", NULL, &p);
-  int n = test_open_handles(), code;
-
-  test_sleep_ms(200); /* let it get to its close first */
-  ASSERT_OK(recv_one(a, "bye", "left behind"));
-  ASSERT_ERR(recv_one(a, NULL, NULL), SHMKIT_ECLOSED);
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
-  ASSERT_EQ(code, 0);
-  ASSERT_EQ(test_open_handles(), n);
-  shmkit_process_close(p);
-  shmkit_conn_close(a);
-  return 0;
-}
-
-CHILD_IMPL(send_and_close) {
-  shmkit_conn *c;
-  shmkit_region *r;
-
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
-  r = region_with("left behind", 4096);
-  ASSERT_OK(shmkit_conn_send(c, "bye", 4, &r, 1, 30000));
-  shmkit_region_close(r);
-  shmkit_conn_close(c);
-  return 0;
-}
-
-/* A sender killed after its message went, before the receiver read it. On
- * POSIX the region arrives (the kernel holds it); on Windows it died with
- * the sender, and the message says so (SHMKIT_ECLOSED). Either way the
- * receiver holds nothing it does not know of. */
-TEST_IMPL(conn_sender_killed) {
-  shmkit_process *p;
-  shmkit_region *flag;
-  shmkit_view *fv;
-  shmkit_conn *a;
-  volatile char *sent;
-  int n, err;
-
-  ASSERT_OK(shmkit_region_create(&flag, 4096, 0));
-  ASSERT_OK(shmkit_view_map(&fv, flag, 0, 4096, SHMKIT_READ_WRITE));
-  sent = shmkit_view_data(fv);
-  a = test_conn_child("send_and_wait", flag, &p);
-  n = test_open_handles();
-  for (int i = 0; i < 30000 && sent[0] == 0; i++) test_sleep_ms(1);
-  ASSERT_EQ(sent[0], 1);
-  ASSERT_OK(shmkit_process_kill(p));
-  ASSERT_OK(shmkit_process_wait(p, 30000, NULL, NULL));
-
-  err = recv_one(a, "gone", "sent, then killed");
-#ifdef _WIN32
-  ASSERT_ERR(err, SHMKIT_ECLOSED);
-#else
-  ASSERT_OK(err);
-#endif
-  ASSERT_ERR(recv_one(a, NULL, NULL), SHMKIT_ECLOSED);
-  ASSERT_EQ(test_open_handles(), n);
-  shmkit_process_close(p);
-  shmkit_conn_close(a);
-  shmkit_view_unmap(fv);
-  shmkit_region_close(flag);
-  return 0;
-}
-
-CHILD_IMPL(send_and_wait) {
-  shmkit_conn *c;
-  shmkit_region *r, *flag;
-  shmkit_view *fv;
-
-  ASSERT_EQ(argc, 2);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
-  ASSERT_OK(shmkit_region_from_token(&flag, argv[1]));
-  ASSERT_OK(shmkit_view_map(&fv, flag, 0, 4096, SHMKIT_READ_WRITE));
-  r = region_with("sent, then killed", 4096);
-  ASSERT_OK(shmkit_conn_send(c, "gone", 5, &r, 1, 30000));
-  shmkit_region_close(r);
-  ((volatile char *)shmkit_view_data(fv))[0] = 1;
-  test_sleep_ms(60000); /* until killed */
-  return 0;
-}
-
-/* Pull mode: take a region out of a child by its pid and handle value
- * (Linux: pidfd_getfd; Windows: DuplicateHandle out of it). */
-TEST_IMPL(conn_pull) {
-  shmkit_region *rep, *got = (shmkit_region *)&got;
-  shmkit_view *v, *pv;
-  shmkit_process *p;
-  char tok[SHMKIT_TOKEN_MAX];
-  const char *argv[] = {test_self_path(), "--child", "pull_source", tok, NULL};
-  shmkit_spawn_options o;
-  long long h = -1, other = -1;
-  volatile char *info;
-  int64_t pid;
-  int n;
-
-  ASSERT_OK(shmkit_region_create(&rep, 4096, 0));
-  ASSERT_OK(shmkit_view_map(&v, rep, 0, 4096, SHMKIT_READ_WRITE));
-  info = shmkit_view_data(v);
-  ASSERT(shmkit_region_token(rep, tok, sizeof(tok)) > 0);
-  memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
-  o.regions = &rep;
-  o.region_count = 1;
-  ASSERT_OK(shmkit_spawn(&p, &o));
-  pid = shmkit_process_pid(p);
-  for (int i = 0; i < 30000 && info[0] == '\0'; i++) test_sleep_ms(1);
-  ASSERT(sscanf((const char *)info + 1, "%lld %lld", &h, &other) == 2);
-  n = test_open_handles();
-
-  if (!test_can(CAP_PULL)) {
-    ASSERT_ERR(shmkit_region_pull(&got, pid, h, SHMKIT_READ_ONLY),
-               SHMKIT_ENOTSUP);
-    ASSERT_NULL(got);
-  } else {
-    ASSERT_OK(shmkit_region_pull(&got, pid, h, SHMKIT_READ_WRITE));
-    ASSERT_EQ(shmkit_region_size(got), test_system_size(12345));
-    ASSERT_OK(shmkit_view_map(&pv, got, 0, 100, SHMKIT_READ_WRITE));
-    ASSERT_STR_EQ((char *)shmkit_view_data(pv), "pulled out of the child");
-    shmkit_view_unmap(pv);
-    shmkit_region_close(got);
-    /* Read-only asked, read-only got (Windows narrows the copy itself). */
-    ASSERT_OK(shmkit_region_pull(&got, pid, h, SHMKIT_READ_ONLY));
-    ASSERT_EQ(shmkit_region_access(got), SHMKIT_READ_ONLY);
-#ifdef _WIN32
-    ASSERT_EQ(test_try_map_writable(shmkit_region_handle(got), 4096), 0);
-#endif
-    shmkit_region_close(got);
-    /* Not shared memory, no such handle, no such process. */
-    ASSERT_ERR(shmkit_region_pull(&got, pid, other, SHMKIT_READ_ONLY),
-               SHMKIT_ENOTSHM);
-    ASSERT_ERR(shmkit_region_pull(&got, pid, 900, SHMKIT_READ_ONLY),
-               SHMKIT_EBADF);
-    ASSERT_ERR(shmkit_region_pull(&got, 0x7ffffff0, 4, SHMKIT_READ_ONLY),
-               SHMKIT_ENOENT);
-    /* A pid past 32 bits is no process, not this one modulo 2^32. */
-    ASSERT_ERR(shmkit_region_pull(&got, ((int64_t)1 << 32) + test_self_pid(),
-                                  (shmkit_handle)h, SHMKIT_READ_ONLY),
-               SHMKIT_ENOENT);
-    ASSERT_NULL(got);
-    ASSERT_EQ(test_open_handles(), n);
-  }
-  ASSERT_ERR(shmkit_region_pull(&got, -1, 4, SHMKIT_READ_ONLY), SHMKIT_EINVAL);
-  strcpy((char *)info, "go");
-  ASSERT_OK(shmkit_process_wait(p, 30000, NULL, NULL));
-  shmkit_process_close(p);
-  shmkit_view_unmap(v);
-  shmkit_region_close(rep);
-  return 0;
-}
-
-CHILD_IMPL(pull_source) {
-  shmkit_region *rep, *r;
-  shmkit_view *v, *w;
-  volatile char *info;
-  shmkit_handle other;
-
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_region_from_token(&rep, argv[0]));
-  ASSERT_OK(shmkit_view_map(&v, rep, 0, 4096, SHMKIT_READ_WRITE));
-  info = shmkit_view_data(v);
-  ASSERT_OK(shmkit_region_create(&r, 12345, 0));
-  ASSERT_OK(shmkit_view_map(&w, r, 0, 100, SHMKIT_READ_WRITE));
-  strcpy(shmkit_view_data(w), "pulled out of the child");
-  other = test_make_leaky_file(); /* a plain file: not shared memory */
-  snprintf((char *)info + 1, 100, "%lld %lld",
-           (long long)shmkit_region_handle(r), (long long)other);
-  info[0] = 'h'; /* last: the parent reads once it sees the first byte */
-  for (int i = 0; i < 30000 && strcmp((const char *)info, "go") != 0; i++)
-    test_sleep_ms(1);
-  test_close_handle(other);
-  shmkit_view_unmap(w);
-  shmkit_view_unmap(v);
-  shmkit_region_close(r);
-  shmkit_region_close(rep);
-  return 0;
-}
-
-/* A connected end handed on to a child: bytes go on, and its regions too
- * on POSIX (they travel with the message). On Windows the peer takes
- * regions only out of the process the system says is at the other end,
- * which is still the parent: it refuses them (SHMKIT_EPERM) rather than
- * take whatever the parent holds at those values. */
-TEST_IMPL(conn_end_handed_on) {
-  char name[32], tok[SHMKIT_TOKEN_MAX];
-  const char *argv[] = {test_self_path(), "--child", "send_and_close", tok,
-                        NULL};
-  shmkit_conn *l, *c, *s;
-  shmkit_spawn_options o;
-  shmkit_process *p;
-  int n, err, code;
-
-  ASSERT_OK(shmkit_listen(&l, test_name(name, "on")));
-  ASSERT_OK(shmkit_connect(&c, name, 10000));
-  ASSERT_OK(shmkit_accept(l, &s, 10000));
-  ASSERT(shmkit_conn_token(c, tok, sizeof(tok)) > 0);
-  memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
-  o.conns = &c;
-  o.conn_count = 1;
-  ASSERT_OK(shmkit_spawn(&p, &o));
-  shmkit_conn_close(c);
-  n = test_open_handles();
-
-  err = recv_one(s, "bye", "left behind");
-#ifdef _WIN32
-  ASSERT_ERR(err, SHMKIT_EPERM);
-#else
-  ASSERT_OK(err);
-#endif
-  ASSERT_ERR(recv_one(s, NULL, NULL), SHMKIT_ECLOSED);
-  ASSERT_EQ(test_open_handles(), n);
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
-  ASSERT_EQ(code, 0);
-  shmkit_process_close(p);
-  shmkit_conn_close(s);
-  shmkit_conn_close(l);
-  return 0;
-}
-
-/* One thread sends while another receives on the same connection: every
- * message and region arrives, in order, and nothing stays open. (On
- * Windows the sending thread reads acknowledgements too; only one call at
- * a time may read the pipe.) */
-#define ECHOES 200
-
-typedef struct sender_args {
-  shmkit_conn *conn;
-  shmkit_region *region;
-} sender_args;
-
-static void send_many(void *p) {
-  sender_args *a = p;
-  for (int i = 0; i < ECHOES; i++) {
-    char text[16];
-    snprintf(text, sizeof(text), "%d", i);
-    ASSERT_OK(shmkit_conn_send(a->conn, text, strlen(text) + 1, &a->region, 1,
-                               30000));
-  }
-}
-
-TEST_IMPL(conn_two_threads) {
-  shmkit_process *p;
-  shmkit_conn *a;
-  sender_args args;
-  test_thread t;
-  char want[16];
-  int n, code;
-
-  /* Windows keeps the session's object directory open from the first
-   * named object on: make that happen before counting. */
-  shmkit_region_close(region_with("warm-up", 4096));
-  n = test_open_handles();
-  a = test_conn_child("echo_peer", NULL, &p);
-  args.conn = a;
-  args.region = region_with("echoed", 4096);
-  test_thread_start(&t, send_many, &args);
-  for (int i = 0; i < ECHOES; i++) {
-    snprintf(want, sizeof(want), "%d", i);
-    ASSERT_OK(recv_one(a, want, "echoed"));
-  }
-  test_thread_join(&t);
-  shmkit_conn_close(a); /* the peer sees the end, and exits */
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
-  ASSERT_EQ(code, 0);
-  shmkit_process_close(p);
-  shmkit_region_close(args.region);
-  ASSERT_EQ(test_open_handles(), n);
-  return 0;
-}
-
-CHILD_IMPL(echo_peer) {
-  shmkit_conn *c;
-  shmkit_msg m;
-  char buf[16];
-  int err, got = 0;
-
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
-  memset(&m, 0, sizeof(m));
-  m.data = buf;
-  m.capacity = sizeof(buf);
-  while ((err = shmkit_conn_recv(c, &m, 30000)) == 0) {
-    ASSERT_EQ(m.count, 1);
-    ASSERT_OK(shmkit_conn_send(c, buf, m.size, m.regions, 1, 30000));
-    close_msg(&m);
-    got++;
-  }
-  ASSERT_ERR(err, SHMKIT_ECLOSED);
-  ASSERT_EQ(got, ECHOES);
-  shmkit_conn_close(c);
-  return 0;
-}
-
-/* The two ends of a pair are two objects, so two threads may each use one:
- * each closes its end at the same instant as the other (and, with `spawn`,
- * this thread hands its end to a child while the other thread closes the
- * other end). The other thread spins on `round` so that both start
- * together; ASan or ThreadSanitizer sees what goes wrong. */
-typedef struct racer {
-  shmkit_conn *ends[2];
-  atomic_int round, done;
-  int rounds;
-} racer;
-
-static void close_side1(void *p) {
-  racer *r = p;
-  for (int n = 1; n <= r->rounds; n++) {
-    while (atomic_load(&r->round) != n) {
-    }
-    shmkit_conn_close(r->ends[1]);
-    atomic_store(&r->done, n);
-  }
-}
-
-static void race(int rounds, int spawn) {
-  const char *argv[] = {test_self_path(), "--child", "exit_with", "0", NULL};
-  shmkit_spawn_options o;
-  shmkit_process *p;
-  test_thread t;
-  racer r;
-  int code;
-
-  memset(&r, 0, sizeof(r));
-  atomic_init(&r.round, 0);
-  atomic_init(&r.done, 0);
-  r.rounds = rounds;
-  test_thread_start(&t, close_side1, &r);
-  for (int n = 1; n <= rounds; n++) {
-    ASSERT_OK(shmkit_conn_pair(&r.ends[0], &r.ends[1]));
-    atomic_store(&r.round, n); /* the other thread goes */
-    if (spawn) {
-      memset(&o, 0, sizeof(o));
-      o.file = test_self_path();
-      o.argv = argv;
-      o.conns = &r.ends[0];
-      o.conn_count = 1;
-      ASSERT_OK(shmkit_spawn(&p, &o));
-      shmkit_conn_close(r.ends[0]);
-      ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
-      ASSERT_EQ(code, 0);
-      shmkit_process_close(p);
-    } else {
-      shmkit_conn_close(r.ends[0]);
-    }
-    while (atomic_load(&r.done) != n) {
-    }
-  }
-  test_thread_join(&t);
-}
-
-TEST_IMPL(conn_pair_close_race) {
-  int n = test_open_handles();
-
-  race(2000, 0);
-  race(test_spawn_cycles() / 10, 1);
-  ASSERT_EQ(test_open_handles(), n);
-  return 0;
-}
-
 /* An endpoint name that looks like what another endpoint keeps beside its
  * own (a lock file, on the portable path) is an endpoint of its own: it
  * neither disturbs that one nor lets a second listener take it over. */
@@ -921,10 +377,7 @@ TEST_IMPL(conn_endpoint_names_apart) {
   {
     char buf[8];
     shmkit_msg m;
-    memset(&m, 0, sizeof(m));
-    m.data = buf;
-    m.capacity = sizeof(buf);
-    ASSERT_OK(shmkit_conn_recv(s, &m, 30000));
+    ASSERT_OK(recv_msg(s, &m, buf, sizeof(buf), 30000));
     ASSERT_STR_EQ(buf, "hi");
   }
   shmkit_conn_close(c);

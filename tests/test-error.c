@@ -1,4 +1,4 @@
-#include "runner.h"
+#include "task.h"
 
 TEST_IMPL(error_names) {
   static const struct {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "../src/internal.h"
-#include "runner.h"
+#include "task.h"
 
 /* One function under test: `setup` makes what the call needs, `call` is
  * the public call under fault, `undo` releases everything setup made and,

@@ -1,6 +1,6 @@
 /* No handle outlives its owner, counted after many cycles (after every
  * failing call: test-posix.c). */
-#include "runner.h"
+#include "task.h"
 
 TEST_IMPL(leak_cycles) {
   int before = 0, after;

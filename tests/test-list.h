@@ -5,7 +5,10 @@
  * TEST_POSIX marks a test of something that exists only on POSIX, with the
  * reason beside it; TEST_WIN one of something that exists only on Windows;
  * TEST_FAULT one that exists only in a build with SHMKIT_FAULT_INJECTION
- * (tests/test-fault.c); TEST runs on every platform. */
+ * (tests/test-fault.c); TEST runs on every platform. A contract every
+ * platform keeps by its own means is one TEST, marked "per platform",
+ * with one implementation in each platform's file: a name means the same
+ * promise wherever it runs. */
 TEST(error_names)
 TEST(error_texts_not_only_regions)
 TEST(region_create_sizes)
@@ -52,80 +55,75 @@ TEST(conn_two_threads)
 TEST(conn_pair_close_race)
 TEST(conn_endpoint_names_apart)
 TEST(frame_decode_count_max)
+TEST(named_native_interop) /* per platform: plain shm_open, CreateFileMapping */
+TEST(adopt_checks_handle)  /* per platform: descriptors, HANDLEs */
+TEST(adopt_ownership)      /* per platform: descriptor, inheritance flags */
+TEST(conn_hostile_frames)  /* per platform: SCM_RIGHTS, handle values */
+TEST(leak_failures)        /* per platform: pipes as non-shm handles */
 TEST(soak_region_cycles)
 TEST(soak_conn_cycles)
 TEST(soak_peer_killed)
 TEST(soak_receiver_killed)
-TEST_WIN(spawn_batch_arguments_win)  /* cmd.exe's own parsing */
-TEST_WIN(adopt_refuses_alias_win)    /* HANDLE values' ignored low bits */
-TEST_WIN(readonly_no_upgrade)        /* DuplicateHandle, section DACLs */
-TEST_WIN(region_both_size_halves)    /* CreateFileMapping's two halves */
-TEST_WIN(conn_hostile_values)        /* raw pipe messages, handle values */
-TEST_WIN(adopt_checks_handle_win)    /* pipes, events, files as HANDLEs */
-TEST_WIN(adopt_ownership_win)        /* handle inheritance flags */
-TEST_WIN(named_native_interop_win)   /* plain CreateFileMapping, Local\NAME */
-TEST_WIN(named_other_object_win)     /* a mutex holding a section's name */
-TEST_WIN(leak_failures_win)          /* pipes as non-section handles */
-TEST_WIN(adopt_classic_readonly_win) /* raw FILE_MAP_READ duplicates */
+TEST_WIN(spawn_batch_arguments_win)      /* cmd.exe's own parsing */
+TEST_WIN(adopt_refuses_alias_win)        /* HANDLE values' ignored low bits */
+TEST_WIN(readonly_no_upgrade)            /* DuplicateHandle, section DACLs */
+TEST_WIN(region_both_size_halves)        /* CreateFileMapping's two halves */
+TEST_WIN(named_other_object_win)         /* a mutex holding a section's name */
+TEST_WIN(adopt_classic_readonly_win)     /* raw FILE_MAP_READ duplicates */
 TEST_WIN(adopt_classic_dup_readonly_win) /* same, section DACLs */
-TEST_WIN(spawn_command_line_limit_win) /* CreateProcessW's 32,767 */
+TEST_WIN(spawn_command_line_limit_win)   /* CreateProcessW's 32,767 */
 TEST_WIN(conn_push_to_receiver_that_cannot_pull_win) /* process DACLs */
-TEST_WIN(conn_flight_bounded_win)      /* handles kept for the peer */
-TEST_WIN(conn_recv_deadline_flood_win) /* raw pipe control messages */
-TEST_WIN(conn_recv_deadline_huge_win)  /* raw pipe messages */
-TEST_WIN(conn_ack_queue_bounded_win)   /* raw pipe messages */
-TEST_WIN(conn_acks_after_taking_win)   /* handles kept for the peer */
+TEST_WIN(conn_flight_bounded_win)          /* handles kept for the peer */
+TEST_WIN(conn_recv_deadline_flood_win)     /* raw pipe control messages */
+TEST_WIN(conn_recv_deadline_huge_win)      /* raw pipe messages */
+TEST_WIN(conn_ack_queue_bounded_win)       /* raw pipe messages */
+TEST_WIN(conn_acks_after_taking_win)       /* handles kept for the peer */
 TEST_WIN(conn_push_to_sandboxed_child_win) /* process DACLs */
-TEST_WIN(adopt_refuses_reserved_win) /* CreateFileMapping(SEC_RESERVE) */
-TEST_WIN(conn_squatted_pipe_win)     /* a raw CreateNamedPipeW squatter */
-TEST_WIN(listen_squatted_pipe_win)   /* same, FIRST_PIPE_INSTANCE */
-TEST_WIN(listen_old_global_lock_win) /* a mutex in Global\ */
+TEST_WIN(adopt_refuses_reserved_win)       /* CreateFileMapping(SEC_RESERVE) */
+TEST_WIN(conn_squatted_pipe_win)           /* a raw CreateNamedPipeW squatter */
+TEST_WIN(listen_squatted_pipe_win)         /* same, FIRST_PIPE_INSTANCE */
+TEST_WIN(listen_old_global_lock_win)       /* a mutex in Global\ */
 TEST_WIN(listen_after_killed_listener_win) /* TerminateProcess */
-TEST_WIN(conn_integrity_check_win) /* integrity levels of tokens */
-TEST_WIN(spawn_argv0_win)    /* the program name's own parsing */
-TEST_WIN(spawn_environment_block_win) /* names ignore case, sorted block */
-TEST_WIN(spawn_inherits_only_listed_win) /* the child's handle table */
-TEST_POSIX(region_reserve_enospc) /* tmpfs limits, statvfs */
-TEST_POSIX(region_reserve_enomem) /* the memfd mount, sysinfo */
-TEST_POSIX(named_mode_0600)       /* file modes in /dev/shm */
-TEST_POSIX(region_anonymous_no_name) /* the portable path's /dev/shm */
-TEST_POSIX(named_native_interop)  /* plain shm_open */
-TEST_POSIX(named_open_unsized)    /* plain shm_open, ftruncate */
-TEST_POSIX(named_mode_umask)      /* umask, file modes */
-TEST_POSIX(named_open_refuses_others)    /* setuid, objects in /dev/shm */
-TEST_POSIX(named_open_refuses_wide_mode) /* fchmod of an shm object */
-TEST_POSIX(named_open_never_blocks)      /* FIFOs in /dev/shm */
-TEST_POSIX(adopt_checks_handle)   /* pipes, files, O_PATH descriptors */
-TEST_POSIX(adopt_ownership)       /* descriptor flags */
-TEST_POSIX(adopt_refuses_hugetlbfs) /* memfd_create(MFD_HUGETLB) */
-TEST_POSIX(readonly_copy)         /* raw mmap/mprotect on the descriptor */
-TEST_POSIX(readonly_copy_named)   /* same */
-TEST_POSIX(readonly_copy_other_process) /* same, in the child */
-TEST_POSIX(readonly_copy_foreign_owner) /* setuid, file modes */
-TEST_POSIX(seal_size)                   /* memfd seals, ftruncate */
-TEST_POSIX(seal_write)                  /* memfd seals, write(2) */
-TEST_POSIX(seal_future_write)           /* memfd seals, /proc reopening */
-TEST_POSIX(seal_readonly_holder)        /* memfd seals, fcntl */
-TEST_POSIX(seal_refuses_rw_claim)       /* memfd seals, hand-made tokens */
-TEST_POSIX(conn_hostile_frames)     /* raw sendmsg frames, SCM_RIGHTS */
-TEST_POSIX(conn_other_user)         /* setuid to another user */
-TEST_POSIX(conn_overflow_uid)       /* user namespaces, setuid */
-TEST_POSIX(conn_peer_half_closed)   /* shutdown(SHUT_WR) */
-TEST_POSIX(conn_empty_then_message) /* raw empty datagrams */
-TEST_POSIX(conn_accept_deadline)    /* setuid, user namespaces */
+TEST_WIN(conn_integrity_check_win)         /* integrity levels of tokens */
+TEST_WIN(spawn_argv0_win)                  /* the program name's own parsing */
+TEST_WIN(spawn_environment_block_win)      /* names ignore case, sorted block */
+TEST_WIN(spawn_inherits_only_listed_win)   /* the child's handle table */
+TEST_POSIX(region_reserve_enospc)          /* tmpfs limits, statvfs */
+TEST_POSIX(region_reserve_enomem)          /* the memfd mount, sysinfo */
+TEST_POSIX(named_mode_0600)                /* file modes in /dev/shm */
+TEST_POSIX(region_anonymous_no_name)       /* the portable path's /dev/shm */
+TEST_POSIX(named_open_unsized)             /* plain shm_open, ftruncate */
+TEST_POSIX(named_mode_umask)               /* umask, file modes */
+TEST_POSIX(named_open_refuses_others)      /* setuid, objects in /dev/shm */
+TEST_POSIX(named_open_refuses_wide_mode)   /* fchmod of an shm object */
+TEST_POSIX(named_open_never_blocks)        /* FIFOs in /dev/shm */
+TEST_POSIX(adopt_refuses_hugetlbfs)        /* memfd_create(MFD_HUGETLB) */
+TEST_POSIX(readonly_copy)       /* raw mmap/mprotect on the descriptor */
+TEST_POSIX(readonly_copy_named) /* same */
+TEST_POSIX(readonly_copy_other_process)  /* same, in the child */
+TEST_POSIX(readonly_copy_foreign_owner)  /* setuid, file modes */
+TEST_POSIX(seal_size)                    /* memfd seals, ftruncate */
+TEST_POSIX(seal_write)                   /* memfd seals, write(2) */
+TEST_POSIX(seal_future_write)            /* memfd seals, /proc reopening */
+TEST_POSIX(seal_readonly_holder)         /* memfd seals, fcntl */
+TEST_POSIX(seal_refuses_rw_claim)        /* memfd seals, hand-made tokens */
+TEST_POSIX(conn_other_user)              /* setuid to another user */
+TEST_POSIX(conn_overflow_uid)            /* user namespaces, setuid */
+TEST_POSIX(conn_peer_half_closed)        /* shutdown(SHUT_WR) */
+TEST_POSIX(conn_empty_then_message)      /* raw empty datagrams */
+TEST_POSIX(conn_accept_deadline)         /* setuid, user namespaces */
 TEST_POSIX(conn_recv_out_of_descriptors) /* setrlimit(RLIMIT_NOFILE) */
 TEST_POSIX(conn_send_too_many_in_flight) /* SCM_RIGHTS accounting */
-TEST_POSIX(conn_region_not_a_file)  /* FIFOs, sockets as descriptors */
-TEST_POSIX(conn_region_on_fuse)     /* a FUSE file system by hand */
-TEST_POSIX(leak_failures)               /* pipes as non-shm descriptors */
-TEST_FAULT(fault_region_create)  /* SHMKIT_FAULT_INJECTION builds; POSIX */
-TEST_FAULT(fault_region_named)   /* for now: src/win has no table yet */
+TEST_POSIX(conn_region_not_a_file)       /* FIFOs, sockets as descriptors */
+TEST_POSIX(conn_region_on_fuse)          /* a FUSE file system by hand */
+TEST_FAULT(fault_region_create) /* SHMKIT_FAULT_INJECTION builds; POSIX */
+TEST_FAULT(fault_region_named)  /* for now: src/win has no table yet */
 TEST_FAULT(fault_region_use)
 TEST_FAULT(fault_spawn)
 TEST_FAULT(fault_conn_messages)
 TEST_FAULT(fault_conn_endpoints)
-TEST_POSIX(spawn_signals_default)  /* signal dispositions, /proc/self/status */
-TEST_POSIX(spawn_e2big)            /* ARG_MAX */
+TEST_POSIX(spawn_signals_default) /* signal dispositions, /proc/self/status */
+TEST_POSIX(spawn_e2big)           /* ARG_MAX */
 
 CHILD(named_peer)
 CHILD(list_handles)

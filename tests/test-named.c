@@ -1,7 +1,7 @@
 /* Named regions: exclusive create, open, remove, names, two processes. */
 #include <stdlib.h>
 
-#include "runner.h"
+#include "task.h"
 
 TEST_IMPL(named_create_open_remove) {
   char name[32];

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runner.h"
+#include "task.h"
 
 /* What a process holding only `fd` can and cannot do, at the system level. */
 static void check_readonly_fd(int fd, size_t size, const char *expect) {

@@ -1,7 +1,7 @@
 /* Anonymous regions: sizes, arguments, sparse regions past 4 GiB, lifetime. */
 #include <stdlib.h>
 
-#include "runner.h"
+#include "task.h"
 
 #define GIB (1024ull * 1024 * 1024)
 

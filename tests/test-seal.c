@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "runner.h"
+#include "task.h"
 
 /* In portable builds every seal call is refused, for every kind of region. */
 static int portable_refuses(void) {

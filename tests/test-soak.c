@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "runner.h"
+#include "task.h"
 
 /* SHMKIT_TEST_SANITIZED: set by tests/CMakeLists.txt for a sanitizer build. */
 #define SANITIZED SHMKIT_TEST_SANITIZED

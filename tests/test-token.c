@@ -1,7 +1,7 @@
 /* Tokens: the exact format, and every kind of lie rejected. */
 #include <stdlib.h>
 
-#include "runner.h"
+#include "task.h"
 
 TEST_IMPL(token_format) {
   char buf[SHMKIT_TOKEN_MAX], want[SHMKIT_TOKEN_MAX];

@@ -1,7 +1,7 @@
 /* Views at any offset and length, and their range checks. */
 #include <stdlib.h>
 
-#include "runner.h"
+#include "task.h"
 
 /* A view at each offset and length near the granularity lines, written with
  * its own pattern and read back through one view of the whole region. */

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "runner.h"
+#include "task.h"
 
 /* ---- sections made with SEC_RESERVE */
 
@@ -238,10 +238,7 @@ TEST_IMPL(listen_squatted_pipe_win) {
   ASSERT_OK(shmkit_accept(l, &s, 30000));
   {
     shmkit_msg m;
-    memset(&m, 0, sizeof(m));
-    m.data = buf;
-    m.capacity = sizeof(buf);
-    ASSERT_OK(shmkit_conn_recv(s, &m, 30000));
+    ASSERT_OK(recv_msg(s, &m, buf, sizeof(buf), 30000));
     ASSERT_STR_EQ(buf, "hi");
   }
   shmkit_conn_close(s);

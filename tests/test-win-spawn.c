@@ -6,33 +6,7 @@
 #include <stdlib.h>
 #include <winternl.h>
 
-#include "runner.h"
-
-/* Starts the runner as `--child NAME args...` with `arg0` as argv[0]. */
-static int spawn_as(const char *arg0, const char *child,
-                    const char *const *args, shmkit_process **p) {
-  const char *argv[16];
-  shmkit_spawn_options o;
-  int argc = 0;
-
-  argv[argc++] = arg0;
-  argv[argc++] = "--child";
-  argv[argc++] = child;
-  while (args != NULL && *args != NULL && argc < 15) argv[argc++] = *args++;
-  argv[argc] = NULL;
-  memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
-  return shmkit_spawn(p, &o);
-}
-
-static void reap_ok(shmkit_process *p) {
-  int code = -1, sig = -1;
-
-  ASSERT_OK(shmkit_process_wait(p, 60000, &code, &sig));
-  ASSERT_EQ(code, 0);
-  shmkit_process_close(p);
-}
+#include "task.h"
 
 /* ---- argv[0] */
 
@@ -60,14 +34,15 @@ TEST_IMPL(spawn_argv0_win) {
 
   for (int i = 0; fine[i] != NULL; i++) {
     const char *args[] = {fine[i], NULL};
-    int err = spawn_as(fine[i], "argv0_check", args, &p);
+    int err = spawn_runner(&p, fine[i], "argv0_check", args, NULL);
     if (err != 0) FAIL("argv[0] \"%s\": %s", fine[i], shmkit_err_name(err));
     reap_ok(p);
   }
   for (int i = 0; refused[i] != NULL; i++) {
     const char *args[] = {refused[i], NULL};
     p = (shmkit_process *)&p;
-    ASSERT_ERR(spawn_as(refused[i], "argv0_check", args, &p), SHMKIT_EINVAL);
+    ASSERT_ERR(spawn_runner(&p, refused[i], "argv0_check", args, NULL),
+               SHMKIT_EINVAL);
     ASSERT_NULL(p);
   }
   ASSERT_EQ(test_open_handles(), before);
@@ -384,9 +359,7 @@ TEST_IMPL(spawn_inherits_only_listed_win) {
   int leaky[2];
   char tok[SHMKIT_TOKEN_MAX], sec[24], rd[24], wr[24], fil[24];
   const char *args[] = {tok, sec, rd, wr, fil, NULL};
-  const char *argv[12];
   shmkit_spawn_options o;
-  int n = 0;
 
   section = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0,
                                3 * 4096, NULL);
@@ -402,21 +375,14 @@ TEST_IMPL(spawn_inherits_only_listed_win) {
   ASSERT_EQ(test_inheritable((shmkit_handle)section), 1);
   ASSERT_EQ(test_inheritable(file), 1);
 
-  argv[n++] = test_self_path();
-  argv[n++] = "--child";
-  argv[n++] = "held_handles";
-  for (int i = 0; args[i] != NULL; i++) argv[n++] = args[i];
-  argv[n] = NULL;
   memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
   o.regions = &listed;
   o.region_count = 1;
-  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(spawn_runner(&p, NULL, "held_handles", args, &o));
   reap_ok(p);
   /* And with SHMKIT_SPAWN_CLOSE_OTHERS, which on Windows changes nothing. */
   o.flags = SHMKIT_SPAWN_CLOSE_OTHERS;
-  ASSERT_OK(shmkit_spawn(&p, &o));
+  ASSERT_OK(spawn_runner(&p, NULL, "held_handles", args, &o));
   reap_ok(p);
 
   shmkit_region_close(listed);

@@ -6,7 +6,7 @@
 #include <sddl.h>
 #include <stdlib.h>
 
-#include "runner.h"
+#include "task.h"
 
 /* A read-only handle of an anonymous region cannot be re-duplicated to
  * write access by its holder: the section's descriptor refuses it (an
@@ -100,7 +100,7 @@ static HANDLE disk_file(void) {
 }
 
 /* Adopting a handle: checked with the system, never trusted. */
-TEST_IMPL(adopt_checks_handle_win) {
+TEST_IMPL(adopt_checks_handle) {
   shmkit_region *r = (shmkit_region *)&r, *a;
   HANDLE rd, wr, ev, file, h;
 
@@ -194,7 +194,7 @@ TEST_IMPL(adopt_checks_handle_win) {
   return 0;
 }
 
-TEST_IMPL(adopt_ownership_win) {
+TEST_IMPL(adopt_ownership) {
   shmkit_region *r, *a = (shmkit_region *)&a;
   shmkit_view *v, *w;
   HANDLE h;
@@ -247,7 +247,7 @@ TEST_IMPL(adopt_ownership_win) {
 }
 
 /* shmkit names are plain "Local\NAME" section names, both ways. */
-TEST_IMPL(named_native_interop_win) {
+TEST_IMPL(named_native_interop) {
   char name[32];
   wchar_t native[48];
   shmkit_region *r, *x;
@@ -329,10 +329,10 @@ TEST_IMPL(named_other_object_win) {
 }
 
 /* Calls that fail at each step, after the handle was opened where there is
- * one, and the count after each (test-posix.c's leak_failures). */
-TEST_IMPL(leak_failures_win) {
+ * one, and the count after each: test-posix.c's leak_failures, by Windows
+ * means. */
+TEST_IMPL(leak_failures) {
   shmkit_region *r, *ro, *x;
-  shmkit_view *v;
   char name[32];
   int n, err;
   HANDLE rd, wr;
@@ -361,22 +361,8 @@ TEST_IMPL(leak_failures_win) {
          shmkit_err_name(err));
   ASSERT_NULL(x);
   SAME();
-  ASSERT_ERR(shmkit_region_create_named(&x, "bad/name", 1, 0), SHMKIT_ENAME);
-  ASSERT_ERR(shmkit_region_open(&x, name, SHMKIT_READ_WRITE), SHMKIT_ENOENT);
-  SAME();
-
-  ASSERT_OK(shmkit_region_create_named(&r, name, 4096, 0));
+  leak_failures_named(name, &r, &ro);
   n = test_open_handles();
-  ASSERT_ERR(shmkit_region_create_named(&x, name, 4096, 0), SHMKIT_EEXIST);
-  SAME();
-  ASSERT_ERR(shmkit_view_map(&v, r, 4096, 1, SHMKIT_READ_WRITE), SHMKIT_ERANGE);
-  SAME();
-  ASSERT_OK(shmkit_region_open(&ro, name, SHMKIT_READ_ONLY));
-  n = test_open_handles();
-  ASSERT_ERR(shmkit_view_map(&v, ro, 0, 1, SHMKIT_READ_WRITE), SHMKIT_EACCES);
-  SAME();
-  ASSERT_ERR(shmkit_region_seal(ro, SHMKIT_SEAL_GROW), SHMKIT_EACCES);
-  SAME();
   ASSERT_ERR(shmkit_region_seal(r, SHMKIT_SEAL_GROW), SHMKIT_ENOTSUP);
   SAME();
   ASSERT_ERR(shmkit_region_seals(r), SHMKIT_ENOTSUP);
@@ -511,174 +497,6 @@ CHILD_IMPL(classic_readonly_peer) {
   ASSERT_EQ(test_try_map_writable(h, 4096), 0);
   shmkit_region_close(r);
   ASSERT(!is_open((HANDLE)h));
-  return 0;
-}
-
-/* `count` copies of the UTF-8 character `ch`, then `tail`, in a new string. */
-static char *repeat(const char *ch, size_t count, const char *tail) {
-  size_t len = strlen(ch), n = 0;
-  char *s = malloc(len * count + strlen(tail) + 1);
-
-  ASSERT(s != NULL);
-  for (size_t i = 0; i < count; i++, n += len) memcpy(s + n, ch, len);
-  strcpy(s + n, tail);
-  return s;
-}
-
-/* Spawns `long_arg_check` with `arg` last: 0 if it ran and saw the
- * argument whole, else the error of shmkit_spawn. */
-static int spawn_long(const char *arg) {
-  char len[24];
-  const char *argv[] = {"t", "--child", "long_arg_check", len, arg, NULL};
-  shmkit_spawn_options o;
-  shmkit_process *p = (shmkit_process *)&p;
-  int err, code, sig;
-
-  snprintf(len, sizeof(len), "%05u", (unsigned)strlen(arg));
-  memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
-  if ((err = shmkit_spawn(&p, &o)) != 0) {
-    ASSERT_NULL(p);
-    return err;
-  }
-  ASSERT_OK(shmkit_process_wait(p, 60000, &code, &sig));
-  ASSERT_EQ(code, 0);
-  shmkit_process_close(p);
-  return 0;
-}
-
-/* CreateProcessW takes a command line of at most 32,767 UTF-16 characters
- * with its terminating NUL. One longer, as quoted, is SHMKIT_E2BIG before
- * anything starts; one exactly that long runs. The prefix before the last
- * argument, `t --child long_arg_check NNNNN `, is 31 characters, which
- * leaves 32,735 for it. */
-TEST_IMPL(spawn_command_line_limit_win) {
-  const char *smile = "\xF0\x9F\x98\x80"; /* U+1F600: two UTF-16 units */
-  int before = test_open_handles();
-  char *s;
-
-  s = repeat("x", 32735, "");
-  ASSERT_OK(spawn_long(s));
-  free(s);
-  s = repeat("x", 32736, "");
-  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
-  free(s);
-  /* Counted in UTF-16 units, not bytes or characters. */
-  s = repeat(smile, 16367, "x");
-  ASSERT_OK(spawn_long(s));
-  free(s);
-  s = repeat(smile, 16368, "");
-  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
-  free(s);
-  /* Counted as quoted: each '"' is sent as \", the whole in quotes. */
-  s = repeat("\"", 16366, "x");
-  ASSERT_OK(spawn_long(s));
-  free(s);
-  s = repeat("\"", 16367, "");
-  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
-  free(s);
-  /* Far beyond, where a length could wrap a narrower count. */
-  s = repeat("x", 70000, "");
-  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
-  free(s);
-  ASSERT_EQ(test_open_handles(), before);
-  return 0;
-}
-
-/* argv: the UTF-8 length of the last argument, then that argument: read
- * back from the system's command line (the C runtime's argv is in the ANSI
- * code page). */
-CHILD_IMPL(long_arg_check) {
-  char **sys;
-  int n;
-
-  ASSERT_EQ(argc, 2);
-  n = test_system_argv(&sys);
-  ASSERT_EQ(n, 5);
-  ASSERT_EQ(strlen(sys[4]), strtoul(argv[0], NULL, 10));
-  return 0;
-}
-
-/* A .bat or .cmd program runs under cmd.exe, which reads its command line
- * by its own rules: an argument that is safe for CommandLineToArgvW, such
- * as "&echo INJECTED>file&rem , ran a command. Each argument reaches the
- * script whole, quoted (what %1 shows), and one that no quoting can make
- * safe for cmd.exe is refused before anything starts. */
-static int batch_run(const char *file, const char *const *args) {
-  const char *argv[8];
-  shmkit_spawn_options o;
-  shmkit_process *p;
-  int n = 0, err, code = -1;
-
-  argv[n++] = file;
-  while (*args != NULL) argv[n++] = *args++;
-  argv[n] = NULL;
-  memset(&o, 0, sizeof(o));
-  o.file = file;
-  o.argv = argv;
-  if ((err = shmkit_spawn(&p, &o)) != 0) return err;
-  ASSERT_OK(shmkit_process_wait(p, 60000, &code, NULL));
-  shmkit_process_close(p);
-  ASSERT_EQ(code, 0);
-  return 0;
-}
-
-TEST_IMPL(spawn_batch_arguments_win) {
-  /* One redirection a line: Wine's cmd.exe applies one put before a
-   * parenthesized block to its first line only. */
-  static const char script[] = "@echo off\r\n"
-                               "echo [%1]>\"%~dpn0.txt\"\r\n"
-                               "echo [%2]>>\"%~dpn0.txt\"\r\n"
-                               "echo [%3]>>\"%~dpn0.txt\"\r\n"
-                               "echo [%4]>>\"%~dpn0.txt\"\r\n"
-                               "echo [%5]>>\"%~dpn0.txt\"\r\n";
-  static const char *const fine[] = {
-      "a b", "x&y", "t\\", "c^d|e<f>(g),;=", "", NULL};
-  static const char want[] = "[\"a b\"]\r\n[\"x&y\"]\r\n[\"t\\\\\"]\r\n"
-                             "[\"c^d|e<f>(g),;=\"]\r\n[\"\"]\r\n";
-  static const char *const unsafe[] = {"\"&echo INJECTED>inj.txt&rem ",
-                                       "%PATH%", "x!y", "a\nb", "a\rb"};
-  char bat[MAX_PATH + 32], upper[MAX_PATH + 32], out[MAX_PATH + 32];
-  char got[256];
-  size_t n;
-  FILE *f;
-  int before = test_open_handles();
-
-  snprintf(bat, sizeof(bat), "%s.args-%lu.bat", test_self_path(),
-           (unsigned long)GetCurrentProcessId());
-  snprintf(out, sizeof(out), "%s.args-%lu.txt", test_self_path(),
-           (unsigned long)GetCurrentProcessId());
-  snprintf(upper, sizeof(upper), "%s.args-%lu.CMD", test_self_path(),
-           (unsigned long)GetCurrentProcessId());
-  if ((f = fopen(bat, "wb")) == NULL) FAIL("fopen %s", bat);
-  fputs(script, f);
-  fclose(f);
-  if (!CopyFileA(bat, upper, FALSE)) FAIL("CopyFile %s", upper);
-
-  ASSERT_OK(batch_run(bat, fine));
-  if ((f = fopen(out, "rb")) == NULL) FAIL("the script wrote no %s", out);
-  n = fread(got, 1, sizeof(got) - 1, f);
-  got[n] = '\0';
-  fclose(f);
-  ASSERT_STR_EQ(got, want);
-  test_remove(out);
-
-  for (size_t i = 0; i < sizeof(unsafe) / sizeof(unsafe[0]); i++) {
-    const char *one[] = {"fine", unsafe[i], NULL};
-    ASSERT_ERR(batch_run(bat, one), SHMKIT_EINVAL);
-    ASSERT_ERR(batch_run(upper, one), SHMKIT_EINVAL); /* .CMD: the same */
-  }
-  {
-    /* The program's own name goes through cmd.exe too. */
-    const char *none[] = {NULL};
-    ASSERT_ERR(batch_run("C:\\no\"such&dir\\x.bat", none), SHMKIT_EINVAL);
-  }
-  ASSERT_EQ(GetFileAttributesA(out), INVALID_FILE_ATTRIBUTES);
-  ASSERT_EQ(GetFileAttributesA("inj.txt"), INVALID_FILE_ATTRIBUTES);
-  test_remove(bat);
-  test_remove(upper);
-  ASSERT_EQ(test_open_handles(), before);
   return 0;
 }
 
