@@ -154,34 +154,54 @@ static shmkit_region *region_with(const char *text) {
 
 static unsigned char msg[HEAD_SIZE + 256];
 
+/* Both ends of a pair: raw frames go in at b, shmkit reads them at a. */
+typedef struct ends {
+  shmkit_conn *a, *b;
+  char data[64];
+  shmkit_msg m;
+} ends;
+
+static void ends_open(ends *e) {
+  memset(e, 0, sizeof(*e));
+  ASSERT_OK(shmkit_conn_pair(&e->a, &e->b));
+  e->m.data = e->data;
+  e->m.capacity = sizeof(e->data);
+}
+
+static int recv_a(ends *e) {
+  return shmkit_conn_recv(e->a, &e->m, 5000);
+}
+
+static void ends_close(ends *e) {
+  shmkit_conn_close(e->a);
+  shmkit_conn_close(e->b);
+}
+
 TEST_IMPL(protocol_frame_from_doc) {
   static const char text[] = "built from docs/protocol.md";
-  char data[64];
-  shmkit_msg m = {.data = data, .capacity = sizeof(data)};
-  shmkit_conn *a, *b;
   shmkit_region *r;
   shmkit_view *v;
+  ends e;
 
   if (!little_endian()) return TEST_SKIP; /* the bytes below are LE */
-  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ends_open(&e);
   r = region_with("shared");
-  raw_send(b, msg, build(msg, 1, text, r, SHMKIT_READ_ONLY), r);
-  ASSERT_OK(shmkit_conn_recv(a, &m, 5000));
-  ASSERT_EQ(m.size, strlen(text));
-  ASSERT(memcmp(data, text, m.size) == 0);
-  ASSERT_EQ(m.count, 1);
-  ASSERT_EQ(shmkit_region_access(m.regions[0]), SHMKIT_READ_ONLY);
-  ASSERT(shmkit_region_size(m.regions[0]) >= 4096);
-  ASSERT_OK(shmkit_view_map(&v, m.regions[0], 0, 7, SHMKIT_READ_ONLY));
+  raw_send(e.b, msg, build(msg, 1, text, r, SHMKIT_READ_ONLY), r);
+  ASSERT_OK(recv_a(&e));
+  ASSERT_EQ(e.m.size, strlen(text));
+  ASSERT(memcmp(e.data, text, e.m.size) == 0);
+  ASSERT_EQ(e.m.count, 1);
+  ASSERT_EQ(shmkit_region_access(e.m.regions[0]), SHMKIT_READ_ONLY);
+  ASSERT(shmkit_region_size(e.m.regions[0]) >= 4096);
+  ASSERT_OK(shmkit_view_map(&v, e.m.regions[0], 0, 7, SHMKIT_READ_ONLY));
   ASSERT_STR_EQ(shmkit_view_data(v), "shared"); /* the very same memory */
   shmkit_view_unmap(v);
 #ifdef _WIN32
-  check_control(b, (uint64_t)shmkit_region_handle(r));
+  check_control(e.b, (uint64_t)shmkit_region_handle(r));
 #endif
-  shmkit_region_close(m.regions[0]);
+  shmkit_region_close(e.m.regions[0]);
   shmkit_region_close(r);
-  shmkit_conn_close(a);
-  shmkit_conn_close(b);
+  ends_close(&e);
   return 0;
 }
 
@@ -189,36 +209,33 @@ TEST_IMPL(protocol_frame_from_doc) {
  * is SHMKIT_EVERSION, whatever else it holds; what it brought is closed
  * and the connection goes on. */
 TEST_IMPL(protocol_newer_version) {
-  char data[64];
-  shmkit_msg m = {.data = data, .capacity = sizeof(data)};
-  shmkit_conn *a, *b;
   shmkit_region *r;
   int before;
+  ends e;
 
   if (!little_endian()) return TEST_SKIP;
-  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ends_open(&e);
   r = region_with("newer");
   before = test_open_handles();
-  raw_send(b, msg, build(msg, 2, "v2", r, SHMKIT_READ_ONLY), r);
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 5000), SHMKIT_EVERSION);
-  ASSERT_EQ(m.count, 0);
+  raw_send(e.b, msg, build(msg, 2, "v2", r, SHMKIT_READ_ONLY), r);
+  ASSERT_ERR(recv_a(&e), SHMKIT_EVERSION);
+  ASSERT_EQ(e.m.count, 0);
   ASSERT_EQ(test_open_handles(), before);
   /* Nothing past the first six bytes is read: a newer header may be of
    * any length, and any field may mean something else. */
   build(msg, 0xffff, "", NULL, 0);
   put(msg + 6, 0xffff, 2);
   put(msg + 12, 0xffffffffu, 4);
-  raw_send(b, msg, HEAD_SIZE, NULL);
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 5000), SHMKIT_EVERSION);
-  raw_send(b, msg, 6, NULL);
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 5000), SHMKIT_EVERSION);
+  raw_send(e.b, msg, HEAD_SIZE, NULL);
+  ASSERT_ERR(recv_a(&e), SHMKIT_EVERSION);
+  raw_send(e.b, msg, 6, NULL);
+  ASSERT_ERR(recv_a(&e), SHMKIT_EVERSION);
   /* Still a connection: version 1 goes through. */
-  raw_send(b, msg, build(msg, 1, "v1", NULL, 0), NULL);
-  ASSERT_OK(shmkit_conn_recv(a, &m, 5000));
-  ASSERT_EQ(m.size, 2);
+  raw_send(e.b, msg, build(msg, 1, "v1", NULL, 0), NULL);
+  ASSERT_OK(recv_a(&e));
+  ASSERT_EQ(e.m.size, 2);
   shmkit_region_close(r);
-  shmkit_conn_close(a);
-  shmkit_conn_close(b);
+  ends_close(&e);
   return 0;
 }
 
@@ -226,33 +243,30 @@ TEST_IMPL(protocol_newer_version) {
  * SHMKIT_EPROTO, so that a newer peer is never mistaken for a broken
  * one, nor a broken one for a newer one. */
 TEST_IMPL(protocol_garbage_is_not_a_version) {
-  char data[64];
-  shmkit_msg m = {.data = data, .capacity = sizeof(data)};
-  shmkit_conn *a, *b;
   size_t len;
+  ends e;
 
   if (!little_endian()) return TEST_SKIP;
-  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ends_open(&e);
   len = build(msg, 0, "v0", NULL, 0); /* there never was a version 0 */
-  raw_send(b, msg, len, NULL);
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 5000), SHMKIT_EPROTO);
+  raw_send(e.b, msg, len, NULL);
+  ASSERT_ERR(recv_a(&e), SHMKIT_EPROTO);
   build(msg, 2, "v2", NULL, 0);
   put(msg, MAGIC ^ 0x20, 4); /* "sHMK" */
-  raw_send(b, msg, len, NULL);
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 5000), SHMKIT_EPROTO);
+  raw_send(e.b, msg, len, NULL);
+  ASSERT_ERR(recv_a(&e), SHMKIT_EPROTO);
   build(msg, 2, "", NULL, 0);
-  raw_send(b, msg, 5, NULL); /* the version cut off */
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 5000), SHMKIT_EPROTO);
+  raw_send(e.b, msg, 5, NULL); /* the version cut off */
+  ASSERT_ERR(recv_a(&e), SHMKIT_EPROTO);
   len = build(msg, 1, "v1", NULL, 0);
   put(msg + 6, 1, 2); /* the reserved field */
-  raw_send(b, msg, len, NULL);
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 5000), SHMKIT_EPROTO);
+  raw_send(e.b, msg, len, NULL);
+  ASSERT_ERR(recv_a(&e), SHMKIT_EPROTO);
   len = build(msg, 1, "v1", NULL, 0);
   put(msg + 8, 3, 4); /* a size that lies */
-  raw_send(b, msg, len, NULL);
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 5000), SHMKIT_EPROTO);
-  shmkit_conn_close(a);
-  shmkit_conn_close(b);
+  raw_send(e.b, msg, len, NULL);
+  ASSERT_ERR(recv_a(&e), SHMKIT_EPROTO);
+  ends_close(&e);
   return 0;
 }
 
