@@ -80,7 +80,8 @@ extern "C" {
   XX(ETOOSMALL, -20, "region is smaller than claimed")                         \
   XX(ENOEXEC, -21, "not an executable program")                                \
   XX(ECLOSED, -22, "the peer closed the connection")                           \
-  XX(EPROTO, -23, "malformed message from the peer")
+  XX(EPROTO, -23, "malformed message from the peer")                          \
+  XX(EVERSION, -24, "the peer speaks a newer protocol version")
 
 typedef enum shmkit_errno {
 #define SHMKIT_ERR_ENUM_(name, value, text) SHMKIT_##name = (value),
@@ -380,7 +381,9 @@ SHMKIT_EXTERN size_t shmkit_view_size(const shmkit_view *view);
  * Numbers have no sign, no leading
  * zeros (0 is "0"), no spaces. Nothing may follow. Example:
  * "shmkit1:5:4096:rw". A token is at most SHMKIT_TOKEN_MAX bytes with its
- * terminating NUL. */
+ * terminating NUL. The version is part of the prefix: a token of any other
+ * version ("shmkit2:...") is not one of this format, SHMKIT_ETOKEN
+ * (docs/protocol.md, "Versions"). */
 #define SHMKIT_TOKEN_MAX 64
 
 /* Writes the region's token into buf (NUL-terminated) and returns its length.
@@ -684,7 +687,9 @@ typedef struct shmkit_msg {
  * check is discarded, every handle that came with it closed, and the call
  * fails with SHMKIT_EPROTO (a malformed frame: lengths or counts that lie,
  * more or fewer handles than announced, truncated control data),
- * SHMKIT_ENOTSHM, SHMKIT_EACCES or SHMKIT_ETOOSMALL (a region that is not
+ * SHMKIT_EVERSION (a frame of a newer protocol version than this library
+ * speaks: the peer must send version 1 to it; docs/protocol.md,
+ * "Versions"), SHMKIT_ENOTSHM, SHMKIT_EACCES or SHMKIT_ETOOSMALL (a region that is not
  * what the frame says), SHMKIT_EPERM (a region claimed writable that is
  * sealed against writes: shmkit_conn_send() sends such a region read-only),
  * or SHMKIT_E2BIG (a payload larger than `capacity`;

@@ -44,8 +44,20 @@ static int slot_empty(const shmkit__frame_region *r) {
   return r->size == 0 && r->handle == 0 && r->access == 0 && r->origin == 0;
 }
 
+/* The versioning rule (docs/protocol.md, "Versions"): the magic and the
+ * version, the first six bytes, are where they are in every version, and
+ * nothing else is. So a frame that has them and a higher version is told
+ * apart from garbage before any other field is read: a newer version may
+ * have changed every one of them, the header's length included. */
+_Static_assert(offsetof(shmkit__frame, magic) == 0 &&
+                   offsetof(shmkit__frame, version) == 4,
+               "the magic and the version never move");
+
 int shmkit__frame_decode(const shmkit__frame *f, size_t got, size_t payload,
                          int truncated, size_t handles, size_t capacity) {
+  if (got >= offsetof(shmkit__frame, zero) && f->magic == SHMKIT__FRAME_MAGIC &&
+      f->version > SHMKIT__FRAME_VERSION)
+    return SHMKIT_EVERSION;
   if (got != sizeof(*f) || f->magic != SHMKIT__FRAME_MAGIC ||
       f->version != SHMKIT__FRAME_VERSION || f->zero != 0 ||
       f->size > SHMKIT_MSG_MAX || f->count > SHMKIT_MSG_REGIONS_MAX ||

@@ -108,7 +108,7 @@ TEST_IMPL(conn_hostile_frames) {
   /* Frames the strict check rejects, naming a section the child holds:
    * nothing is taken out of the child, so nothing is acknowledged (the
    * child counts). */
-  expect_refused(a, SHMKIT_EPROTO, n, "an unknown version");
+  expect_refused(a, SHMKIT_EVERSION, n, "a newer version");
   expect_refused(a, SHMKIT_EPROTO, n, "the reserved field set");
   check_value(ours);
   check_mine(mine);

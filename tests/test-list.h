@@ -60,6 +60,10 @@ TEST(adopt_checks_handle)  /* per platform: descriptors, HANDLEs */
 TEST(adopt_ownership)      /* per platform: descriptor, inheritance flags */
 TEST(conn_hostile_frames)  /* per platform: SCM_RIGHTS, handle values */
 TEST(leak_failures)        /* per platform: pipes as non-shm handles */
+TEST(protocol_frame_from_doc)
+TEST(protocol_newer_version)
+TEST(protocol_garbage_is_not_a_version)
+TEST(protocol_token_from_doc)
 TEST(soak_region_cycles)
 TEST(soak_conn_cycles)
 TEST(soak_peer_killed)

@@ -46,7 +46,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (truncated) payload = capacity; /* as recvmsg reports it */
 
   err = shmkit__frame_decode(&f, got, payload, truncated, handles, capacity);
-  if (err != 0 && err != SHMKIT_EPROTO && err != SHMKIT_E2BIG) abort();
+  if (err != 0 && err != SHMKIT_EPROTO && err != SHMKIT_E2BIG &&
+      err != SHMKIT_EVERSION)
+    abort();
+  /* A newer version is exactly: the magic, and a higher version number in
+   * the six bytes that never move; whatever follows them. */
+  if ((err == SHMKIT_EVERSION) != (got >= 6 && f.magic == SHMKIT__FRAME_MAGIC &&
+                                   f.version > SHMKIT__FRAME_VERSION))
+    abort();
   if (err == SHMKIT_E2BIG && !(truncated && f.size > capacity)) abort();
   if (err == 0) {
     if (truncated || got != sizeof(f) || f.count != handles ||
