@@ -86,8 +86,10 @@ void shmkit__frame_encode(shmkit__frame *f, size_t size,
 
 /* Checks a received header: `got` header bytes arrived, then `payload`
  * payload bytes, with `handles` handles; `truncated` if the message did not
- * fit `capacity` payload bytes. 0, SHMKIT_EPROTO, or SHMKIT_E2BIG for a
- * well-formed message whose payload is larger than `capacity`. */
+ * fit `capacity` payload bytes. 0, SHMKIT_EPROTO, SHMKIT_EVERSION (a
+ * frame of a newer version: nothing past its version was read), or
+ * SHMKIT_E2BIG for a well-formed message whose payload is larger than
+ * `capacity`. */
 int shmkit__frame_decode(const shmkit__frame *f, size_t got, size_t payload,
                          int truncated, size_t handles, size_t capacity);
 
