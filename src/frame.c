@@ -13,12 +13,6 @@ _Static_assert(offsetof(shmkit__frame, size) == 8, "frame layout");
 _Static_assert(offsetof(shmkit__frame, regions) == 16, "frame layout");
 _Static_assert(sizeof(shmkit__frame) == 16 + 24 * SHMKIT_MSG_REGIONS_MAX,
                "frame layout");
-_Static_assert(sizeof(shmkit__ack) == 8 + 8 * SHMKIT_MSG_REGIONS_MAX,
-               "acknowledgement layout");
-_Static_assert(sizeof(shmkit__hello) == 16, "hello layout");
-_Static_assert(sizeof(shmkit__hello) < sizeof(shmkit__ack) &&
-                   sizeof(shmkit__ack) < sizeof(shmkit__frame),
-               "control messages are never messages, nor each other");
 
 void shmkit__frame_encode(shmkit__frame *f, size_t size,
                           shmkit_region *const *regions, size_t count) {
@@ -70,20 +64,4 @@ int shmkit__frame_decode(const shmkit__frame *f, size_t got, size_t payload,
     return f->size > capacity && payload == capacity ? SHMKIT_E2BIG
                                                      : SHMKIT_EPROTO;
   return payload == f->size ? 0 : SHMKIT_EPROTO;
-}
-
-int shmkit__ack_decode(const shmkit__ack *a, size_t got) {
-  if (got != sizeof(*a) || a->magic != SHMKIT__ACK_MAGIC || a->count == 0 ||
-      a->count > SHMKIT_MSG_REGIONS_MAX)
-    return SHMKIT_EPROTO;
-  for (size_t i = a->count; i < SHMKIT_MSG_REGIONS_MAX; i++)
-    if (a->handles[i] != 0) return SHMKIT_EPROTO;
-  return 0;
-}
-
-int shmkit__hello_decode(const shmkit__hello *h, size_t got) {
-  if (got != sizeof(*h) || h->magic != SHMKIT__HELLO_MAGIC ||
-      (h->flags & ~SHMKIT__HELLO_PULLS) != 0 || h->zero != 0)
-    return SHMKIT_EPROTO;
-  return 0;
 }

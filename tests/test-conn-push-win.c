@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "../src/internal.h"
+#include "../src/win/wire.h"
 #include "task.h"
 
 /* What the library keeps at most (src/win/conn.c): copies in flight. */

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "../src/win/wire.h"
 #include "hostile.h"
 
 /* A value the child holds no handle at (it checks): handle values are

@@ -4,6 +4,7 @@
 #define SHMKIT_WIN_CONN_H
 
 #include "win.h"
+#include "wire.h"
 
 /* How long closing a connection waits for the peer to take regions sent on
  * it (shmkit.h, shmkit_conn_close). */

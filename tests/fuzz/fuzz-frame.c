@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../../src/internal.h"
+#include "../../src/win/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   shmkit__frame f;
