@@ -288,15 +288,13 @@ static uint64_t pick(uint32_t *seed, const uint64_t good[4], HANDLE pipe,
 CHILD_IMPL(hostile_pipe_peer) {
   HANDLE self = GetCurrentProcess(), pipe, ev, event, ro;
   shmkit_region *sec, *sec2;
-  shmkit_conn *c;
+  shmkit_conn *c = child_conn(argc, argv);
   shmkit__frame f;
   hostile h;
   uint64_t theirs, region, good[4];
   uint32_t seed = 12345;
   char bytes[sizeof(shmkit__frame) + 80], text[4096], *end;
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   {
     char start[8];
     shmkit_msg m;

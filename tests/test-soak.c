@@ -432,10 +432,8 @@ TEST_IMPL(soak_peer_killed) {
 }
 
 CHILD_IMPL(soak_sender) {
-  shmkit_conn *c;
+  shmkit_conn *c = child_conn(argc, argv);
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   for (uint32_t seq = 0;; seq++) /* until killed */
     ASSERT_OK(send_msg(c, seq, -1));
 }
@@ -447,11 +445,9 @@ TEST_IMPL(soak_receiver_killed) {
 
 CHILD_IMPL(soak_receiver) {
   static unsigned char buf[PAYLOAD_MAX];
-  shmkit_conn *c;
+  shmkit_conn *c = child_conn(argc, argv);
   shmkit_msg m;
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   init_msg(&m, buf);
   for (uint32_t seq = 0;; seq++) { /* until killed */
     ASSERT_OK(shmkit_conn_recv(c, &m, -1));
