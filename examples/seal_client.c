@@ -5,20 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#define SEAL_ROLE "client"
 #include "pause.h"
-#include "shmkit.h"
-
-#define SIZE 65536
-
-static int fail(const char *what, int err) {
-  fprintf(stderr, "client: %s: %s\n", what, shmkit_strerror(err));
-  return 1;
-}
+#include "seal.h"
 
 int main(int argc, char **argv) {
-  const char *endpoint = argc > 1 ? argv[1] : "shmkit-seal-demo";
-  const unsigned need =
-      SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW | SHMKIT_SEAL_WRITE;
+  const char *endpoint = argc > 1 ? argv[1] : SEAL_ENDPOINT;
+  const unsigned need = SEAL_PROMISED;
   char text[16];
   shmkit_msg msg;
   shmkit_conn *c;
@@ -51,12 +44,12 @@ int main(int argc, char **argv) {
          shmkit_region_access(r) == SHMKIT_READ_ONLY ? "read-only" : "writable",
          (unsigned long long)shmkit_region_size(r), seals < 0 ? 0 : seals);
   if (seals < 0 || ((unsigned)seals & need) != need ||
-      shmkit_region_size(r) < SIZE) {
+      shmkit_region_size(r) < SEAL_SIZE) {
     fprintf(stderr, "client: not sealed as promised; not using it\n");
     shmkit_region_close(r);
     return 1;
   }
-  if ((err = shmkit_view_map(&view, r, 0, SIZE, SHMKIT_READ_ONLY)) != 0) {
+  if ((err = shmkit_view_map(&view, r, 0, SEAL_SIZE, SHMKIT_READ_ONLY)) != 0) {
     shmkit_region_close(r);
     return fail("map", err);
   }

@@ -9,31 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shmkit.h"
-
-#define SIZE 65536
-
-static int fail(const char *what, int err) {
-  fprintf(stderr, "server: %s: %s\n", what, shmkit_strerror(err));
-  return 1;
-}
+#define SEAL_ROLE "server"
+#include "seal.h"
 
 int main(int argc, char **argv) {
-  const char *endpoint = argc > 1 ? argv[1] : "shmkit-seal-demo";
+  const char *endpoint = argc > 1 ? argv[1] : SEAL_ENDPOINT;
   int clients = argc > 2 ? atoi(argv[2]) : 1, err, served;
-  const unsigned seals =
-      SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW | SHMKIT_SEAL_WRITE;
+  const unsigned seals = SEAL_PROMISED;
   shmkit_region *region, *ro;
   shmkit_conn *listener;
   shmkit_view *view;
 
   setvbuf(stdout, NULL, _IONBF, 0);
-  if ((err = shmkit_region_create(&region, SIZE, 0)) != 0)
+  if ((err = shmkit_region_create(&region, SEAL_SIZE, 0)) != 0)
     return fail("create", err);
-  if ((err = shmkit_view_map(&view, region, 0, SIZE, SHMKIT_READ_WRITE)))
+  if ((err = shmkit_view_map(&view, region, 0, SEAL_SIZE, SHMKIT_READ_WRITE)))
     return fail("map", err);
-  snprintf(shmkit_view_data(view), SIZE,
-           "the table of contents, fixed forever at %d bytes", SIZE);
+  snprintf(shmkit_view_data(view), SEAL_SIZE,
+           "the table of contents, fixed forever at %d bytes", SEAL_SIZE);
   /* No writable view may exist when writes are sealed. */
   shmkit_view_unmap(view);
   if ((err = shmkit_region_seal(region, seals)) != 0)

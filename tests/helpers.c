@@ -71,6 +71,14 @@ shmkit_conn *test_conn_child(const char *child, shmkit_region *region,
   return test_conn_child_args(child, region, NULL, p);
 }
 
+shmkit_conn *child_conn(int argc, char **argv) {
+  shmkit_conn *c;
+
+  ASSERT_EQ(argc, 1);
+  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  return c;
+}
+
 int recv_msg(shmkit_conn *c, shmkit_msg *m, void *buf, size_t size,
              int timeout_ms) {
   memset(m, 0, sizeof(*m));

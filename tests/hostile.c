@@ -105,3 +105,14 @@ void expect_random(shmkit_conn *c, int rounds, int handles, int also) {
     ASSERT_EQ(test_open_handles(), handles);
   }
 }
+
+void expect_peer_ended(shmkit_conn *c, shmkit_process *p, int handles) {
+  char buf[64];
+  shmkit_msg m;
+  int code, sig;
+
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
+  ASSERT_EQ(code, 0);
+  ASSERT_ERR(recv_msg(c, &m, buf, sizeof(buf), 30000), SHMKIT_ECLOSED);
+  ASSERT_EQ(test_open_handles(), handles);
+}

@@ -59,4 +59,8 @@ void expect_refused(shmkit_conn *c, int want, int handles, const char *what);
  * open. */
 void expect_random(shmkit_conn *c, int rounds, int handles, int also);
 
+/* The child `p` exited with status 0, after which the connection is at its
+ * end, and `handles` handles are open. */
+void expect_peer_ended(shmkit_conn *c, shmkit_process *p, int handles);
+
 #endif /* SHMKIT_TEST_HOSTILE_H */

@@ -37,18 +37,6 @@ int test_linux_ext(void) {
   return SHMKIT_TEST_LINUX_EXT;
 }
 
-int test_can(int cap) {
-  switch (cap) {
-  case CAP_RO_ANON:
-  case CAP_PEER_PID:
-  case CAP_PULL:
-  case CAP_TYPE_CHECK:
-    return SHMKIT_TEST_LINUX_EXT; /* /proc, SO_PEERCRED, pidfd_getfd, fstatfs */
-  default: /* CAP_REMOVE_NAME, CAP_LEAKY_INHERIT, CAP_EXACT_HANDLES */
-    return 1;
-  }
-}
-
 void test_become_nobody(void) {
   ASSERT_EQ(setgid(65534), 0);
   ASSERT_EQ(setuid(65534), 0);

@@ -60,18 +60,6 @@ int test_linux_ext(void) {
   return 0;
 }
 
-int test_can(int cap) {
-  switch (cap) {
-  case CAP_RO_ANON:
-  case CAP_PEER_PID:
-  case CAP_PULL:
-  case CAP_TYPE_CHECK:
-    return 1;
-  default: /* CAP_REMOVE_NAME, CAP_LEAKY_INHERIT, CAP_EXACT_HANDLES */
-    return 0;
-  }
-}
-
 const char *test_name(char buf[32], const char *tag) {
   snprintf(buf, 32, "t%lu-%s", (unsigned long)GetCurrentProcessId(), tag);
   return buf;

@@ -32,6 +32,27 @@
 #undef TEST
 #undef CHILD
 
+/* The capabilities fall in two groups: those POSIX has only with the Linux
+ * extras (/proc, SO_PEERCRED, pidfd_getfd, fstatfs) and Windows always, and
+ * the rest, which POSIX always has and Windows not. */
+int test_can(int cap) {
+#ifdef _WIN32
+  const int extras = 1, rest = 0;
+#else
+  const int extras = test_linux_ext(), rest = 1;
+#endif
+
+  switch (cap) {
+  case CAP_RO_ANON:
+  case CAP_PEER_PID:
+  case CAP_PULL:
+  case CAP_TYPE_CHECK:
+    return extras;
+  default: /* CAP_REMOVE_NAME, CAP_LEAKY_INHERIT, CAP_EXACT_HANDLES, ... */
+    return rest;
+  }
+}
+
 static const struct {
   const char *name;
   int (*fn)(void);

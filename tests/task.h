@@ -75,6 +75,10 @@ shmkit_conn *test_conn_child_args(const char *child, shmkit_region *region,
 shmkit_conn *test_conn_child(const char *child, shmkit_region *region,
                              shmkit_process **p);
 
+/* In a child started by test_conn_child() without a region or arguments:
+ * its end of the connection, from its one argument. */
+shmkit_conn *child_conn(int argc, char **argv);
+
 /* Readies `m` to receive at most `size` bytes into `buf`, and receives:
  * returns what shmkit_conn_recv() returned. */
 int recv_msg(shmkit_conn *c, shmkit_msg *m, void *buf, size_t size,

@@ -43,11 +43,9 @@ TEST_IMPL(conn_peer_killed) {
 
 CHILD_IMPL(flood_peer) {
   static char buf[SHMKIT_MSG_MAX];
-  shmkit_conn *c;
+  shmkit_conn *c = child_conn(argc, argv);
   shmkit_region *r[2];
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   ASSERT_OK(shmkit_region_create(&r[0], 4096, 0));
   ASSERT_OK(shmkit_region_create(&r[1], 8192, 0));
   for (unsigned i = 0;; i++) { /* until killed */
@@ -105,11 +103,9 @@ TEST_IMPL(conn_sender_closes_at_once) {
 }
 
 CHILD_IMPL(send_and_close) {
-  shmkit_conn *c;
+  shmkit_conn *c = child_conn(argc, argv);
   shmkit_region *r;
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   r = region_with("left behind");
   ASSERT_OK(shmkit_conn_send(c, "bye", 4, &r, 1, 30000));
   shmkit_region_close(r);
@@ -358,13 +354,11 @@ TEST_IMPL(conn_two_threads) {
 }
 
 CHILD_IMPL(echo_peer) {
-  shmkit_conn *c;
+  shmkit_conn *c = child_conn(argc, argv);
   shmkit_msg m;
   char buf[16];
   int err, got = 0;
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   while ((err = recv_msg(c, &m, buf, sizeof(buf), 30000)) == 0) {
     ASSERT_EQ(m.count, 1);
     ASSERT_OK(shmkit_conn_send(c, buf, m.size, m.regions, 1, 30000));

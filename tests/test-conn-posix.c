@@ -91,7 +91,7 @@ TEST_IMPL(conn_hostile_frames) {
   shmkit_process *p;
   shmkit_conn *a = test_conn_child("hostile_peer", NULL, &p);
   shmkit_msg m;
-  int n = test_open_handles(), code, sig;
+  int n = test_open_handles();
 
   expect_refused(a, SHMKIT_EPROTO, n, "shorter than a header");
   expect_refused(a, SHMKIT_EPROTO, n, "bad magic");
@@ -113,25 +113,20 @@ TEST_IMPL(conn_hostile_frames) {
   expect_random(a, 300, n, 0);
   /* And then an honest message still comes through. */
   expect_honest(a, "honest");
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
-  ASSERT_EQ(code, 0);
-  ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_ECLOSED);
-  ASSERT_EQ(test_open_handles(), n);
+  expect_peer_ended(a, p, n);
   shmkit_process_close(p);
   shmkit_conn_close(a);
   return 0;
 }
 
 CHILD_IMPL(hostile_peer) {
-  shmkit_conn *c;
+  shmkit_conn *c = child_conn(argc, argv);
   shmkit__frame f;
   hostile h;
   int s, pipefd[2], fds[20];
   uint32_t seed = 12345;
   char bytes[sizeof(shmkit__frame) + 64];
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   s = (int)shmkit_conn_handle(c);
   /* Blocking, so that a full socket buffer waits instead of failing. */
   ASSERT_EQ(fcntl(s, F_SETFL, fcntl(s, F_GETFL) & ~O_NONBLOCK), 0);
@@ -225,10 +220,8 @@ TEST_IMPL(conn_peer_half_closed) {
 }
 
 CHILD_IMPL(half_close_peer) {
-  shmkit_conn *c;
+  shmkit_conn *c = child_conn(argc, argv);
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   ASSERT_OK(shmkit_conn_send(c, "one", 4, NULL, 0, 30000));
   ASSERT_OK(shmkit_conn_send(c, "two", 4, NULL, 0, 30000));
   ASSERT_OK(shmkit_conn_send(c, "three", 6, NULL, 0, 30000));
@@ -243,12 +236,9 @@ TEST_IMPL(conn_empty_then_message) {
   shmkit_process *p;
   shmkit_conn *a = test_conn_child("empty_between", NULL, &p);
   shmkit_msg m;
-  int code, sig;
 
   /* Everything is queued and the peer is gone before we read. */
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
-  ASSERT_EQ(code, 0);
-  shmkit_process_close(p);
+  reap_ok(p);
   expect_message(a, "first");
   memset(&m, 0, sizeof(m));
   ASSERT_ERR(shmkit_conn_recv(a, &m, 30000), SHMKIT_EPROTO);
@@ -260,10 +250,8 @@ TEST_IMPL(conn_empty_then_message) {
 }
 
 CHILD_IMPL(empty_between) {
-  shmkit_conn *c;
+  shmkit_conn *c = child_conn(argc, argv);
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   ASSERT_OK(shmkit_conn_send(c, "first", 6, NULL, 0, 30000));
   raw_send((int)shmkit_conn_handle(c), "", 0, NULL, 0);
   ASSERT_OK(shmkit_conn_send(c, "second", 7, NULL, 0, 30000));
@@ -379,26 +367,22 @@ CHILD_IMPL(inflight_sender) {
 TEST_IMPL(conn_region_not_a_file) {
   shmkit_process *p;
   shmkit_conn *a = test_conn_child("odd_files_peer", NULL, &p);
-  int n = test_open_handles(), code, sig;
+  int n = test_open_handles();
 
   expect_refused(a, SHMKIT_ENOTSHM, n, "a FIFO");
   expect_refused(a, SHMKIT_ENOTSHM, n, "a connected socket");
   expect_refused(a, SHMKIT_ENOTSHM, n, "a listening socket");
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
-  ASSERT_EQ(code, 0);
-  shmkit_process_close(p);
+  reap_ok(p);
   shmkit_conn_close(a);
   return 0;
 }
 
 CHILD_IMPL(odd_files_peer) {
   char path[64];
-  shmkit_conn *c;
+  shmkit_conn *c = child_conn(argc, argv);
   shmkit__frame f;
   int s, fifo, sv[2], l;
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   s = (int)shmkit_conn_handle(c);
   snprintf(path, sizeof(path), "/tmp/shmkit-fifo-%ld", (long)getpid());
   ASSERT_EQ(mkfifo(path, 0600), 0);
@@ -512,7 +496,7 @@ static void fuse_serve(void *arg) {
 TEST_IMPL(conn_region_on_fuse) {
   shmkit_process *p;
   shmkit_conn *a;
-  int n, code, sig;
+  int n;
 
   if (!test_linux_ext()) {
     printf("skipped: the portable path asks fstat (documented limit)\n");
@@ -527,9 +511,7 @@ TEST_IMPL(conn_region_on_fuse) {
   expect_refused(a, SHMKIT_ENOTSHM, n,
                  "a file on FUSE (a hang here is the bug)");
   ASSERT_OK(shmkit_conn_send(a, "done", 5, NULL, 0, 30000));
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
-  ASSERT_EQ(code, 0);
-  shmkit_process_close(p);
+  reap_ok(p);
   shmkit_conn_close(a);
   return 0;
 }
@@ -543,8 +525,7 @@ CHILD_IMPL(fuse_peer) {
   test_thread t;
   int dev, fd;
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
+  c = child_conn(argc, argv);
   snprintf(dir, sizeof(dir), "/tmp/shmkit-fuse-XXXXXX");
   ASSERT(mkdtemp(dir) != NULL);
   /* A mount namespace of its own: the mount goes with this process,

@@ -53,7 +53,7 @@ TEST_IMPL(conn_push_to_receiver_that_cannot_pull_win) {
   shmkit_peer peer;
   shmkit_msg m;
   HANDLE h;
-  int n, code, sig;
+  int n;
 
   snprintf(name, sizeof(name), "push.%lu",
            (unsigned long)GetCurrentProcessId());
@@ -113,9 +113,7 @@ TEST_IMPL(conn_push_to_receiver_that_cannot_pull_win) {
   ASSERT_OK(recv_msg(a, &m, buf, sizeof(buf), 30000));
   ASSERT_STR_EQ(buf, "pulled");
   ASSERT_EQ(m.count, 0);
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
-  ASSERT_EQ(code, 0);
-  shmkit_process_close(p);
+  reap_ok(p);
   shmkit_conn_close(a);
   shmkit_conn_close(l);
   return 0;
@@ -173,14 +171,6 @@ static void pipe_io(HANDLE pipe, int write, void *buf, DWORD len, DWORD *done) {
     *done = GetLastError() == ERROR_MORE_DATA ? len : (DWORD)-1;
   }
   CloseHandle(io.hEvent);
-}
-
-static shmkit_conn *child_conn(int argc, char **argv) {
-  shmkit_conn *c;
-
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
-  return c;
 }
 
 /* Reads every message and acknowledges none, until the end. */
@@ -281,7 +271,6 @@ TEST_IMPL(conn_recv_deadline_flood_win) {
   DWORD left, want = FLOOD * sizeof(shmkit__hello);
   shmkit_msg m;
   char buf[8];
-  int code, sig;
 
   for (int i = 0; waiting(a, &left) < want; i++) {
     ASSERT(i < 60000);
@@ -292,9 +281,7 @@ TEST_IMPL(conn_recv_deadline_flood_win) {
   ASSERT_OK(recv_msg(a, &m, buf, sizeof(buf), 30000));
   ASSERT_STR_EQ(buf, "end");
   shmkit_conn_close(a);
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
-  ASSERT_EQ(code, 0);
-  shmkit_process_close(p);
+  reap_ok(p);
   return 0;
 }
 
@@ -407,7 +394,6 @@ TEST_IMPL(conn_ack_queue_bounded_win) {
   shmkit_msg m;
   char buf[32];
   unsigned long acked;
-  int code, sig;
 
   for (int i = 0; i < HOARDED; i++) {
     ASSERT_OK(recv_msg(a, &m, buf, sizeof(buf), 30000));
@@ -420,9 +406,7 @@ TEST_IMPL(conn_ack_queue_bounded_win) {
   /* Some came (the queue works), not all (it is bounded). */
   ASSERT(acked > 0);
   ASSERT(acked < HOARDED);
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
-  ASSERT_EQ(code, 0);
-  shmkit_process_close(p);
+  reap_ok(p);
   shmkit_conn_close(a);
   return 0;
 }
@@ -471,7 +455,6 @@ TEST_IMPL(conn_acks_after_taking_win) {
   test_thread t;
   shmkit_msg m;
   char buf[8];
-  int code, sig;
 
   s.conn = test_conn_child("echo_all", NULL, &p);
   for (int i = 0; i < SHMKIT_MSG_REGIONS_MAX; i++) s.rs[i] = r;
@@ -486,9 +469,7 @@ TEST_IMPL(conn_acks_after_taking_win) {
   }
   test_thread_join(&t);
   shmkit_conn_close(s.conn);
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
-  ASSERT_EQ(code, 0);
-  shmkit_process_close(p);
+  reap_ok(p);
   shmkit_region_close(r);
   return 0;
 }

@@ -253,7 +253,6 @@ TEST_IMPL(conn_inherited_pair) {
   shmkit_msg m;
   char tok[SHMKIT_TOKEN_MAX], buf[64];
   const char *cargs[] = {tok, NULL};
-  int code, sig;
 
   ASSERT_OK(shmkit_conn_pair(&a, &b));
   ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
@@ -283,22 +282,17 @@ TEST_IMPL(conn_inherited_pair) {
     ASSERT_STR_EQ(buf, text);
   }
   shmkit_conn_close(a); /* the worker sees the end and exits */
-  ASSERT_OK(shmkit_process_wait(p, 30000, &code, &sig));
-  ASSERT_EQ(code, 0);
-  ASSERT_EQ(sig, 0);
-  shmkit_process_close(p);
+  reap_ok(p);
   return 0;
 }
 
 CHILD_IMPL(conn_worker) {
-  shmkit_conn *c;
+  shmkit_conn *c = child_conn(argc, argv);
   shmkit_msg m;
   shmkit_view *v;
   char buf[64];
   int err, n = 0, handles;
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   handles = test_open_handles();
   while ((err = recv_msg(c, &m, buf, sizeof(buf), 30000)) == 0) {
     char reply[32];

@@ -120,27 +120,36 @@ TEST_IMPL(named_no_leftover_on_failure) {
   return 0;
 }
 
-/* Another process opens the region by name; each sees the
- * other's writes. */
-TEST_IMPL(named_two_processes) {
+/* Another process opens `r` by `name` (in the machine-wide namespace if
+ * `scope` is "global", NULL: the user's) in named_peer; each sees the
+ * other's writes, at offsets across granularity lines. */
+static void exchange_with_peer(shmkit_region *r, const char *name,
+                               const char *scope) {
   const size_t g = shmkit_granularity();
-  char name[32];
-  const char *args[] = {name, NULL};
-  shmkit_region *r;
+  const char *args[] = {name, scope, NULL};
   shmkit_view *v;
   char *p;
   test_proc child;
 
-  test_name(name, "peer");
-  ASSERT_OK(shmkit_region_create_named(&r, name, 3 * g, 0));
   ASSERT_OK(shmkit_view_map(&v, r, 0, 3 * g, SHMKIT_READ_WRITE));
   p = shmkit_view_data(v);
   strcpy(p + g - 3, "hello from the parent");
   test_spawn(&child, "named_peer", args, SHMKIT_INVALID_HANDLE);
   ASSERT_EQ(test_wait(&child, 30000), 0);
   ASSERT_STR_EQ(p + 2 * g - 5, "hello from the child");
-  test_forget_name(name);
   shmkit_view_unmap(v);
+}
+
+/* Another process opens the region by name; each sees the
+ * other's writes. */
+TEST_IMPL(named_two_processes) {
+  char name[32];
+  shmkit_region *r;
+
+  test_name(name, "peer");
+  ASSERT_OK(shmkit_region_create_named(&r, name, 3 * shmkit_granularity(), 0));
+  exchange_with_peer(r, name, NULL);
+  test_forget_name(name);
   shmkit_region_close(r);
   return 0;
 }
@@ -150,11 +159,7 @@ TEST_IMPL(named_two_processes) {
 TEST_IMPL(named_global) {
   const size_t g = shmkit_granularity();
   char name[32];
-  const char *args[] = {name, "global", NULL};
   shmkit_region *r, *x = (shmkit_region *)&x;
-  shmkit_view *v;
-  char *p;
-  test_proc child;
 
   test_name(name, "glob");
   ASSERT_OK(shmkit_region_create_named(&r, name, 3 * g, SHMKIT_GLOBAL));
@@ -162,12 +167,7 @@ TEST_IMPL(named_global) {
   ASSERT_ERR(shmkit_region_create_named(&x, name, g, SHMKIT_GLOBAL),
              SHMKIT_EEXIST);
   ASSERT_NULL(x);
-  ASSERT_OK(shmkit_view_map(&v, r, 0, 3 * g, SHMKIT_READ_WRITE));
-  p = shmkit_view_data(v);
-  strcpy(p + g - 3, "hello from the parent");
-  test_spawn(&child, "named_peer", args, SHMKIT_INVALID_HANDLE);
-  ASSERT_EQ(test_wait(&child, 30000), 0);
-  ASSERT_STR_EQ(p + 2 * g - 5, "hello from the child");
+  exchange_with_peer(r, name, "global");
   ASSERT_OK(shmkit_region_open(&x, name, SHMKIT_READ_ONLY | SHMKIT_GLOBAL));
   ASSERT_EQ(shmkit_region_access(x), SHMKIT_READ_ONLY);
   shmkit_region_close(x);
@@ -180,7 +180,6 @@ TEST_IMPL(named_global) {
              SHMKIT_EINVAL);
   ASSERT_NULL(x);
   test_forget_name(name);
-  shmkit_view_unmap(v);
   shmkit_region_close(r);
   return 0;
 }

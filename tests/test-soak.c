@@ -360,15 +360,35 @@ static void end_round(killer *k, test_thread *t, shmkit_conn *a, int held,
   shmkit_conn_close(a);
 }
 
-/* The peer sends; we take a random number of messages, then it is killed
- * while we go on receiving. Every message that arrives is whole and in
- * order, then the end comes as SHMKIT_ECLOSED (a receive that waited
- * forever instead would be caught by the runner's timeout). */
-static void sender_killed_round(unsigned first, int64_t *worst_us,
-                                uint32_t *total) {
+/* One step of a kill round: sends message `seq` (`we_send`), or receives
+ * it and checks that it is whole and in order. Returns what the call did. */
+static int kill_step(shmkit_conn *a, shmkit_msg *m, int we_send, uint32_t seq) {
+  int err;
+
+  if (we_send) return send_msg(a, seq, -1);
+  if ((err = shmkit_conn_recv(a, m, -1)) == 0) check_msg(m, seq);
+  return err;
+}
+
+/* A round of a kill soak: we send (`we_send`) or receive `first` messages
+ * from a peer that does the other, then the peer is killed while we go on
+ * until the end comes as SHMKIT_ECLOSED, with nothing received after it.
+ *
+ * The peer sends: every message that arrives is whole and in order, then
+ * the end comes (a receive that waited forever instead would be caught by
+ * the runner's timeout).
+ *
+ * The peer receives: our sends wait forever (-1); the system ends a send to
+ * a dead peer (POSIX: the socket's other end is closed with the process,
+ * and a blocked send fails with EPIPE; Windows: the pipe breaks), so the
+ * sends must end with SHMKIT_ECLOSED, and the regions in flight must be
+ * gone with them. */
+static void kill_round(int we_send, unsigned first, int64_t *worst_us,
+                       uint32_t *total) {
   static unsigned char buf[PAYLOAD_MAX];
   shmkit_process *p;
-  shmkit_conn *a = test_conn_child("soak_sender", NULL, &p);
+  shmkit_conn *a =
+      test_conn_child(we_send ? "soak_receiver" : "soak_sender", NULL, &p);
   int held = test_open_handles();
   uint32_t seq = 0;
   shmkit_msg m;
@@ -377,38 +397,33 @@ static void sender_killed_round(unsigned first, int64_t *worst_us,
   int err;
 
   init_msg(&m, buf);
-  for (; seq < first; seq++) {
-    ASSERT_OK(shmkit_conn_recv(a, &m, -1));
-    check_msg(&m, seq);
-  }
+  for (; seq < first; seq++) ASSERT_OK(kill_step(a, &m, we_send, seq));
   start_killer(&k, &t, p);
-  while ((err = shmkit_conn_recv(a, &m, -1)) == 0) check_msg(&m, seq++);
+  while ((err = kill_step(a, &m, we_send, seq)) == 0) seq++;
   ASSERT_ERR(err, SHMKIT_ECLOSED);
   ASSERT_EQ(m.count, 0);
   end_round(&k, &t, a, held, test_now_us(), worst_us);
   *total += seq;
 }
 
-typedef void kill_round_fn(unsigned first, int64_t *worst_us, uint32_t *total);
-
 /* The rounds of a kill soak, with the counts compared around them. */
-static void kill_soak(kill_round_fn *round, const char *what) {
+static void kill_soak(int we_send, const char *what) {
   int n = kill_rounds();
   int64_t worst = 0;
   uint32_t total = 0;
   usage before;
 
   /* Warm up with every kind of message before counting. */
-  round(64, &worst, &total);
+  kill_round(we_send, 64, &worst, &total);
   measure(&before);
-  for (int i = 0; i < n; i++) round(below(64), &worst, &total);
+  for (int i = 0; i < n; i++) kill_round(we_send, below(64), &worst, &total);
   check_usage(&before);
   printf("%u messages %s; longest from kill to SHMKIT_ECLOSED: %.1f ms\n",
          (unsigned)total, what, (double)worst / 1000);
 }
 
 TEST_IMPL(soak_peer_killed) {
-  kill_soak(sender_killed_round, "received");
+  kill_soak(0, "received");
   /* The senders were killed while making regions: on the portable path
    * that leaves a name now and then (shmkit.h: shmkit_region_create). */
   printf("names left by killed senders, removed: %d\n",
@@ -417,49 +432,22 @@ TEST_IMPL(soak_peer_killed) {
 }
 
 CHILD_IMPL(soak_sender) {
-  shmkit_conn *c;
+  shmkit_conn *c = child_conn(argc, argv);
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   for (uint32_t seq = 0;; seq++) /* until killed */
     ASSERT_OK(send_msg(c, seq, -1));
 }
 
-/* The peer receives and checks; it is killed while we go on sending. Our
- * sends wait forever (-1): the system ends a send to a dead peer (POSIX:
- * the socket's other end is closed with the process, and a blocked send
- * fails with EPIPE; Windows: the pipe breaks), so the sends must end with
- * SHMKIT_ECLOSED, and the regions in flight must be gone with them. */
-static void receiver_killed_round(unsigned first, int64_t *worst_us,
-                                  uint32_t *total) {
-  shmkit_process *p;
-  shmkit_conn *a = test_conn_child("soak_receiver", NULL, &p);
-  int held = test_open_handles();
-  uint32_t seq = 0;
-  test_thread t;
-  killer k;
-  int err;
-
-  for (; seq < first; seq++) ASSERT_OK(send_msg(a, seq, -1));
-  start_killer(&k, &t, p);
-  while ((err = send_msg(a, seq, -1)) == 0) seq++;
-  ASSERT_ERR(err, SHMKIT_ECLOSED);
-  end_round(&k, &t, a, held, test_now_us(), worst_us);
-  *total += seq;
-}
-
 TEST_IMPL(soak_receiver_killed) {
-  kill_soak(receiver_killed_round, "sent");
+  kill_soak(1, "sent");
   return 0;
 }
 
 CHILD_IMPL(soak_receiver) {
   static unsigned char buf[PAYLOAD_MAX];
-  shmkit_conn *c;
+  shmkit_conn *c = child_conn(argc, argv);
   shmkit_msg m;
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_conn_from_token(&c, argv[0]));
   init_msg(&m, buf);
   for (uint32_t seq = 0;; seq++) { /* until killed */
     ASSERT_OK(shmkit_conn_recv(c, &m, -1));

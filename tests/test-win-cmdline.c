@@ -22,22 +22,16 @@ static char *repeat(const char *ch, size_t count, const char *tail) {
  * argument whole, else the error of shmkit_spawn. */
 static int spawn_long(const char *arg) {
   char len[24];
-  const char *argv[] = {"t", "--child", "long_arg_check", len, arg, NULL};
-  shmkit_spawn_options o;
+  const char *args[] = {len, arg, NULL};
   shmkit_process *p = (shmkit_process *)&p;
-  int err, code, sig;
+  int err;
 
   snprintf(len, sizeof(len), "%05u", (unsigned)strlen(arg));
-  memset(&o, 0, sizeof(o));
-  o.file = test_self_path();
-  o.argv = argv;
-  if ((err = shmkit_spawn(&p, &o)) != 0) {
+  if ((err = spawn_runner(&p, "t", "long_arg_check", args, NULL)) != 0) {
     ASSERT_NULL(p);
     return err;
   }
-  ASSERT_OK(shmkit_process_wait(p, 60000, &code, &sig));
-  ASSERT_EQ(code, 0);
-  shmkit_process_close(p);
+  reap_ok(p);
   return 0;
 }
 
@@ -47,34 +41,34 @@ static int spawn_long(const char *arg) {
  * argument, `t --child long_arg_check NNNNN `, is 31 characters, which
  * leaves 32,735 for it. */
 TEST_IMPL(spawn_command_line_limit_win) {
-  const char *smile = "\xF0\x9F\x98\x80"; /* U+1F600: two UTF-16 units */
+  static const struct {
+    const char *unit; /* repeated `count` times, then `tail` */
+    size_t count;
+    const char *tail;
+    int want;
+  } cases[] = {
+      {"x", 32735, "", 0},
+      {"x", 32736, "", SHMKIT_E2BIG},
+      /* Counted in UTF-16 units, not bytes or characters: U+1F600 is two. */
+      {"\xF0\x9F\x98\x80", 16367, "x", 0},
+      {"\xF0\x9F\x98\x80", 16368, "", SHMKIT_E2BIG},
+      /* Counted as quoted: each '"' is sent as \", the whole in quotes. */
+      {"\"", 16366, "x", 0},
+      {"\"", 16367, "", SHMKIT_E2BIG},
+      /* Far beyond, where a length could wrap a narrower count. */
+      {"x", 70000, "", SHMKIT_E2BIG},
+  };
   int before = test_open_handles();
-  char *s;
 
-  s = repeat("x", 32735, "");
-  ASSERT_OK(spawn_long(s));
-  free(s);
-  s = repeat("x", 32736, "");
-  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
-  free(s);
-  /* Counted in UTF-16 units, not bytes or characters. */
-  s = repeat(smile, 16367, "x");
-  ASSERT_OK(spawn_long(s));
-  free(s);
-  s = repeat(smile, 16368, "");
-  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
-  free(s);
-  /* Counted as quoted: each '"' is sent as \", the whole in quotes. */
-  s = repeat("\"", 16366, "x");
-  ASSERT_OK(spawn_long(s));
-  free(s);
-  s = repeat("\"", 16367, "");
-  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
-  free(s);
-  /* Far beyond, where a length could wrap a narrower count. */
-  s = repeat("x", 70000, "");
-  ASSERT_ERR(spawn_long(s), SHMKIT_E2BIG);
-  free(s);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *s = repeat(cases[i].unit, cases[i].count, cases[i].tail);
+    int err = spawn_long(s);
+
+    free(s);
+    if (err != cases[i].want)
+      FAIL("case %u: got %s, want %s", (unsigned)i, shmkit_err_name(err),
+           shmkit_err_name(cases[i].want));
+  }
   ASSERT_EQ(test_open_handles(), before);
   return 0;
 }

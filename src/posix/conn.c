@@ -474,36 +474,21 @@ static void message(struct msghdr *m, struct iovec iov[2], void *head,
   m->msg_iovlen = size != 0 ? 2 : 1;
 }
 
-int shmkit__os_send(shmkit__conn_os *c, const shmkit__send *msg,
-                    int timeout_ms) {
-  const shmkit_handle *handles = msg->handles;
-  size_t count = msg->count;
-  int h = c->fd;
-  long long deadline = -2;
-  struct iovec iov[2];
-  struct msghdr m;
-  rights ctl;
-  int err;
+/* Sends (`out`) or receives `m` on fd: at once if timeout_ms is 0 or more
+ * (MSG_DONTWAIT), polling for the socket until its deadline while the call
+ * would block or was interrupted; else blocking in the kernel. Returns the
+ * bytes moved, or a SHMKIT_E... code. */
+static ssize_t transfer(int fd, struct msghdr *m, int out, int timeout_ms) {
+  int flags = timeout_ms >= 0 ? MSG_DONTWAIT : 0, err;
+  size_t control = m->msg_controllen;
+  long long deadline = -2; /* read the clock only once a wait needs it */
+  ssize_t n;
 
-  message(&m, iov, (void *)msg->frame, (void *)msg->data, msg->size);
-  if (count != 0) {
-    struct cmsghdr *cm;
-    memset(&ctl, 0, sizeof(ctl));
-    m.msg_control = ctl.buf;
-    m.msg_controllen = CMSG_SPACE(sizeof(int) * count);
-    cm = CMSG_FIRSTHDR(&m);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * count);
-    for (size_t i = 0; i < count; i++) {
-      int fd = (int)handles[i];
-      memcpy(CMSG_DATA(cm) + i * sizeof(int), &fd, sizeof(int));
-    }
-  }
   for (;;) {
-    if (sys_sendmsg(h, &m,
-                    MSG_NOSIGNAL | (timeout_ms >= 0 ? MSG_DONTWAIT : 0)) >= 0)
-      return 0;
+    m->msg_controllen = control; /* as a failed receive may have left it */
+    n = out ? sys_sendmsg(fd, m, flags | MSG_NOSIGNAL)
+            : sys_recvmsg(fd, m, flags | MSG_CMSG_CLOEXEC);
+    if (n >= 0) return n;
     if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
       return SHMKIT_ECLOSED;
     if (errno == EMSGSIZE) return SHMKIT_E2BIG;
@@ -516,8 +501,35 @@ int shmkit__os_send(shmkit__conn_os *c, const shmkit__send *msg,
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
       return fail();
     if (deadline == -2) deadline = deadline_of(timeout_ms);
-    if ((err = wait_fd(h, POLLOUT, deadline)) != 0) return err;
+    if ((err = wait_fd(fd, out ? POLLOUT : POLLIN, deadline)) != 0) return err;
   }
+}
+
+int shmkit__os_send(shmkit__conn_os *c, const shmkit__send *msg,
+                    int timeout_ms) {
+  size_t count = msg->count;
+  struct iovec iov[2];
+  struct msghdr m;
+  rights ctl;
+  ssize_t n;
+
+  message(&m, iov, (void *)msg->frame, (void *)msg->data, msg->size);
+  if (count != 0) {
+    struct cmsghdr *cm;
+    memset(&ctl, 0, sizeof(ctl));
+    m.msg_control = ctl.buf;
+    m.msg_controllen = CMSG_SPACE(sizeof(int) * count);
+    cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * count);
+    for (size_t i = 0; i < count; i++) {
+      int fd = (int)msg->handles[i];
+      memcpy(CMSG_DATA(cm) + i * sizeof(int), &fd, sizeof(int));
+    }
+  }
+  n = transfer(c->fd, &m, 1, timeout_ms);
+  return n < 0 ? (int)n : 0;
 }
 
 static void close_all(const shmkit_handle *handles, size_t count) {
@@ -567,7 +579,6 @@ int shmkit__os_recv(shmkit__conn_os *conn, shmkit__recv *r, int timeout_ms) {
   shmkit_handle *handles = r->handles;
   size_t *count = &r->count;
   int h = conn->fd;
-  long long deadline = -2;
   struct iovec iov[2];
   struct msghdr m;
   rights ctl;
@@ -575,19 +586,10 @@ int shmkit__os_recv(shmkit__conn_os *conn, shmkit__recv *r, int timeout_ms) {
   int err, bad = 0;
 
   *count = 0;
-  for (;;) {
-    message(&m, iov, &r->frame, r->data, r->capacity);
-    m.msg_control = ctl.buf;
-    m.msg_controllen = sizeof(ctl.buf);
-    n = sys_recvmsg(h, &m,
-                    MSG_CMSG_CLOEXEC | (timeout_ms >= 0 ? MSG_DONTWAIT : 0));
-    if (n >= 0) break;
-    if (errno == ECONNRESET) return SHMKIT_ECLOSED;
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-      return fail();
-    if (deadline == -2) deadline = deadline_of(timeout_ms);
-    if ((err = wait_fd(h, POLLIN, deadline)) != 0) return err;
-  }
+  message(&m, iov, &r->frame, r->data, r->capacity);
+  m.msg_control = ctl.buf;
+  m.msg_controllen = sizeof(ctl.buf);
+  if ((n = transfer(h, &m, 0, timeout_ms)) < 0) return (int)n;
 
   /* Take every descriptor that arrived, whatever else is wrong, so that
    * each is closed if the message is refused. */

@@ -15,10 +15,7 @@
 
 int shmkit__ext_abstract_addr(const char *name, char *path, size_t size,
                               socklen_t *len) {
-  (void)name;
-  (void)path;
-  (void)size;
-  (void)len;
+  (void)name, (void)path, (void)size, (void)len;
   return SHMKIT_ENOTSUP;
 }
 
@@ -42,9 +39,7 @@ int shmkit__ext_peer(int fd, int64_t *pid, int64_t *uid) {
   *uid = cred.uid;
   return 0;
 #else
-  (void)fd;
-  (void)pid;
-  (void)uid;
+  (void)fd, (void)pid, (void)uid;
   return SHMKIT_ENOTSUP;
 #endif
 }

@@ -12,8 +12,7 @@ int shmkit__ext_memfd(int *fd) {
 }
 
 int shmkit__ext_reserve(int fd, uint64_t size) {
-  (void)fd;
-  (void)size;
+  (void)fd, (void)size;
   return SHMKIT_ENOTSUP;
 }
 
@@ -22,8 +21,7 @@ uint64_t shmkit__ext_memory_limit(void) {
 }
 
 int shmkit__ext_reopen_readonly(int fd, int *out) {
-  (void)fd;
-  (void)out;
+  (void)fd, (void)out;
   return SHMKIT_ENOTSUP;
 }
 
@@ -33,14 +31,12 @@ int shmkit__ext_check_type(int fd) {
 }
 
 int shmkit__ext_quick_check(int fd, int *write_sealed) {
-  (void)fd;
-  (void)write_sealed;
+  (void)fd, (void)write_sealed;
   return SHMKIT_ENOTSUP;
 }
 
 int shmkit__ext_seal(int fd, unsigned seals) {
-  (void)fd;
-  (void)seals;
+  (void)fd, (void)seals;
   return SHMKIT_ENOTSUP;
 }
 

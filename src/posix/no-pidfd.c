@@ -9,8 +9,7 @@ shmkit_handle shmkit__ext_pidfd(pid_t pid) {
 }
 
 int shmkit__ext_pidfd_wait(int pidfd, int timeout_ms) {
-  (void)pidfd;
-  (void)timeout_ms;
+  (void)pidfd, (void)timeout_ms;
   return SHMKIT_ENOTSUP;
 }
 
@@ -20,8 +19,6 @@ int shmkit__ext_pidfd_kill(int pidfd) {
 }
 
 int shmkit__ext_pull(pid_t pid, int remote, int *out) {
-  (void)pid;
-  (void)remote;
-  (void)out;
+  (void)pid, (void)remote, (void)out;
   return SHMKIT_ENOTSUP;
 }

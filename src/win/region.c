@@ -39,9 +39,7 @@ static query_section_fn query_section;
 
 static BOOL CALLBACK load_ntdll(INIT_ONCE *once, void *arg, void **ctx) {
   HMODULE nt = GetModuleHandleW(L"ntdll.dll");
-  (void)once;
-  (void)arg;
-  (void)ctx;
+  (void)once, (void)arg, (void)ctx;
   if (nt != NULL) {
     query_object =
         (query_object_fn)(void (*)(void))GetProcAddress(nt, "NtQueryObject");
@@ -363,8 +361,7 @@ void shmkit__os_close(shmkit_handle h) {
 }
 
 int shmkit__os_seal(shmkit_handle h, unsigned seals) {
-  (void)h;
-  (void)seals;
+  (void)h, (void)seals;
   return SHMKIT_ENOTSUP;
 }
 
