@@ -302,11 +302,11 @@ int shmkit_conn_from_token(shmkit_conn **out, const char *token) {
 }
 
 int shmkit_conn_from_env(shmkit_conn **out, const char *name) {
-  const char *value;
-  int err;
+  const char *value = NULL;
+  int err = shmkit__token_from_env(name, &value);
 
+  if (err == 0) return shmkit_conn_from_token(out, value);
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
-  if ((err = shmkit__token_from_env(name, &value)) != 0) return err;
-  return shmkit_conn_from_token(out, value);
+  return err;
 }

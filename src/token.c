@@ -119,11 +119,11 @@ int shmkit__token_from_env(const char *name, const char **value) {
 }
 
 int shmkit_region_from_env(shmkit_region **out, const char *name) {
-  const char *value;
-  int err;
+  const char *value = NULL;
+  int err = shmkit__token_from_env(name, &value);
 
+  if (err == 0) return shmkit_region_from_token(out, value);
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
-  if ((err = shmkit__token_from_env(name, &value)) != 0) return err;
-  return shmkit_region_from_token(out, value);
+  return err;
 }
