@@ -8,9 +8,15 @@
  *
  * Conventions, for every function below:
  *
- *  - A function that can fail returns an int: 0 (or a non-negative value where
- *    documented) on success, a negative SHMKIT_E... code on failure.
- *    shmkit_strerror() and shmkit_err_name() turn a code into text.
+ *  - A function that can fail returns an int: 0 on success, a negative
+ *    SHMKIT_E... code on failure, and nothing else; what it produces goes
+ *    through out-parameters. shmkit_strerror() and shmkit_err_name() turn a
+ *    code into text. Functions that cannot fail (getters such as
+ *    shmkit_region_size()) return their value.
+ *  - Argument order: a function that makes an object takes where to put it
+ *    first (shmkit_region_create(&r, ...), shmkit_accept(&c, listener,
+ *    ...)); every other function takes the object it acts on first, then
+ *    what it reads, then where its results go.
  *  - On failure, out-parameters are set to NULL and nothing is left open:
  *    no descriptor, no handle, no mapping, no name.
  *  - Besides the codes each function lists, any call that asks the system
@@ -279,8 +285,8 @@ SHMKIT_EXTERN int shmkit_region_adopt(shmkit_region **out, shmkit_handle handle,
  * Fails with SHMKIT_EINVAL (NULL), SHMKIT_EPERM (above), SHMKIT_ENOTSUP,
  * SHMKIT_ENOENT, SHMKIT_EMFILE, SHMKIT_ENOMEM. The caller owns *out; the
  * original region is unchanged (but for the mode, above). */
-SHMKIT_EXTERN int shmkit_region_dup_readonly(const shmkit_region *region,
-                                             shmkit_region **out);
+SHMKIT_EXTERN int shmkit_region_dup_readonly(shmkit_region **out,
+                                             const shmkit_region *region);
 
 /* Closes the region's handle. Views already mapped stay valid: the memory
  * lives until the last handle and the last view of it, in every process, are
@@ -331,9 +337,11 @@ SHMKIT_EXTERN shmkit_handle shmkit_region_handle(const shmkit_region *region);
  * with SHMKIT_EPERM. */
 SHMKIT_EXTERN int shmkit_region_seal(shmkit_region *region, unsigned seals);
 
-/* The region's seals, a combination of SHMKIT_SEAL_... (>= 0), or
- * SHMKIT_ENOTSUP where sealing does not exist. */
-SHMKIT_EXTERN int shmkit_region_seals(const shmkit_region *region);
+/* Reads the region's seals, a combination of SHMKIT_SEAL_..., into *seals.
+ * Fails with SHMKIT_EINVAL (NULL) or SHMKIT_ENOTSUP where sealing does not
+ * exist. */
+SHMKIT_EXTERN int shmkit_region_seals(const shmkit_region *region,
+                                      unsigned *seals);
 
 /* ---------------------------------------------------------------- views */
 
@@ -386,9 +394,9 @@ SHMKIT_EXTERN size_t shmkit_view_size(const shmkit_view *view);
  * (docs/protocol.md, "Versions"). */
 #define SHMKIT_TOKEN_MAX 64
 
-/* Writes the region's token into buf (NUL-terminated) and returns its length.
- * Fails with SHMKIT_EINVAL (NULL) or SHMKIT_E2BIG (buf_size too small; a
- * buffer of SHMKIT_TOKEN_MAX is always enough). The token names the handle
+/* Writes the region's token into buf, NUL-terminated. Fails with
+ * SHMKIT_EINVAL (NULL) or SHMKIT_E2BIG (buf_size too small; a buffer of
+ * SHMKIT_TOKEN_MAX is always enough). The token names the handle
  * this process has; it means something only to a process that inherited that
  * handle. */
 SHMKIT_EXTERN int shmkit_region_token(const shmkit_region *region, char *buf,
@@ -615,7 +623,7 @@ SHMKIT_EXTERN int shmkit_listen(shmkit_conn **out, const char *endpoint);
  * users (or gone before they could be seen) it turns away meanwhile. A
  * listener running as the overflow uid (see "Endpoints") turns every
  * connection away, and so ends in SHMKIT_ETIMEDOUT. */
-SHMKIT_EXTERN int shmkit_accept(shmkit_conn *listener, shmkit_conn **out,
+SHMKIT_EXTERN int shmkit_accept(shmkit_conn **out, shmkit_conn *listener,
                                 int timeout_ms);
 
 /* Connects to an endpoint. Fails with SHMKIT_ENAME, SHMKIT_ENOENT (nobody
@@ -740,9 +748,9 @@ SHMKIT_EXTERN int shmkit_conn_peer(const shmkit_conn *conn, shmkit_peer *peer);
  * in shmkit_conn_recv() (in a thread of its own if need be). */
 SHMKIT_EXTERN shmkit_handle shmkit_conn_handle(const shmkit_conn *conn);
 
-/* A connection's token, "shmkit1:<handle>:conn", for a child that inherits
- * it (shmkit_spawn_options.conns); returns its length as
- * shmkit_region_token() does. */
+/* Writes a connection's token, "shmkit1:<handle>:conn", for a child that
+ * inherits it (shmkit_spawn_options.conns), as shmkit_region_token() does;
+ * SHMKIT_EINVAL for a listener. */
 SHMKIT_EXTERN int shmkit_conn_token(const shmkit_conn *conn, char *buf,
                                     size_t buf_size);
 

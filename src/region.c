@@ -141,8 +141,8 @@ int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
   return 0;
 }
 
-int shmkit_region_dup_readonly(const shmkit_region *region,
-                               shmkit_region **out) {
+int shmkit_region_dup_readonly(shmkit_region **out,
+                               const shmkit_region *region) {
   const char *name;
   shmkit_handle h;
   int err;
@@ -192,9 +192,13 @@ int shmkit_region_seal(shmkit_region *region, unsigned seals) {
   return 0;
 }
 
-int shmkit_region_seals(const shmkit_region *region) {
-  if (region == NULL) return SHMKIT_EINVAL;
-  return shmkit__os_seals(region->handle);
+int shmkit_region_seals(const shmkit_region *region, unsigned *seals) {
+  int got;
+
+  if (region == NULL || seals == NULL) return SHMKIT_EINVAL;
+  if ((got = shmkit__os_seals(region->handle)) < 0) return got;
+  *seals = (unsigned)got;
+  return 0;
 }
 
 size_t shmkit_granularity(void) {
