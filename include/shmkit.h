@@ -346,13 +346,17 @@ SHMKIT_EXTERN int shmkit_region_seals(const shmkit_region *region,
 /* ---------------------------------------------------------------- views */
 
 /* Maps `length` bytes of the region, starting at byte `offset`, into this
- * process, with `access` SHMKIT_READ_ONLY or SHMKIT_READ_WRITE. Any offset
- * and length are allowed: shmkit maps from the page (POSIX) or allocation
+ * process, with `access` SHMKIT_READ_ONLY or SHMKIT_READ_WRITE. A length of
+ * 0 maps from `offset` to the end of the region (shmkit_view_map(&v, r, 0,
+ * 0, ...) maps all of it; shmkit_view_size() says how much). Any offset and
+ * length are allowed: shmkit maps from the page (POSIX) or allocation
  * granularity (Windows, 64 KiB) boundary below `offset` and points the view's
  * data at the byte asked for.
  *
- * Fails with SHMKIT_EINVAL (NULL, length 0, bad access), SHMKIT_ERANGE
- * (offset + length beyond the region's size, or overflowing), SHMKIT_EACCES
+ * Fails with SHMKIT_EINVAL (NULL, bad access), SHMKIT_ERANGE (offset +
+ * length beyond the region's size, or overflowing; an offset at or past the
+ * end), SHMKIT_E2BIG (length 0 and the rest of the region does not fit
+ * this process's address space: 32-bit systems), SHMKIT_EACCES
  * (a writable view of a read-only region), SHMKIT_EPERM (a writable view of a
  * region sealed against writes), SHMKIT_ENOMEM (no address space).
  *
