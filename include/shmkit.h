@@ -343,6 +343,26 @@ SHMKIT_EXTERN int shmkit_region_seal(shmkit_region *region, unsigned seals);
 SHMKIT_EXTERN int shmkit_region_seals(const shmkit_region *region,
                                       unsigned *seals);
 
+/* Freezes the region and makes a read-only copy to hand out, in one call:
+ * seals it against writes, shrinking and growing (SHMKIT_SEAL_WRITE,
+ * SHMKIT_SEAL_SHRINK, SHMKIT_SEAL_GROW), then makes *out as
+ * shmkit_region_dup_readonly() does. Fill the memory and unmap every
+ * writable view first (Linux refuses the write seal while one exists:
+ * SHMKIT_EBUSY); read-only views may stay.
+ *
+ * What it guarantees: whoever gets the copy can neither write nor resize
+ * the memory, on every system. Where seals exist (Linux memfds: anonymous
+ * regions) nobody can any more, this region included, and a receiver can
+ * check it (shmkit_region_seals()). Where they do not (Windows, other POSIX
+ * systems, SHMKIT_PORTABLE) the region itself still writes: do not keep
+ * writable views of memory you freeze there. Fails with SHMKIT_EINVAL
+ * (NULL), SHMKIT_EACCES (a read-only region), SHMKIT_EBUSY (above),
+ * SHMKIT_EPERM (Linux: a named region, born sealed against new seals), and
+ * what shmkit_region_dup_readonly() fails with (SHMKIT_ENOTSUP: an
+ * anonymous region on other POSIX systems). The caller owns *out. */
+SHMKIT_EXTERN int shmkit_region_freeze(shmkit_region **out,
+                                       shmkit_region *region);
+
 /* ---------------------------------------------------------------- views */
 
 /* Maps `length` bytes of the region, starting at byte `offset`, into this

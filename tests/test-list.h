@@ -19,6 +19,7 @@ TEST(view_any_offset)
 TEST(view_range_errors)
 TEST(view_many_at_once)
 TEST(view_length_zero_to_end)
+TEST(freeze_hands_out_unwritable_copy)
 TEST(view_readonly_faults)
 TEST(named_create_open_remove)
 TEST(named_bad_names)
@@ -130,6 +131,7 @@ TEST_FAULT(fault_conn_endpoints)
 TEST_POSIX(spawn_signals_default) /* signal dispositions, /proc/self/status */
 TEST_POSIX(spawn_e2big)           /* ARG_MAX */
 
+CHILD(frozen_receiver)
 CHILD(named_peer)
 CHILD(list_handles)
 CHILD(token_peer)
