@@ -73,7 +73,9 @@ extern "C" {
   XX(ENAME, -7, "invalid name")                                                \
   XX(ERANGE, -8, "offset or length outside the region")                        \
   XX(E2BIG, -9, "too large (a size, a message or the arguments)")              \
-  XX(EBADF, -10, "not an open handle")                                         \
+  XX(EBADF, -10,                                                               \
+     "not an open handle (a token's: not inherited? list it in the "          \
+     "spawn options' regions or conns)")                                       \
   XX(ENOTSHM, -11, "not a shared memory object (or not a connection)")         \
   XX(ENOTSUP, -12, "not supported on this platform or build")                  \
   XX(EPERM, -13, "operation not permitted")                                    \

@@ -11,6 +11,7 @@
  * promise wherever it runs. */
 TEST(error_names)
 TEST(error_texts_not_only_regions)
+TEST(error_text_not_inherited)
 TEST(region_create_sizes)
 TEST(region_bad_arguments)
 TEST(region_sparse_over_4g)
