@@ -213,7 +213,7 @@ static void setup(void) {
   if ((err = shmkit_region_create(&region, REGION_SIZE, 0)) != 0)
     die_shmkit("shmkit_region_create", 0, err);
   region_fd = (int)shmkit_region_handle(region);
-  if ((err = shmkit_region_token(region, token, sizeof(token))) < 0)
+  if ((err = shmkit_region_token(region, token, sizeof(token))) != 0)
     die_shmkit("shmkit_region_token", 0, err);
   child_argv[0] = self;
   child_argv[1] = "--child";

@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
   o.argv = child_argv;
   if ((err = shmkit_spawn(&child, &o)) != 0)
     return fail("server", "spawn", err);
-  if ((err = shmkit_accept(listener, &c, 10000)) != 0)
+  if ((err = shmkit_accept(&c, listener, 10000)) != 0)
     return fail("server", "accept", err);
   shmkit_conn_peer(c, &peer);
   printf("server: pid %lld connected (the child is %lld)\n",

@@ -65,7 +65,7 @@ static int run_child(const char *self, shmkit_region *region, int via_env) {
   shmkit_process *p;
   int err, code, sig;
 
-  if ((err = shmkit_region_token(region, token, sizeof(token))) < 0)
+  if ((err = shmkit_region_token(region, token, sizeof(token))) != 0)
     return fail("parent", "token", err);
   snprintf(env, sizeof(env), "%s=%s", ENV_NAME, token);
   memset(&o, 0, sizeof(o));

@@ -17,7 +17,8 @@ int main(int argc, char **argv) {
   shmkit_conn *c;
   shmkit_view *view;
   shmkit_region *r;
-  int err, seals, waited = 0;
+  unsigned seals = 0;
+  int err, waited = 0;
 
   setvbuf(stdout, NULL, _IONBF, 0);
   /* The server may still be starting: wait up to 10 s for its endpoint. */
@@ -39,12 +40,11 @@ int main(int argc, char **argv) {
   }
   r = msg.regions[0];
 
-  seals = shmkit_region_seals(r);
+  err = shmkit_region_seals(r, &seals);
   printf("client: got a %s region of %llu bytes, seals 0x%x\n",
          shmkit_region_access(r) == SHMKIT_READ_ONLY ? "read-only" : "writable",
-         (unsigned long long)shmkit_region_size(r), seals < 0 ? 0 : seals);
-  if (seals < 0 || ((unsigned)seals & need) != need ||
-      shmkit_region_size(r) < SEAL_SIZE) {
+         (unsigned long long)shmkit_region_size(r), seals);
+  if (err != 0 || (seals & need) != need || shmkit_region_size(r) < SEAL_SIZE) {
     fprintf(stderr, "client: not sealed as promised; not using it\n");
     shmkit_region_close(r);
     return 1;

@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
   shmkit_view_unmap(view);
   if ((err = shmkit_region_seal(region, seals)) != 0)
     return fail("seal (Linux memfds only)", err);
-  if ((err = shmkit_region_dup_readonly(region, &ro)) != 0)
+  if ((err = shmkit_region_dup_readonly(&ro, region)) != 0)
     return fail("read-only copy", err);
   printf("server: region sealed (no shrink, no grow, no write), read-only "
          "copy ready\n");
@@ -43,7 +43,7 @@ int main(int argc, char **argv) {
     shmkit_conn *c;
     shmkit_peer peer;
 
-    if ((err = shmkit_accept(listener, &c, 10000)) != 0) {
+    if ((err = shmkit_accept(&c, listener, 10000)) != 0) {
       fail("accept", err);
       break;
     }

@@ -8,9 +8,15 @@
  *
  * Conventions, for every function below:
  *
- *  - A function that can fail returns an int: 0 (or a non-negative value where
- *    documented) on success, a negative SHMKIT_E... code on failure.
- *    shmkit_strerror() and shmkit_err_name() turn a code into text.
+ *  - A function that can fail returns an int: 0 on success, a negative
+ *    SHMKIT_E... code on failure, and nothing else; what it produces goes
+ *    through out-parameters. shmkit_strerror() and shmkit_err_name() turn a
+ *    code into text. Functions that cannot fail (getters such as
+ *    shmkit_region_size()) return their value.
+ *  - Argument order: a function that makes an object takes where to put it
+ *    first (shmkit_region_create(&r, ...), shmkit_accept(&c, listener,
+ *    ...)); every other function takes the object it acts on first, then
+ *    what it reads, then where its results go.
  *  - On failure, out-parameters are set to NULL and nothing is left open:
  *    no descriptor, no handle, no mapping, no name.
  *  - Besides the codes each function lists, any call that asks the system
@@ -67,7 +73,9 @@ extern "C" {
   XX(ENAME, -7, "invalid name")                                                \
   XX(ERANGE, -8, "offset or length outside the region")                        \
   XX(E2BIG, -9, "too large (a size, a message or the arguments)")              \
-  XX(EBADF, -10, "not an open handle")                                         \
+  XX(EBADF, -10,                                                               \
+     "not an open handle (a token's: not inherited? list it in the "          \
+     "spawn options' regions or conns)")                                       \
   XX(ENOTSHM, -11, "not a shared memory object (or not a connection)")         \
   XX(ENOTSUP, -12, "not supported on this platform or build")                  \
   XX(EPERM, -13, "operation not permitted")                                    \
@@ -279,8 +287,8 @@ SHMKIT_EXTERN int shmkit_region_adopt(shmkit_region **out, shmkit_handle handle,
  * Fails with SHMKIT_EINVAL (NULL), SHMKIT_EPERM (above), SHMKIT_ENOTSUP,
  * SHMKIT_ENOENT, SHMKIT_EMFILE, SHMKIT_ENOMEM. The caller owns *out; the
  * original region is unchanged (but for the mode, above). */
-SHMKIT_EXTERN int shmkit_region_dup_readonly(const shmkit_region *region,
-                                             shmkit_region **out);
+SHMKIT_EXTERN int shmkit_region_dup_readonly(shmkit_region **out,
+                                             const shmkit_region *region);
 
 /* Closes the region's handle. Views already mapped stay valid: the memory
  * lives until the last handle and the last view of it, in every process, are
@@ -331,20 +339,46 @@ SHMKIT_EXTERN shmkit_handle shmkit_region_handle(const shmkit_region *region);
  * with SHMKIT_EPERM. */
 SHMKIT_EXTERN int shmkit_region_seal(shmkit_region *region, unsigned seals);
 
-/* The region's seals, a combination of SHMKIT_SEAL_... (>= 0), or
- * SHMKIT_ENOTSUP where sealing does not exist. */
-SHMKIT_EXTERN int shmkit_region_seals(const shmkit_region *region);
+/* Reads the region's seals, a combination of SHMKIT_SEAL_..., into *seals.
+ * Fails with SHMKIT_EINVAL (NULL) or SHMKIT_ENOTSUP where sealing does not
+ * exist. */
+SHMKIT_EXTERN int shmkit_region_seals(const shmkit_region *region,
+                                      unsigned *seals);
+
+/* Freezes the region and makes a read-only copy to hand out, in one call:
+ * seals it against writes, shrinking and growing (SHMKIT_SEAL_WRITE,
+ * SHMKIT_SEAL_SHRINK, SHMKIT_SEAL_GROW), then makes *out as
+ * shmkit_region_dup_readonly() does. Fill the memory and unmap every
+ * writable view first (Linux refuses the write seal while one exists:
+ * SHMKIT_EBUSY); read-only views may stay.
+ *
+ * What it guarantees: whoever gets the copy can neither write nor resize
+ * the memory, on every system. Where seals exist (Linux memfds: anonymous
+ * regions) nobody can any more, this region included, and a receiver can
+ * check it (shmkit_region_seals()). Where they do not (Windows, other POSIX
+ * systems, SHMKIT_PORTABLE) the region itself still writes: do not keep
+ * writable views of memory you freeze there. Fails with SHMKIT_EINVAL
+ * (NULL), SHMKIT_EACCES (a read-only region), SHMKIT_EBUSY (above),
+ * SHMKIT_EPERM (Linux: a named region, born sealed against new seals), and
+ * what shmkit_region_dup_readonly() fails with (SHMKIT_ENOTSUP: an
+ * anonymous region on other POSIX systems). The caller owns *out. */
+SHMKIT_EXTERN int shmkit_region_freeze(shmkit_region **out,
+                                       shmkit_region *region);
 
 /* ---------------------------------------------------------------- views */
 
 /* Maps `length` bytes of the region, starting at byte `offset`, into this
- * process, with `access` SHMKIT_READ_ONLY or SHMKIT_READ_WRITE. Any offset
- * and length are allowed: shmkit maps from the page (POSIX) or allocation
+ * process, with `access` SHMKIT_READ_ONLY or SHMKIT_READ_WRITE. A length of
+ * 0 maps from `offset` to the end of the region (shmkit_view_map(&v, r, 0,
+ * 0, ...) maps all of it; shmkit_view_size() says how much). Any offset and
+ * length are allowed: shmkit maps from the page (POSIX) or allocation
  * granularity (Windows, 64 KiB) boundary below `offset` and points the view's
  * data at the byte asked for.
  *
- * Fails with SHMKIT_EINVAL (NULL, length 0, bad access), SHMKIT_ERANGE
- * (offset + length beyond the region's size, or overflowing), SHMKIT_EACCES
+ * Fails with SHMKIT_EINVAL (NULL, bad access), SHMKIT_ERANGE (offset +
+ * length beyond the region's size, or overflowing; an offset at or past the
+ * end), SHMKIT_E2BIG (length 0 and the rest of the region does not fit
+ * this process's address space: 32-bit systems), SHMKIT_EACCES
  * (a writable view of a read-only region), SHMKIT_EPERM (a writable view of a
  * region sealed against writes), SHMKIT_ENOMEM (no address space).
  *
@@ -386,9 +420,9 @@ SHMKIT_EXTERN size_t shmkit_view_size(const shmkit_view *view);
  * (docs/protocol.md, "Versions"). */
 #define SHMKIT_TOKEN_MAX 64
 
-/* Writes the region's token into buf (NUL-terminated) and returns its length.
- * Fails with SHMKIT_EINVAL (NULL) or SHMKIT_E2BIG (buf_size too small; a
- * buffer of SHMKIT_TOKEN_MAX is always enough). The token names the handle
+/* Writes the region's token into buf, NUL-terminated. Fails with
+ * SHMKIT_EINVAL (NULL) or SHMKIT_E2BIG (buf_size too small; a buffer of
+ * SHMKIT_TOKEN_MAX is always enough). The token names the handle
  * this process has; it means something only to a process that inherited that
  * handle. */
 SHMKIT_EXTERN int shmkit_region_token(const shmkit_region *region, char *buf,
@@ -615,7 +649,7 @@ SHMKIT_EXTERN int shmkit_listen(shmkit_conn **out, const char *endpoint);
  * users (or gone before they could be seen) it turns away meanwhile. A
  * listener running as the overflow uid (see "Endpoints") turns every
  * connection away, and so ends in SHMKIT_ETIMEDOUT. */
-SHMKIT_EXTERN int shmkit_accept(shmkit_conn *listener, shmkit_conn **out,
+SHMKIT_EXTERN int shmkit_accept(shmkit_conn **out, shmkit_conn *listener,
                                 int timeout_ms);
 
 /* Connects to an endpoint. Fails with SHMKIT_ENAME, SHMKIT_ENOENT (nobody
@@ -740,9 +774,9 @@ SHMKIT_EXTERN int shmkit_conn_peer(const shmkit_conn *conn, shmkit_peer *peer);
  * in shmkit_conn_recv() (in a thread of its own if need be). */
 SHMKIT_EXTERN shmkit_handle shmkit_conn_handle(const shmkit_conn *conn);
 
-/* A connection's token, "shmkit1:<handle>:conn", for a child that inherits
- * it (shmkit_spawn_options.conns); returns its length as
- * shmkit_region_token() does. */
+/* Writes a connection's token, "shmkit1:<handle>:conn", for a child that
+ * inherits it (shmkit_spawn_options.conns), as shmkit_region_token() does;
+ * SHMKIT_EINVAL for a listener. */
 SHMKIT_EXTERN int shmkit_conn_token(const shmkit_conn *conn, char *buf,
                                     size_t buf_size);
 

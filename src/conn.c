@@ -92,7 +92,7 @@ int shmkit_listen(shmkit_conn **out, const char *endpoint) {
   return 0;
 }
 
-int shmkit_accept(shmkit_conn *listener, shmkit_conn **out, int timeout_ms) {
+int shmkit_accept(shmkit_conn **out, shmkit_conn *listener, int timeout_ms) {
   int64_t deadline = 0, left = -1;
   shmkit_handle h;
   int err;
@@ -285,7 +285,9 @@ int shmkit_conn_peer(const shmkit_conn *c, shmkit_peer *peer) {
 int shmkit_conn_token(const shmkit_conn *c, char *buf, size_t buf_size) {
   if (c == NULL || buf == NULL || c->lis != NULL) return SHMKIT_EINVAL;
   return shmkit__token_format_conn(shmkit__os_conn_handle(c->os), buf,
-                                   buf_size);
+                                   buf_size) < 0
+             ? SHMKIT_E2BIG
+             : 0;
 }
 
 int shmkit_conn_from_token(shmkit_conn **out, const char *token) {

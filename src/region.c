@@ -141,8 +141,8 @@ int shmkit__region_adopt(shmkit_region **out, shmkit_handle handle, int access,
   return 0;
 }
 
-int shmkit_region_dup_readonly(const shmkit_region *region,
-                               shmkit_region **out) {
+int shmkit_region_dup_readonly(shmkit_region **out,
+                               const shmkit_region *region) {
   const char *name;
   shmkit_handle h;
   int err;
@@ -192,9 +192,29 @@ int shmkit_region_seal(shmkit_region *region, unsigned seals) {
   return 0;
 }
 
-int shmkit_region_seals(const shmkit_region *region) {
+int shmkit_region_seals(const shmkit_region *region, unsigned *seals) {
+  int got;
+
+  if (region == NULL || seals == NULL) return SHMKIT_EINVAL;
+  if ((got = shmkit__os_seals(region->handle)) < 0) return got;
+  *seals = (unsigned)got;
+  return 0;
+}
+
+int shmkit_region_freeze(shmkit_region **out, shmkit_region *region) {
+  const unsigned seals =
+      SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW | SHMKIT_SEAL_WRITE;
+  int err;
+
+  if (out == NULL) return SHMKIT_EINVAL;
+  *out = NULL;
   if (region == NULL) return SHMKIT_EINVAL;
-  return shmkit__os_seals(region->handle);
+  if (region->access != SHMKIT_READ_WRITE) return SHMKIT_EACCES;
+  /* Where seals exist, nobody may change the memory from now on; where
+   * they do not, the read-only copy alone is what the receiver gets. */
+  err = shmkit_region_seal(region, seals);
+  if (err != 0 && err != SHMKIT_ENOTSUP) return err;
+  return shmkit_region_dup_readonly(out, region);
 }
 
 size_t shmkit_granularity(void) {

@@ -90,7 +90,7 @@ int shmkit_region_token(const shmkit_region *region, char *buf,
   t.handle = region->handle;
   t.size = region->size;
   t.access = shmkit__region_claim(region, 1);
-  return shmkit__token_format(&t, buf, buf_size);
+  return shmkit__token_format(&t, buf, buf_size) < 0 ? SHMKIT_E2BIG : 0;
 }
 
 int shmkit_region_from_token(shmkit_region **out, const char *token) {

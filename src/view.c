@@ -21,16 +21,22 @@ int shmkit_view_map(shmkit_view **out, shmkit_region *region, uint64_t offset,
 
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
-  if (region == NULL || length == 0) return SHMKIT_EINVAL;
+  if (region == NULL) return SHMKIT_EINVAL;
   if ((err = shmkit__access_check(access)) != 0) return err;
   if (access == SHMKIT_READ_WRITE && region->access != SHMKIT_READ_WRITE)
     return SHMKIT_EACCES;
-  /* offset + length <= size, written so that neither side can overflow. */
-  if (offset > region->size || length > region->size - offset)
+  /* offset + length <= size, written so that neither side can overflow;
+   * a length of 0 is the rest of the region, which must not be empty. */
+  if (offset >= region->size || (length != 0 && length > region->size - offset))
     return SHMKIT_ERANGE;
 
   aligned = offset & ~(uint64_t)(shmkit__os_granularity() - 1);
   lead = (size_t)(offset - aligned); /* < granularity, fits a size_t */
+  if (length == 0) {
+    uint64_t rest = region->size - offset;
+    if (rest > SIZE_MAX - lead) return SHMKIT_E2BIG; /* 32-bit systems */
+    length = (size_t)rest;
+  }
   if (length > SIZE_MAX - lead) return SHMKIT_ERANGE;
 
   if ((v = malloc(sizeof(*v))) == NULL) return SHMKIT_ENOMEM;

@@ -45,13 +45,13 @@ shmkit_conn *test_conn_child_args(const char *child, shmkit_region *region,
   int n = 0;
 
   ASSERT_OK(shmkit_conn_pair(&a, &b));
-  ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
+  ASSERT_OK(shmkit_conn_token(b, tok, sizeof(tok)));
   memset(&o, 0, sizeof(o));
   o.conns = &b;
   o.conn_count = 1;
   all[n++] = tok;
   if (region != NULL) {
-    ASSERT(shmkit_region_token(region, rtok, sizeof(rtok)) > 0);
+    ASSERT_OK(shmkit_region_token(region, rtok, sizeof(rtok)));
     all[n++] = rtok;
     o.regions = &region;
     o.region_count = 1;
@@ -117,6 +117,13 @@ shmkit_region *region_with(const char *text) {
   return region_sized_with(text, 4096);
 }
 
+unsigned seals_of(const shmkit_region *r) {
+  unsigned seals;
+
+  ASSERT_OK(shmkit_region_seals(r, &seals));
+  return seals;
+}
+
 void write_text(shmkit_region *r, const char *text) {
   shmkit_view *v;
 
@@ -159,7 +166,7 @@ shmkit_process *spawn_child(const char *child, const char *const *args,
 }
 
 void token_of(shmkit_region *r, char buf[SHMKIT_TOKEN_MAX]) {
-  ASSERT(shmkit_region_token(r, buf, SHMKIT_TOKEN_MAX) > 0);
+  ASSERT_OK(shmkit_region_token(r, buf, SHMKIT_TOKEN_MAX));
 }
 
 /* 1 if the handle list "0 1 2 7 " has `h`. */

@@ -305,6 +305,10 @@ int test_try_map_writable(shmkit_handle h, size_t size) {
   return 1;
 }
 
+int test_try_resize(shmkit_handle h, uint64_t size) {
+  return ftruncate((int)h, (off_t)size) == 0;
+}
+
 int test_kill_signal(void) {
   return SIGKILL;
 }

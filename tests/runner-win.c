@@ -343,6 +343,11 @@ int test_try_map_writable(shmkit_handle h, size_t size) {
   return 1;
 }
 
+int test_try_resize(shmkit_handle h, uint64_t size) {
+  (void)h, (void)size;
+  return 0;
+}
+
 int test_kill_signal(void) {
   return 0;
 }

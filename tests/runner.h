@@ -118,6 +118,10 @@ const char *test_make_file(char *buf, size_t size, const char *tag,
 void test_remove(const char *path);
 /* 1 if a writable shared mapping of `h` succeeds at the system level. */
 int test_try_map_writable(shmkit_handle h, size_t size);
+/* 1 if the object behind `h` could be made `size` bytes long at the system
+ * level (POSIX ftruncate; Windows has no call that resizes a section backed
+ * by the paging file: always 0). */
+int test_try_resize(shmkit_handle h, uint64_t size);
 /* What shmkit_process_wait() reports for a killed process. */
 int test_kill_signal(void);
 int test_kill_exit_code(void);

@@ -96,6 +96,9 @@ void close_msg(shmkit_msg *m);
 shmkit_region *region_sized_with(const char *text, uint64_t size);
 shmkit_region *region_with(const char *text);
 
+/* The region's seals (shmkit_region_seals), which must be readable. */
+unsigned seals_of(const shmkit_region *r);
+
 /* Writes `text` at the start of a region; checks the text there. */
 void write_text(shmkit_region *r, const char *text);
 void expect_text(shmkit_region *r, const char *text);

@@ -184,7 +184,7 @@ TEST_IMPL(conn_pull) {
   ASSERT_OK(shmkit_region_create(&rep, 4096, 0));
   ASSERT_OK(shmkit_view_map(&v, rep, 0, 4096, SHMKIT_READ_WRITE));
   info = shmkit_view_data(v);
-  ASSERT(shmkit_region_token(rep, tok, sizeof(tok)) > 0);
+  ASSERT_OK(shmkit_region_token(rep, tok, sizeof(tok)));
   memset(&o, 0, sizeof(o));
   o.regions = &rep;
   o.region_count = 1;
@@ -277,8 +277,8 @@ TEST_IMPL(conn_end_handed_on) {
 
   ASSERT_OK(shmkit_listen(&l, test_name(name, "on")));
   ASSERT_OK(shmkit_connect(&c, name, 10000));
-  ASSERT_OK(shmkit_accept(l, &s, 10000));
-  ASSERT(shmkit_conn_token(c, tok, sizeof(tok)) > 0);
+  ASSERT_OK(shmkit_accept(&s, l, 10000));
+  ASSERT_OK(shmkit_conn_token(c, tok, sizeof(tok)));
   memset(&o, 0, sizeof(o));
   o.conns = &c;
   o.conn_count = 1;

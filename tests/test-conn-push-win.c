@@ -67,7 +67,7 @@ TEST_IMPL(conn_push_to_receiver_that_cannot_pull_win) {
   o.file = test_self_path();
   o.argv = argv;
   ASSERT_OK(shmkit_spawn(&p, &o));
-  ASSERT_OK(shmkit_accept(l, &a, 30000));
+  ASSERT_OK(shmkit_accept(&a, l, 30000));
   n = test_open_handles();
   /* Nothing is pushed to us before this word. */
   ASSERT_OK(shmkit_conn_send(a, "go", 3, NULL, 0, 30000));
@@ -132,7 +132,7 @@ CHILD_IMPL(push_sender) {
   ASSERT_STR_EQ(buf, "go");
   rw = region_with("writable");
   src = region_with("read-only");
-  ASSERT_OK(shmkit_region_dup_readonly(src, &ro));
+  ASSERT_OK(shmkit_region_dup_readonly(&ro, src));
   both[0] = rw;
   both[1] = ro;
   ASSERT_OK(shmkit_conn_send(c, "pushed", 7, both, 2, 30000));
@@ -520,7 +520,7 @@ static void sandbox_round(shmkit_region *ro, int read_first) {
                             &saved),
             ERROR_SUCCESS);
   ASSERT_OK(shmkit_conn_pair(&a, &b));
-  ASSERT(shmkit_conn_token(b, tok, sizeof(tok)) > 0);
+  ASSERT_OK(shmkit_conn_token(b, tok, sizeof(tok)));
   memset(&m, 0, sizeof(m));
   if (read_first) ASSERT_ERR(shmkit_conn_recv(a, &m, 0), SHMKIT_ETIMEDOUT);
   deny_process_access();
@@ -551,7 +551,7 @@ TEST_IMPL(conn_push_to_sandboxed_child_win) {
   shmkit_region *rw, *ro;
 
   rw = region_with("for the sandbox");
-  ASSERT_OK(shmkit_region_dup_readonly(rw, &ro));
+  ASSERT_OK(shmkit_region_dup_readonly(&ro, rw));
   sandbox_round(ro, 1);
   sandbox_round(ro, 0);
   expect_text(rw, "for the sandbox");

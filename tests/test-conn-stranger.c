@@ -49,7 +49,7 @@ TEST_IMPL(conn_other_user) {
   ASSERT_OK(shmkit_listen(&l, name));
   test_spawn(&p, "stranger_connects", args, SHMKIT_INVALID_HANDLE);
   ASSERT_EQ(test_wait(&p, 30000), 0);
-  ASSERT_ERR(shmkit_accept(l, &s, 200), SHMKIT_ETIMEDOUT);
+  ASSERT_ERR(shmkit_accept(&s, l, 200), SHMKIT_ETIMEDOUT);
   shmkit_conn_close(l);
 
   /* A stranger that takes our endpoint's name first is not believed. */
@@ -202,7 +202,7 @@ CHILD_IMPL(refusing_listener) {
   ASSERT_OK(shmkit_listen(&l, argv[2]));
   ASSERT_EQ(write(fd, "y", 1), 1);
   ASSERT_EQ(read(fd, &byte, 1), 1);
-  ASSERT_ERR(shmkit_accept(l, &c, 300), SHMKIT_ETIMEDOUT);
+  ASSERT_ERR(shmkit_accept(&c, l, 300), SHMKIT_ETIMEDOUT);
   ASSERT_NULL(c);
   shmkit_conn_close(l);
   return 0;
@@ -242,7 +242,7 @@ TEST_IMPL(conn_accept_deadline) {
     fargs[0] = "setuid";
     ASSERT_OK(shmkit_listen(&l, name));
     test_spawn(&f, "flood_connect", fargs, SHMKIT_INVALID_HANDLE);
-    ASSERT_ERR(shmkit_accept(l, &c, 300), SHMKIT_ETIMEDOUT);
+    ASSERT_ERR(shmkit_accept(&c, l, 300), SHMKIT_ETIMEDOUT);
     ASSERT_NULL(c);
     kill((pid_t)f.id, SIGKILL);
     test_wait(&f, 30000);

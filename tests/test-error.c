@@ -52,3 +52,14 @@ TEST_IMPL(error_texts_not_only_regions) {
   }
   return 0;
 }
+
+/* A child that was not given its region gets SHMKIT_EBADF from the token:
+ * the text says what was probably forgotten. */
+TEST_IMPL(error_text_not_inherited) {
+  shmkit_region *r;
+
+  ASSERT_ERR(shmkit_region_from_token(&r, "shmkit1:4000:4096:rw"),
+             SHMKIT_EBADF);
+  ASSERT(strstr(shmkit_strerror(SHMKIT_EBADF), "inherited") != NULL);
+  return 0;
+}

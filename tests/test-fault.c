@@ -195,7 +195,7 @@ static const int open_errors[] = {SHMKIT_ENAME,
 
 static int dup_named(void *p) {
   region_ctx *c = p;
-  return shmkit_region_dup_readonly(c->r, &c->out);
+  return shmkit_region_dup_readonly(&c->out, c->r);
 }
 
 static const int dup_errors[] = {SHMKIT_EINVAL, SHMKIT_ENOTSUP, SHMKIT_ENOENT,
@@ -267,7 +267,7 @@ static const int token_errors[] = {SHMKIT_ETOKEN,    SHMKIT_EBADF,
 
 static int dup_anon(void *p) {
   region_ctx *c = p;
-  return shmkit_region_dup_readonly(c->r, &c->out);
+  return shmkit_region_dup_readonly(&c->out, c->r);
 }
 
 TEST_IMPL(fault_region_use) {
@@ -472,7 +472,7 @@ static void listen_undo(void *p, int err) {
   conn_ctx *c = p;
   if (err == 0) {
     ASSERT_OK(shmkit_connect(&c->a, c->name, 5000));
-    ASSERT_OK(shmkit_accept(c->l, &c->b, 5000));
+    ASSERT_OK(shmkit_accept(&c->b, c->l, 5000));
     shmkit_conn_close(c->a);
     shmkit_conn_close(c->b);
   } else {
@@ -498,7 +498,7 @@ static int connect_call(void *p) {
 static void connect_undo(void *p, int err) {
   conn_ctx *c = p;
   if (err == 0) {
-    ASSERT_OK(shmkit_accept(c->l, &c->b, 5000));
+    ASSERT_OK(shmkit_accept(&c->b, c->l, 5000));
     shmkit_conn_close(c->b);
   } else {
     ASSERT_NULL(c->a);
@@ -515,7 +515,7 @@ static void pending_setup(void *p) {
 
 static int accept_call(void *p) {
   conn_ctx *c = p;
-  return shmkit_accept(c->l, &c->b, 0);
+  return shmkit_accept(&c->b, c->l, 0);
 }
 
 static void accept_undo(void *p, int err) {

@@ -19,7 +19,7 @@ TEST_IMPL(leak_cycles) {
     ASSERT_OK(shmkit_region_create_named(&named, name, 8192, 0));
     ASSERT_OK(shmkit_region_open(&opened, name, SHMKIT_READ_ONLY));
     ASSERT_OK(shmkit_view_map(&w, opened, 100, 5000, SHMKIT_READ_ONLY));
-    ASSERT_OK(shmkit_region_dup_readonly(named, &ro));
+    ASSERT_OK(shmkit_region_dup_readonly(&ro, named));
     test_forget_name(name);
     shmkit_region_close(r); /* before its view, on purpose */
     shmkit_view_unmap(v);

@@ -11,6 +11,7 @@
  * promise wherever it runs. */
 TEST(error_names)
 TEST(error_texts_not_only_regions)
+TEST(error_text_not_inherited)
 TEST(region_create_sizes)
 TEST(region_bad_arguments)
 TEST(region_sparse_over_4g)
@@ -18,6 +19,8 @@ TEST(region_close_keeps_views)
 TEST(view_any_offset)
 TEST(view_range_errors)
 TEST(view_many_at_once)
+TEST(view_length_zero_to_end)
+TEST(freeze_hands_out_unwritable_copy)
 TEST(view_readonly_faults)
 TEST(named_create_open_remove)
 TEST(named_bad_names)
@@ -129,6 +132,7 @@ TEST_FAULT(fault_conn_endpoints)
 TEST_POSIX(spawn_signals_default) /* signal dispositions, /proc/self/status */
 TEST_POSIX(spawn_e2big)           /* ARG_MAX */
 
+CHILD(frozen_receiver)
 CHILD(named_peer)
 CHILD(list_handles)
 CHILD(token_peer)

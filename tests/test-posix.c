@@ -90,7 +90,7 @@ TEST_IMPL(named_mode_0600) {
   ASSERT_OK(shmkit_region_create(&r, 100, 0));
   if (test_linux_ext()) {
     shmkit_region *ro;
-    ASSERT_OK(shmkit_region_dup_readonly(r, &ro));
+    ASSERT_OK(shmkit_region_dup_readonly(&ro, r));
     shmkit_region_close(ro);
   }
   ASSERT_EQ(fstat((int)shmkit_region_handle(r), &st), 0);
@@ -283,10 +283,10 @@ TEST_IMPL(named_open_never_blocks) {
   ASSERT_EQ(mkfifo(path, 0600), 0);
   alarm(HANG_LIMIT_S);
   if (test_linux_ext()) { /* reopened through /proc, not by name */
-    ASSERT_OK(shmkit_region_dup_readonly(named, &r));
+    ASSERT_OK(shmkit_region_dup_readonly(&r, named));
     shmkit_region_close(r);
   } else {
-    ASSERT_ERR(shmkit_region_dup_readonly(named, &r), SHMKIT_ENOENT);
+    ASSERT_ERR(shmkit_region_dup_readonly(&r, named), SHMKIT_ENOENT);
     ASSERT_NULL(r);
   }
   alarm(0);
@@ -514,7 +514,7 @@ TEST_IMPL(leak_failures) {
   n = test_open_handles();
   ASSERT_OK(shmkit_region_remove(name));
   if (!test_linux_ext()) { /* reopening by name finds nothing */
-    ASSERT_ERR(shmkit_region_dup_readonly(r, &x), SHMKIT_ENOENT);
+    ASSERT_ERR(shmkit_region_dup_readonly(&x, r), SHMKIT_ENOENT);
     SAME();
   }
 

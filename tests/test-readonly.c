@@ -41,7 +41,7 @@ static void check_readonly_region(shmkit_region *ro, const char *expect) {
   check_readonly_fd((int)shmkit_region_handle(ro),
                     (size_t)shmkit_region_size(ro), expect);
   /* A copy of a copy is read-only too. */
-  if (shmkit_region_dup_readonly(ro, &r) == 0) {
+  if (shmkit_region_dup_readonly(&r, ro) == 0) {
     ASSERT_EQ(shmkit_region_access(r), SHMKIT_READ_ONLY);
     shmkit_region_close(r);
   }
@@ -56,10 +56,10 @@ TEST_IMPL(readonly_copy) {
   strcpy(shmkit_view_data(v), "first");
   if (!test_linux_ext()) {
     /* Documented: without /proc an unnamed object cannot be reopened. */
-    ASSERT_ERR(shmkit_region_dup_readonly(r, &ro), SHMKIT_ENOTSUP);
+    ASSERT_ERR(shmkit_region_dup_readonly(&ro, r), SHMKIT_ENOTSUP);
     ASSERT_NULL(ro);
   } else {
-    ASSERT_OK(shmkit_region_dup_readonly(r, &ro));
+    ASSERT_OK(shmkit_region_dup_readonly(&ro, r));
     ASSERT_NE(shmkit_region_handle(ro), shmkit_region_handle(r));
     ASSERT_EQ(shmkit_region_size(ro), 8192);
     check_readonly_region(ro, "first");
@@ -82,7 +82,7 @@ TEST_IMPL(readonly_copy_named) {
   ASSERT_OK(shmkit_region_create_named(&r, name, 4096, 0));
   ASSERT_OK(shmkit_view_map(&v, r, 0, 4096, SHMKIT_READ_WRITE));
   strcpy(shmkit_view_data(v), "named");
-  ASSERT_OK(shmkit_region_dup_readonly(r, &ro));
+  ASSERT_OK(shmkit_region_dup_readonly(&ro, r));
   ASSERT_STR_EQ(shmkit_region_name(ro), name);
   check_readonly_region(ro, "named");
   shmkit_region_close(ro);
@@ -91,11 +91,11 @@ TEST_IMPL(readonly_copy_named) {
   ASSERT_OK(shmkit_region_remove(name));
   ASSERT_OK(shmkit_region_create_named(&other, name, 4096, 0));
   if (test_linux_ext()) {
-    ASSERT_OK(shmkit_region_dup_readonly(r, &ro)); /* by descriptor */
+    ASSERT_OK(shmkit_region_dup_readonly(&ro, r)); /* by descriptor */
     check_readonly_region(ro, "named");
     shmkit_region_close(ro);
   } else {
-    ASSERT_ERR(shmkit_region_dup_readonly(r, &ro), SHMKIT_ENOENT);
+    ASSERT_ERR(shmkit_region_dup_readonly(&ro, r), SHMKIT_ENOENT);
   }
   ASSERT_OK(shmkit_region_remove(name));
   shmkit_region_close(other);
@@ -119,7 +119,7 @@ TEST_IMPL(readonly_copy_other_process) {
     ASSERT_OK(shmkit_region_create_named(&r, test_name(name, "rop"), 4096, 0));
   ASSERT_OK(shmkit_view_map(&v, r, 0, 4096, SHMKIT_READ_WRITE));
   strcpy(shmkit_view_data(v), "look, don't touch");
-  ASSERT_OK(shmkit_region_dup_readonly(r, &ro));
+  ASSERT_OK(shmkit_region_dup_readonly(&ro, r));
   snprintf(fdarg, sizeof(fdarg), "%lld", (long long)shmkit_region_handle(ro));
   test_spawn(&p, "readonly_peer", args, shmkit_region_handle(ro));
   ASSERT_EQ(test_wait(&p, 30000), 0);
@@ -186,7 +186,7 @@ CHILD_IMPL(foreign_copy) {
   ASSERT_OK(shmkit_region_adopt(&r, fd, SHMKIT_READ_WRITE));
   ASSERT_EQ(fstat(fd, &before), 0);
   n = test_open_handles();
-  ASSERT_ERR(shmkit_region_dup_readonly(r, &ro), SHMKIT_EPERM);
+  ASSERT_ERR(shmkit_region_dup_readonly(&ro, r), SHMKIT_EPERM);
   ASSERT_NULL(ro);
   ASSERT_EQ(test_open_handles(), n);
   ASSERT_EQ(fstat(fd, &after), 0);

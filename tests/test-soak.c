@@ -266,7 +266,7 @@ static void conn_cycle(shmkit_conn *l, const char *name, uint32_t i) {
   shmkit_msg m;
 
   ASSERT_OK(shmkit_connect(&c, name, 30000));
-  ASSERT_OK(shmkit_accept(l, &s, 30000));
+  ASSERT_OK(shmkit_accept(&s, l, 30000));
   init_msg(&m, buf);
   /* Both ways, so each end sends regions and receives them. */
   ASSERT_OK(send_msg(c, i, 30000));

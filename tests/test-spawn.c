@@ -230,7 +230,7 @@ TEST_IMPL(spawn_readonly_token) {
   }
   ASSERT_OK(shmkit_view_map(&v, r, 0, 4096, SHMKIT_READ_WRITE));
   strcpy(shmkit_view_data(v), "read me");
-  ASSERT_OK(shmkit_region_dup_readonly(r, &ro));
+  ASSERT_OK(shmkit_region_dup_readonly(&ro, r));
   token_of(ro, tok);
   ASSERT(strstr(tok, ":r") != NULL && strstr(tok, ":rw") == NULL);
   /* The same handle, with a token that lies about its access. */

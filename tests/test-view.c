@@ -66,7 +66,10 @@ TEST_IMPL(view_range_errors) {
              SHMKIT_ERANGE);
   ASSERT_ERR(shmkit_view_map(&v, r, UINT64_MAX - 5, 10, SHMKIT_READ_ONLY),
              SHMKIT_ERANGE);
-  ASSERT_ERR(shmkit_view_map(&v, r, 0, 0, SHMKIT_READ_ONLY), SHMKIT_EINVAL);
+  /* Length 0 is the rest of the region: none is left at its end. */
+  ASSERT_ERR(shmkit_view_map(&v, r, size, 0, SHMKIT_READ_ONLY), SHMKIT_ERANGE);
+  ASSERT_ERR(shmkit_view_map(&v, r, UINT64_MAX, 0, SHMKIT_READ_ONLY),
+             SHMKIT_ERANGE);
   ASSERT_ERR(shmkit_view_map(&v, r, 0, 1, 0), SHMKIT_EINVAL);
   ASSERT_ERR(shmkit_view_map(&v, r, 0, 1, 2), SHMKIT_EINVAL);
   ASSERT_ERR(shmkit_view_map(&v, NULL, 0, 1, SHMKIT_READ_ONLY), SHMKIT_EINVAL);
@@ -133,5 +136,26 @@ CHILD_IMPL(write_readonly_view) {
   ASSERT_OK(shmkit_view_map(&v, r, 0, 4096, SHMKIT_READ_ONLY));
   test_plain_crashes();
   ((volatile char *)shmkit_view_data(v))[100] = 1; /* must fault */
+  return 0;
+}
+
+/* A length of 0 maps from the offset to the end: the whole region from 0,
+ * the rest of it from anywhere inside, each byte the same memory as a view
+ * of the same range by its length. */
+TEST_IMPL(view_length_zero_to_end) {
+  const uint64_t size = 3 * (uint64_t)shmkit_granularity() + 123;
+  shmkit_region *r;
+  shmkit_view *all, *rest;
+
+  ASSERT_OK(shmkit_region_create(&r, size, 0));
+  ASSERT_OK(shmkit_view_map(&all, r, 0, 0, SHMKIT_READ_WRITE));
+  ASSERT_EQ(shmkit_view_size(all), shmkit_region_size(r));
+  ((char *)shmkit_view_data(all))[shmkit_view_size(all) - 1] = 'z';
+  ASSERT_OK(shmkit_view_map(&rest, r, size - 10, 0, SHMKIT_READ_ONLY));
+  ASSERT_EQ(shmkit_view_size(rest), shmkit_region_size(r) - (size - 10));
+  ASSERT_EQ(((char *)shmkit_view_data(rest))[shmkit_view_size(rest) - 1], 'z');
+  shmkit_view_unmap(rest);
+  shmkit_view_unmap(all);
+  shmkit_region_close(r);
   return 0;
 }

@@ -235,7 +235,7 @@ TEST_IMPL(listen_squatted_pipe_win) {
   ASSERT_EQ(ok, 1);
   ASSERT_EQ(refused, 1);
   /* And the listener got its client's message. */
-  ASSERT_OK(shmkit_accept(l, &s, 30000));
+  ASSERT_OK(shmkit_accept(&s, l, 30000));
   {
     shmkit_msg m;
     ASSERT_OK(recv_msg(s, &m, buf, sizeof(buf), 30000));
@@ -270,7 +270,7 @@ TEST_IMPL(listen_old_global_lock_win) {
   ASSERT(m != NULL);
   ASSERT_OK(shmkit_listen(&l, name));
   ASSERT_OK(shmkit_connect(&c, name, 5000));
-  ASSERT_OK(shmkit_accept(l, &s, 30000));
+  ASSERT_OK(shmkit_accept(&s, l, 30000));
   shmkit_conn_close(s);
   shmkit_conn_close(c);
   shmkit_conn_close(l);

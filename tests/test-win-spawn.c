@@ -97,7 +97,7 @@ static int env_run(const char *child, const char *const *env,
   int err;
 
   ASSERT_OK(shmkit_region_create(&rep, 4096, 0));
-  ASSERT(shmkit_region_token(rep, tok, sizeof(tok)) > 0);
+  ASSERT_OK(shmkit_region_token(rep, tok, sizeof(tok)));
   memset(&o, 0, sizeof(o));
   o.file = test_self_path();
   o.argv = argv;
@@ -367,7 +367,7 @@ TEST_IMPL(spawn_inherits_only_listed_win) {
   ASSERT_EQ(test_make_leaky_pair(leaky), 0);
   file = test_make_leaky_file();
   ASSERT_OK(shmkit_region_create(&listed, 4096, 0));
-  ASSERT(shmkit_region_token(listed, tok, sizeof(tok)) > 0);
+  ASSERT_OK(shmkit_region_token(listed, tok, sizeof(tok)));
   snprintf(sec, sizeof(sec), "%llu", (unsigned long long)(uintptr_t)section);
   snprintf(rd, sizeof(rd), "%d", leaky[0]);
   snprintf(wr, sizeof(wr), "%d", leaky[1]);

@@ -17,7 +17,7 @@ TEST_IMPL(readonly_no_upgrade) {
   char name[32];
 
   ASSERT_OK(shmkit_region_create(&r, 4096, 0));
-  ASSERT_OK(shmkit_region_dup_readonly(r, &ro));
+  ASSERT_OK(shmkit_region_dup_readonly(&ro, r));
   ASSERT(!DuplicateHandle(self, (HANDLE)shmkit_region_handle(ro), self, &up,
                           FILE_MAP_WRITE, FALSE, 0));
   ASSERT(!DuplicateHandle(self, (HANDLE)shmkit_region_handle(ro), self, &up,
@@ -332,6 +332,7 @@ TEST_IMPL(named_other_object_win) {
  * one, and the count after each: test-posix.c's leak_failures, by Windows
  * means. */
 TEST_IMPL(leak_failures) {
+  unsigned seals;
   shmkit_region *r, *ro, *x;
   char name[32];
   int n, err;
@@ -365,7 +366,7 @@ TEST_IMPL(leak_failures) {
   n = test_open_handles();
   ASSERT_ERR(shmkit_region_seal(r, SHMKIT_SEAL_GROW), SHMKIT_ENOTSUP);
   SAME();
-  ASSERT_ERR(shmkit_region_seals(r), SHMKIT_ENOTSUP);
+  ASSERT_ERR(shmkit_region_seals(r, &seals), SHMKIT_ENOTSUP);
   SAME();
   ASSERT_ERR(shmkit_region_remove(name), SHMKIT_ENOTSUP);
   SAME();
@@ -450,7 +451,7 @@ TEST_IMPL(adopt_classic_dup_readonly_win) {
   strcpy(p + 100, "copied");
   rd = dup_with((shmkit_handle)h, FILE_MAP_READ, FALSE);
   ASSERT_OK(shmkit_region_adopt(&r, (shmkit_handle)rd, SHMKIT_READ_ONLY));
-  ASSERT_OK(shmkit_region_dup_readonly(r, &ro));
+  ASSERT_OK(shmkit_region_dup_readonly(&ro, r));
   shmkit_region_close(r);
   ASSERT_EQ(shmkit_region_access(ro), SHMKIT_READ_ONLY);
   ASSERT_EQ(shmkit_region_size(ro), test_system_size(5000));
