@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pause.h"
 #include "shmkit.h"
 
 #define SIZE 65536
@@ -20,29 +19,25 @@ int main(int argc, char **argv) {
   const unsigned need =
       SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW | SHMKIT_SEAL_WRITE;
   char text[16];
-  shmkit_msg msg;
+  shmkit_msg msg = SHMKIT_MSG_INIT(text, sizeof(text));
   shmkit_conn *c;
   shmkit_view *view;
   shmkit_region *r;
   unsigned seals = 0;
-  int err, waited = 0;
+  int err;
 
   setvbuf(stdout, NULL, _IONBF, 0);
-  /* The server may still be starting: wait up to 10 s for its endpoint. */
-  while ((err = shmkit_connect(&c, endpoint, 1000)) == SHMKIT_ENOENT &&
-         waited++ < 100)
-    pause_ms(100);
-  if (err != 0) return fail("connect", err);
+  /* The server may still be starting: the timeout covers waiting for it
+   * to listen too. */
+  if ((err = shmkit_connect(&c, endpoint, 10000)) != 0)
+    return fail("connect", err);
 
-  memset(&msg, 0, sizeof(msg));
-  msg.data = text;
-  msg.capacity = sizeof(text);
   err = shmkit_conn_recv(c, &msg, 10000);
   shmkit_conn_close(c);
   if (err != 0) return fail("receive", err);
   if (msg.count != 1) {
     fprintf(stderr, "client: expected one region, got %zu\n", msg.count);
-    for (size_t i = 0; i < msg.count; i++) shmkit_region_close(msg.regions[i]);
+    shmkit_msg_close(&msg);
     return 1;
   }
   r = msg.regions[0];
@@ -51,8 +46,7 @@ int main(int argc, char **argv) {
   printf("client: got a %s region of %llu bytes, seals 0x%x\n",
          shmkit_region_access(r) == SHMKIT_READ_ONLY ? "read-only" : "writable",
          (unsigned long long)shmkit_region_size(r), seals);
-  if (err != 0 || (seals & need) != need ||
-      shmkit_region_size(r) < SIZE) {
+  if (err != 0 || (seals & need) != need || shmkit_region_size(r) < SIZE) {
     fprintf(stderr, "client: not sealed as promised; not using it\n");
     shmkit_region_close(r);
     return 1;
