@@ -23,20 +23,18 @@ static int fail(const char *who, const char *what, int err) {
 
 static int client(const char *endpoint) {
   char text[32];
-  shmkit_msg msg;
+  shmkit_msg msg = SHMKIT_MSG_INIT(text, sizeof(text));
   shmkit_conn *c;
   shmkit_view *view;
   int err;
 
   if ((err = shmkit_connect(&c, endpoint, 10000)) != 0)
     return fail("client", "connect", err);
-  memset(&msg, 0, sizeof(msg));
-  msg.data = text;
-  msg.capacity = sizeof(text);
   if ((err = shmkit_conn_recv(c, &msg, 10000)) != 0)
     return fail("client", "receive", err);
   if (msg.count != 1 || shmkit_region_size(msg.regions[0]) < SIZE) {
     fprintf(stderr, "client: not the region promised\n");
+    shmkit_msg_close(&msg);
     return 1;
   }
   printf("client: got \"%s\" and a region of %llu bytes\n", text,
@@ -46,7 +44,7 @@ static int client(const char *endpoint) {
   printf("client: it says \"%s\"\n", (char *)shmkit_view_data(view));
   strcpy(shmkit_view_data(view), "and the client wrote this back");
   shmkit_view_unmap(view);
-  shmkit_region_close(msg.regions[0]);
+  shmkit_msg_close(&msg);
   err = shmkit_conn_send(c, "done", 5, NULL, 0, 10000);
   shmkit_conn_close(c);
   return err != 0 ? fail("client", "send", err) : 0;
@@ -55,6 +53,7 @@ static int client(const char *endpoint) {
 int main(int argc, char **argv) {
   const char *endpoint = "shmkit-handoff-demo";
   char text[8];
+  shmkit_msg msg = SHMKIT_MSG_INIT(text, sizeof(text));
   const char *child_argv[] = {argv[0], "--client", endpoint, NULL};
   shmkit_spawn_options o;
   shmkit_process *child;
@@ -62,7 +61,6 @@ int main(int argc, char **argv) {
   shmkit_region *region;
   shmkit_view *view;
   shmkit_peer peer;
-  shmkit_msg msg;
   int err, code = -1;
 
   setvbuf(stdout, NULL, _IONBF, 0);
@@ -91,9 +89,6 @@ int main(int argc, char **argv) {
   if ((err = shmkit_conn_send(c, "here it is", 11, &region, 1, 10000)) != 0)
     return fail("server", "send", err);
   shmkit_region_close(region); /* the client has its own handle now */
-  memset(&msg, 0, sizeof(msg));
-  msg.data = text;
-  msg.capacity = sizeof(text);
   if ((err = shmkit_conn_recv(c, &msg, 10000)) != 0)
     return fail("server", "receive", err);
   printf("server: the client said \"%s\"; the region now says \"%s\"\n", text,

@@ -6,36 +6,31 @@
 #include <string.h>
 
 #define SEAL_ROLE "client"
-#include "pause.h"
 #include "seal.h"
 
 int main(int argc, char **argv) {
   const char *endpoint = argc > 1 ? argv[1] : SEAL_ENDPOINT;
   const unsigned need = SEAL_PROMISED;
   char text[16];
-  shmkit_msg msg;
+  shmkit_msg msg = SHMKIT_MSG_INIT(text, sizeof(text));
   shmkit_conn *c;
   shmkit_view *view;
   shmkit_region *r;
   unsigned seals = 0;
-  int err, waited = 0;
+  int err;
 
   setvbuf(stdout, NULL, _IONBF, 0);
-  /* The server may still be starting: wait up to 10 s for its endpoint. */
-  while ((err = shmkit_connect(&c, endpoint, 1000)) == SHMKIT_ENOENT &&
-         waited++ < 100)
-    pause_ms(100);
-  if (err != 0) return fail("connect", err);
+  /* The server may still be starting: the timeout covers waiting for it
+   * to listen too. */
+  if ((err = shmkit_connect(&c, endpoint, 10000)) != 0)
+    return fail("connect", err);
 
-  memset(&msg, 0, sizeof(msg));
-  msg.data = text;
-  msg.capacity = sizeof(text);
   err = shmkit_conn_recv(c, &msg, 10000);
   shmkit_conn_close(c);
   if (err != 0) return fail("receive", err);
   if (msg.count != 1) {
     fprintf(stderr, "client: expected one region, got %zu\n", msg.count);
-    for (size_t i = 0; i < msg.count; i++) shmkit_region_close(msg.regions[i]);
+    shmkit_msg_close(&msg);
     return 1;
   }
   r = msg.regions[0];

@@ -15,7 +15,7 @@
 int main(int argc, char **argv) {
   const char *endpoint = argc > 1 ? argv[1] : SEAL_ENDPOINT;
   int clients = argc > 2 ? atoi(argv[2]) : 1, err, served;
-  const unsigned seals = SEAL_PROMISED;
+  unsigned seals;
   shmkit_region *region, *ro;
   shmkit_conn *listener;
   shmkit_view *view;
@@ -29,10 +29,12 @@ int main(int argc, char **argv) {
            "the table of contents, fixed forever at %d bytes", SEAL_SIZE);
   /* No writable view may exist when writes are sealed. */
   shmkit_view_unmap(view);
-  if ((err = shmkit_region_seal(region, seals)) != 0)
-    return fail("seal (Linux memfds only)", err);
-  if ((err = shmkit_region_dup_readonly(&ro, region)) != 0)
-    return fail("read-only copy", err);
+  /* Sealed against shrinking, growing and writing, and a read-only copy. */
+  if ((err = shmkit_region_freeze(&ro, region)) != 0)
+    return fail("freeze", err);
+  if ((err = shmkit_region_seals(ro, &seals)) != 0 ||
+      (seals & SEAL_PROMISED) != SEAL_PROMISED)
+    return fail("seals (Linux memfds only)", err != 0 ? err : SHMKIT_ENOTSUP);
   printf("server: region sealed (no shrink, no grow, no write), read-only "
          "copy ready\n");
 

@@ -652,9 +652,15 @@ SHMKIT_EXTERN int shmkit_listen(shmkit_conn **out, const char *endpoint);
 SHMKIT_EXTERN int shmkit_accept(shmkit_conn **out, shmkit_conn *listener,
                                 int timeout_ms);
 
-/* Connects to an endpoint. Fails with SHMKIT_ENAME, SHMKIT_ENOENT (nobody
- * listens; Windows: also when a pipe of that name exists but nobody holds
- * the endpoint's lock), SHMKIT_EACCES (the listener is another user's, or
+/* Connects to an endpoint. The timeout covers the whole call, including
+ * a listener that does not exist yet: while nobody listens, the call looks
+ * again (after pauses that grow from 2 to 50 ms) until a listener is there
+ * or the time is up, so a client started with its server needs no loop of
+ * its own; -1 waits for a listener forever, and 0 looks once and fails at
+ * once. Fails with SHMKIT_ENAME, SHMKIT_ENOENT (nobody listened, at the
+ * last look, made when the time is up; Windows: also when a pipe of that
+ * name exists but nobody holds the endpoint's lock), SHMKIT_EACCES (the
+ * listener is another user's, or
  * this process or the listener is reported as the overflow uid; Windows:
  * or the pipe reached was not made by the process holding the lock, or the
  * listener runs at a lower integrity level than this process),
@@ -704,7 +710,11 @@ SHMKIT_EXTERN int shmkit_conn_send(shmkit_conn *conn, const void *data,
                                    size_t size, shmkit_region *const *regions,
                                    size_t count, int timeout_ms);
 
-/* A message as shmkit_conn_recv() hands it over. */
+/* A message as shmkit_conn_recv() hands it over. Ready it once with
+ * SHMKIT_MSG_INIT; the same message then takes one receive after another
+ * (each sets size, count and regions anew; data and capacity stay), as
+ * long as the regions of the last are closed (shmkit_msg_close()) or kept
+ * before the next receive, which would otherwise forget them. */
 typedef struct shmkit_msg {
   void *data;      /* in: where the payload goes */
   size_t capacity; /* in: room at data */
@@ -716,15 +726,34 @@ typedef struct shmkit_msg {
   shmkit_region *regions[SHMKIT_MSG_REGIONS_MAX];
 } shmkit_msg;
 
-/* Receives the next message, whole. Everything in it comes from another
+/* A message ready to receive at most `capacity` bytes into `buf`, with
+ * nothing in it yet:
+ *     char buf[256];
+ *     shmkit_msg m = SHMKIT_MSG_INIT(buf, sizeof buf); */
+/* (clang-format would spread the braces over six lines.) */
+/* clang-format off */
+#define SHMKIT_MSG_INIT(buf, capacity) {(buf), (capacity), 0, 0, {NULL}}
+/* clang-format on */
+
+/* Closes every region the message holds (regions[0..count); a NULL one is
+ * skipped) and sets each slot to NULL and count to 0, so that the message
+ * is ready for the next receive. To keep a region, take it and set its
+ * slot to NULL first. The payload stays. NULL is ignored. */
+SHMKIT_EXTERN void shmkit_msg_close(shmkit_msg *msg);
+
+/* Receives the next message, whole, into `msg` (its data and capacity:
+ * see SHMKIT_MSG_INIT). When the payload is shorter than `capacity`, a 0
+ * byte is written after it, so that a text payload can be used as a
+ * string; msg->size does not count it. On failure msg->count is 0 and
+ * nothing is left open. Everything in it comes from another
  * process and is checked before it is handed over; a message that fails a
  * check is discarded, every handle that came with it closed, and the call
  * fails with SHMKIT_EPROTO (a malformed frame: lengths or counts that lie,
  * more or fewer handles than announced, truncated control data),
  * SHMKIT_EVERSION (a frame of a newer protocol version than this library
  * speaks: the peer must send version 1 to it; docs/protocol.md,
- * "Versions"), SHMKIT_ENOTSHM, SHMKIT_EACCES or SHMKIT_ETOOSMALL (a region that is not
- * what the frame says), SHMKIT_EPERM (a region claimed writable that is
+ * "Versions"), SHMKIT_ENOTSHM, SHMKIT_EACCES or SHMKIT_ETOOSMALL (a region that
+ * is not what the frame says), SHMKIT_EPERM (a region claimed writable that is
  * sealed against writes: shmkit_conn_send() sends such a region read-only),
  * or SHMKIT_E2BIG (a payload larger than `capacity`;
  * msg->size says how large), or SHMKIT_EMFILE (POSIX: this process is out
@@ -767,11 +796,24 @@ typedef struct shmkit_peer {
  * SHMKIT_EINVAL for a listener. */
 SHMKIT_EXTERN int shmkit_conn_peer(const shmkit_conn *conn, shmkit_peer *peer);
 
-/* The native handle (a socket descriptor on POSIX), to wait on with the
- * system's poll or an event loop: it is readable when a message (or the end)
- * is there. It still belongs to the connection. Windows: the pipe handle,
- * opened for overlapped I/O; a pipe has no readiness to wait for, so wait
- * in shmkit_conn_recv() (in a thread of its own if need be). */
+/* The native handle of a connection or a listener. It still belongs to
+ * it: do not close it, read from it or write to it.
+ *
+ * POSIX: a socket descriptor, to wait on with the system's poll() (or an
+ * event loop), for reading only:
+ *  - a listener's is readable when a connection is waiting: the next
+ *    shmkit_accept() will not wait for one (it may still turn away one of
+ *    another user; poll again if it times out);
+ *  - a connection's is readable when a message is there (the next
+ *    shmkit_conn_recv() will not wait for one), or the end (it returns
+ *    SHMKIT_ECLOSED).
+ * Windows: nothing to wait on for readiness. A connection's is the pipe
+ * handle, opened for overlapped I/O, which is not signaled when a message
+ * is there; a listener's is the pipe instance waiting for the next client,
+ * a different handle after each shmkit_accept() (that instance becomes the
+ * connection), or SHMKIT_INVALID_HANDLE when none could be made. Wait in
+ * shmkit_accept() and shmkit_conn_recv() instead, in a thread of their own
+ * if need be. */
 SHMKIT_EXTERN shmkit_handle shmkit_conn_handle(const shmkit_conn *conn);
 
 /* Writes a connection's token, "shmkit1:<handle>:conn", for a child that

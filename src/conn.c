@@ -92,8 +92,23 @@ int shmkit_listen(shmkit_conn **out, const char *endpoint) {
   return 0;
 }
 
+/* The deadline of a wait of `timeout_ms` (-1: forever) that starts now. */
+static int64_t deadline_of(int timeout_ms) {
+  return timeout_ms < 0 ? -1 : shmkit__os_now_ms() + timeout_ms;
+}
+
+/* What is left of a wait until `deadline`: -1 (no deadline), else 0 or
+ * more. */
+static int left_until(int64_t deadline) {
+  int64_t left;
+
+  if (deadline < 0) return -1;
+  left = deadline - shmkit__os_now_ms();
+  return left > 0 ? (int)left : 0;
+}
+
 int shmkit_accept(shmkit_conn **out, shmkit_conn *listener, int timeout_ms) {
-  int64_t deadline = 0, left = -1;
+  int64_t deadline;
   shmkit_handle h;
   int err;
 
@@ -101,36 +116,48 @@ int shmkit_accept(shmkit_conn **out, shmkit_conn *listener, int timeout_ms) {
   *out = NULL;
   if (listener == NULL || listener->lis == NULL || timeout_ms < -1)
     return SHMKIT_EINVAL;
-  if (timeout_ms >= 0) deadline = shmkit__os_now_ms() + timeout_ms;
+  deadline = deadline_of(timeout_ms);
   /* A process of another user may reach an endpoint (Linux abstract
    * sockets have no permissions): it is turned away, and we wait on, but
    * only until the deadline, however many strangers keep coming. A client
    * gone before we could see who it was is not waited for either. */
   for (;;) {
-    if (timeout_ms >= 0) {
-      left = deadline - shmkit__os_now_ms();
-      if (left < 0) left = 0;
-    }
-    err = shmkit__os_accept(listener->lis, (int)left, &h);
+    err = shmkit__os_accept(listener->lis, left_until(deadline), &h);
     if (err != 0) return err;
     err = conn_connected(out, h, 1);
     if (err != SHMKIT_EACCES && err != SHMKIT_ECLOSED) return err;
     /* Refused: with no time left, a stranger always queued must not keep
      * us here. */
-    if (timeout_ms >= 0 && shmkit__os_now_ms() >= deadline)
-      return SHMKIT_ETIMEDOUT;
+    if (left_until(deadline) == 0) return SHMKIT_ETIMEDOUT;
   }
 }
 
+/* The pauses between two looks for a listener that is not there yet: short
+ * at first, so that one that is starting is found at once, then longer, so
+ * that a long wait costs little. */
+#define CONNECT_PAUSE_FIRST_MS 2
+#define CONNECT_PAUSE_MAX_MS   50
+
 int shmkit_connect(shmkit_conn **out, const char *endpoint, int timeout_ms) {
+  int64_t deadline;
+  int pause = CONNECT_PAUSE_FIRST_MS, left, err;
   shmkit_handle h;
-  int err;
 
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
   if ((err = shmkit__name_check(endpoint)) != 0) return err;
   if (timeout_ms < -1) return SHMKIT_EINVAL;
-  if ((err = shmkit__os_connect(endpoint, timeout_ms, &h)) != 0) return err;
+  deadline = deadline_of(timeout_ms);
+  /* Until a listener exists there is nothing to wait on (no socket, no
+   * pipe): look again after a pause, on every platform alike, until the
+   * deadline; the last look is at the deadline. */
+  while ((err = shmkit__os_connect(endpoint, left_until(deadline), &h)) ==
+         SHMKIT_ENOENT) {
+    if ((left = left_until(deadline)) == 0) return SHMKIT_ENOENT;
+    shmkit__os_sleep_ms(left > 0 && left < pause ? left : pause);
+    pause = pause * 2 > CONNECT_PAUSE_MAX_MS ? CONNECT_PAUSE_MAX_MS : pause * 2;
+  }
+  if (err != 0) return err;
   /* Whoever holds the name must be us: a name squatted by another user
    * would otherwise receive what we send. */
   return conn_connected(out, h, 1);
@@ -261,7 +288,20 @@ int shmkit_conn_recv(shmkit_conn *c, shmkit_msg *msg, int timeout_ms) {
   }
   msg->size = m.frame.size;
   msg->count = m.count;
+  /* Room to spare: a 0 after the payload lets a text payload be used as a
+   * string (shmkit.h); the size still excludes it. */
+  if (msg->size < msg->capacity) ((char *)msg->data)[msg->size] = '\0';
   return 0;
+}
+
+void shmkit_msg_close(shmkit_msg *msg) {
+  if (msg == NULL) return;
+  /* A region the caller kept is NULL in its slot: it is the caller's. */
+  for (size_t i = 0; i < msg->count && i < SHMKIT_MSG_REGIONS_MAX; i++) {
+    shmkit_region_close(msg->regions[i]);
+    msg->regions[i] = NULL;
+  }
+  msg->count = 0;
 }
 
 shmkit_handle shmkit_conn_handle(const shmkit_conn *c) {

@@ -67,6 +67,11 @@ void shmkit__os_unmap(void *base, size_t length);
  * deadlines that span several backend calls. */
 int64_t shmkit__os_now_ms(void);
 
+/* Sleeps about `ms` milliseconds (1 to 1000), or less if a signal comes:
+ * for a retry that has nothing to wait on (a connect while nobody listens).
+ * Cannot fail. */
+void shmkit__os_sleep_ms(int ms);
+
 /* ---- processes */
 
 /* What shmkit_spawn() hands the backend, checked and complete. */

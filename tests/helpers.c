@@ -81,9 +81,9 @@ shmkit_conn *child_conn(int argc, char **argv) {
 
 int recv_msg(shmkit_conn *c, shmkit_msg *m, void *buf, size_t size,
              int timeout_ms) {
-  memset(m, 0, sizeof(*m));
-  m->data = buf;
-  m->capacity = size;
+  shmkit_msg ready = SHMKIT_MSG_INIT(buf, size);
+
+  *m = ready;
   return shmkit_conn_recv(c, m, timeout_ms);
 }
 
@@ -98,7 +98,7 @@ void expect_message(shmkit_conn *c, const char *text) {
 }
 
 void close_msg(shmkit_msg *m) {
-  for (size_t i = 0; i < m->count; i++) shmkit_region_close(m->regions[i]);
+  shmkit_msg_close(m);
 }
 
 shmkit_region *region_sized_with(const char *text, uint64_t size) {

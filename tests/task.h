@@ -88,7 +88,7 @@ int recv_msg(shmkit_conn *c, shmkit_msg *m, void *buf, size_t size,
  * region. */
 void expect_message(shmkit_conn *c, const char *text);
 
-/* Closes every region a received message carries. */
+/* Closes every region a received message carries (shmkit_msg_close). */
 void close_msg(shmkit_msg *m);
 
 /* A new region of `size` bytes (region_with: 4096) that starts with

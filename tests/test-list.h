@@ -57,6 +57,9 @@ TEST(conn_end_handed_on)
 TEST(conn_two_threads)
 TEST(conn_pair_close_race)
 TEST(conn_endpoint_names_apart)
+TEST(msg_init_close_reuse)
+TEST(conn_connect_waits_for_listener)
+TEST(conn_connect_nobody_listens)
 TEST(frame_decode_count_max)
 TEST(named_native_interop) /* per platform: plain shm_open, CreateFileMapping */
 TEST(adopt_checks_handle)  /* per platform: descriptors, HANDLEs */
@@ -95,6 +98,7 @@ TEST_WIN(conn_integrity_check_win)         /* integrity levels of tokens */
 TEST_WIN(spawn_argv0_win)                  /* the program name's own parsing */
 TEST_WIN(spawn_environment_block_win)      /* names ignore case, sorted block */
 TEST_WIN(spawn_inherits_only_listed_win)   /* the child's handle table */
+TEST_WIN(conn_listener_handle_moves_win)   /* pipe instances, not readiness */
 TEST_POSIX(region_reserve_enospc)          /* tmpfs limits, statvfs */
 TEST_POSIX(region_reserve_enomem)          /* the memfd mount, sysinfo */
 TEST_POSIX(named_mode_0600)                /* file modes in /dev/shm */
@@ -123,6 +127,7 @@ TEST_POSIX(conn_recv_out_of_descriptors) /* setrlimit(RLIMIT_NOFILE) */
 TEST_POSIX(conn_send_too_many_in_flight) /* SCM_RIGHTS accounting */
 TEST_POSIX(conn_region_not_a_file)       /* FIFOs, sockets as descriptors */
 TEST_POSIX(conn_region_on_fuse)          /* a FUSE file system by hand */
+TEST_POSIX(conn_handle_poll)             /* poll(2) on the sockets */
 TEST_FAULT(fault_region_create) /* SHMKIT_FAULT_INJECTION builds; POSIX */
 TEST_FAULT(fault_region_named)  /* for now: src/win has no table yet */
 TEST_FAULT(fault_region_use)
@@ -157,6 +162,7 @@ CHILD(pull_source)
 CHILD(echo_peer)
 CHILD(soak_sender)
 CHILD(soak_receiver)
+CHILD(late_listener)
 CHILD_POSIX(hostile_peer)
 CHILD_WIN(hostile_pipe_peer)
 CHILD_WIN(classic_readonly_peer)

@@ -94,6 +94,12 @@ int64_t shmkit__os_now_ms(void) {
   return now_ms();
 }
 
+void shmkit__os_sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+  /* Interrupted, it returns early: the caller checks its deadline anyway. */
+  nanosleep(&ts, NULL);
+}
+
 /* Waits for `events` on fd until the deadline (-1: none). */
 static int wait_fd(int fd, short events, long long deadline) {
   struct pollfd p = {fd, events, 0};
@@ -351,10 +357,9 @@ int shmkit__os_connect(const char *name, int timeout_ms, shmkit_handle *out) {
       err = SHMKIT_ENOENT; /* nobody listens */
     } else if (errno == EAGAIN || errno == EINTR) {
       /* The listener's queue is full: try again until the deadline. */
-      struct timespec ts = {0, 1000000};
       err = deadline >= 0 && now_ms() >= deadline ? SHMKIT_ETIMEDOUT : 0;
       if (err == 0) {
-        nanosleep(&ts, NULL);
+        shmkit__os_sleep_ms(1);
         continue;
       }
     } else if (errno == EINPROGRESS) {

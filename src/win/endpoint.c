@@ -410,6 +410,10 @@ static int server_is_listener(HANDLE h, const char *name) {
   return pid_integrity_check(server);
 }
 
+void shmkit__os_sleep_ms(int ms) {
+  Sleep((DWORD)ms);
+}
+
 int shmkit__os_connect(const char *name, int timeout_ms, shmkit_handle *out) {
   ULONGLONG deadline = shmkit__win_deadline(timeout_ms);
   wchar_t *path;
