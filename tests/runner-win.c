@@ -372,6 +372,29 @@ void test_check_died(int exit_code, int term_signal) {
   ASSERT_EQ(exit_code, 3);
 }
 
+void test_crash(void) {
+  int *volatile nowhere = NULL;
+
+  /* Windows would show a dialog and wait for someone to close it. */
+  SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+  *nowhere = 1;
+}
+
+int test_crash_signal(void) {
+  return 0;
+}
+
+int test_crash_exit_code(void) {
+  return (int)EXCEPTION_ACCESS_VIOLATION; /* 0xC0000005 */
+}
+
+int test_handle_ended(shmkit_handle h, int timeout_ms) {
+  DWORD r = WaitForSingleObject((HANDLE)h, (DWORD)timeout_ms);
+
+  ASSERT(r == WAIT_OBJECT_0 || r == WAIT_TIMEOUT);
+  return r == WAIT_OBJECT_0;
+}
+
 void test_self_user(char *buf, size_t size) {
   union {
     TOKEN_USER user;
