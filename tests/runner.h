@@ -125,9 +125,9 @@ int test_kill_exit_code(void);
  * saw. */
 void test_die(void);
 void test_check_died(int exit_code, int term_signal);
-/* Crashes this process as a bug does (POSIX: SIGSEGV, without a core
- * file; Windows: an access violation, without the error dialog), and what
- * shmkit_process_wait() then reports for it. */
+/* Crashes this process as a bug does, the plain way (test_plain_crashes;
+ * POSIX: SIGSEGV, without a core file; Windows: an access violation), and
+ * what shmkit_process_wait() then reports for it. */
 void test_crash(void);
 int test_crash_signal(void);
 int test_crash_exit_code(void);
