@@ -545,16 +545,63 @@ SHMKIT_EXTERN int shmkit_spawn(shmkit_process **out,
 
 /* Waits up to `timeout_ms` (-1: forever, 0: just look) for the process to
  * end. Returns 0 once it has ended, with its exit code in *exit_code and the
- * number of the signal that ended it in *term_signal (POSIX; 0 when it
- * exited), either pointer may be NULL; SHMKIT_ETIMEDOUT if it still runs.
- * Once ended, every later call returns the same. */
+ * number of the signal that ended it in *term_signal; either pointer may be
+ * NULL. SHMKIT_ETIMEDOUT if it still runs (the pointers are left as they
+ * were); SHMKIT_EINVAL (NULL process, timeout below -1). Once ended, every
+ * later call returns the same.
+ *
+ * *exit_code is 0 only for a process that exited with status 0, on every
+ * platform, so a crash never reads as success even with term_signal NULL:
+ *  - POSIX: a process that exited gives its status, 0..255, and
+ *    *term_signal 0; one ended by a signal (a crash, shmkit_process_kill())
+ *    gives the signal's number negated (SIGSEGV: -11) and *term_signal the
+ *    number. A negative exit code is always a signal.
+ *  - Windows: the exit code as the system keeps it (GetExitCodeProcess), a
+ *    DWORD read as an int, and *term_signal 0: there are no signals. A
+ *    crash gives the exception's code, which reads negative
+ *    (0xC0000005, an access violation: -1073741819); a program may exit
+ *    with any code, negative ones included. */
 SHMKIT_EXTERN int shmkit_process_wait(shmkit_process *process, int timeout_ms,
                                       int *exit_code, int *term_signal);
 
-/* Ends the process at once (POSIX: SIGKILL; Windows: TerminateProcess, exit
- * code 1). 0 if it has already ended. Wait for it afterwards to collect its
- * status. */
+/* The most processes shmkit_process_wait_any() takes at once, on every
+ * platform (what one Windows wait takes). */
+#define SHMKIT_WAIT_ANY_MAX 64
+
+/* Waits up to `timeout_ms` (-1: forever, 0: just look) for any of
+ * procs[0..count) to end. Returns 0 with *which the index of one that has
+ * ended, and collects its status, so that shmkit_process_wait(procs[*which],
+ * 0, ...) then returns at once with it; a process already waited for
+ * counts as ended, at once, so take the one reported out of the array
+ * before waiting again. Where several have ended, which one is reported is
+ * not said. Fails with SHMKIT_ETIMEDOUT while none has ended, SHMKIT_EINVAL
+ * (procs or which NULL, a NULL entry, a process listed twice, count 0 or
+ * above SHMKIT_WAIT_ANY_MAX, timeout below -1); *which is set only on
+ * success.
+ * POSIX: the processes must not be reaped by other code of this program
+ * (SIGCHLD ignored, a waitpid(-1) loop), as for shmkit_process_wait(). */
+SHMKIT_EXTERN int shmkit_process_wait_any(shmkit_process *const *procs,
+                                          size_t count, int timeout_ms,
+                                          size_t *which);
+
+/* Ends the process at once (POSIX: SIGKILL, so shmkit_process_wait() then
+ * reports exit code -SIGKILL and signal SIGKILL; Windows: TerminateProcess,
+ * exit code 1). 0 if it has already ended. Wait for it afterwards to collect
+ * its status. */
 SHMKIT_EXTERN int shmkit_process_kill(shmkit_process *process);
+
+/* A handle that tells when the process ends, for an event loop: Linux a
+ * pidfd (Linux 5.3 and later), which poll() reports readable once the
+ * process has ended; Windows the process HANDLE, signaled once it has
+ * ended. SHMKIT_INVALID_HANDLE where there is none (other POSIX systems,
+ * SHMKIT_PORTABLE, an older Linux kernel, a NULL process): wait with
+ * shmkit_process_wait() there. It stays readable (signaled) after the
+ * status is collected. The process object owns it: do not close it, and do
+ * not use it after shmkit_process_close(); collect the status with
+ * shmkit_process_wait() (waitpid on the pidfd's process would take it from
+ * shmkit). */
+SHMKIT_EXTERN shmkit_handle
+shmkit_process_handle(const shmkit_process *process);
 
 /* The process id. */
 SHMKIT_EXTERN int64_t shmkit_process_pid(const shmkit_process *process);

@@ -109,6 +109,15 @@ int shmkit__os_spawn(const shmkit__spawn *s, int64_t *pid, shmkit_handle *proc);
 int shmkit__os_wait(int64_t pid, shmkit_handle proc, int timeout_ms,
                     int *exit_code, int *term_signal);
 
+/* Waits up to timeout_ms (-1: forever, 0: just look) for any of the
+ * children pids[i] (procs[i]: what shmkit__os_spawn() returned for it),
+ * count of them, 1 to SHMKIT_WAIT_ANY_MAX, none waited for yet, to end,
+ * without collecting a status: 0 with *which the index of one that has
+ * ended, so that shmkit__os_wait() on it with timeout 0 succeeds; or
+ * SHMKIT_ETIMEDOUT. */
+int shmkit__os_wait_any(const int64_t *pids, const shmkit_handle *procs,
+                        size_t count, int timeout_ms, size_t *which);
+
 /* Ends a child that has not been waited for. */
 int shmkit__os_kill(int64_t pid, shmkit_handle proc);
 

@@ -141,20 +141,70 @@ done:
   return 0;
 }
 
+/* Collects the status if the process has ended within timeout_ms. */
+static int collect(shmkit_process *p, int timeout_ms) {
+  int err;
+
+  if (p->ended) return 0;
+  err = shmkit__os_wait(p->pid, p->proc, timeout_ms, &p->exit_code,
+                        &p->term_signal);
+  if (err == 0) p->ended = 1;
+  return err;
+}
+
 int shmkit_process_wait(shmkit_process *p, int timeout_ms, int *exit_code,
                         int *term_signal) {
   int err;
 
   if (p == NULL || timeout_ms < -1) return SHMKIT_EINVAL;
-  if (!p->ended) {
-    err = shmkit__os_wait(p->pid, p->proc, timeout_ms, &p->exit_code,
-                          &p->term_signal);
-    if (err != 0) return err;
-    p->ended = 1;
-  }
+  if ((err = collect(p, timeout_ms)) != 0) return err;
   if (exit_code != NULL) *exit_code = p->exit_code;
   if (term_signal != NULL) *term_signal = p->term_signal;
   return 0;
+}
+
+int shmkit_process_wait_any(shmkit_process *const *procs, size_t count,
+                            int timeout_ms, size_t *which) {
+  int64_t pids[SHMKIT_WAIT_ANY_MAX];
+  shmkit_handle handles[SHMKIT_WAIT_ANY_MAX];
+  int64_t deadline = shmkit__os_now_ms() + timeout_ms;
+  int left = timeout_ms, err;
+  size_t i;
+
+  if (procs == NULL || which == NULL || count == 0 ||
+      count > SHMKIT_WAIT_ANY_MAX || timeout_ms < -1)
+    return SHMKIT_EINVAL;
+  for (i = 0; i < count; i++) {
+    if (procs[i] == NULL) return SHMKIT_EINVAL;
+    /* Refused everywhere, as a Windows wait refuses one handle twice. */
+    for (size_t j = 0; j < i; j++)
+      if (procs[j] == procs[i]) return SHMKIT_EINVAL;
+  }
+  /* One already waited for has ended: the backend must not wait on it (on
+   * POSIX its pid may be another process's by now). */
+  for (i = 0; i < count; i++)
+    if (procs[i]->ended) {
+      *which = i;
+      return 0;
+    }
+  for (i = 0; i < count; i++) {
+    pids[i] = procs[i]->pid;
+    handles[i] = procs[i]->proc;
+  }
+  for (;;) {
+    if ((err = shmkit__os_wait_any(pids, handles, count, left, &i)) != 0)
+      return err;
+    /* The backend saw it end, so this does not wait; should it still run
+     * (which no backend does), wait again for what is left. */
+    err = collect(procs[i], 0);
+    if (err == 0) *which = i;
+    if (err != SHMKIT_ETIMEDOUT) return err;
+    if (timeout_ms >= 0) {
+      int64_t rest = deadline - shmkit__os_now_ms();
+      if (rest <= 0) return SHMKIT_ETIMEDOUT;
+      left = (int)rest;
+    }
+  }
 }
 
 int shmkit_process_kill(shmkit_process *p) {
@@ -164,6 +214,10 @@ int shmkit_process_kill(shmkit_process *p) {
 
 int64_t shmkit_process_pid(const shmkit_process *p) {
   return p->pid;
+}
+
+shmkit_handle shmkit_process_handle(const shmkit_process *p) {
+  return p != NULL ? p->proc : SHMKIT_INVALID_HANDLE;
 }
 
 void shmkit_process_close(shmkit_process *p) {

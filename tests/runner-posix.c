@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -314,7 +316,7 @@ int test_kill_signal(void) {
 }
 
 int test_kill_exit_code(void) {
-  return 0;
+  return -SIGKILL;
 }
 
 void test_die(void) {
@@ -324,7 +326,34 @@ void test_die(void) {
 
 void test_check_died(int exit_code, int term_signal) {
   ASSERT_EQ(term_signal, SIGTERM);
-  ASSERT_EQ(exit_code, 0);
+  ASSERT_EQ(exit_code, -SIGTERM);
+}
+
+void test_crash(void) {
+  struct rlimit none = {0, 0};
+
+  setrlimit(RLIMIT_CORE, &none); /* a crash on purpose leaves no core file */
+  /* A sanitizer catches SIGSEGV to report it and exit with 1: the crash
+   * must reach the parent as the signal. */
+  test_plain_crashes();
+  raise(SIGSEGV);
+}
+
+int test_crash_signal(void) {
+  return SIGSEGV;
+}
+
+int test_crash_exit_code(void) {
+  return -SIGSEGV;
+}
+
+int test_handle_ended(shmkit_handle h, int timeout_ms) {
+  struct pollfd p = {(int)h, POLLIN, 0};
+  int r;
+
+  while ((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) continue;
+  ASSERT(r >= 0);
+  return r == 1 && (p.revents & POLLIN) != 0;
 }
 
 void test_self_user(char *buf, size_t size) {

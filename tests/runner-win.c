@@ -365,6 +365,31 @@ void test_check_died(int exit_code, int term_signal) {
   ASSERT_EQ(exit_code, 3);
 }
 
+void test_crash(void) {
+  volatile int *volatile nowhere = NULL;
+
+  /* Under Wine an unhandled fault starts its debugger, whose exit code is
+   * Wine's; Windows ends the process with the exception's code, as this
+   * does (no error dialog: test_platform_init() turned it off). */
+  test_plain_crashes();
+  *nowhere = 1;
+}
+
+int test_crash_signal(void) {
+  return 0;
+}
+
+int test_crash_exit_code(void) {
+  return (int)EXCEPTION_ACCESS_VIOLATION; /* 0xC0000005 */
+}
+
+int test_handle_ended(shmkit_handle h, int timeout_ms) {
+  DWORD r = WaitForSingleObject((HANDLE)h, (DWORD)timeout_ms);
+
+  ASSERT(r == WAIT_OBJECT_0 || r == WAIT_TIMEOUT);
+  return r == WAIT_OBJECT_0;
+}
+
 void test_self_user(char *buf, size_t size) {
   union {
     TOKEN_USER user;

@@ -129,6 +129,16 @@ int test_kill_exit_code(void);
  * saw. */
 void test_die(void);
 void test_check_died(int exit_code, int term_signal);
+/* Crashes this process as a bug does, the plain way (test_plain_crashes;
+ * POSIX: SIGSEGV, without a core file; Windows: an access violation), and
+ * what shmkit_process_wait() then reports for it. */
+void test_crash(void);
+int test_crash_signal(void);
+int test_crash_exit_code(void);
+/* 1 if `h` (shmkit_process_handle) says within timeout_ms that its process
+ * has ended (POSIX: poll() reads it readable; Windows: it is signaled), 0
+ * if not. */
+int test_handle_ended(shmkit_handle h, int timeout_ms);
 
 /* POSIX only: becomes the user and group nobody (65534), as a root test
  * does to start a process of another user. */

@@ -142,6 +142,7 @@ TEST_IMPL(process_wait_kill) {
   ASSERT_OK(shmkit_process_wait(p, -1, &code, &sig));
   ASSERT_EQ(sig, test_kill_signal());
   ASSERT_EQ(code, test_kill_exit_code());
+  ASSERT_NE(code, 0); /* a killed process never reads as a success */
   /* Ended: the same answer again, and kill is a no-op. */
   code = sig = -1;
   ASSERT_OK(shmkit_process_wait(p, 0, &code, &sig));
@@ -178,6 +179,37 @@ TEST_IMPL(process_exit_status) {
   test_check_died(code, sig);
   shmkit_process_close(p);
   return 0;
+}
+
+/* A crash, read by a caller that looks at the exit code alone (the signal
+ * pointer NULL, as allowed), is never 0, the code of success. */
+TEST_IMPL(process_crash_not_success) {
+  shmkit_process *p;
+  int code = 0, sig = -1;
+
+  p = spawn_child("crash", NULL, NULL, 0, 0, NULL);
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
+  ASSERT_NE(code, 0);
+  ASSERT_EQ(code, test_crash_exit_code());
+  code = 0;
+  ASSERT_OK(shmkit_process_wait(p, 0, &code, &sig));
+  ASSERT_EQ(code, test_crash_exit_code());
+  ASSERT_EQ(sig, test_crash_signal());
+  shmkit_process_close(p);
+  /* A signal it sent itself (test_die), too. */
+  p = spawn_child("die", NULL, NULL, 0, 0, NULL);
+  code = 0;
+  ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
+  ASSERT_NE(code, 0);
+  shmkit_process_close(p);
+  return 0;
+}
+
+CHILD_IMPL(crash) {
+  (void)argc;
+  (void)argv;
+  test_crash();
+  return 0; /* not reached: the parent sees exit code 0, its failure */
 }
 
 CHILD_IMPL(exit_with) {

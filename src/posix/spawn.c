@@ -4,6 +4,7 @@
                       */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -165,9 +166,12 @@ int shmkit__os_spawn(const shmkit__spawn *s, int64_t *pid,
   return 0;
 }
 
+/* A normal exit's code is 0..255, so a signal's number, negated, can never
+ * be read as one: a caller that looks only at the exit code never takes a
+ * crash for success. */
 static void decode(int status, int *exit_code, int *term_signal) {
-  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
   *term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -*term_signal;
 }
 
 static long long now_ms(void) {
@@ -198,6 +202,60 @@ int shmkit__os_wait(int64_t pid, shmkit_handle proc, int timeout_ms,
   }
   decode(status, exit_code, term_signal);
   return 0;
+}
+
+/* 1 if child `pid` has ended, 0 if not, without collecting its status
+ * (WNOWAIT), or an error. */
+static int has_ended(pid_t pid) {
+  siginfo_t info;
+
+  for (;;) {
+    /* Not every system clears si_pid when nothing has ended. */
+    memset(&info, 0, sizeof(info));
+    if (sys_waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0)
+      return info.si_pid == pid;
+    if (errno != EINTR) return shmkit__errno(errno);
+  }
+}
+
+/* One poll() over every pidfd: a pidfd turns readable when its process
+ * ends, and poll() skips the -1 of a child without one. Those are looked
+ * at with waitid() between naps that double up to 16 ms, as
+ * shmkit__os_wait() does for one. */
+int shmkit__os_wait_any(const int64_t *pids, const shmkit_handle *procs,
+                        size_t count, int timeout_ms, size_t *which) {
+  struct pollfd fds[SHMKIT_WAIT_ANY_MAX];
+  long long deadline = now_ms() + timeout_ms;
+  int all_pidfds = 1, nap_ms = 1, r;
+
+  for (size_t i = 0; i < count; i++) {
+    fds[i].fd = (int)procs[i];
+    fds[i].events = POLLIN;
+    if (fds[i].fd < 0) all_pidfds = 0;
+  }
+  for (;;) {
+    long long left = timeout_ms < 0 ? -1 : deadline - now_ms();
+    int wait_ms = left < 0 && timeout_ms >= 0 ? 0 : (int)left;
+
+    for (size_t i = 0; i < count; i++) {
+      if (fds[i].fd >= 0) continue;
+      if ((r = has_ended((pid_t)pids[i])) < 0) return r;
+      if (r == 1) {
+        *which = i;
+        return 0;
+      }
+    }
+    if (!all_pidfds && (wait_ms < 0 || wait_ms > nap_ms)) wait_ms = nap_ms;
+    r = sys_poll(fds, (nfds_t)count, wait_ms);
+    if (r < 0 && errno != EINTR) return shmkit__errno(errno);
+    for (size_t i = 0; r > 0 && i < count; i++)
+      if (fds[i].revents != 0) { /* POLLIN; or POLLNVAL, for waitpid to tell */
+        *which = i;
+        return 0;
+      }
+    if (timeout_ms >= 0 && now_ms() >= deadline) return SHMKIT_ETIMEDOUT;
+    if (nap_ms < 16) nap_ms *= 2;
+  }
 }
 
 int shmkit__os_kill(int64_t pid, shmkit_handle proc) {

@@ -104,6 +104,7 @@ static inline int sys_fails(const char *call, int err) {
 #define sys_posix_spawnattr_setflags(...)                                      \
   SYS_RET(posix_spawnattr_setflags, ENOMEM, __VA_ARGS__)
 #define sys_waitpid(...) SYS(waitpid, -1, ENOMEM, __VA_ARGS__)
+#define sys_waitid(...)  SYS(waitid, -1, ENOMEM, __VA_ARGS__)
 #define sys_kill(...)    SYS(kill, -1, EPERM, __VA_ARGS__)
 /* Linux calls made through syscall(2), named for the call they make. */
 #define sys_syscall(nr, ...) SYS_AS(#nr, -1, ENOMEM, syscall, nr, __VA_ARGS__)

@@ -487,6 +487,25 @@ int shmkit__os_wait(int64_t pid, shmkit_handle proc, int timeout_ms,
   return 0;
 }
 
+/* The public limit is what one WaitForMultipleObjects takes. */
+_Static_assert(SHMKIT_WAIT_ANY_MAX <= MAXIMUM_WAIT_OBJECTS,
+               "one wait for all of shmkit_process_wait_any's processes");
+
+int shmkit__os_wait_any(const int64_t *pids, const shmkit_handle *procs,
+                        size_t count, int timeout_ms, size_t *which) {
+  HANDLE handles[SHMKIT_WAIT_ANY_MAX];
+  DWORD r;
+
+  (void)pids;
+  for (size_t i = 0; i < count; i++) handles[i] = (HANDLE)procs[i];
+  r = sys_WaitForMultipleObjects((DWORD)count, handles, FALSE,
+                                 timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+  if (r == WAIT_TIMEOUT) return SHMKIT_ETIMEDOUT;
+  if (r >= WAIT_OBJECT_0 + count) return shmkit__win_last_error();
+  *which = r - WAIT_OBJECT_0;
+  return 0;
+}
+
 int shmkit__os_kill(int64_t pid, shmkit_handle proc) {
   (void)pid;
   if (sys_TerminateProcess((HANDLE)proc, 1)) return 0;

@@ -78,6 +78,8 @@ static inline int sys_fails(const char *call, DWORD err) {
 #define sys_OpenProcess(...) SYS(OpenProcess, NULL, NORES_, __VA_ARGS__)
 #define sys_WaitForSingleObject(...)                                           \
   SYS(WaitForSingleObject, WAIT_FAILED, NORES_, __VA_ARGS__)
+#define sys_WaitForMultipleObjects(...)                                        \
+  SYS(WaitForMultipleObjects, WAIT_FAILED, NORES_, __VA_ARGS__)
 #define sys_GetExitCodeProcess(...)                                            \
   SYS(GetExitCodeProcess, FALSE, NORES_, __VA_ARGS__)
 #define sys_TerminateProcess(...)                                              \
