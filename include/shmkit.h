@@ -74,7 +74,7 @@ extern "C" {
   XX(ERANGE, -8, "offset or length outside the region")                        \
   XX(E2BIG, -9, "too large (a size, a message or the arguments)")              \
   XX(EBADF, -10,                                                               \
-     "not an open handle (a token's: not inherited? list it in the "          \
+     "not an open handle (a token's: not inherited? list it in the "           \
      "spawn options' regions or conns)")                                       \
   XX(ENOTSHM, -11, "not a shared memory object (or not a connection)")         \
   XX(ENOTSUP, -12, "not supported on this platform or build")                  \
@@ -88,7 +88,7 @@ extern "C" {
   XX(ETOOSMALL, -20, "region is smaller than claimed")                         \
   XX(ENOEXEC, -21, "not an executable program")                                \
   XX(ECLOSED, -22, "the peer closed the connection")                           \
-  XX(EPROTO, -23, "malformed message from the peer")                          \
+  XX(EPROTO, -23, "malformed message from the peer")                           \
   XX(EVERSION, -24, "the peer speaks a newer protocol version")
 
 typedef enum shmkit_errno {
