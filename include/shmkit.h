@@ -361,7 +361,8 @@ SHMKIT_EXTERN int shmkit_region_seals(const shmkit_region *region,
  * (NULL), SHMKIT_EACCES (a read-only region), SHMKIT_EBUSY (above),
  * SHMKIT_EPERM (Linux: a named region, born sealed against new seals), and
  * what shmkit_region_dup_readonly() fails with (SHMKIT_ENOTSUP: an
- * anonymous region on other POSIX systems). The caller owns *out. */
+ * anonymous region on other POSIX systems); a failure after the seals
+ * were added leaves them on the region. The caller owns *out. */
 SHMKIT_EXTERN int shmkit_region_freeze(shmkit_region **out,
                                        shmkit_region *region);
 

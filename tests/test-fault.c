@@ -270,6 +270,19 @@ static int dup_anon(void *p) {
   return shmkit_region_dup_readonly(&c->out, c->r);
 }
 
+static int freeze_anon(void *p) {
+  region_ctx *c = p;
+  return shmkit_region_freeze(&c->out, c->r);
+}
+
+static const int freeze_errors[] = {SHMKIT_EINVAL,
+                                    SHMKIT_EACCES,
+                                    SHMKIT_EBUSY,
+                                    SHMKIT_EPERM,
+                                    SHMKIT_ENOTSUP,
+                                    SHMKIT_ENOENT,
+                                    0};
+
 TEST_IMPL(fault_region_use) {
   region_ctx c = {0};
   fault_case map = {"shmkit_view_map", anon_setup, map_view, view_undo,
@@ -278,10 +291,15 @@ TEST_IMPL(fault_region_use) {
                       anon_undo, token_errors};
   fault_case dup = {"shmkit_region_dup_readonly", anon_setup, dup_anon,
                     anon_undo, dup_errors};
+  fault_case freeze = {"shmkit_region_freeze", anon_setup, freeze_anon,
+                       anon_undo, freeze_errors};
 
   walk(&map, &c);
   walk(&token, &c);
-  if (test_can(CAP_RO_ANON)) walk(&dup, &c);
+  if (test_can(CAP_RO_ANON)) {
+    walk(&dup, &c);
+    walk(&freeze, &c);
+  }
   return 0;
 }
 
@@ -334,12 +352,37 @@ static const int spawn_errors[] = {SHMKIT_ENOENT,
                                    SHMKIT_EAGAIN,
                                    0};
 
+/* A child that has been started and is left to end by itself. */
+static void started_setup(void *p) {
+  spawn_setup(p);
+  ASSERT_OK(spawn_call(p));
+}
+
+static int wait_any_call(void *p) {
+  spawn_ctx *c = p;
+  size_t which = 7;
+  int err = shmkit_process_wait_any(&c->p, 1, 60000, &which);
+
+  if (err == 0) ASSERT_EQ(which, 0);
+  return err;
+}
+
+static void started_undo(void *p, int err) {
+  spawn_undo(p, 0); /* whatever wait_any said, the child is still ours */
+  (void)err;
+}
+
+static const int wait_any_errors[] = {SHMKIT_EINVAL, SHMKIT_ETIMEDOUT, 0};
+
 TEST_IMPL(fault_spawn) {
   spawn_ctx c = {0};
   fault_case fc = {"shmkit_spawn", spawn_setup, spawn_call, spawn_undo,
                    spawn_errors};
+  fault_case any = {"shmkit_process_wait_any", started_setup, wait_any_call,
+                    started_undo, wait_any_errors};
 
   walk(&fc, &c);
+  walk(&any, &c);
   return 0;
 }
 
