@@ -826,7 +826,10 @@ SHMKIT_EXTERN void shmkit_msg_close(shmkit_msg *msg);
  * never comes. And on Linux too, closing a refused handle of a FUSE file
  * waits for that file system's answer to the close (FUSE FLUSH), which the
  * peer may withhold in the same way. Against a peer that can mount a FUSE file
- * system, receive in a thread that may block. */
+ * system, receive in a thread that may block. Windows likewise: a handle a
+ * peer names that is not a section is looked at and closed, and closing a
+ * file of a file system served in user mode (WinFsp, ProjFS) by the peer
+ * waits for that file system. */
 SHMKIT_EXTERN int shmkit_conn_recv(shmkit_conn *conn, shmkit_msg *msg,
                                    int timeout_ms);
 

@@ -93,6 +93,8 @@ TEST_WIN(conn_recv_deadline_huge_win)      /* raw pipe messages */
 TEST_WIN(conn_ack_queue_bounded_win)       /* raw pipe messages */
 TEST_WIN(conn_acks_after_taking_win)       /* handles kept for the peer */
 TEST_WIN(conn_push_to_sandboxed_child_win) /* process DACLs */
+TEST_WIN(conn_push_refused_from_stranger_win) /* process DACLs */
+TEST_WIN(conn_send_timeout_keeps_nothing_win) /* handles kept for the peer */
 TEST_WIN(adopt_refuses_reserved_win)       /* CreateFileMapping(SEC_RESERVE) */
 TEST_WIN(conn_squatted_pipe_win)           /* a raw CreateNamedPipeW squatter */
 TEST_WIN(listen_squatted_pipe_win)         /* same, FIRST_PIPE_INSTANCE */
@@ -180,6 +182,8 @@ CHILD_WIN(huge_writer)
 CHILD_WIN(ack_hoarder)
 CHILD_WIN(echo_all)
 CHILD_WIN(sandboxed_receiver)
+CHILD_WIN(forged_pusher)
+CHILD_WIN(idle_peer)
 CHILD_WIN(pipe_squatter)
 CHILD_WIN(endpoint_holder)
 CHILD_WIN(argv0_check)

@@ -77,13 +77,18 @@ int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
     CloseHandle(proc);
     return err;
   }
-  if ((s = calloc(1, sizeof(*s))) == NULL) {
+  /* The buffer of one whole message too: two threads' first receives
+   * must not both make it. */
+  if ((s = calloc(1, sizeof(*s))) == NULL ||
+      (s->in = malloc(SHMKIT__PIPE_BUFFER)) == NULL) {
+    free(s);
     CloseHandle(proc);
     return SHMKIT_ENOMEM;
   }
   /* Made now, so that a connection holds the same handles all its life. */
   if ((err = shmkit__win_io_init(&s->out_io)) != 0) {
     CloseHandle(proc);
+    free(s->in);
     free(s);
     return err;
   }
@@ -93,6 +98,7 @@ int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
   s->peer = proc;
   s->peer_pid = pid;
   s->dup_peer = dup_peer;
+  s->peer_may_push = shmkit__win_could_pull_from_us(proc);
   s->peer_pulls = -1;
   s->hello_due = 1;
   shmkit__win_flush_control(s);
@@ -123,7 +129,8 @@ int shmkit__os_conn_repeer(shmkit__conn_os *s, int64_t pid,
    * says so, the system's access check for its token stands in, so that
    * sending to a child that has not taken up its end yet does not wait.
    * Ours is said again, to it, when the pipe is next written. */
-  s->peer_pulls = shmkit__win_could_pull_from_us(dup);
+  s->peer_may_push = shmkit__win_could_pull_from_us(dup);
+  s->peer_pulls = s->peer_may_push != 0;
   s->hello_due = 1;
   LeaveCriticalSection(&s->lock);
   return 0;
@@ -142,7 +149,7 @@ static void linger(shmkit__conn_os *s) {
 
   if (shmkit__win_in_flight(s) == 0 ||
       sys_WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0 ||
-      shmkit__win_make_in(s) != 0 || shmkit__win_io_init(&io) != 0)
+      shmkit__win_io_init(&io) != 0)
     return;
   AcquireSRWLockExclusive(&s->reader);
   while (shmkit__win_in_flight(s) > 0 && shmkit__win_remaining(deadline) > 0) {
@@ -209,30 +216,64 @@ static int await_peer(shmkit__conn_os *s, size_t count, ULONGLONG deadline,
 
 /* Pull: makes our copies of the regions to send and records them in
  * flight (before the message goes: its acknowledgement may come at once).
- * await_peer() made room. */
+ * await_peer() saw room, but another thread's send may have taken it
+ * since: SHMKIT_EBUSY then. */
 static int take_off(shmkit__conn_os *s, const shmkit_handle *handles,
                     size_t count, HANDLE copies[]) {
   HANDLE self_ = GetCurrentProcess();
   size_t i;
+  int err = 0;
 
   for (i = 0; i < count; i++)
     if (!sys_DuplicateHandle(self_, (HANDLE)handles[i], self_, &copies[i], 0,
                              FALSE, DUPLICATE_SAME_ACCESS)) {
-      int err = shmkit__win_last_error();
-      while (i-- > 0) CloseHandle(copies[i]);
-      return err;
+      err = shmkit__win_last_error();
+      break;
     }
   EnterCriticalSection(&s->lock);
-  for (i = 0; i < count; i++) s->flight[s->nflight++] = copies[i];
+  if (err == 0 && s->nflight + count > FLIGHT_MAX) err = SHMKIT_EBUSY;
+  if (err == 0)
+    for (size_t k = 0; k < count; k++) s->flight[s->nflight++] = copies[k];
   LeaveCriticalSection(&s->lock);
-  return 0;
+  if (err != 0)
+    while (i-- > 0) CloseHandle(copies[i]);
+  return err;
+}
+
+/* Push: puts the regions into the peer, narrowed to their access, naming
+ * each by its value there. Under the lock: spawning may change the peer
+ * (repeer) while another thread sends. A peer gone already is
+ * SHMKIT_ECLOSED. */
+static int push(shmkit__conn_os *s, const shmkit_handle *handles,
+                shmkit__frame *head, size_t count) {
+  size_t i;
+  int err = 0;
+
+  EnterCriticalSection(&s->lock);
+  for (i = 0; i < count && err == 0; i++) {
+    HANDLE v;
+    err = shmkit__win_give_to(s->peer, (HANDLE)handles[i],
+                              (int)head->regions[i].access, &v);
+    head->regions[i].handle = (uint64_t)(uintptr_t)v;
+    head->regions[i].origin = 0; /* "yours already" */
+  }
+  if (err != 0) {
+    for (size_t k = 0; k + 1 < i; k++)
+      shmkit__win_close_in(s->peer, (HANDLE)(uintptr_t)head->regions[k].handle);
+    if (sys_WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0)
+      err = SHMKIT_ECLOSED;
+  }
+  LeaveCriticalSection(&s->lock);
+  return err;
 }
 
 /* Push: closes values we put into the peer for a message it never got. */
 static void push_back(shmkit__conn_os *s, const shmkit__frame *f,
                       size_t count) {
+  EnterCriticalSection(&s->lock);
   for (size_t i = 0; i < count; i++)
     shmkit__win_close_in(s->peer, (HANDLE)(uintptr_t)f->regions[i].handle);
+  LeaveCriticalSection(&s->lock);
 }
 
 int shmkit__os_send(shmkit__conn_os *s, const shmkit__send *m, int timeout_ms) {
@@ -247,6 +288,7 @@ int shmkit__os_send(shmkit__conn_os *s, const shmkit__send *m, int timeout_ms) {
     char bytes[4096];
   } small;
   size_t total = sizeof(head) + size, pushed = 0;
+  int dup_peer;
   char *buf = total <= sizeof(small) ? small.bytes : malloc(total);
   OVERLAPPED io;
   DWORD n, e;
@@ -267,21 +309,15 @@ int shmkit__os_send(shmkit__conn_os *s, const shmkit__send *m, int timeout_ms) {
       head.regions[i].origin = GetCurrentProcessId();
     }
   } else if (count > 0) {
-    if (!s->dup_peer) { /* neither may duplicate into the other */
+    EnterCriticalSection(&s->lock);
+    dup_peer = s->dup_peer;
+    LeaveCriticalSection(&s->lock);
+    if (!dup_peer) { /* neither may duplicate into the other */
       err = SHMKIT_EPERM;
       goto done;
     }
-    for (; pushed < count; pushed++) {
-      HANDLE v;
-      if ((err = shmkit__win_give_to(s->peer, (HANDLE)handles[pushed],
-                                     (int)f->regions[pushed].access, &v)) !=
-          0) {
-        push_back(s, &head, pushed);
-        goto done;
-      }
-      head.regions[pushed].handle = (uint64_t)(uintptr_t)v;
-      head.regions[pushed].origin = 0; /* "yours already" */
-    }
+    if ((err = push(s, handles, &head, count)) != 0) goto done;
+    pushed = count;
   }
   memcpy(buf, &head, sizeof(head));
   if (size != 0) memcpy(buf + sizeof(head), m->data, size);
@@ -291,10 +327,11 @@ int shmkit__os_send(shmkit__conn_os *s, const shmkit__send *m, int timeout_ms) {
   if (e == 0 && n != total) e = ERROR_BROKEN_PIPE; /* cannot happen whole */
   if (e != 0) {
     err = shmkit__win_error(e);
-    /* A write given up after its time may have been half read: the peer
-     * could still name, or hold, those values. Copies stay in flight
-     * until the end; pushed values stay the peer's. */
-    if (err != SHMKIT_ETIMEDOUT) {
+    /* A write given up after its time that moved some bytes may have been
+     * half read: the peer could still name, or hold, those values, and
+     * they stay in flight until the end (pushed: the peer's). One that
+     * moved nothing never went, like any other failure. */
+    if (err != SHMKIT_ETIMEDOUT || io.InternalHigh == 0) {
       if (pushed > 0)
         push_back(s, &head, pushed);
       else if (count > 0)
@@ -311,46 +348,52 @@ done:
 
 /* ---- receiving */
 
-/* Takes the region a checked header's slot `r` names into *out: pulled out
- * of the peer, or pushed into us already. *pulled says which. */
-static int take_one(shmkit__conn_os *s, const shmkit__frame_region *r,
-                    shmkit_handle *out, int *pulled) {
-  uint64_t size;
-  int err;
-
+/* Whether slot `r` of a decoded header may be taken at all, before any
+ * slot is: a handle value's form, and who may have sent it. The caller
+ * holds s->lock (spawn may change the peer). */
+static int may_take(const shmkit__conn_os *s, const shmkit__frame_region *r) {
   /* Handle values are multiples of 4 below 2^31; the rest (pseudo-handles
    * such as -1, "the process itself") are not a sender's regions. */
   if (r->handle == 0 || r->handle > 0x7fffffff || (r->handle & 3) != 0)
     return SHMKIT_EPROTO;
-  EnterCriticalSection(&s->lock); /* spawn may change the peer */
-  *pulled = r->origin != 0;
   if (r->origin == 0) {
     /* Pushed. A peer we can control must let us pull: a value it names
-     * as ours is one of our own handles. */
-    if (s->dup_peer)
-      err = SHMKIT_EPROTO;
-    else if ((err = shmkit__os_check((shmkit_handle)r->handle, (int)r->access,
-                                     &size)) == 0 &&
-             size < r->size)
+     * as ours is one of our own handles. And one the system does not let
+     * open us cannot have put a handle here: the same. */
+    if (s->dup_peer) return SHMKIT_EPROTO;
+    return s->peer_may_push == 0 ? SHMKIT_EPERM : 0;
+  }
+  /* Pulled: only out of the process the system says is at the other end
+   * (not an end handed on to another one: its values mean nothing in the
+   * peer), and only where we may. */
+  return s->dup_peer && r->origin == s->peer_pid ? 0 : SHMKIT_EPERM;
+}
+
+/* Takes the region slot `r` names into *out: pulled out of the peer, or
+ * pushed into us already. The caller holds s->lock; may_take() passed. */
+static int take_one(shmkit__conn_os *s, const shmkit__frame_region *r,
+                    shmkit_handle *out) {
+  uint64_t size;
+  int err;
+
+  if (r->origin == 0) {
+    if ((err = shmkit__os_check((shmkit_handle)r->handle, (int)r->access,
+                                &size)) == 0 &&
+        size < r->size)
       err = SHMKIT_ETOOSMALL;
     else if (err == SHMKIT_EBADF)
       err = SHMKIT_EPROTO; /* nothing there: a lie */
     if (err == 0) *out = (shmkit_handle)r->handle;
-  } else if (!s->dup_peer) {
-    err = SHMKIT_EPERM;
-  } else if (r->origin != s->peer_pid) {
-    /* Sent from another process than the one the system says is there:
-     * an end handed on to a child. Its values mean nothing in the peer. */
-    err = SHMKIT_EPERM;
-  } else {
-    err = shmkit__win_take_from(s->peer, (HANDLE)(uintptr_t)r->handle,
-                                (int)r->access, out);
-    if (err != 0 && sys_WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0)
-      err = SHMKIT_ECLOSED; /* the sender died before we could take it */
-    else if (err == SHMKIT_EBADF)
-      err = SHMKIT_EPROTO; /* a value that names nothing there: a lie */
+    return err;
   }
-  LeaveCriticalSection(&s->lock);
+  err = shmkit__win_take_from(s->peer, (HANDLE)(uintptr_t)r->handle,
+                              (int)r->access, out);
+  if (err != 0 && sys_WaitForSingleObject(s->peer, 0) == WAIT_OBJECT_0)
+    return SHMKIT_ECLOSED; /* the sender died before we could take it */
+  /* A value that names nothing there, or something we cannot even look
+   * at: a lie. */
+  if (err == SHMKIT_EBADF || err == SHMKIT_EINVAL || err == SHMKIT_ENOTSUP)
+    return SHMKIT_EPROTO;
   return err;
 }
 
@@ -361,7 +404,6 @@ static int take_one(shmkit__conn_os *s, const shmkit__frame_region *r,
 static int take_regions(shmkit__conn_os *s, shmkit__recv *r) {
   const shmkit__frame *f = &r->frame;
   uint64_t taken[SHMKIT_MSG_REGIONS_MAX];
-  int pulled[SHMKIT_MSG_REGIONS_MAX];
   size_t ntaken = 0;
   int err = shmkit__frame_decode(f, sizeof(*f), r->payload, r->truncated,
                                  f->count, r->capacity);
@@ -376,11 +418,15 @@ static int take_regions(shmkit__conn_os *s, shmkit__recv *r) {
       if (f->regions[i].origin == 0 && f->regions[k].origin == 0 &&
           f->regions[i].handle == f->regions[k].handle)
         return SHMKIT_EPROTO;
+  EnterCriticalSection(&s->lock);
   for (uint32_t i = 0; err == 0 && i < f->count; i++)
-    if ((err = take_one(s, &f->regions[i], &r->handles[i], &pulled[i])) == 0) {
-      if (pulled[i]) taken[ntaken++] = f->regions[i].handle;
+    err = may_take(s, &f->regions[i]);
+  for (uint32_t i = 0; err == 0 && i < f->count; i++)
+    if ((err = take_one(s, &f->regions[i], &r->handles[i])) == 0) {
+      if (f->regions[i].origin != 0) taken[ntaken++] = f->regions[i].handle;
       r->count++;
     }
+  LeaveCriticalSection(&s->lock);
   shmkit__win_queue_acks(s, taken, ntaken);
   shmkit__win_flush_control(s);
   if (err != 0)
@@ -396,9 +442,7 @@ int shmkit__os_recv(shmkit__conn_os *s, shmkit__recv *r, int timeout_ms) {
 
   r->got = r->payload = r->count = 0;
   r->truncated = 0;
-  if ((err = shmkit__win_make_in(s)) != 0 ||
-      (err = shmkit__win_io_init(&io)) != 0)
-    return err;
+  if ((err = shmkit__win_io_init(&io)) != 0) return err;
   AcquireSRWLockExclusive(&s->reader);
   shmkit__win_flush_control(s);
   /* Control messages are applied as they come; a peer that floods them

@@ -32,9 +32,12 @@ struct shmkit__conn_os {
   CRITICAL_SECTION lock; /* guards the fields up to `reader` */
   HANDLE peer;           /* the peer's process */
   DWORD peer_pid;        /* what the regions of its messages must say */
-  int dup_peer;   /* peer opened with PROCESS_DUP_HANDLE: we pull from it,
-                     and may push into it */
-  int peer_pulls; /* its hello: 1 it pulls, 0 it needs pushes, -1 unheard */
+  int dup_peer;      /* peer opened with PROCESS_DUP_HANDLE: we pull from it,
+                        and may push into it */
+  int peer_pulls;    /* its hello: 1 it pulls, 0 it needs pushes, -1 unheard */
+  int peer_may_push; /* the system lets the peer open us (1), not (0), or
+                        cannot tell (-1): values it pushes are taken only
+                        where it could have put them there */
   HANDLE flight[FLIGHT_MAX]; /* our copies of sent regions not yet taken */
   size_t nflight;
   uint64_t acks[ACKS_MAX]; /* values taken from the peer: a ring */
@@ -82,8 +85,5 @@ DWORD shmkit__win_read_whole(shmkit__conn_os *s, OVERLAPPED *io,
 /* Reads the control messages at the front of the pipe without blocking:
  * 1 if a message is at the front, SHMKIT_ECLOSED at the end, else 0. */
 int shmkit__win_read_control(shmkit__conn_os *s);
-
-/* Makes s->in, the buffer of one whole message. */
-int shmkit__win_make_in(shmkit__conn_os *s);
 
 #endif /* SHMKIT_WIN_CONN_H */

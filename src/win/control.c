@@ -203,9 +203,3 @@ int shmkit__win_read_control(shmkit__conn_os *s) {
   ReleaseSRWLockExclusive(&s->reader);
   return ret;
 }
-
-int shmkit__win_make_in(shmkit__conn_os *s) {
-  if (s->in == NULL && (s->in = malloc(SHMKIT__PIPE_BUFFER)) == NULL)
-    return SHMKIT_ENOMEM;
-  return 0;
-}

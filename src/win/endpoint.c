@@ -317,6 +317,7 @@ static int pid_integrity_check(DWORD pid) {
 
 /* Waits for a client on the listening instance h. */
 static int await_client(HANDLE h, int timeout_ms) {
+  ULONGLONG deadline = shmkit__win_deadline(timeout_ms);
   OVERLAPPED io;
   DWORD n, e;
   int err;
@@ -328,12 +329,18 @@ static int await_client(HANDLE h, int timeout_ms) {
       e = 0;
       break;
     }
-    if (e == ERROR_NO_DATA) { /* it came and went: listen again */
+    /* It came and went: listen again, but a client that keeps doing so
+     * does not hold us past the deadline. */
+    if (e == ERROR_NO_DATA) {
       DisconnectNamedPipe(h);
       shmkit__win_io_reset(&io);
+      if (shmkit__win_remaining(deadline) == 0) {
+        e = WAIT_TIMEOUT;
+        break;
+      }
       continue;
     }
-    e = shmkit__win_finish(h, &io, e, &n, timeout_ms);
+    e = shmkit__win_finish(h, &io, e, &n, shmkit__win_remaining(deadline));
     break;
   }
   CloseHandle(io.hEvent);

@@ -16,7 +16,12 @@ int shmkit__win_take_from(HANDLE source, HANDLE remote, int access,
   DWORD e;
   int err;
 
-  if (sys_DuplicateHandle(source, remote, self_, &h, want, FALSE, 0)) {
+  if (sys_DuplicateHandle(source, remote, self_, &h, want, FALSE, 0) ||
+      /* A classic read-only handle (FILE_MAP_READ alone) cannot give the
+       * size right it lacks; the region is measured without it. */
+      (GetLastError() == ERROR_ACCESS_DENIED &&
+       sys_DuplicateHandle(source, remote, self_, &h,
+                           want & ~(DWORD)SECTION_QUERY, FALSE, 0))) {
     *out = (shmkit_handle)h;
     return 0;
   }
@@ -78,9 +83,9 @@ void shmkit__win_close_in(HANDLE process, HANDLE value) {
 /* Asks the system's own access check whether a process running with
  * `process`'s token would be granted PROCESS_DUP_HANDLE on this process:
  * this process's security descriptor (its DACL and integrity label)
- * against that token. A guess where it cannot be asked (1): the answer
- * only chooses how a region goes until the peer says so itself, so a
- * failure here has no error to report and these calls are not among the
+ * against that token. -1 where it cannot be asked (a sandbox may not read
+ * its broker's token): the callers then assume what holds between equals.
+ * A failure here has no error to report, so these calls are not among the
  * ones fault injection fails. */
 int shmkit__win_could_pull_from_us(HANDLE process) {
   SECURITY_INFORMATION what =
@@ -107,5 +112,5 @@ int shmkit__win_could_pull_from_us(HANDLE process) {
   free(sd);
   if (imp != NULL) CloseHandle(imp);
   if (token != NULL) CloseHandle(token);
-  return ok ? status != FALSE : 1;
+  return ok ? status != FALSE : -1;
 }

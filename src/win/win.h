@@ -55,8 +55,9 @@ int shmkit__win_give_to(HANDLE target, HANDLE h, int access, HANDLE *out);
 void shmkit__win_close_in(HANDLE process, HANDLE value);
 
 /* Whether the process `process` could open this one with
- * PROCESS_DUP_HANDLE (and so pull regions out of it), as the system's
- * access check answers for its token; 1 where that cannot be asked. */
+ * PROCESS_DUP_HANDLE (and so pull regions out of it, or push into it), as
+ * the system's access check answers for its token: 1, 0, or -1 where that
+ * cannot be asked. */
 int shmkit__win_could_pull_from_us(HANDLE process);
 
 /* ---- overlapped I/O on pipes (pipe.c) */
