@@ -666,8 +666,11 @@ SHMKIT_EXTERN void shmkit_process_close(shmkit_process *process);
  *    them with it (the receiver gets SHMKIT_ECLOSED for that message).
  *  - push, to a receiver that may not open its sender (a sandboxed child
  *    given a pair's end): the sender puts it into the receiver, which
- *    cannot make a read-only region writable. A sender that dies or times
- *    out mid-send, or a receiver that closes with such messages unread,
+ *    cannot make a read-only region writable. The receiver takes pushed
+ *    regions only from a sender the system lets open it (else
+ *    SHMKIT_EPERM), and none from a sender it can open itself
+ *    (SHMKIT_EPROTO). A sender that dies or times out after part of a
+ *    message went, or a receiver that closes with such messages unread,
  *    leaves handles in the receiver.
  * Where neither may open the other, a send with regions fails with
  * SHMKIT_EPERM; regions sent on an end handed on to another process than
