@@ -169,6 +169,14 @@ void token_of(shmkit_region *r, char buf[SHMKIT_TOKEN_MAX]) {
   ASSERT_OK(shmkit_region_token(r, buf, SHMKIT_TOKEN_MAX));
 }
 
+shmkit_region *child_region(int argc, char **argv, int want) {
+  shmkit_region *r;
+
+  ASSERT_EQ(argc, want);
+  ASSERT_OK(shmkit_region_from_token(&r, argv[0]));
+  return r;
+}
+
 /* 1 if the handle list "0 1 2 7 " has `h`. */
 int handle_listed(const char *list, shmkit_handle h) {
   char item[32];

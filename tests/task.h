@@ -115,6 +115,9 @@ shmkit_process *spawn_child(const char *child, const char *const *args,
 /* A region's token; fails the test on error. */
 void token_of(shmkit_region *r, char buf[SHMKIT_TOKEN_MAX]);
 
+/* In a child given `want` arguments: the region whose token is the first. */
+shmkit_region *child_region(int argc, char **argv, int want);
+
 /* In a list of handle values as test_list_handles() writes it ("0 1 2 7
  * "): 1 if it holds `h`; how many it holds. */
 int handle_listed(const char *list, shmkit_handle h);

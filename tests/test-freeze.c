@@ -7,9 +7,7 @@
 TEST_IMPL(freeze_hands_out_unwritable_copy) {
   char tok[SHMKIT_TOKEN_MAX], name[32];
   const char *args[] = {tok, NULL};
-  shmkit_spawn_options o;
   shmkit_region *r, *ro, *x = (shmkit_region *)&x;
-  shmkit_process *p;
   shmkit_view *v;
 
   /* Other POSIX systems copy only a named region read-only. */
@@ -37,12 +35,8 @@ TEST_IMPL(freeze_hands_out_unwritable_copy) {
     ASSERT_ERR(shmkit_view_map(&v, r, 0, 0, SHMKIT_READ_WRITE), SHMKIT_EPERM);
   }
   /* A receiver, a real other process, gets the copy by token. */
-  ASSERT_OK(shmkit_region_token(ro, tok, sizeof(tok)));
-  memset(&o, 0, sizeof(o));
-  o.regions = &ro;
-  o.region_count = 1;
-  ASSERT_OK(spawn_runner(&p, NULL, "frozen_receiver", args, &o));
-  reap_ok(p);
+  token_of(ro, tok);
+  reap_ok(spawn_child("frozen_receiver", args, &ro, 1, 0, NULL));
   expect_text(r, "frozen");
   ASSERT_EQ(shmkit_region_size(r), test_system_size(4096));
   /* A read-only region has nothing to freeze. */
@@ -58,8 +52,7 @@ CHILD_IMPL(frozen_receiver) {
   shmkit_region *r;
   shmkit_view *v;
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_region_from_token(&r, argv[0]));
+  r = child_region(argc, argv, 1);
   ASSERT_EQ(shmkit_region_access(r), SHMKIT_READ_ONLY);
   expect_text(r, "frozen");
   ASSERT_ERR(shmkit_view_map(&v, r, 0, 0, SHMKIT_READ_WRITE), SHMKIT_EACCES);

@@ -73,8 +73,7 @@ CHILD_IMPL(env_report) {
   char *out;
   size_t n = 0;
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_region_from_token(&r, argv[0]));
+  r = child_region(argc, argv, 1);
   out = report(r, &v);
   for (size_t i = 0; i < 4; i++) {
     char var[32];
@@ -120,8 +119,7 @@ CHILD_IMPL(cwd_report) {
   shmkit_region *r;
   shmkit_view *v;
 
-  ASSERT_EQ(argc, 1);
-  ASSERT_OK(shmkit_region_from_token(&r, argv[0]));
+  r = child_region(argc, argv, 1);
   test_getcwd(report(r, &v), 4096);
   shmkit_view_unmap(v);
   shmkit_region_close(r);

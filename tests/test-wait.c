@@ -103,8 +103,7 @@ CHILD_IMPL(wait_flag) {
   volatile unsigned char *flag;
   int code = 0;
 
-  ASSERT_EQ(argc, 2);
-  ASSERT_OK(shmkit_region_from_token(&r, argv[0]));
+  r = child_region(argc, argv, 2);
   ASSERT_OK(shmkit_view_map(&v, r, 0, 4096, SHMKIT_READ_ONLY));
   flag = (volatile unsigned char *)shmkit_view_data(v) + atoi(argv[1]);
   /* Bounded, so that a parent that died does not leave it behind. */
