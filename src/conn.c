@@ -345,10 +345,8 @@ int shmkit_conn_from_token(shmkit_conn **out, const char *token) {
 
 int shmkit_conn_from_env(shmkit_conn **out, const char *name) {
   const char *value = NULL;
-  int err = shmkit__token_from_env(name, &value);
+  int err = shmkit__token_from_env(name, out, &value);
 
-  if (err == 0) return shmkit_conn_from_token(out, value);
-  if (out == NULL) return SHMKIT_EINVAL;
-  *out = NULL;
-  return err;
+  if (err != 0 && out != NULL) *out = NULL;
+  return err != 0 ? err : shmkit_conn_from_token(out, value);
 }

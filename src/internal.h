@@ -51,9 +51,11 @@ int shmkit__region_claim(const shmkit_region *r, int ask);
 int shmkit__token_parse_conn(const char *s, shmkit_handle *handle);
 int shmkit__token_format_conn(shmkit_handle h, char *buf, size_t n);
 
-/* The token in environment variable `name`: SHMKIT_EINVAL for a name that
+/* The token in environment variable `name`, for a _from_env function whose
+ * out parameter is `out`: SHMKIT_EINVAL for a NULL `out` or a name that
  * cannot be one, SHMKIT_ENOENT if it is not set. */
-int shmkit__token_from_env(const char *name, const char **value);
+int shmkit__token_from_env(const char *name, const void *out,
+                           const char **value);
 
 /* ---- the message frame (frame.c)
  *

@@ -48,10 +48,10 @@ int shmkit__os_dup_readonly(shmkit_handle h, const char *name,
 /* Closes a handle. */
 void shmkit__os_close(shmkit_handle h);
 
-/* Adds seals (SHMKIT_SEAL_...), reads them (>= 0). SHMKIT_ENOTSUP where the
- * system or the object has no seals. */
-int shmkit__os_seal(shmkit_handle h, unsigned seals);
-int shmkit__os_seals(shmkit_handle h);
+/* Adds the seals in `add` (SHMKIT_SEAL_..., none when 0), then returns the
+ * seals now on the object (>= 0). SHMKIT_ENOTSUP where the system or the
+ * object has no seals. */
+int shmkit__os_seals(shmkit_handle h, unsigned add);
 
 /* The offset alignment of a mapping; a power of two. */
 size_t shmkit__os_granularity(void);

@@ -115,7 +115,7 @@ int shmkit__region_claim(const shmkit_region *r, int ask) {
   if (r->access != SHMKIT_READ_WRITE) return r->access;
   if (r->write_sealed) return SHMKIT_READ_ONLY;
   if (!ask) return SHMKIT_READ_WRITE;
-  seals = shmkit__os_seals(r->handle); /* SHMKIT_ENOTSUP: no seals here */
+  seals = shmkit__os_seals(r->handle, 0); /* SHMKIT_ENOTSUP: no seals here */
   if (seals > 0 && (seals & (SHMKIT_SEAL_WRITE | SHMKIT_SEAL_FUTURE_WRITE)))
     return SHMKIT_READ_ONLY;
   return SHMKIT_READ_WRITE;
@@ -182,12 +182,12 @@ int shmkit_region_seal(shmkit_region *region, unsigned seals) {
   const unsigned all = SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW |
                        SHMKIT_SEAL_WRITE | SHMKIT_SEAL_FUTURE_WRITE |
                        SHMKIT_SEAL_SEAL;
-  int err;
+  int now;
 
   if (region == NULL || seals == 0 || (seals & ~all) != 0) return SHMKIT_EINVAL;
   if (region->access != SHMKIT_READ_WRITE) return SHMKIT_EACCES;
-  if ((err = shmkit__os_seal(region->handle, seals)) != 0) return err;
-  if (seals & (SHMKIT_SEAL_WRITE | SHMKIT_SEAL_FUTURE_WRITE))
+  if ((now = shmkit__os_seals(region->handle, seals)) < 0) return now;
+  if (now & (SHMKIT_SEAL_WRITE | SHMKIT_SEAL_FUTURE_WRITE))
     region->write_sealed = 1;
   return 0;
 }
@@ -196,7 +196,7 @@ int shmkit_region_seals(const shmkit_region *region, unsigned *seals) {
   int got;
 
   if (region == NULL || seals == NULL) return SHMKIT_EINVAL;
-  if ((got = shmkit__os_seals(region->handle)) < 0) return got;
+  if ((got = shmkit__os_seals(region->handle, 0)) < 0) return got;
   *seals = (unsigned)got;
   return 0;
 }

@@ -112,18 +112,18 @@ int shmkit__token_format_conn(shmkit_handle h, char *buf, size_t n) {
   return (size_t)len < n ? len : SHMKIT_E2BIG;
 }
 
-int shmkit__token_from_env(const char *name, const char **value) {
-  if (name == NULL || name[0] == '\0' || strchr(name, '=') != NULL)
+int shmkit__token_from_env(const char *name, const void *out,
+                           const char **value) {
+  if (out == NULL || name == NULL || name[0] == '\0' ||
+      strchr(name, '=') != NULL)
     return SHMKIT_EINVAL;
   return (*value = getenv(name)) != NULL ? 0 : SHMKIT_ENOENT;
 }
 
 int shmkit_region_from_env(shmkit_region **out, const char *name) {
   const char *value = NULL;
-  int err = shmkit__token_from_env(name, &value);
+  int err = shmkit__token_from_env(name, out, &value);
 
-  if (err == 0) return shmkit_region_from_token(out, value);
-  if (out == NULL) return SHMKIT_EINVAL;
-  *out = NULL;
-  return err;
+  if (err != 0 && out != NULL) *out = NULL;
+  return err != 0 ? err : shmkit_region_from_token(out, value);
 }

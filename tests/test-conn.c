@@ -338,8 +338,12 @@ TEST_IMPL(conn_token_checks) {
   shmkit_conn_close(l);
   ASSERT_OK(shmkit_conn_pair(&a, &b));
   ASSERT_ERR(shmkit_conn_token(a, t, 5), SHMKIT_E2BIG);
+  x = (shmkit_conn *)&x;
   ASSERT_ERR(shmkit_conn_from_env(&x, "SHMKIT_TEST_SURELY_UNSET"),
              SHMKIT_ENOENT);
+  ASSERT_NULL(x);
+  ASSERT_ERR(shmkit_conn_from_env(NULL, "SHMKIT_TEST_SURELY_UNSET"),
+             SHMKIT_EINVAL);
   shmkit_conn_close(a);
   shmkit_conn_close(b);
   return 0;

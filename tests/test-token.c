@@ -134,5 +134,7 @@ TEST_IMPL(token_from_env) {
   ASSERT_ERR(shmkit_region_from_env(&x, ""), SHMKIT_EINVAL);
   ASSERT_ERR(shmkit_region_from_env(&x, "A=B"), SHMKIT_EINVAL);
   ASSERT_ERR(shmkit_region_from_env(&x, NULL), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_region_from_env(NULL, "SHMKIT_TEST_SURELY_UNSET"),
+             SHMKIT_EINVAL);
   return 0;
 }

@@ -118,22 +118,17 @@ static const struct {
 };
 #define SEAL_COUNT (sizeof(seal_bits) / sizeof(seal_bits[0]))
 
-int shmkit__ext_seal(int fd, unsigned seals) {
-  int add = 0;
+int shmkit__ext_seals(int fd, unsigned add) {
+  int bits = 0, got, seals = 0;
 
   for (size_t i = 0; i < SEAL_COUNT; i++)
-    if (seals & seal_bits[i].ours) add |= seal_bits[i].linux;
-  if (sys_fcntl(fd, F_ADD_SEALS, add) == 0) return 0;
+    if (add & seal_bits[i].ours) bits |= seal_bits[i].linux;
+  if ((bits == 0 || sys_fcntl(fd, F_ADD_SEALS, bits) == 0) &&
+      (got = sys_fcntl(fd, F_GET_SEALS)) >= 0) {
+    for (size_t i = 0; i < SEAL_COUNT; i++)
+      if (got & seal_bits[i].linux) seals |= (int)seal_bits[i].ours;
+    return seals;
+  }
   /* EINVAL: not a tmpfs file, or a seal this kernel does not know. */
   return errno == EINVAL ? SHMKIT_ENOTSUP : shmkit__errno(errno);
-}
-
-int shmkit__ext_seals(int fd) {
-  int got = sys_fcntl(fd, F_GET_SEALS);
-  int seals = 0;
-
-  if (got < 0) return errno == EINVAL ? SHMKIT_ENOTSUP : shmkit__errno(errno);
-  for (size_t i = 0; i < SEAL_COUNT; i++)
-    if (got & seal_bits[i].linux) seals |= (int)seal_bits[i].ours;
-  return seals;
 }

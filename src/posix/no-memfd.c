@@ -35,12 +35,7 @@ int shmkit__ext_quick_check(int fd, int *write_sealed) {
   return SHMKIT_ENOTSUP;
 }
 
-int shmkit__ext_seal(int fd, unsigned seals) {
-  (void)fd, (void)seals;
-  return SHMKIT_ENOTSUP;
-}
-
-int shmkit__ext_seals(int fd) {
-  (void)fd;
+int shmkit__ext_seals(int fd, unsigned add) {
+  (void)fd, (void)add;
   return SHMKIT_ENOTSUP;
 }

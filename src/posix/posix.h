@@ -47,9 +47,8 @@ int shmkit__ext_check_type(int fd);
  * system cannot tell that way. */
 int shmkit__ext_quick_check(int fd, int *write_sealed);
 
-/* Seals, as in platform.h. */
-int shmkit__ext_seal(int fd, unsigned seals);
-int shmkit__ext_seals(int fd);
+/* Seals, as shmkit__os_seals in platform.h. */
+int shmkit__ext_seals(int fd, unsigned add);
 
 /* ---- processes (linux-pidfd.c, no-pidfd.c) */
 

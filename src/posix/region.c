@@ -287,12 +287,8 @@ void shmkit__os_close(shmkit_handle h) {
   close((int)h);
 }
 
-int shmkit__os_seal(shmkit_handle h, unsigned seals) {
-  return shmkit__ext_seal((int)h, seals);
-}
-
-int shmkit__os_seals(shmkit_handle h) {
-  return shmkit__ext_seals((int)h);
+int shmkit__os_seals(shmkit_handle h, unsigned add) {
+  return shmkit__ext_seals((int)h, add);
 }
 
 size_t shmkit__os_granularity(void) {

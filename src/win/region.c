@@ -360,13 +360,8 @@ void shmkit__os_close(shmkit_handle h) {
   CloseHandle((HANDLE)h);
 }
 
-int shmkit__os_seal(shmkit_handle h, unsigned seals) {
-  (void)h, (void)seals;
-  return SHMKIT_ENOTSUP;
-}
-
-int shmkit__os_seals(shmkit_handle h) {
-  (void)h;
+int shmkit__os_seals(shmkit_handle h, unsigned add) {
+  (void)h, (void)add;
   return SHMKIT_ENOTSUP;
 }
 
