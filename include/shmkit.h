@@ -895,6 +895,158 @@ SHMKIT_EXTERN int shmkit_conn_from_env(shmkit_conn **out, const char *name);
 SHMKIT_EXTERN int shmkit_region_pull(shmkit_region **out, int64_t pid,
                                      shmkit_handle remote, int access);
 
+/* ---------------------------------------------------------------- channels
+ *
+ * A channel carries messages one way, from its sender to its receiver,
+ * through a ring in a region both map: a single-producer, single-consumer
+ * queue of messages of 1 to max_message bytes, each kept whole. While both
+ * sides are awake no system call is made per message; a side that must
+ * wait spins briefly, then sleeps in the kernel, and the other side wakes
+ * it only when it has said that it sleeps. Two channels make a duplex link.
+ *
+ * A channel rides on a connection, its *link*: the creator sends the region
+ * over it, and from then on the channel owns it and uses it to wake a
+ * sleeper that cannot be woken otherwise and to learn that the peer is
+ * gone (closed, crashed or killed: the link hangs up, without any
+ * heartbeat). So a channel reaches another process exactly as a
+ * connection does:
+ *  - a child: shmkit_conn_pair(), one end listed in
+ *    shmkit_spawn_options.conns and its token on the command line or in the
+ *    environment; the parent creates the channel on its end, the child
+ *    calls shmkit_channel_from_token() or shmkit_channel_from_env();
+ *  - by name: shmkit_listen() and shmkit_accept() on one side,
+ *    shmkit_connect() on the other (the endpoint's name is the channel's);
+ *  - any other connection, both sides agreeing which one creates.
+ *
+ * Everything the peer can write (the whole region) is read once, checked
+ * and never trusted: a ring that breaks the rules (docs/protocol.md,
+ * "Channels") makes every later call fail with SHMKIT_EPROTO, never a crash,
+ * a hang or an access outside the ring. A message's bytes are the peer's to
+ * change at any time, even while this side reads them: copy what you must
+ * check before you act on it.
+ *
+ * Timeouts, as everywhere: 0 tries once, -1 waits forever. A call that
+ * would wait on a closed or dead peer returns SHMKIT_ECLOSED within a
+ * second (at once after a clean close); a receiver first gets every message
+ * committed before. A channel is used by one thread at a time. */
+typedef struct shmkit_channel shmkit_channel;
+
+/* Which side of the channel the creator is. */
+#define SHMKIT_CHANNEL_SEND 1
+#define SHMKIT_CHANNEL_RECV 2
+
+/* The ring's capacity is a power of two from 4 KiB to 2 GiB. */
+#define SHMKIT_CHANNEL_CAPACITY_MIN 4096u
+#define SHMKIT_CHANNEL_CAPACITY_MAX 2147483648u
+
+/* Creates a channel on the connection `link`: a ring of at least
+ * `capacity` bytes (rounded up to a power of two, at most
+ * SHMKIT_CHANNEL_CAPACITY_MAX) that carries messages of 1 to `max_message`
+ * bytes (at most a quarter of the rounded capacity; 0: that quarter), this
+ * side being `role`. Sends the channel's region over `link` (it waits, up
+ * to `timeout_ms`, only where the connection must; see shmkit_conn_send())
+ * and from then on owns `link` (on failure it is still the caller's). The
+ * sender may send at once: messages wait in the ring until the other side
+ * attaches. Fails with SHMKIT_EINVAL (a bad role, a
+ * listener), SHMKIT_E2BIG (a capacity or max_message too large), and what
+ * shmkit_region_create() and shmkit_conn_send() fail with. */
+SHMKIT_EXTERN int shmkit_channel_create(shmkit_channel **out, shmkit_conn *link,
+                                        int role, size_t capacity,
+                                        size_t max_message, int timeout_ms);
+
+/* The other side: receives the channel the peer created on `link` (up to
+ * `timeout_ms`), checks all of it against the region the system reports
+ * (SHMKIT_EPROTO, or SHMKIT_EVERSION for a newer layout), and then owns
+ * `link`. On failure `link` is still the caller's; the message that did not
+ * check is consumed. */
+SHMKIT_EXTERN int shmkit_channel_attach(shmkit_channel **out, shmkit_conn *link,
+                                        int timeout_ms);
+
+/* shmkit_conn_from_token() (or _from_env()), then shmkit_channel_attach():
+ * the child's side of a channel its parent created on the other end of a
+ * pair. On failure nothing is left open, the inherited connection
+ * included. */
+SHMKIT_EXTERN int shmkit_channel_from_token(shmkit_channel **out,
+                                            const char *token, int timeout_ms);
+SHMKIT_EXTERN int shmkit_channel_from_env(shmkit_channel **out,
+                                          const char *name, int timeout_ms);
+
+/* Sends a copy of size bytes (1 to max_message) at data, waiting for room
+ * up to timeout_ms. SHMKIT_E2BIG past max_message, SHMKIT_EINVAL for 0,
+ * for a receiver, or while a reservation is open; SHMKIT_ETIMEDOUT: no room
+ * in time; SHMKIT_ECLOSED: the receiver is gone. */
+SHMKIT_EXTERN int shmkit_channel_send(shmkit_channel *ch, const void *data,
+                                      size_t size, int timeout_ms);
+
+/* Receives the next message into buf (room for `capacity` bytes), its
+ * length in *size, waiting for one up to timeout_ms. SHMKIT_E2BIG: the
+ * message is longer than capacity (*size says how long); it stays, for a
+ * call with more room. SHMKIT_ETIMEDOUT: nothing in time; SHMKIT_ECLOSED:
+ * the sender is gone and every message it committed was received. It also
+ * gives back the messages peeked at before it (shmkit_channel_release()). */
+SHMKIT_EXTERN int shmkit_channel_recv(shmkit_channel *ch, void *buf,
+                                      size_t capacity, size_t *size,
+                                      int timeout_ms);
+
+/* Zero-copy sending: reserves room for a message of `size` bytes (1 to
+ * max_message) in the ring, contiguous, 8-byte aligned, waiting for it up
+ * to timeout_ms, and points *data at it; nothing is visible to the
+ * receiver until shmkit_channel_commit(). One reservation at a time. */
+SHMKIT_EXTERN int shmkit_channel_reserve(shmkit_channel *ch, size_t size,
+                                         void **data, int timeout_ms);
+
+/* Flag for shmkit_channel_commit(): keep the message with the ones to
+ * publish together, at the next commit without it or the next flush. */
+#define SHMKIT_CHANNEL_MORE 1u
+
+/* Ends the reservation as a message of `size` bytes (1 to what was
+ * reserved) and publishes it, with every message committed before with
+ * SHMKIT_CHANNEL_MORE, in one store (and one wake-up, if the receiver
+ * sleeps). With SHMKIT_CHANNEL_MORE, it is kept for later. SHMKIT_EINVAL:
+ * no reservation, or a size out of range. */
+SHMKIT_EXTERN int shmkit_channel_commit(shmkit_channel *ch, size_t size,
+                                        unsigned flags);
+
+/* Publishes what was committed with SHMKIT_CHANNEL_MORE. A sender that
+ * must wait for room publishes first, by itself. */
+SHMKIT_EXTERN int shmkit_channel_flush(shmkit_channel *ch);
+
+/* Zero-copy receiving: points *data at the next message not yet peeked
+ * at, in the ring (8-byte aligned), and says its length, waiting for one
+ * up to timeout_ms. It stays there, and its room is not given back to the
+ * sender, until shmkit_channel_release(). The bytes are the sender's to
+ * change (a hostile one may): copy what you check. */
+SHMKIT_EXTERN int shmkit_channel_peek(shmkit_channel *ch, const void **data,
+                                      size_t *size, int timeout_ms);
+
+/* Gives back every message peeked at so far, in one store; their pointers
+ * are no longer valid. */
+SHMKIT_EXTERN int shmkit_channel_release(shmkit_channel *ch);
+
+/* Asks for shmkit_channel_handle() to become ready when this side can go
+ * on: a receiver, when a message is there; a sender, when there is room for
+ * a message of max_message bytes; both, when the peer is gone. Returns 1
+ * if that is so already (do not wait), 0 once asked (wait on the handle,
+ * then call again), or an error. */
+SHMKIT_EXTERN int shmkit_channel_arm(shmkit_channel *ch);
+
+/* What to wait on for a channel, with poll() or an event loop, after
+ * shmkit_channel_arm() returned 0. It still belongs to the channel: do not
+ * close it, read it or write it. POSIX: the link's socket, readable when
+ * the channel is ready (or spuriously: check with a call that does not
+ * wait). Windows: not available yet, SHMKIT_INVALID_HANDLE. */
+SHMKIT_EXTERN shmkit_handle shmkit_channel_handle(const shmkit_channel *ch);
+
+/* How many times a side that must wait looks again, busy, before it sleeps:
+ * 0 sleeps at once, (unsigned)-1 never sleeps (busy-polls, for the lowest
+ * latency, a core per waiting side). */
+SHMKIT_EXTERN void shmkit_channel_set_spin(shmkit_channel *ch, unsigned spins);
+
+/* Closes this side: the peer sees SHMKIT_ECLOSED at once (a receiver
+ * after the messages committed before). Uncommitted reservations are
+ * dropped. Closes the link and unmaps the ring. NULL is ignored. */
+SHMKIT_EXTERN void shmkit_channel_close(shmkit_channel *ch);
+
 /* ---------------------------------------------------------------- misc */
 
 /* The alignment the system needs for a mapping's offset: the page size on

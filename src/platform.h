@@ -211,4 +211,28 @@ int shmkit__os_recv(shmkit__conn_os *c, shmkit__recv *m, int timeout_ms);
 int shmkit__os_pull(int64_t pid, shmkit_handle remote, int access,
                     shmkit_handle *out);
 
+/* ---- channels (channel.c) */
+
+/* A clock in milliseconds that costs next to nothing to read (Linux:
+ * CLOCK_MONOTONIC_COARSE), exact to a few milliseconds: for the checks a
+ * channel makes at most every so often on its fast path. */
+int64_t shmkit__os_coarse_ms(void);
+
+/* 1 where shmkit__os_word_wait() can sleep on a word of memory shared
+ * between processes (Linux: a futex), 0 where it cannot (channels then
+ * sleep on their link). */
+int shmkit__os_word_waits(void);
+
+/* Sleeps while the 32-bit word at `addr`, in shared memory, still holds
+ * `expected`, for at most timeout_ms (1 to 1000): 0 when woken, when the word
+ * differs, or for no reason (the caller looks again); SHMKIT_ETIMEDOUT. */
+int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms);
+
+/* Wakes every process sleeping on the word. */
+void shmkit__os_word_wake(uint32_t *addr);
+
+/* 1 if a connection's handle can be waited on for readiness with the
+ * system's own wait (POSIX poll), 0 if not (Windows pipes). */
+int shmkit__os_conn_pollable(void);
+
 #endif /* SHMKIT_PLATFORM_H */

@@ -94,6 +94,20 @@ int64_t shmkit__os_now_ms(void) {
   return now_ms();
 }
 
+int64_t shmkit__os_coarse_ms(void) {
+#ifdef CLOCK_MONOTONIC_COARSE
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#else
+  return now_ms();
+#endif
+}
+
+int shmkit__os_conn_pollable(void) {
+  return 1;
+}
+
 void shmkit__os_sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
   /* Interrupted, it returns early: the caller checks its deadline anyway. */

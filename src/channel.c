@@ -1,0 +1,701 @@
+/* Channels: a single-producer, single-consumer ring of messages in a region
+ * both sides map, and the connection it rides on (its link). The layout is
+ * docs/protocol.md, "Channels"; every offset there is asserted below.
+ *
+ * Each side keeps its own copy of everything it relies on (the capacity,
+ * the limits, its own index) and reads the peer's fields once into a local,
+ * checked before use: the region is the peer's to write at any time. A
+ * check that fails makes the channel broken for good (SHMKIT_EPROTO).
+ *
+ * Indexes count bytes since the start and never wrap in practice (2^64
+ * bytes), so `head - tail` is the fill. Records start on 8 bytes: a u32
+ * length and a u32 left 0, then the payload, padded to 8. A length with
+ * the top bit set is padding to the ring's end, so that a message is never
+ * split. */
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "platform.h"
+
+/* ---- the layout, version 1 */
+
+#define CH_MAGIC 0x434b4853u /* "SHKC" in the machine's (little-endian) order  \
+                              */
+#define CH_VERSION 1
+#define CH_RING    256 /* the ring's offset in the region */
+
+enum {
+  OFF_MAGIC = 0,         /* u32, creator */
+  OFF_VERSION = 4,       /* u16, creator */
+  OFF_FLAGS = 6,         /* u16, creator, 0 */
+  OFF_CAPACITY = 8,      /* u64, creator */
+  OFF_MAX = 16,          /* u64, creator */
+  OFF_RING = 24,         /* u64, creator */
+  OFF_HEAD = 64,         /* u64, producer, release */
+  OFF_TAIL = 128,        /* u64, consumer, release */
+  OFF_STATE_RECV = 192,  /* u32, the consumer's sleep state */
+  OFF_STATE_SEND = 196,  /* u32, the producer's sleep state */
+  OFF_WORD_RECV = 200,   /* u32, bumped to wake the consumer */
+  OFF_WORD_SEND = 204,   /* u32, bumped to wake the producer */
+  OFF_CLOSED_SEND = 208, /* u32, producer: 1 once it closed */
+  OFF_CLOSED_RECV = 212, /* u32, consumer: 1 once it closed */
+};
+
+/* A sleep state: how the side that wrote it waits, and so how to wake it.
+ * The waker swaps it back to AWAKE and wakes only if it won the swap. */
+enum { AWAKE = 0, ON_WORD = 1, ON_LINK = 2 };
+
+#define REC_HEADER 8
+#define REC_PAD    0x80000000u
+#define ALIGN8(n)  (((n) + 7) & ~(uint64_t)7)
+
+/* The offer: the payload of the one message that carries the region. */
+#define OFFER_SIZE 8 /* u32 magic, u16 version, u16 the creator's role */
+
+_Static_assert(CH_RING >= OFF_CLOSED_RECV + 4, "the header fits");
+_Static_assert(OFF_HEAD % 64 == 0 && OFF_TAIL % 64 == 0 &&
+                   OFF_STATE_RECV % 64 == 0 && CH_RING % 64 == 0,
+               "each writer's fields on a cache line of their own");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
+               "lock-free atomics: they must work between processes");
+
+/* How long a sleeper sleeps before it looks at its peer again: the bound on
+ * noticing a peer killed while this side slept on a word. */
+#define SLICE_MS 100
+/* How often, at most, the fast path asks the link whether the peer lives. */
+#define LIVE_CHECK_MS 100
+#define SPIN_DEFAULT  2000
+
+struct shmkit_channel {
+  shmkit_conn *link;
+  shmkit_region *region;
+  shmkit_view *view;
+  unsigned char *base, *ring;
+  uint64_t cap, max; /* ours, checked once; never read again from the ring */
+  int role;
+  int err;       /* SHMKIT_EPROTO once the ring broke a rule; 0 */
+  int peer_gone; /* the peer closed, or its link hung up */
+  int word_waits;
+  unsigned spin;
+  int64_t checked_ms;
+  /* Sender: pos is the end of what was committed (and padding), published
+   * what the peer was last told, seen the peer's tail as last read.
+   * Receiver: pos is the end of what was peeked at, published the tail
+   * last stored, seen the sender's head as last read. */
+  uint64_t pos, published, seen;
+  size_t reserved; /* sender: the open reservation's size, 0 if none */
+  _Atomic uint64_t *mine, *theirs;
+  _Atomic uint32_t *my_state, *their_state, *my_word, *their_word;
+  _Atomic uint32_t *my_closed, *their_closed;
+};
+
+static _Atomic uint64_t *u64_at(unsigned char *base, size_t off) {
+  return (_Atomic uint64_t *)(void *)(base + off);
+}
+
+static _Atomic uint32_t *u32_at(unsigned char *base, size_t off) {
+  return (_Atomic uint32_t *)(void *)(base + off);
+}
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static int broken(shmkit_channel *ch) {
+  return ch->err = SHMKIT_EPROTO;
+}
+
+/* ---- the link: wake-ups and the peer's end */
+
+/* Reads what waits on the link, for up to timeout_ms: a wake-up (0), nothing
+ * (SHMKIT_ETIMEDOUT), or the end, which marks the peer gone. Anything but
+ * a wake-up is a broken peer. */
+static int link_read(shmkit_channel *ch, int timeout_ms) {
+  char buf[8];
+  shmkit_msg m = SHMKIT_MSG_INIT(buf, sizeof(buf));
+  int err = shmkit_conn_recv(ch->link, &m, timeout_ms);
+
+  shmkit_msg_close(&m);
+  if (err == 0 && m.size == 1 && buf[0] == 'w') return 0;
+  if (err == 0 || err == SHMKIT_E2BIG) return broken(ch);
+  if (err == SHMKIT_ECLOSED) ch->peer_gone = 1;
+  return err;
+}
+
+/* Whether the peer is still there, asking the link at most every
+ * LIVE_CHECK_MS (or now, with `now`): its closed flag costs nothing to
+ * read, a kill shows only as the link's end. */
+static int peer_alive(shmkit_channel *ch, int now) {
+  int64_t t;
+
+  if (ch->peer_gone) return 0;
+  if (atomic_load_explicit(ch->their_closed, memory_order_acquire) != 0)
+    return !(ch->peer_gone = 1);
+  t = shmkit__os_coarse_ms();
+  if (!now && t - ch->checked_ms < LIVE_CHECK_MS) return 1;
+  ch->checked_ms = t;
+  while (link_read(ch, 0) == 0) continue; /* wake-ups nobody waited for */
+  return !ch->peer_gone;
+}
+
+/* Wakes the peer if it said it sleeps: only the side that swaps its state
+ * back to AWAKE wakes it, once. */
+static void wake_peer(shmkit_channel *ch) {
+  uint32_t s = atomic_load_explicit(ch->their_state, memory_order_relaxed);
+
+  if (s == AWAKE ||
+      !atomic_compare_exchange_strong(ch->their_state, &s, (uint32_t)AWAKE))
+    return;
+  if (s == ON_WORD && ch->word_waits) {
+    atomic_fetch_add_explicit(ch->their_word, 1, memory_order_release);
+    shmkit__os_word_wake((uint32_t *)ch->their_word);
+    return;
+  }
+  /* ON_LINK, or anything else a peer wrote: a byte on the link wakes any
+   * sleeper. A full link (ETIMEDOUT) holds wake-ups already. */
+  shmkit_conn_send(ch->link, "w", 1, NULL, 0, 0);
+}
+
+/* ---- waiting */
+
+typedef int (*ready_fn)(shmkit_channel *ch, uint64_t need);
+
+/* Waits until ready(ch, need) says 1 (0), for up to timeout_ms: spins, then
+ * sleeps, having said so in its state; SHMKIT_ETIMEDOUT, SHMKIT_ECLOSED
+ * once the peer is gone and ready() still says 0, or ready()'s error. */
+static int wait_for(shmkit_channel *ch, ready_fn ready, uint64_t need,
+                    int timeout_ms) {
+  int64_t deadline = 0;
+  int r;
+
+  if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
+  if (timeout_ms == 0) {
+    if (peer_alive(ch, 0)) return SHMKIT_ETIMEDOUT;
+    /* Gone: what it committed before is still ours to take. */
+    if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
+    return SHMKIT_ECLOSED;
+  }
+  if (timeout_ms > 0) deadline = shmkit__os_now_ms() + timeout_ms;
+  for (unsigned i = 0; ch->spin == UINT_MAX || i < ch->spin; i++) {
+    cpu_relax();
+    if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
+    if ((i & 1023) == 1023) {
+      if (!peer_alive(ch, 0)) break;
+      if (timeout_ms > 0 && shmkit__os_now_ms() >= deadline) break;
+    }
+  }
+  for (;;) {
+    int mode = ch->word_waits ? ON_WORD : ON_LINK;
+    uint32_t word = atomic_load_explicit(ch->my_word, memory_order_acquire);
+    int left = SLICE_MS, woke;
+
+    if (timeout_ms > 0) {
+      int64_t d = deadline - shmkit__os_now_ms();
+      if (d <= 0) break;
+      if (d < left) left = (int)d;
+    }
+    /* Say that we sleep, then look once more: the waker publishes, then
+     * reads our state, so one of us sees the other (both sequentially
+     * consistent). */
+    atomic_store(ch->my_state, (uint32_t)mode);
+    atomic_thread_fence(memory_order_seq_cst);
+    if ((r = ready(ch, need)) != 0 || !peer_alive(ch, 0)) {
+      atomic_store_explicit(ch->my_state, AWAKE, memory_order_relaxed);
+      if (r != 0) return r < 0 ? r : 0;
+      break;
+    }
+    if (mode == ON_WORD)
+      woke = shmkit__os_word_wait((uint32_t *)ch->my_word, word, left);
+    else
+      woke = link_read(ch, left);
+    atomic_store_explicit(ch->my_state, AWAKE, memory_order_relaxed);
+    if (woke == SHMKIT_EPROTO) return woke;
+    if (woke == SHMKIT_ETIMEDOUT && mode == ON_WORD) peer_alive(ch, 1);
+    if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
+    if (ch->peer_gone) break;
+  }
+  if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
+  return ch->peer_gone ? SHMKIT_ECLOSED : SHMKIT_ETIMEDOUT;
+}
+
+/* ---- the sender */
+
+/* 1 if `need` bytes are free after pos, reading the receiver's tail only
+ * when what was last seen is not enough. */
+static int has_room(shmkit_channel *ch, uint64_t need) {
+  uint64_t t;
+
+  if (ch->err != 0) return ch->err;
+  if (ch->cap - (ch->pos - ch->seen) >= need) return 1;
+  t = atomic_load_explicit(ch->theirs, memory_order_acquire);
+  /* The tail only grows, and never past what was published. */
+  if (t - ch->seen > ch->published - ch->seen) return broken(ch);
+  ch->seen = t;
+  return ch->cap - (ch->pos - ch->seen) >= need;
+}
+
+static void publish(shmkit_channel *ch) {
+  if (ch->pos == ch->published) return;
+  ch->published = ch->pos;
+  atomic_store_explicit(ch->mine, ch->pos, memory_order_release);
+  atomic_thread_fence(memory_order_seq_cst);
+  wake_peer(ch);
+}
+
+static int check_side(shmkit_channel *ch, int role) {
+  if (ch == NULL || ch->role != role) return SHMKIT_EINVAL;
+  return ch->err;
+}
+
+/* The room a message of `size` bytes takes at pos: its record, and the
+ * padding before it when the record would run past the ring's end. */
+static uint64_t room_for(const shmkit_channel *ch, uint64_t size,
+                         uint64_t *pad) {
+  uint64_t total = REC_HEADER + ALIGN8(size);
+  uint64_t off = ch->pos & (ch->cap - 1);
+
+  *pad = off + total > ch->cap ? ch->cap - off : 0;
+  return *pad + total;
+}
+
+int shmkit_channel_reserve(shmkit_channel *ch, size_t size, void **data,
+                           int timeout_ms) {
+  uint64_t pad, need;
+  int err;
+
+  if (data == NULL) return SHMKIT_EINVAL;
+  *data = NULL;
+  if ((err = check_side(ch, SHMKIT_CHANNEL_SEND)) != 0) return err;
+  if (size == 0 || ch->reserved != 0) return SHMKIT_EINVAL;
+  if (size > ch->max) return SHMKIT_E2BIG;
+  if (!peer_alive(ch, 0)) return SHMKIT_ECLOSED;
+  need = room_for(ch, size, &pad);
+  if ((err = has_room(ch, need)) != 1) {
+    if (err < 0) return err;
+    publish(ch); /* what waits to be published must not wait on us */
+    if ((err = wait_for(ch, has_room, need, timeout_ms)) != 0) return err;
+    if (!peer_alive(ch, 0)) return SHMKIT_ECLOSED;
+  }
+  if (pad != 0) {
+    uint64_t off = ch->pos & (ch->cap - 1);
+    atomic_store_explicit(u32_at(ch->ring, off), REC_PAD | (uint32_t)pad,
+                          memory_order_relaxed);
+    atomic_store_explicit(u32_at(ch->ring, off + 4), 0, memory_order_relaxed);
+    ch->pos += pad;
+  }
+  ch->reserved = size;
+  *data = ch->ring + (ch->pos & (ch->cap - 1)) + REC_HEADER;
+  return 0;
+}
+
+int shmkit_channel_commit(shmkit_channel *ch, size_t size, unsigned flags) {
+  uint64_t off;
+  int err;
+
+  if ((err = check_side(ch, SHMKIT_CHANNEL_SEND)) != 0) return err;
+  if (size == 0 || size > ch->reserved || (flags & ~SHMKIT_CHANNEL_MORE) != 0)
+    return SHMKIT_EINVAL;
+  off = ch->pos & (ch->cap - 1);
+  atomic_store_explicit(u32_at(ch->ring, off), (uint32_t)size,
+                        memory_order_relaxed);
+  atomic_store_explicit(u32_at(ch->ring, off + 4), 0, memory_order_relaxed);
+  ch->pos += REC_HEADER + ALIGN8((uint64_t)size);
+  ch->reserved = 0;
+  if (!(flags & SHMKIT_CHANNEL_MORE)) publish(ch);
+  return 0;
+}
+
+int shmkit_channel_flush(shmkit_channel *ch) {
+  int err = check_side(ch, SHMKIT_CHANNEL_SEND);
+
+  if (err == 0) publish(ch);
+  return err;
+}
+
+int shmkit_channel_send(shmkit_channel *ch, const void *data, size_t size,
+                        int timeout_ms) {
+  void *p;
+  int err;
+
+  if (data == NULL && size != 0) return SHMKIT_EINVAL;
+  if ((err = shmkit_channel_reserve(ch, size, &p, timeout_ms)) != 0) return err;
+  memcpy(p, data, size);
+  return shmkit_channel_commit(ch, size, 0);
+}
+
+/* ---- the receiver */
+
+/* 1 if a record starts at pos, reading the sender's head only when all
+ * that was last seen is peeked at. */
+static int has_record(shmkit_channel *ch, uint64_t unused) {
+  uint64_t h;
+
+  (void)unused;
+  if (ch->err != 0) return ch->err;
+  if (ch->pos != ch->seen) return 1;
+  h = atomic_load_explicit(ch->theirs, memory_order_acquire);
+  /* The head only grows, and never more than a ring ahead of our tail. */
+  if (h - ch->seen > ch->cap - (ch->seen - ch->published)) return broken(ch);
+  ch->seen = h;
+  return ch->pos != ch->seen;
+}
+
+/* The next message after pos, checked: its payload's offset in the ring,
+ * its length, and where the next record starts. Skips padding. */
+static int next_message(shmkit_channel *ch, int timeout_ms, uint64_t *at,
+                        size_t *len, uint64_t *next) {
+  for (int pads = 0;; pads++) {
+    uint64_t off, left, total;
+    uint32_t w;
+    int err;
+
+    if ((err = wait_for(ch, has_record, 0, timeout_ms)) != 0) return err;
+    off = ch->pos & (ch->cap - 1);
+    left = ch->seen - ch->pos;
+    if (left < REC_HEADER || pads > 1) return broken(ch);
+    w = atomic_load_explicit(u32_at(ch->ring, off), memory_order_relaxed);
+    if (w & REC_PAD) {
+      /* Padding runs exactly to the ring's end, and not from its start. */
+      total = ch->cap - off;
+      if (off == 0 || (w & ~REC_PAD) != total || total > left)
+        return broken(ch);
+      ch->pos += total;
+      continue;
+    }
+    total = REC_HEADER + ALIGN8((uint64_t)w);
+    if (w == 0 || w > ch->max || total > left || off + total > ch->cap)
+      return broken(ch);
+    *at = off + REC_HEADER;
+    *len = w;
+    *next = ch->pos + total;
+    return 0;
+  }
+}
+
+int shmkit_channel_peek(shmkit_channel *ch, const void **data, size_t *size,
+                        int timeout_ms) {
+  uint64_t at, next;
+  size_t len;
+  int err;
+
+  if (data == NULL || size == NULL) return SHMKIT_EINVAL;
+  *data = NULL;
+  *size = 0;
+  if ((err = check_side(ch, SHMKIT_CHANNEL_RECV)) != 0) return err;
+  if ((err = next_message(ch, timeout_ms, &at, &len, &next)) != 0) return err;
+  *data = ch->ring + at;
+  *size = len;
+  ch->pos = next;
+  return 0;
+}
+
+int shmkit_channel_release(shmkit_channel *ch) {
+  int err = check_side(ch, SHMKIT_CHANNEL_RECV);
+
+  if (err != 0 || ch->pos == ch->published) return err;
+  ch->published = ch->pos;
+  atomic_store_explicit(ch->mine, ch->pos, memory_order_release);
+  atomic_thread_fence(memory_order_seq_cst);
+  wake_peer(ch);
+  return 0;
+}
+
+int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
+                        size_t *size, int timeout_ms) {
+  uint64_t at, next;
+  size_t len;
+  int err;
+
+  if (size == NULL) return SHMKIT_EINVAL;
+  *size = 0;
+  if (buf == NULL && capacity != 0) return SHMKIT_EINVAL;
+  if ((err = check_side(ch, SHMKIT_CHANNEL_RECV)) != 0) return err;
+  if ((err = next_message(ch, timeout_ms, &at, &len, &next)) != 0) return err;
+  *size = len;
+  if (len > capacity) return SHMKIT_E2BIG; /* it stays, for a larger buf */
+  memcpy(buf, ch->ring + at, len);
+  ch->pos = next;
+  return shmkit_channel_release(ch);
+}
+
+/* ---- waiting elsewhere */
+
+int shmkit_channel_arm(shmkit_channel *ch) {
+  int send, r;
+  uint64_t need = 0, pad;
+
+  if (ch == NULL) return SHMKIT_EINVAL;
+  if (ch->err != 0) return ch->err;
+  if (!shmkit__os_conn_pollable()) return SHMKIT_ENOTSUP;
+  if ((send = ch->role == SHMKIT_CHANNEL_SEND) != 0) {
+    publish(ch);
+    need = room_for(ch, ch->max, &pad);
+  }
+  /* peer_alive(.., 1) also reads the wake-ups left on the link, which would
+   * keep the handle readable. */
+  for (int i = 0; i < 2; i++) {
+    r = send ? has_room(ch, need) : has_record(ch, 0);
+    if (r != 0 || !peer_alive(ch, 1)) {
+      atomic_store_explicit(ch->my_state, AWAKE, memory_order_relaxed);
+      return r < 0 ? r : 1;
+    }
+    if (i == 0) {
+      atomic_store(ch->my_state, (uint32_t)ON_LINK);
+      atomic_thread_fence(memory_order_seq_cst);
+    }
+  }
+  return 0;
+}
+
+shmkit_handle shmkit_channel_handle(const shmkit_channel *ch) {
+  if (ch == NULL || !shmkit__os_conn_pollable()) return SHMKIT_INVALID_HANDLE;
+  return shmkit_conn_handle(ch->link);
+}
+
+void shmkit_channel_set_spin(shmkit_channel *ch, unsigned spins) {
+  if (ch != NULL) ch->spin = spins;
+}
+
+/* ---- making, attaching, closing */
+
+static void channel_free(shmkit_channel *ch) {
+  shmkit_view_unmap(ch->view);
+  shmkit_region_close(ch->region);
+  free(ch);
+}
+
+/* Points the channel's fields at its side of the header. */
+static void channel_bind(shmkit_channel *ch, int role) {
+  int send = role == SHMKIT_CHANNEL_SEND;
+  unsigned char *b = ch->base;
+
+  ch->role = role;
+  ch->ring = b + CH_RING;
+  ch->mine = u64_at(b, send ? OFF_HEAD : OFF_TAIL);
+  ch->theirs = u64_at(b, send ? OFF_TAIL : OFF_HEAD);
+  ch->my_state = u32_at(b, send ? OFF_STATE_SEND : OFF_STATE_RECV);
+  ch->their_state = u32_at(b, send ? OFF_STATE_RECV : OFF_STATE_SEND);
+  ch->my_word = u32_at(b, send ? OFF_WORD_SEND : OFF_WORD_RECV);
+  ch->their_word = u32_at(b, send ? OFF_WORD_RECV : OFF_WORD_SEND);
+  ch->my_closed = u32_at(b, send ? OFF_CLOSED_SEND : OFF_CLOSED_RECV);
+  ch->their_closed = u32_at(b, send ? OFF_CLOSED_RECV : OFF_CLOSED_SEND);
+  ch->spin = SPIN_DEFAULT;
+  ch->word_waits = shmkit__os_word_waits();
+  ch->checked_ms = shmkit__os_coarse_ms();
+}
+
+static int channel_map(shmkit_channel **out, shmkit_region *r) {
+  shmkit_channel *ch = calloc(1, sizeof(*ch));
+  int err;
+
+  if (ch == NULL) return SHMKIT_ENOMEM;
+  ch->region = r;
+  if ((err = shmkit_view_map(&ch->view, r, 0, 0, SHMKIT_READ_WRITE)) != 0) {
+    free(ch);
+    return err;
+  }
+  ch->base = shmkit_view_data(ch->view);
+  *out = ch;
+  return 0;
+}
+
+static void put_u16(unsigned char *p, uint16_t v) {
+  memcpy(p, &v, sizeof(v));
+}
+
+static void put_u32(unsigned char *p, uint32_t v) {
+  memcpy(p, &v, sizeof(v));
+}
+
+static void put_u64(unsigned char *p, uint64_t v) {
+  memcpy(p, &v, sizeof(v));
+}
+
+int shmkit_channel_create(shmkit_channel **out, shmkit_conn *link, int role,
+                          size_t capacity, size_t max_message, int timeout_ms) {
+  unsigned char offer[OFFER_SIZE];
+  shmkit_channel *ch;
+  shmkit_region *r;
+  uint64_t cap = SHMKIT_CHANNEL_CAPACITY_MIN;
+  int err;
+
+  if (out == NULL) return SHMKIT_EINVAL;
+  *out = NULL;
+  if (link == NULL ||
+      (role != SHMKIT_CHANNEL_SEND && role != SHMKIT_CHANNEL_RECV))
+    return SHMKIT_EINVAL;
+  if (capacity > SHMKIT_CHANNEL_CAPACITY_MAX) return SHMKIT_E2BIG;
+  while (cap < capacity) cap *= 2;
+  if (max_message == 0) max_message = (size_t)(cap / 4);
+  if (max_message > cap / 4) return SHMKIT_E2BIG;
+  if ((err = shmkit_region_create(&r, CH_RING + cap, 0)) != 0) return err;
+  if ((err = channel_map(&ch, r)) != 0) {
+    shmkit_region_close(r);
+    return err;
+  }
+  /* A new region reads as zeros: indexes, states and flags start there. */
+  put_u32(ch->base + OFF_MAGIC, CH_MAGIC);
+  put_u16(ch->base + OFF_VERSION, CH_VERSION);
+  put_u64(ch->base + OFF_CAPACITY, cap);
+  put_u64(ch->base + OFF_MAX, max_message);
+  put_u64(ch->base + OFF_RING, CH_RING);
+  ch->cap = cap;
+  ch->max = max_message;
+  channel_bind(ch, role);
+  put_u32(offer, CH_MAGIC);
+  put_u16(offer + 4, CH_VERSION);
+  put_u16(offer + 6, (uint16_t)role);
+  if ((err = shmkit_conn_send(link, offer, sizeof(offer), &r, 1, timeout_ms)) !=
+      0) {
+    channel_free(ch);
+    return err;
+  }
+  ch->link = link;
+  *out = ch;
+  return 0;
+}
+
+static uint16_t get_u16(const unsigned char *p) {
+  uint16_t v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+static uint32_t get_u32(const unsigned char *p) {
+  uint32_t v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+static uint64_t get_u64(const unsigned char *p) {
+  uint64_t v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+/* The header, as the creator wrote it, against the region the system
+ * reports: read once into a local copy, then checked. */
+static int header_check(shmkit_channel *ch, uint64_t region_size) {
+  unsigned char h[CH_RING];
+  uint64_t cap, max, ring;
+  uint16_t version;
+
+  memcpy(h, ch->base, sizeof(h));
+  cap = get_u64(h + OFF_CAPACITY);
+  max = get_u64(h + OFF_MAX);
+  ring = get_u64(h + OFF_RING);
+  version = get_u16(h + OFF_VERSION);
+  if (get_u32(h + OFF_MAGIC) != CH_MAGIC) return SHMKIT_EPROTO;
+  if (version > CH_VERSION) return SHMKIT_EVERSION;
+  if (version != CH_VERSION || get_u16(h + OFF_FLAGS) != 0 || ring != CH_RING)
+    return SHMKIT_EPROTO;
+  if (cap < SHMKIT_CHANNEL_CAPACITY_MIN || cap > SHMKIT_CHANNEL_CAPACITY_MAX ||
+      (cap & (cap - 1)) != 0 || max == 0 || max > cap / 4 ||
+      region_size < ring + cap)
+    return SHMKIT_EPROTO;
+  ch->cap = cap;
+  ch->max = max;
+  return 0;
+}
+
+static int offer_check(const unsigned char *p, size_t size, size_t count,
+                       int *creator) {
+  uint16_t version;
+
+  if (size != OFFER_SIZE || get_u32(p) != CH_MAGIC) return SHMKIT_EPROTO;
+  version = get_u16(p + 4);
+  if (version > CH_VERSION) return SHMKIT_EVERSION;
+  *creator = get_u16(p + 6);
+  if (version != CH_VERSION || count != 1 ||
+      (*creator != SHMKIT_CHANNEL_SEND && *creator != SHMKIT_CHANNEL_RECV))
+    return SHMKIT_EPROTO;
+  return 0;
+}
+
+int shmkit_channel_attach(shmkit_channel **out, shmkit_conn *link,
+                          int timeout_ms) {
+  unsigned char offer[OFFER_SIZE + 1];
+  shmkit_msg m = SHMKIT_MSG_INIT(offer, sizeof(offer));
+  shmkit_channel *ch;
+  shmkit_region *r;
+  int err, creator;
+
+  if (out == NULL) return SHMKIT_EINVAL;
+  *out = NULL;
+  if (link == NULL) return SHMKIT_EINVAL;
+  if ((err = shmkit_conn_recv(link, &m, timeout_ms)) != 0)
+    return err == SHMKIT_E2BIG ? SHMKIT_EPROTO : err;
+  if ((err = offer_check(offer, m.size, m.count, &creator)) != 0 ||
+      shmkit_region_access(m.regions[0]) != SHMKIT_READ_WRITE) {
+    shmkit_msg_close(&m);
+    return err != 0 ? err : SHMKIT_EPROTO;
+  }
+  r = m.regions[0];
+  m.regions[0] = NULL;
+  /* Larger than the largest ring (and a page) is not a channel's. */
+  if (shmkit_region_size(r) < CH_RING + SHMKIT_CHANNEL_CAPACITY_MIN ||
+      shmkit_region_size(r) >
+          CH_RING + (uint64_t)SHMKIT_CHANNEL_CAPACITY_MAX + 65536) {
+    shmkit_region_close(r);
+    return SHMKIT_EPROTO;
+  }
+  if ((err = channel_map(&ch, r)) != 0) {
+    shmkit_region_close(r);
+    return err;
+  }
+  if ((err = header_check(ch, shmkit_region_size(r))) != 0) {
+    channel_free(ch);
+    return err;
+  }
+  channel_bind(ch, creator == SHMKIT_CHANNEL_SEND ? SHMKIT_CHANNEL_RECV
+                                                  : SHMKIT_CHANNEL_SEND);
+  /* Our own index is 0: nobody but us writes it, and we have not yet.
+   * The sender may be ahead already; has_record() checks by how much. */
+  if (atomic_load(ch->mine) != 0) {
+    channel_free(ch);
+    return SHMKIT_EPROTO;
+  }
+  ch->link = link;
+  *out = ch;
+  return 0;
+}
+
+int shmkit_channel_from_token(shmkit_channel **out, const char *token,
+                              int timeout_ms) {
+  shmkit_conn *c;
+  int err;
+
+  if (out == NULL) return SHMKIT_EINVAL;
+  *out = NULL;
+  if ((err = shmkit_conn_from_token(&c, token)) != 0) return err;
+  if ((err = shmkit_channel_attach(out, c, timeout_ms)) != 0)
+    shmkit_conn_close(c);
+  return err;
+}
+
+int shmkit_channel_from_env(shmkit_channel **out, const char *name,
+                            int timeout_ms) {
+  const char *value = NULL;
+  int err = shmkit__token_from_env(name, out, &value);
+
+  if (err != 0 && out != NULL) *out = NULL;
+  return err != 0 ? err : shmkit_channel_from_token(out, value, timeout_ms);
+}
+
+void shmkit_channel_close(shmkit_channel *ch) {
+  if (ch == NULL) return;
+  if (ch->role == SHMKIT_CHANNEL_SEND && ch->err == 0) publish(ch);
+  atomic_store_explicit(ch->my_closed, 1, memory_order_release);
+  /* A sleeper on a word would see the end only at its next slice. */
+  atomic_fetch_add_explicit(ch->their_word, 1, memory_order_release);
+  shmkit__os_word_wake((uint32_t *)ch->their_word);
+  shmkit_conn_close(ch->link);
+  channel_free(ch);
+}

@@ -1,0 +1,31 @@
+/* Linux: a channel's sleeper waits on a word of the ring's header with a
+ * futex. Not FUTEX_PRIVATE_FLAG: the waker is another process, which finds
+ * the same word through its own mapping of the same object. no-futex.c
+ * stands in for this file elsewhere. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../platform.h"
+
+int shmkit__os_word_waits(void) {
+  return 1;
+}
+
+int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms) {
+  struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000};
+
+  /* EAGAIN (the word differs), EINTR: the caller looks again anyway. */
+  if (syscall(SYS_futex, addr, FUTEX_WAIT, expected, &ts, NULL, 0) != 0 &&
+      errno == ETIMEDOUT)
+    return SHMKIT_ETIMEDOUT;
+  return 0;
+}
+
+void shmkit__os_word_wake(uint32_t *addr) {
+  syscall(SYS_futex, addr, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}

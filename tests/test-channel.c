@@ -1,0 +1,211 @@
+/* Channels within one process: the ring's rules, each side's arguments,
+ * wrap-around at every offset, full and empty rings, zero-copy and copy
+ * mixed, and a closed peer. Other processes: test-channel-proc.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+#include "task.h"
+
+/* A channel on a new pair: *tx sends, *rx receives. */
+static void channel_pair(shmkit_channel **tx, shmkit_channel **rx,
+                         size_t capacity, size_t max_message) {
+  shmkit_conn *a, *b;
+
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ASSERT_OK(shmkit_channel_create(tx, a, SHMKIT_CHANNEL_SEND, capacity,
+                                  max_message, 5000));
+  ASSERT_OK(shmkit_channel_attach(rx, b, 5000));
+}
+
+/* Fills buf with bytes that depend on the message's number. */
+static void fill(unsigned char *buf, size_t n, unsigned seq) {
+  for (size_t i = 0; i < n; i++) buf[i] = (unsigned char)(seq * 31 + i);
+}
+
+static void expect_fill(const unsigned char *buf, size_t n, unsigned seq) {
+  for (size_t i = 0; i < n; i++)
+    if (buf[i] != (unsigned char)(seq * 31 + i))
+      FAIL("message %u: byte %lu is %u", seq, (unsigned long)i, buf[i]);
+}
+
+TEST_IMPL(channel_send_recv) {
+  shmkit_channel *tx, *rx;
+  char buf[64];
+  size_t n;
+
+  channel_pair(&tx, &rx, 4096, 0);
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0),
+             SHMKIT_ETIMEDOUT);
+  ASSERT_OK(shmkit_channel_send(tx, "hello", 5, 0));
+  ASSERT_OK(shmkit_channel_send(tx, "world!", 6, 0));
+  ASSERT_OK(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0));
+  ASSERT_EQ(n, 5);
+  ASSERT(memcmp(buf, "hello", 5) == 0);
+  /* Too small a buffer: the size, and the message stays. */
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, 3, &n, 0), SHMKIT_E2BIG);
+  ASSERT_EQ(n, 6);
+  ASSERT_OK(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0));
+  ASSERT_EQ(n, 6);
+  ASSERT(memcmp(buf, "world!", 6) == 0);
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 10),
+             SHMKIT_ETIMEDOUT);
+  shmkit_channel_close(tx);
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0), SHMKIT_ECLOSED);
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, -1), SHMKIT_ECLOSED);
+  shmkit_channel_close(rx);
+  return 0;
+}
+
+TEST_IMPL(channel_bad_arguments) {
+  shmkit_channel *tx, *rx, *x = (shmkit_channel *)&x;
+  shmkit_conn *a, *b;
+  void *p;
+  const void *q;
+  size_t n;
+  char buf[8];
+
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ASSERT_ERR(shmkit_channel_create(&x, a, 3, 4096, 0, 0), SHMKIT_EINVAL);
+  ASSERT_NULL(x);
+  ASSERT_ERR(shmkit_channel_create(&x, NULL, SHMKIT_CHANNEL_SEND, 4096, 0, 0),
+             SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_channel_create(NULL, a, SHMKIT_CHANNEL_SEND, 4096, 0, 0),
+             SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_channel_create(&x, a, SHMKIT_CHANNEL_SEND, 4096, 1025, 0),
+             SHMKIT_E2BIG);
+  ASSERT_ERR(shmkit_channel_create(&x, a, SHMKIT_CHANNEL_SEND,
+                                   (size_t)SHMKIT_CHANNEL_CAPACITY_MAX + 1, 0,
+                                   0),
+             SHMKIT_E2BIG);
+  ASSERT_ERR(shmkit_channel_attach(&x, NULL, 0), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_channel_attach(&x, b, 0), SHMKIT_ETIMEDOUT);
+  /* A capacity under the least is raised to it; max 0 is a quarter. */
+  ASSERT_OK(shmkit_channel_create(&tx, a, SHMKIT_CHANNEL_RECV, 1, 0, 5000));
+  ASSERT_OK(shmkit_channel_attach(&rx, b, 5000));
+  /* Here the creator receives and the other side sends. */
+  ASSERT_ERR(shmkit_channel_send(tx, "x", 1, 0), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_channel_send(rx, "x", 0, 0), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_channel_reserve(rx, 1025, &p, 0), SHMKIT_E2BIG);
+  ASSERT_NULL(p);
+  ASSERT_ERR(shmkit_channel_commit(rx, 1, 0), SHMKIT_EINVAL); /* none open */
+  ASSERT_OK(shmkit_channel_reserve(rx, 1024, &p, 0));
+  ASSERT_ERR(shmkit_channel_reserve(rx, 8, &p, 0), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_channel_commit(rx, 1025, 0), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_channel_commit(rx, 0, 0), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_channel_commit(rx, 1, 4), SHMKIT_EINVAL);
+  ASSERT_OK(shmkit_channel_commit(rx, 1, 0));
+  ASSERT_ERR(shmkit_channel_peek(tx, NULL, &n, 0), SHMKIT_EINVAL);
+  ASSERT_OK(shmkit_channel_peek(tx, &q, &n, 0));
+  ASSERT_EQ(n, 1);
+  ASSERT_EQ((uintptr_t)q % 8, 0);
+  ASSERT_OK(shmkit_channel_release(tx));
+  ASSERT_ERR(shmkit_channel_release(NULL), SHMKIT_EINVAL);
+  shmkit_channel_set_spin(NULL, 0);
+  shmkit_channel_close(NULL);
+  shmkit_channel_close(tx);
+  shmkit_channel_close(rx);
+  return 0;
+}
+
+/* A message of every size from 1 to the most, through a small ring, so
+ * that records start at every offset and wrap with padding of every length;
+ * each arrives whole, in order, by copy and in place alternately. */
+TEST_IMPL(channel_wrap_every_offset) {
+  enum { CAP = 4096, MAX = CAP / 4 };
+  shmkit_channel *tx, *rx;
+  unsigned char *out = malloc(MAX), *in = malloc(MAX);
+  unsigned seq = 0;
+
+  ASSERT(out != NULL && in != NULL);
+  channel_pair(&tx, &rx, CAP, MAX);
+  for (size_t step = 1; step <= 9; step += 8)
+    for (size_t size = 1; size <= MAX; size += step, seq++) {
+      size_t n;
+      fill(out, size, seq);
+      if (seq % 2) {
+        void *p;
+        ASSERT_OK(shmkit_channel_reserve(tx, size, &p, 0));
+        ASSERT_EQ((uintptr_t)p % 8, 0);
+        memcpy(p, out, size);
+        ASSERT_OK(shmkit_channel_commit(tx, size, 0));
+      } else {
+        ASSERT_OK(shmkit_channel_send(tx, out, size, 0));
+      }
+      if (seq % 3) {
+        const void *q;
+        ASSERT_OK(shmkit_channel_peek(rx, &q, &n, 0));
+        ASSERT_EQ(n, size);
+        expect_fill(q, n, seq);
+        ASSERT_OK(shmkit_channel_release(rx));
+      } else {
+        ASSERT_OK(shmkit_channel_recv(rx, in, MAX, &n, 0));
+        ASSERT_EQ(n, size);
+        expect_fill(in, n, seq);
+      }
+    }
+  shmkit_channel_close(tx);
+  shmkit_channel_close(rx);
+  free(out);
+  free(in);
+  return 0;
+}
+
+/* A full ring refuses more until the receiver gives room back; an empty
+ * one has nothing; both within the timeout. Several commits published
+ * together arrive together. */
+TEST_IMPL(channel_full_and_empty) {
+  shmkit_channel *tx, *rx;
+  unsigned char buf[1024];
+  const void *q[8];
+  size_t n, sent = 0;
+  void *p;
+
+  channel_pair(&tx, &rx, 4096, 1024);
+  memset(buf, 7, sizeof(buf));
+  while (shmkit_channel_send(tx, buf, 1000, 0) == 0) sent++;
+  ASSERT_EQ(sent, 4); /* 4 x (8 + 1000) of 4096 */
+  ASSERT_ERR(shmkit_channel_send(tx, buf, 1000, 20), SHMKIT_ETIMEDOUT);
+  ASSERT_ERR(shmkit_channel_reserve(tx, 100, &p, 0), SHMKIT_ETIMEDOUT);
+  /* Peeking gives no room back; releasing does. */
+  ASSERT_OK(shmkit_channel_peek(rx, &q[0], &n, 0));
+  ASSERT_OK(shmkit_channel_peek(rx, &q[1], &n, 0));
+  ASSERT_ERR(shmkit_channel_send(tx, buf, 1000, 0), SHMKIT_ETIMEDOUT);
+  ASSERT_OK(shmkit_channel_release(rx));
+  ASSERT_OK(shmkit_channel_send(tx, buf, 1000, 0));
+  ASSERT_OK(shmkit_channel_send(tx, buf, 1000, 0));
+  for (int i = 0; i < 4; i++)
+    ASSERT_OK(shmkit_channel_recv(rx, buf, 1024, &n, 0));
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, 1024, &n, 0), SHMKIT_ETIMEDOUT);
+  /* Batched: nothing is seen until the commit without MORE. */
+  for (unsigned i = 0; i < 3; i++) {
+    ASSERT_OK(shmkit_channel_reserve(tx, 16, &p, 0));
+    memset(p, (int)i, 16);
+    ASSERT_OK(shmkit_channel_commit(tx, 16, SHMKIT_CHANNEL_MORE));
+    ASSERT_ERR(shmkit_channel_peek(rx, &q[0], &n, 0), SHMKIT_ETIMEDOUT);
+  }
+  ASSERT_OK(shmkit_channel_flush(tx));
+  for (unsigned i = 0; i < 3; i++) {
+    ASSERT_OK(shmkit_channel_peek(rx, &q[i], &n, 0));
+    ASSERT_EQ(((const unsigned char *)q[i])[15], i);
+  }
+  ASSERT_OK(shmkit_channel_release(rx));
+  shmkit_channel_close(tx);
+  shmkit_channel_close(rx);
+  return 0;
+}
+
+/* The receiver closes: the sender learns it at its next call. */
+TEST_IMPL(channel_receiver_closes) {
+  shmkit_channel *tx, *rx;
+  void *p;
+
+  channel_pair(&tx, &rx, 4096, 0);
+  ASSERT_OK(shmkit_channel_send(tx, "a", 1, 0));
+  shmkit_channel_close(rx);
+  ASSERT_ERR(shmkit_channel_send(tx, "b", 1, 0), SHMKIT_ECLOSED);
+  ASSERT_ERR(shmkit_channel_reserve(tx, 1, &p, -1), SHMKIT_ECLOSED);
+  shmkit_channel_close(tx);
+  return 0;
+}
