@@ -1027,14 +1027,29 @@ SHMKIT_EXTERN int shmkit_channel_release(shmkit_channel *ch);
  * on: a receiver, when a message is there; a sender, when there is room for
  * a message of max_message bytes; both, when the peer is gone. Returns 1
  * if that is so already (do not wait), 0 once asked (wait on the handle,
- * then call again), or an error. */
+ * then call again), or an error. A sender publishes what it committed
+ * with SHMKIT_CHANNEL_MORE first. The peer then pays one message on the
+ * link to wake this side, once; a side that never arms costs its peer
+ * nothing. A typical loop:
+ *     for (;;) {
+ *       while (shmkit_channel_recv(ch, buf, sizeof buf, &n, 0) == 0)
+ *         use(buf, n);
+ *       (stop on SHMKIT_ECLOSED or another error)
+ *       if (shmkit_channel_arm(ch) == 0)
+ *         poll for shmkit_channel_handle(ch), with the other handles;
+ *     } */
 SHMKIT_EXTERN int shmkit_channel_arm(shmkit_channel *ch);
 
-/* What to wait on for a channel, with poll() or an event loop, after
- * shmkit_channel_arm() returned 0. It still belongs to the channel: do not
- * close it, read it or write it. POSIX: the link's socket, readable when
- * the channel is ready (or spuriously: check with a call that does not
- * wait). Windows: not available yet, SHMKIT_INVALID_HANDLE. */
+/* What to wait on for a channel, with the system's wait or an event loop,
+ * after shmkit_channel_arm() returned 0; the same handle for the channel's
+ * life. It still belongs to the channel: do not close it, read it, write
+ * it or reset it. It may also be ready when the channel is not (a wake-up
+ * meant for an earlier wait): then a call with timeout 0 finds nothing,
+ * and shmkit_channel_arm() asks again.
+ *  - POSIX: the link's socket, to poll() (or epoll, kqueue) for reading.
+ *  - Windows: an event, for WaitForMultipleObjects() and the like, set
+ *    when a message arrives on the link or the link ends (a zero-byte read
+ *    on the link's pipe, started by shmkit_channel_arm()). */
 SHMKIT_EXTERN shmkit_handle shmkit_channel_handle(const shmkit_channel *ch);
 
 /* How many times a side that must wait looks again, busy, before it sleeps:

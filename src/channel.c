@@ -22,8 +22,9 @@
 
 /* ---- the layout, version 1 */
 
-#define CH_MAGIC 0x434b4853u /* "SHKC" in the machine's (little-endian) order  \
-                              */
+#define CH_MAGIC                                                               \
+  0x434b4853u /* "SHKC" in the machine's (little-endian) order                 \
+               */
 #define CH_VERSION 1
 #define CH_RING    256 /* the ring's offset in the region */
 
@@ -71,6 +72,7 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
 
 struct shmkit_channel {
   shmkit_conn *link;
+  shmkit_handle watch; /* shmkit_channel_handle(): the link's, to wait on */
   shmkit_region *region;
   shmkit_view *view;
   unsigned char *base, *ring;
@@ -433,7 +435,6 @@ int shmkit_channel_arm(shmkit_channel *ch) {
 
   if (ch == NULL) return SHMKIT_EINVAL;
   if (ch->err != 0) return ch->err;
-  if (!shmkit__os_conn_pollable()) return SHMKIT_ENOTSUP;
   if ((send = ch->role == SHMKIT_CHANNEL_SEND) != 0) {
     publish(ch);
     need = room_for(ch, ch->max, &pad);
@@ -447,6 +448,8 @@ int shmkit_channel_arm(shmkit_channel *ch) {
       return r < 0 ? r : 1;
     }
     if (i == 0) {
+      /* The wake-ups are read: the handle may wait for the next. */
+      if ((r = shmkit__conn_watch(ch->link, &ch->watch)) != 0) return r;
       atomic_store(ch->my_state, (uint32_t)ON_LINK);
       atomic_thread_fence(memory_order_seq_cst);
     }
@@ -455,8 +458,7 @@ int shmkit_channel_arm(shmkit_channel *ch) {
 }
 
 shmkit_handle shmkit_channel_handle(const shmkit_channel *ch) {
-  if (ch == NULL || !shmkit__os_conn_pollable()) return SHMKIT_INVALID_HANDLE;
-  return shmkit_conn_handle(ch->link);
+  return ch != NULL ? ch->watch : SHMKIT_INVALID_HANDLE;
 }
 
 void shmkit_channel_set_spin(shmkit_channel *ch, unsigned spins) {
@@ -549,6 +551,10 @@ int shmkit_channel_create(shmkit_channel **out, shmkit_conn *link, int role,
   ch->cap = cap;
   ch->max = max_message;
   channel_bind(ch, role);
+  if ((err = shmkit__conn_watch(link, &ch->watch)) != 0) {
+    channel_free(ch);
+    return err;
+  }
   put_u32(offer, CH_MAGIC);
   put_u16(offer + 4, CH_VERSION);
   put_u16(offer + 6, (uint16_t)role);
@@ -661,6 +667,10 @@ int shmkit_channel_attach(shmkit_channel **out, shmkit_conn *link,
   if (atomic_load(ch->mine) != 0) {
     channel_free(ch);
     return SHMKIT_EPROTO;
+  }
+  if ((err = shmkit__conn_watch(link, &ch->watch)) != 0) {
+    channel_free(ch);
+    return err;
   }
   ch->link = link;
   *out = ch;

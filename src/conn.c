@@ -313,6 +313,11 @@ shmkit_handle shmkit__conn_handle(const shmkit_conn *c) {
   return c->lis != NULL ? SHMKIT_INVALID_HANDLE : shmkit__os_conn_handle(c->os);
 }
 
+int shmkit__conn_watch(shmkit_conn *c, shmkit_handle *out) {
+  *out = SHMKIT_INVALID_HANDLE;
+  return c->lis != NULL ? SHMKIT_EINVAL : shmkit__os_conn_watch(c->os, out);
+}
+
 int shmkit_conn_peer(const shmkit_conn *c, shmkit_peer *peer) {
   if (c == NULL || peer == NULL || c->lis != NULL) return SHMKIT_EINVAL;
   /* A pair's end: spawning with the other end may change it meanwhile. */

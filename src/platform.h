@@ -231,8 +231,11 @@ int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms);
 /* Wakes every process sleeping on the word. */
 void shmkit__os_word_wake(uint32_t *addr);
 
-/* 1 if a connection's handle can be waited on for readiness with the
- * system's own wait (POSIX poll), 0 if not (Windows pipes). */
-int shmkit__os_conn_pollable(void);
+/* What to wait on, with the system's own wait, for the next message or the
+ * end on a connected end, readied anew by each call; it stays the end's.
+ * POSIX: the socket, to poll for reading. Windows: an event, set when a
+ * zero-byte read (started here unless one is under way) completes, which
+ * it does when a message arrives or the pipe ends. */
+int shmkit__os_conn_watch(shmkit__conn_os *c, shmkit_handle *out);
 
 #endif /* SHMKIT_PLATFORM_H */

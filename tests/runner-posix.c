@@ -108,6 +108,15 @@ int test_wait(test_proc *p, int timeout_ms) {
   return st;
 }
 
+int test_handle_ready(shmkit_handle h, int timeout_ms) {
+  struct pollfd p = {(int)h, POLLIN, 0};
+  int r;
+
+  while ((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) continue;
+  ASSERT(r >= 0);
+  return r > 0;
+}
+
 int test_open_handles(void) {
   DIR *d = opendir("/proc/self/fd");
   struct dirent *e;

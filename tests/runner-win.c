@@ -159,6 +159,13 @@ static int walk_handles(char *buf, size_t size) {
   return count;
 }
 
+int test_handle_ready(shmkit_handle h, int timeout_ms) {
+  DWORD r = WaitForSingleObject((HANDLE)h, (DWORD)timeout_ms);
+
+  ASSERT(r == WAIT_OBJECT_0 || r == WAIT_TIMEOUT);
+  return r == WAIT_OBJECT_0;
+}
+
 int test_open_handles(void) {
   return walk_handles(NULL, 0);
 }

@@ -49,6 +49,10 @@ typedef struct test_thread {
 void test_thread_start(test_thread *t, void (*fn)(void *), void *arg);
 void test_thread_join(test_thread *t);
 
+/* 1 if the handle is ready (POSIX: readable or hung up; Windows: signaled)
+ * within timeout_ms, else 0: how an event loop would wait on it. */
+int test_handle_ready(shmkit_handle h, int timeout_ms);
+
 /* The number of handles (descriptors) this process has open. */
 int test_open_handles(void);
 

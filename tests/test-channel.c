@@ -209,3 +209,49 @@ TEST_IMPL(channel_receiver_closes) {
   shmkit_channel_close(tx);
   return 0;
 }
+
+/* Waiting elsewhere: armed on an empty ring, the receiver's handle is not
+ * ready; a message makes it ready; so does the sender's end. The sender's
+ * handle, armed on a full ring, becomes ready when room comes back. The
+ * handle is what an event loop waits on: poll() on POSIX, a wait on an
+ * event on Windows. */
+TEST_IMPL(channel_handle_ready) {
+  shmkit_channel *tx, *rx;
+  unsigned char buf[1024];
+  shmkit_handle h;
+  size_t n;
+
+  channel_pair(&tx, &rx, 4096, 1024);
+  h = shmkit_channel_handle(rx);
+  ASSERT(h != SHMKIT_INVALID_HANDLE);
+  ASSERT_EQ(shmkit_channel_arm(rx), 0);
+  ASSERT_EQ(shmkit_channel_handle(rx), h);
+  ASSERT_EQ(test_handle_ready(h, 0), 0);
+  ASSERT_OK(shmkit_channel_send(tx, "a", 1, 0));
+  ASSERT_EQ(test_handle_ready(h, 5000), 1);
+  /* Ready now: arm says so instead of waiting. */
+  ASSERT_EQ(shmkit_channel_arm(rx), 1);
+  ASSERT_OK(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0));
+  ASSERT_EQ(shmkit_channel_arm(rx), 0);
+  ASSERT_EQ(test_handle_ready(h, 0), 0);
+  /* The sender: a full ring, armed, ready once room is given back. */
+  memset(buf, 1, sizeof(buf));
+  while (shmkit_channel_send(tx, buf, 1000, 0) == 0) continue;
+  ASSERT_EQ(shmkit_channel_arm(tx), 0);
+  ASSERT_EQ(test_handle_ready(shmkit_channel_handle(tx), 0), 0);
+  /* (Room for one more message of the most bytes, with the padding to
+   * the ring's end it needs here, takes two given back.) */
+  ASSERT_OK(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0));
+  ASSERT_OK(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0));
+  ASSERT_EQ(test_handle_ready(shmkit_channel_handle(tx), 5000), 1);
+  ASSERT_EQ(shmkit_channel_arm(tx), 1);
+  /* The end: the receiver, armed on messages it has not read, is ready at
+   * once; once they are read, arm says the peer is gone (ready). */
+  shmkit_channel_close(tx);
+  ASSERT_EQ(test_handle_ready(h, 5000), 1);
+  while (shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0) == 0) continue;
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0), SHMKIT_ECLOSED);
+  ASSERT_EQ(shmkit_channel_arm(rx), 1);
+  shmkit_channel_close(rx);
+  return 0;
+}

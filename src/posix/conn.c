@@ -104,10 +104,6 @@ int64_t shmkit__os_coarse_ms(void) {
 #endif
 }
 
-int shmkit__os_conn_pollable(void) {
-  return 1;
-}
-
 void shmkit__os_sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
   /* Interrupted, it returns early: the caller checks its deadline anyway. */
@@ -460,6 +456,11 @@ int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
 
 shmkit_handle shmkit__os_conn_handle(const shmkit__conn_os *c) {
   return c->fd;
+}
+
+int shmkit__os_conn_watch(shmkit__conn_os *c, shmkit_handle *out) {
+  *out = c->fd;
+  return 0;
 }
 
 void shmkit__os_conn_close(shmkit__conn_os *c) {

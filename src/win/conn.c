@@ -170,9 +170,40 @@ static void linger(shmkit__conn_os *s) {
   CloseHandle(io.hEvent);
 }
 
+int shmkit__os_conn_watch(shmkit__conn_os *s, shmkit_handle *out) {
+  DWORD n;
+  int err;
+
+  if (s->watch_io.hEvent == NULL &&
+      (err = shmkit__win_io_init(&s->watch_io)) != 0)
+    return err;
+  *out = (shmkit_handle)s->watch_io.hEvent;
+  if (s->watching) {
+    if (!HasOverlappedIoCompleted(&s->watch_io)) return 0;
+    GetOverlappedResult(s->pipe, &s->watch_io, &n, FALSE);
+    s->watching = 0;
+  }
+  /* ReadFile resets the event as it starts. A message waiting
+   * (ERROR_MORE_DATA: a zero-byte read takes none of it) or the end
+   * (ERROR_BROKEN_PIPE) may answer at once, in a race with the draining
+   * just before: then the event is set here, whatever the system did. */
+  shmkit__win_io_reset(&s->watch_io);
+  if (ReadFile(s->pipe, &s->zero, 0, NULL, &s->watch_io) ||
+      GetLastError() == ERROR_IO_PENDING)
+    s->watching = 1;
+  else
+    SetEvent(s->watch_io.hEvent);
+  return 0;
+}
+
 void shmkit__os_conn_close(shmkit__conn_os *s) {
   DWORD n;
 
+  if (s->watching) {
+    CancelIoEx(s->pipe, &s->watch_io);
+    GetOverlappedResult(s->pipe, &s->watch_io, &n, TRUE);
+  }
+  if (s->watch_io.hEvent != NULL) CloseHandle(s->watch_io.hEvent);
   linger(s);
   if (s->out_busy) {
     CancelIoEx(s->pipe, &s->out_io);

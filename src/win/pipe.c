@@ -13,10 +13,6 @@ int64_t shmkit__os_coarse_ms(void) {
   return (int64_t)GetTickCount64(); /* a read of shared memory already */
 }
 
-int shmkit__os_conn_pollable(void) {
-  return 0; /* a pipe handle is not signaled when a message is there */
-}
-
 int shmkit__win_io_init(OVERLAPPED *io) {
   memset(io, 0, sizeof(*io));
   io->hEvent = sys_CreateEventW(NULL, TRUE, FALSE, NULL);
