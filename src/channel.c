@@ -117,18 +117,29 @@ static int broken(shmkit_channel *ch) {
 /* ---- the link: wake-ups and the peer's end */
 
 /* Reads what waits on the link, for up to timeout_ms: a wake-up (0), nothing
- * (SHMKIT_ETIMEDOUT), or the end, which marks the peer gone. Anything but
- * a wake-up is a broken peer. */
+ * (SHMKIT_ETIMEDOUT), or the end, which marks the peer gone. Any other
+ * message is a broken peer; the system's own failures (SHMKIT_ENOMEM...)
+ * are returned, and the next read tries again. */
 static int link_read(shmkit_channel *ch, int timeout_ms) {
   char buf[8];
   shmkit_msg m = SHMKIT_MSG_INIT(buf, sizeof(buf));
   int err = shmkit_conn_recv(ch->link, &m, timeout_ms);
 
   shmkit_msg_close(&m);
-  if (err == 0 && m.size == 1 && buf[0] == 'w') return 0;
-  if (err == 0 || err == SHMKIT_E2BIG) return broken(ch);
-  if (err == SHMKIT_ECLOSED) ch->peer_gone = 1;
-  return err;
+  switch (err) {
+  case 0:
+    return m.size == 1 && m.count == 0 && buf[0] == 'w' ? 0 : broken(ch);
+  case SHMKIT_ECLOSED:
+    ch->peer_gone = 1;
+    return err;
+  case SHMKIT_ETIMEDOUT:
+  case SHMKIT_ENOMEM:
+  case SHMKIT_EMFILE:
+  case SHMKIT_EIO:
+    return err;
+  default: /* what the peer sent did not check */
+    return broken(ch);
+  }
 }
 
 /* Whether the peer is still there, asking the link at most every

@@ -11,18 +11,8 @@
 #include <stdlib.h>
 
 #include "../src/internal.h"
+#include "fault.h"
 #include "task.h"
-
-/* One function under test: `setup` makes what the call needs, `call` is
- * the public call under fault, `undo` releases everything setup made and,
- * if the call succeeded, what it made. */
-typedef struct fault_case {
-  const char *what;
-  void (*setup)(void *ctx);
-  int (*call)(void *ctx);
-  void (*undo)(void *ctx, int err);
-  const int *documented; /* the codes the header names; 0 ends the list */
-} fault_case;
 
 static int allowed(const fault_case *c, int err) {
   if (err == SHMKIT_ENOMEM || err == SHMKIT_EMFILE || err == SHMKIT_EIO)
@@ -39,7 +29,7 @@ static int mappings(void) {
   return test_mapping_count(1);
 }
 
-static void walk(const fault_case *c, void *ctx) {
+void walk(const fault_case *c, void *ctx) {
   int failed = 0, survived = 0;
   long k;
 

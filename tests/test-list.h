@@ -146,6 +146,7 @@ TEST_FAULT(fault_region_use)
 TEST_FAULT(fault_spawn)
 TEST_FAULT(fault_conn_messages)
 TEST_FAULT(fault_conn_endpoints)
+TEST_FAULT(fault_channel)
 TEST_POSIX(spawn_signals_default) /* signal dispositions, /proc/self/status */
 TEST_POSIX(spawn_e2big)           /* ARG_MAX */
 

@@ -1,0 +1,91 @@
+/* Fault injection for channels (see test-fault.c): making a channel and
+ * attaching to one, each system call failing in turn, fail with a code the
+ * header names and leave nothing open; when they succeed, a message goes
+ * through. */
+#include "fault.h"
+#include "task.h"
+
+typedef struct channel_ctx {
+  shmkit_conn *a, *b;
+  shmkit_channel *tx, *rx;
+} channel_ctx;
+
+static void pair_setup(void *p) {
+  channel_ctx *c = p;
+  ASSERT_OK(shmkit_conn_pair(&c->a, &c->b));
+  c->tx = c->rx = NULL;
+}
+
+static int create_call(void *p) {
+  channel_ctx *c = p;
+  return shmkit_channel_create(&c->tx, c->a, SHMKIT_CHANNEL_SEND, 4096, 0,
+                               5000);
+}
+
+/* A message from tx to rx, both working. */
+static void one_message(channel_ctx *c) {
+  char buf[8];
+  size_t n;
+
+  ASSERT_OK(shmkit_channel_send(c->tx, "hi", 3, 5000));
+  ASSERT_OK(shmkit_channel_recv(c->rx, buf, sizeof(buf), &n, 5000));
+  ASSERT_EQ(n, 3);
+  ASSERT_STR_EQ(buf, "hi");
+}
+
+static void create_undo(void *p, int err) {
+  channel_ctx *c = p;
+  if (err == 0) {
+    ASSERT_OK(shmkit_channel_attach(&c->rx, c->b, 5000));
+    one_message(c);
+    shmkit_channel_close(c->rx);
+    shmkit_channel_close(c->tx);
+  } else {
+    ASSERT_NULL(c->tx);
+    shmkit_conn_close(c->b);
+    shmkit_conn_close(c->a); /* still ours */
+  }
+}
+
+static void offered_setup(void *p) {
+  pair_setup(p);
+  ASSERT_OK(create_call(p));
+}
+
+static int attach_call(void *p) {
+  channel_ctx *c = p;
+  return shmkit_channel_attach(&c->rx, c->b, 5000);
+}
+
+static void attach_undo(void *p, int err) {
+  channel_ctx *c = p;
+  if (err == 0) {
+    one_message(c);
+    shmkit_channel_close(c->rx);
+  } else {
+    ASSERT_NULL(c->rx);
+    shmkit_conn_close(c->b); /* still ours */
+  }
+  shmkit_channel_close(c->tx);
+}
+
+static const int create_errors[] = {SHMKIT_EINVAL,    SHMKIT_E2BIG,
+                                    SHMKIT_ENOSPC,    SHMKIT_ECLOSED,
+                                    SHMKIT_ETIMEDOUT, 0};
+static const int attach_errors[] = {SHMKIT_EINVAL,    SHMKIT_EPROTO,
+                                    SHMKIT_EVERSION,  SHMKIT_ENOTSHM,
+                                    SHMKIT_EACCES,    SHMKIT_ETOOSMALL,
+                                    SHMKIT_EPERM,     SHMKIT_ECLOSED,
+                                    SHMKIT_ETIMEDOUT, 0};
+
+TEST_IMPL(fault_channel) {
+  channel_ctx c = {0};
+  fault_case create = {"shmkit_channel_create", pair_setup, create_call,
+                       create_undo, create_errors};
+  fault_case attach = {"shmkit_channel_attach", offered_setup, attach_call,
+                       attach_undo, attach_errors};
+
+  walk(&create, &c);
+  walk(&attach, &c);
+  return 0;
+}
