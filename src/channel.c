@@ -14,6 +14,7 @@
  * split. */
 #include <limits.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,28 +23,61 @@
 
 /* ---- the layout, version 1 */
 
-#define CH_MAGIC                                                               \
-  0x434b4853u /* "SHKC" in the machine's (little-endian) order                 \
-               */
+/* "SHKC" in the machine's (little-endian) byte order. */
+#define CH_MAGIC   0x434b4853u
 #define CH_VERSION 1
-#define CH_RING    256 /* the ring's offset in the region */
+#define CH_RING    256 /* the ring's offset in the region: past the header */
 
-enum {
-  OFF_MAGIC = 0,         /* u32, creator */
-  OFF_VERSION = 4,       /* u16, creator */
-  OFF_FLAGS = 6,         /* u16, creator, 0 */
-  OFF_CAPACITY = 8,      /* u64, creator */
-  OFF_MAX = 16,          /* u64, creator */
-  OFF_RING = 24,         /* u64, creator */
-  OFF_HEAD = 64,         /* u64, producer, release */
-  OFF_TAIL = 128,        /* u64, consumer, release */
-  OFF_STATE_RECV = 192,  /* u32, the consumer's sleep state */
-  OFF_STATE_SEND = 196,  /* u32, the producer's sleep state */
-  OFF_WORD_RECV = 200,   /* u32, bumped to wake the consumer */
-  OFF_WORD_SEND = 204,   /* u32, bumped to wake the producer */
-  OFF_CLOSED_SEND = 208, /* u32, producer: 1 once it closed */
-  OFF_CLOSED_RECV = 212, /* u32, consumer: 1 once it closed */
-};
+/* What the creator writes once, before it sends the region. */
+typedef struct ch_consts {
+  uint32_t magic;       /* CH_MAGIC */
+  uint16_t version;     /* CH_VERSION */
+  uint16_t flags;       /* 0 */
+  uint64_t capacity;    /* the ring's bytes, a power of two */
+  uint64_t max_message; /* 1 to capacity / 4 */
+  uint64_t ring_offset; /* CH_RING */
+} ch_consts;
+
+/* The header at the region's start. Past the creator's line, each cache
+ * line has one writer in the normal course (the sleep line: each side its
+ * own words, and the other side's swap of a state back to AWAKE). */
+typedef struct ch_header {
+  ch_consts c;
+  uint8_t unused0[32];
+  _Atomic uint64_t head; /* the sender's: bytes committed; release */
+  uint8_t unused1[56];
+  _Atomic uint64_t tail; /* the receiver's: bytes released; release */
+  uint8_t unused2[56];
+  _Atomic uint32_t state_recv;  /* the receiver's sleep state */
+  _Atomic uint32_t state_send;  /* the sender's sleep state */
+  _Atomic uint32_t word_recv;   /* bumped to wake the receiver (futex) */
+  _Atomic uint32_t word_send;   /* bumped to wake the sender (futex) */
+  _Atomic uint32_t closed_send; /* the sender's: 1 once it closed */
+  _Atomic uint32_t closed_recv; /* the receiver's: 1 once it closed */
+  uint8_t unused3[40];
+} ch_header;
+
+/* The offsets docs/protocol.md gives, which another program relies on. */
+#define AT(field, off)                                                         \
+  _Static_assert(offsetof(ch_header, field) == (off), #field)
+AT(c.magic, 0);
+AT(c.version, 4);
+AT(c.flags, 6);
+AT(c.capacity, 8);
+AT(c.max_message, 16);
+AT(c.ring_offset, 24);
+AT(head, 64);
+AT(tail, 128);
+AT(state_recv, 192);
+AT(state_send, 196);
+AT(word_recv, 200);
+AT(word_send, 204);
+AT(closed_send, 208);
+AT(closed_recv, 212);
+#undef AT
+_Static_assert(sizeof(ch_header) == CH_RING, "the ring follows the header");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
+               "lock-free atomics: they must work between processes");
 
 /* A sleep state: how the side that wrote it waits, and so how to wake it.
  * The waker swaps it back to AWAKE and wakes only if it won the swap. */
@@ -54,14 +88,13 @@ enum { AWAKE = 0, ON_WORD = 1, ON_LINK = 2 };
 #define ALIGN8(n)  (((n) + 7) & ~(uint64_t)7)
 
 /* The offer: the payload of the one message that carries the region. */
-#define OFFER_SIZE 8 /* u32 magic, u16 version, u16 the creator's role */
-
-_Static_assert(CH_RING >= OFF_CLOSED_RECV + 4, "the header fits");
-_Static_assert(OFF_HEAD % 64 == 0 && OFF_TAIL % 64 == 0 &&
-                   OFF_STATE_RECV % 64 == 0 && CH_RING % 64 == 0,
-               "each writer's fields on a cache line of their own");
-_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
-               "lock-free atomics: they must work between processes");
+typedef struct ch_offer {
+  uint32_t magic;   /* CH_MAGIC */
+  uint16_t version; /* CH_VERSION */
+  uint16_t role;    /* the creator's: SHMKIT_CHANNEL_SEND or _RECV */
+} ch_offer;
+_Static_assert(sizeof(ch_offer) == 8 && offsetof(ch_offer, role) == 6,
+               "the offer's layout");
 
 /* How long a sleeper sleeps before it looks at its peer again: the bound on
  * noticing a peer killed while this side slept on a word. */
@@ -93,10 +126,6 @@ struct shmkit_channel {
   _Atomic uint32_t *my_state, *their_state, *my_word, *their_word;
   _Atomic uint32_t *my_closed, *their_closed;
 };
-
-static _Atomic uint64_t *u64_at(unsigned char *base, size_t off) {
-  return (_Atomic uint64_t *)(void *)(base + off);
-}
 
 static _Atomic uint32_t *u32_at(unsigned char *base, size_t off) {
   return (_Atomic uint32_t *)(void *)(base + off);
@@ -487,18 +516,18 @@ static void channel_free(shmkit_channel *ch) {
 /* Points the channel's fields at its side of the header. */
 static void channel_bind(shmkit_channel *ch, int role) {
   int send = role == SHMKIT_CHANNEL_SEND;
-  unsigned char *b = ch->base;
+  ch_header *h = (ch_header *)(void *)ch->base;
 
   ch->role = role;
-  ch->ring = b + CH_RING;
-  ch->mine = u64_at(b, send ? OFF_HEAD : OFF_TAIL);
-  ch->theirs = u64_at(b, send ? OFF_TAIL : OFF_HEAD);
-  ch->my_state = u32_at(b, send ? OFF_STATE_SEND : OFF_STATE_RECV);
-  ch->their_state = u32_at(b, send ? OFF_STATE_RECV : OFF_STATE_SEND);
-  ch->my_word = u32_at(b, send ? OFF_WORD_SEND : OFF_WORD_RECV);
-  ch->their_word = u32_at(b, send ? OFF_WORD_RECV : OFF_WORD_SEND);
-  ch->my_closed = u32_at(b, send ? OFF_CLOSED_SEND : OFF_CLOSED_RECV);
-  ch->their_closed = u32_at(b, send ? OFF_CLOSED_RECV : OFF_CLOSED_SEND);
+  ch->ring = ch->base + CH_RING;
+  ch->mine = send ? &h->head : &h->tail;
+  ch->theirs = send ? &h->tail : &h->head;
+  ch->my_state = send ? &h->state_send : &h->state_recv;
+  ch->their_state = send ? &h->state_recv : &h->state_send;
+  ch->my_word = send ? &h->word_send : &h->word_recv;
+  ch->their_word = send ? &h->word_recv : &h->word_send;
+  ch->my_closed = send ? &h->closed_send : &h->closed_recv;
+  ch->their_closed = send ? &h->closed_recv : &h->closed_send;
   ch->spin = SPIN_DEFAULT;
   ch->word_waits = shmkit__os_word_waits();
   ch->checked_ms = shmkit__os_coarse_ms();
@@ -519,23 +548,12 @@ static int channel_map(shmkit_channel **out, shmkit_region *r) {
   return 0;
 }
 
-static void put_u16(unsigned char *p, uint16_t v) {
-  memcpy(p, &v, sizeof(v));
-}
-
-static void put_u32(unsigned char *p, uint32_t v) {
-  memcpy(p, &v, sizeof(v));
-}
-
-static void put_u64(unsigned char *p, uint64_t v) {
-  memcpy(p, &v, sizeof(v));
-}
-
 int shmkit_channel_create(shmkit_channel **out, shmkit_conn *link, int role,
                           size_t capacity, size_t max_message, int timeout_ms) {
-  unsigned char offer[OFFER_SIZE];
+  ch_offer offer = {CH_MAGIC, CH_VERSION, 0};
   shmkit_channel *ch;
   shmkit_region *r;
+  ch_consts consts;
   uint64_t cap = SHMKIT_CHANNEL_CAPACITY_MIN;
   int err;
 
@@ -554,11 +572,13 @@ int shmkit_channel_create(shmkit_channel **out, shmkit_conn *link, int role,
     return err;
   }
   /* A new region reads as zeros: indexes, states and flags start there. */
-  put_u32(ch->base + OFF_MAGIC, CH_MAGIC);
-  put_u16(ch->base + OFF_VERSION, CH_VERSION);
-  put_u64(ch->base + OFF_CAPACITY, cap);
-  put_u64(ch->base + OFF_MAX, max_message);
-  put_u64(ch->base + OFF_RING, CH_RING);
+  consts.magic = CH_MAGIC;
+  consts.version = CH_VERSION;
+  consts.flags = 0;
+  consts.capacity = cap;
+  consts.max_message = max_message;
+  consts.ring_offset = CH_RING;
+  memcpy(ch->base, &consts, sizeof(consts));
   ch->cap = cap;
   ch->max = max_message;
   channel_bind(ch, role);
@@ -566,11 +586,9 @@ int shmkit_channel_create(shmkit_channel **out, shmkit_conn *link, int role,
     channel_free(ch);
     return err;
   }
-  put_u32(offer, CH_MAGIC);
-  put_u16(offer + 4, CH_VERSION);
-  put_u16(offer + 6, (uint16_t)role);
-  if ((err = shmkit_conn_send(link, offer, sizeof(offer), &r, 1, timeout_ms)) !=
-      0) {
+  offer.role = (uint16_t)role;
+  if ((err = shmkit_conn_send(link, &offer, sizeof(offer), &r, 1,
+                              timeout_ms)) != 0) {
     channel_free(ch);
     return err;
   }
@@ -579,66 +597,46 @@ int shmkit_channel_create(shmkit_channel **out, shmkit_conn *link, int role,
   return 0;
 }
 
-static uint16_t get_u16(const unsigned char *p) {
-  uint16_t v;
-  memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-static uint32_t get_u32(const unsigned char *p) {
-  uint32_t v;
-  memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-static uint64_t get_u64(const unsigned char *p) {
-  uint64_t v;
-  memcpy(&v, p, sizeof(v));
-  return v;
-}
-
 /* The header, as the creator wrote it, against the region the system
  * reports: read once into a local copy, then checked. */
 static int header_check(shmkit_channel *ch, uint64_t region_size) {
-  unsigned char h[CH_RING];
-  uint64_t cap, max, ring;
-  uint16_t version;
+  ch_consts c;
+  uint64_t cap;
 
-  memcpy(h, ch->base, sizeof(h));
-  cap = get_u64(h + OFF_CAPACITY);
-  max = get_u64(h + OFF_MAX);
-  ring = get_u64(h + OFF_RING);
-  version = get_u16(h + OFF_VERSION);
-  if (get_u32(h + OFF_MAGIC) != CH_MAGIC) return SHMKIT_EPROTO;
-  if (version > CH_VERSION) return SHMKIT_EVERSION;
-  if (version != CH_VERSION || get_u16(h + OFF_FLAGS) != 0 || ring != CH_RING)
+  memcpy(&c, ch->base, sizeof(c));
+  cap = c.capacity;
+  if (c.magic != CH_MAGIC) return SHMKIT_EPROTO;
+  if (c.version > CH_VERSION) return SHMKIT_EVERSION;
+  if (c.version != CH_VERSION || c.flags != 0 || c.ring_offset != CH_RING)
     return SHMKIT_EPROTO;
   if (cap < SHMKIT_CHANNEL_CAPACITY_MIN || cap > SHMKIT_CHANNEL_CAPACITY_MAX ||
-      (cap & (cap - 1)) != 0 || max == 0 || max > cap / 4 ||
-      region_size < ring + cap)
+      (cap & (cap - 1)) != 0 || c.max_message == 0 || c.max_message > cap / 4 ||
+      region_size < CH_RING + cap)
     return SHMKIT_EPROTO;
   ch->cap = cap;
-  ch->max = max;
+  ch->max = c.max_message;
   return 0;
 }
 
-static int offer_check(const unsigned char *p, size_t size, size_t count,
-                       int *creator) {
-  uint16_t version;
+/* The offer's payload, `size` bytes at p, and the count of regions. */
+static int offer_check(const void *p, size_t size, size_t count, int *creator) {
+  ch_offer o;
 
-  if (size != OFFER_SIZE || get_u32(p) != CH_MAGIC) return SHMKIT_EPROTO;
-  version = get_u16(p + 4);
-  if (version > CH_VERSION) return SHMKIT_EVERSION;
-  *creator = get_u16(p + 6);
-  if (version != CH_VERSION || count != 1 ||
-      (*creator != SHMKIT_CHANNEL_SEND && *creator != SHMKIT_CHANNEL_RECV))
+  if (size != sizeof(o)) return SHMKIT_EPROTO;
+  memcpy(&o, p, sizeof(o));
+  if (o.magic != CH_MAGIC) return SHMKIT_EPROTO;
+  if (o.version > CH_VERSION) return SHMKIT_EVERSION;
+  *creator = o.role;
+  if (o.version != CH_VERSION || count != 1 ||
+      (o.role != SHMKIT_CHANNEL_SEND && o.role != SHMKIT_CHANNEL_RECV))
     return SHMKIT_EPROTO;
   return 0;
 }
 
 int shmkit_channel_attach(shmkit_channel **out, shmkit_conn *link,
                           int timeout_ms) {
-  unsigned char offer[OFFER_SIZE + 1];
+  /* A byte more than an offer: a longer payload is seen as one. */
+  unsigned char offer[sizeof(ch_offer) + 1];
   shmkit_msg m = SHMKIT_MSG_INIT(offer, sizeof(offer));
   shmkit_channel *ch;
   shmkit_region *r;
