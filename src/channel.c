@@ -489,7 +489,7 @@ int shmkit_channel_arm(shmkit_channel *ch) {
     }
     if (i == 0) {
       /* The wake-ups are read: the handle may wait for the next. */
-      if ((r = shmkit__conn_watch(ch->link, &ch->watch)) != 0) return r;
+      shmkit__conn_watch(ch->link);
       atomic_store(ch->my_state, (uint32_t)ON_LINK);
       atomic_thread_fence(memory_order_seq_cst);
     }
@@ -559,7 +559,8 @@ int shmkit_channel_create(shmkit_channel **out, shmkit_conn *link, int role,
 
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
-  if (link == NULL ||
+  /* A listener is not a link: it has no connected end to watch. */
+  if (link == NULL || shmkit__conn_handle(link) == SHMKIT_INVALID_HANDLE ||
       (role != SHMKIT_CHANNEL_SEND && role != SHMKIT_CHANNEL_RECV))
     return SHMKIT_EINVAL;
   if (capacity > SHMKIT_CHANNEL_CAPACITY_MAX) return SHMKIT_E2BIG;
@@ -582,10 +583,7 @@ int shmkit_channel_create(shmkit_channel **out, shmkit_conn *link, int role,
   ch->cap = cap;
   ch->max = max_message;
   channel_bind(ch, role);
-  if ((err = shmkit__conn_watch(link, &ch->watch)) != 0) {
-    channel_free(ch);
-    return err;
-  }
+  ch->watch = shmkit__conn_watch(link);
   offer.role = (uint16_t)role;
   if ((err = shmkit_conn_send(link, &offer, sizeof(offer), &r, 1,
                               timeout_ms)) != 0) {
@@ -644,7 +642,8 @@ int shmkit_channel_attach(shmkit_channel **out, shmkit_conn *link,
 
   if (out == NULL) return SHMKIT_EINVAL;
   *out = NULL;
-  if (link == NULL) return SHMKIT_EINVAL;
+  if (link == NULL || shmkit__conn_handle(link) == SHMKIT_INVALID_HANDLE)
+    return SHMKIT_EINVAL;
   if ((err = shmkit_conn_recv(link, &m, timeout_ms)) != 0)
     return err == SHMKIT_E2BIG ? SHMKIT_EPROTO : err;
   if ((err = offer_check(offer, m.size, m.count, &creator)) != 0 ||
@@ -677,10 +676,7 @@ int shmkit_channel_attach(shmkit_channel **out, shmkit_conn *link,
     channel_free(ch);
     return SHMKIT_EPROTO;
   }
-  if ((err = shmkit__conn_watch(link, &ch->watch)) != 0) {
-    channel_free(ch);
-    return err;
-  }
+  ch->watch = shmkit__conn_watch(link);
   ch->link = link;
   *out = ch;
   return 0;

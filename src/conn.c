@@ -313,9 +313,8 @@ shmkit_handle shmkit__conn_handle(const shmkit_conn *c) {
   return c->lis != NULL ? SHMKIT_INVALID_HANDLE : shmkit__os_conn_handle(c->os);
 }
 
-int shmkit__conn_watch(shmkit_conn *c, shmkit_handle *out) {
-  *out = SHMKIT_INVALID_HANDLE;
-  return c->lis != NULL ? SHMKIT_EINVAL : shmkit__os_conn_watch(c->os, out);
+shmkit_handle shmkit__conn_watch(shmkit_conn *c) {
+  return c->lis != NULL ? SHMKIT_INVALID_HANDLE : shmkit__os_conn_watch(c->os);
 }
 
 int shmkit_conn_peer(const shmkit_conn *c, shmkit_peer *peer) {

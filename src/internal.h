@@ -99,9 +99,9 @@ int shmkit__frame_decode(const shmkit__frame *f, size_t got, size_t payload,
  * cannot be inherited). */
 shmkit_handle shmkit__conn_handle(const shmkit_conn *c);
 
-/* shmkit__os_conn_watch() for a connected end; SHMKIT_EINVAL for a
- * listener. */
-int shmkit__conn_watch(shmkit_conn *c, shmkit_handle *out);
+/* shmkit__os_conn_watch() for a connected end; SHMKIT_INVALID_HANDLE for
+ * a listener. */
+shmkit_handle shmkit__conn_watch(shmkit_conn *c);
 
 /* Tells a connected end it was handed to the child `pid` (shmkit_spawn). */
 void shmkit__conn_spawned(shmkit_conn *c, int64_t pid, shmkit_handle proc);

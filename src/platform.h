@@ -235,7 +235,7 @@ void shmkit__os_word_wake(uint32_t *addr);
  * end on a connected end, readied anew by each call; it stays the end's.
  * POSIX: the socket, to poll for reading. Windows: an event, set when a
  * zero-byte read (started here unless one is under way) completes, which
- * it does when a message arrives or the pipe ends. */
-int shmkit__os_conn_watch(shmkit__conn_os *c, shmkit_handle *out);
+ * it does when a message arrives or the pipe ends; made with the end. */
+shmkit_handle shmkit__os_conn_watch(shmkit__conn_os *c);
 
 #endif /* SHMKIT_PLATFORM_H */

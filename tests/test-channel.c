@@ -79,6 +79,15 @@ TEST_IMPL(channel_bad_arguments) {
                                    0),
              SHMKIT_E2BIG);
   ASSERT_ERR(shmkit_channel_attach(&x, NULL, 0), SHMKIT_EINVAL);
+  {
+    char name[32];
+    shmkit_conn *l;
+    ASSERT_OK(shmkit_listen(&l, test_name(name, "chl")));
+    ASSERT_ERR(shmkit_channel_create(&x, l, SHMKIT_CHANNEL_SEND, 4096, 0, 0),
+               SHMKIT_EINVAL);
+    ASSERT_ERR(shmkit_channel_attach(&x, l, 0), SHMKIT_EINVAL);
+    shmkit_conn_close(l);
+  }
   ASSERT_ERR(shmkit_channel_attach(&x, b, 0), SHMKIT_ETIMEDOUT);
   /* A capacity under the least is raised to it; max 0 is a quarter. */
   ASSERT_OK(shmkit_channel_create(&tx, a, SHMKIT_CHANNEL_RECV, 1, 0, 5000));

@@ -458,9 +458,8 @@ shmkit_handle shmkit__os_conn_handle(const shmkit__conn_os *c) {
   return c->fd;
 }
 
-int shmkit__os_conn_watch(shmkit__conn_os *c, shmkit_handle *out) {
-  *out = c->fd;
-  return 0;
+shmkit_handle shmkit__os_conn_watch(shmkit__conn_os *c) {
+  return c->fd;
 }
 
 void shmkit__os_conn_close(shmkit__conn_os *c) {

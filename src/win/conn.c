@@ -86,7 +86,9 @@ int shmkit__os_conn_open(shmkit_handle h, shmkit_peer *peer,
     return SHMKIT_ENOMEM;
   }
   /* Made now, so that a connection holds the same handles all its life. */
-  if ((err = shmkit__win_io_init(&s->out_io)) != 0) {
+  if ((err = shmkit__win_io_init(&s->out_io)) != 0 ||
+      (err = shmkit__win_io_init(&s->watch_io)) != 0) {
+    if (s->out_io.hEvent != NULL) CloseHandle(s->out_io.hEvent);
     CloseHandle(proc);
     free(s->in);
     free(s);
@@ -170,16 +172,12 @@ static void linger(shmkit__conn_os *s) {
   CloseHandle(io.hEvent);
 }
 
-int shmkit__os_conn_watch(shmkit__conn_os *s, shmkit_handle *out) {
+shmkit_handle shmkit__os_conn_watch(shmkit__conn_os *s) {
   DWORD n;
-  int err;
 
-  if (s->watch_io.hEvent == NULL &&
-      (err = shmkit__win_io_init(&s->watch_io)) != 0)
-    return err;
-  *out = (shmkit_handle)s->watch_io.hEvent;
   if (s->watching) {
-    if (!HasOverlappedIoCompleted(&s->watch_io)) return 0;
+    if (!HasOverlappedIoCompleted(&s->watch_io))
+      return (shmkit_handle)s->watch_io.hEvent;
     GetOverlappedResult(s->pipe, &s->watch_io, &n, FALSE);
     s->watching = 0;
   }
@@ -193,7 +191,7 @@ int shmkit__os_conn_watch(shmkit__conn_os *s, shmkit_handle *out) {
     s->watching = 1;
   else
     SetEvent(s->watch_io.hEvent);
-  return 0;
+  return (shmkit_handle)s->watch_io.hEvent;
 }
 
 void shmkit__os_conn_close(shmkit__conn_os *s) {
@@ -203,7 +201,7 @@ void shmkit__os_conn_close(shmkit__conn_os *s) {
     CancelIoEx(s->pipe, &s->watch_io);
     GetOverlappedResult(s->pipe, &s->watch_io, &n, TRUE);
   }
-  if (s->watch_io.hEvent != NULL) CloseHandle(s->watch_io.hEvent);
+  CloseHandle(s->watch_io.hEvent);
   linger(s);
   if (s->out_busy) {
     CancelIoEx(s->pipe, &s->out_io);

@@ -55,8 +55,9 @@ struct shmkit__conn_os {
   SRWLOCK reader;
   char *in;     /* SHMKIT__PIPE_BUFFER bytes: one whole message, as read */
   int skipping; /* the rest of an oversized message is still to drop */
-  /* shmkit__os_conn_watch(): a zero-byte read whose event is the handle to
-   * wait on; `watching` while it is under way. */
+  /* shmkit__os_conn_watch(): a zero-byte read whose event (made with the
+   * connection) is the handle to wait on; `watching` while it is under
+   * way. */
   OVERLAPPED watch_io;
   int watching;
   char zero;
