@@ -131,14 +131,6 @@ static _Atomic uint32_t *u32_at(unsigned char *base, size_t off) {
   return (_Atomic uint32_t *)(void *)(base + off);
 }
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 static int broken(shmkit_channel *ch) {
   return ch->err = SHMKIT_EPROTO;
 }
@@ -226,7 +218,7 @@ static int wait_for(shmkit_channel *ch, ready_fn ready, uint64_t need,
   }
   if (timeout_ms > 0) deadline = shmkit__os_now_ms() + timeout_ms;
   for (unsigned i = 0; ch->spin == UINT_MAX || i < ch->spin; i++) {
-    cpu_relax();
+    shmkit__os_relax();
     if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
     if ((i & 1023) == 1023) {
       if (!peer_alive(ch, 0)) break;
@@ -515,6 +507,7 @@ static void channel_free(shmkit_channel *ch) {
 
 /* Points the channel's fields at its side of the header. */
 static void channel_bind(shmkit_channel *ch, int role) {
+  uint32_t probe = 0;
   int send = role == SHMKIT_CHANNEL_SEND;
   ch_header *h = (ch_header *)(void *)ch->base;
 
@@ -529,7 +522,8 @@ static void channel_bind(shmkit_channel *ch, int role) {
   ch->my_closed = send ? &h->closed_send : &h->closed_recv;
   ch->their_closed = send ? &h->closed_recv : &h->closed_send;
   ch->spin = SPIN_DEFAULT;
-  ch->word_waits = shmkit__os_word_waits();
+  /* Asked with a word that differs: no sleep, only whether one exists. */
+  ch->word_waits = shmkit__os_word_wait(&probe, 1, 1) != SHMKIT_ENOTSUP;
   ch->checked_ms = shmkit__os_coarse_ms();
 }
 

@@ -218,18 +218,19 @@ int shmkit__os_pull(int64_t pid, shmkit_handle remote, int access,
  * channel makes at most every so often on its fast path. */
 int64_t shmkit__os_coarse_ms(void);
 
-/* 1 where shmkit__os_word_wait() can sleep on a word of memory shared
- * between processes (Linux: a futex), 0 where it cannot (channels then
- * sleep on their link). */
-int shmkit__os_word_waits(void);
-
 /* Sleeps while the 32-bit word at `addr`, in shared memory, still holds
  * `expected`, for at most timeout_ms (1 to 1000): 0 when woken, when the word
- * differs, or for no reason (the caller looks again); SHMKIT_ETIMEDOUT. */
+ * differs, or for no reason (the caller looks again); SHMKIT_ETIMEDOUT.
+ * SHMKIT_ENOTSUP, at once, where the system has no such wait (channels
+ * then sleep on their link). */
 int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms);
 
 /* Wakes every process sleeping on the word. */
 void shmkit__os_word_wake(uint32_t *addr);
+
+/* Tells the processor that this thread spins (x86: pause), so that it
+ * spends less power and lets its sibling hyperthread run. */
+void shmkit__os_relax(void);
 
 /* What to wait on, with the system's own wait, for the next message or the
  * end on a connected end, readied anew by each call; it stays the end's.

@@ -12,10 +12,6 @@
 
 #include "../platform.h"
 
-int shmkit__os_word_waits(void) {
-  return 1;
-}
-
 int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms) {
   struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000};
 

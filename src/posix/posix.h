@@ -5,7 +5,7 @@
  *   memory objects  linux-memfd.c   no-memfd.c
  *   processes       linux-pidfd.c   no-pidfd.c
  *   endpoints       linux-socket.c  no-abstract-socket.c
- *   shared waits    linux-futex.c   ../no-futex.c (also Windows')
+ *   shared waits    linux-futex.c   no-futex.c
  * A stand-in answers SHMKIT_ENOTSUP (or "none") where the caller has a
  * fallback. */
 #ifndef SHMKIT_POSIX_H

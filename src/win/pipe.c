@@ -13,6 +13,21 @@ int64_t shmkit__os_coarse_ms(void) {
   return (int64_t)GetTickCount64(); /* a read of shared memory already */
 }
 
+/* WaitOnAddress wakes only threads of the process that calls
+ * WakeByAddress: a channel's sleeper waits on its link's pipe instead. */
+int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms) {
+  (void)addr, (void)expected, (void)timeout_ms;
+  return SHMKIT_ENOTSUP;
+}
+
+void shmkit__os_word_wake(uint32_t *addr) {
+  (void)addr;
+}
+
+void shmkit__os_relax(void) {
+  YieldProcessor();
+}
+
 int shmkit__win_io_init(OVERLAPPED *io) {
   memset(io, 0, sizeof(*io));
   io->hEvent = sys_CreateEventW(NULL, TRUE, FALSE, NULL);
