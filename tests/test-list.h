@@ -149,6 +149,9 @@ TEST_FAULT(fault_conn_endpoints)
 TEST_FAULT(fault_channel)
 TEST_POSIX(spawn_signals_default) /* signal dispositions, /proc/self/status */
 TEST_POSIX(spawn_e2big)           /* ARG_MAX */
+TEST_POSIX(channel_arm_no_lost_wakeup)    /* poll(2); arm is POSIX only */
+TEST_POSIX(channel_shrunk_region_refused) /* ftruncate, memfd seals */
+TEST_POSIX(channel_link_garbage_breaks)   /* raw bytes on the socket */
 
 CHILD(frozen_receiver)
 CHILD(named_peer)

@@ -1,0 +1,167 @@
+/* Reproductions of three faults of channels found while documenting them.
+ * Each fails until src/channel.c is fixed (the fix for each is in the
+ * report that came with this file):
+ *  - channel_arm_no_lost_wakeup: shmkit_channel_arm() reads the link after
+ *    it said it waits there, and so may eat the wake-up it waits for;
+ *  - channel_shrunk_region_refused: a creator that can shrink the region
+ *    makes the receiver fault (SIGBUS) on its next read;
+ *  - channel_link_garbage_breaks: bytes on the link that are not a frame
+ *    are ignored (Linux) or reported once (elsewhere), not a broken rule.
+ * POSIX: poll(), ftruncate() and raw bytes on the link's socket. */
+#include <poll.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "runner.h"
+#include "task.h"
+
+static void channel_pair(shmkit_channel **tx, shmkit_channel **rx) {
+  shmkit_conn *a, *b;
+
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ASSERT_OK(shmkit_channel_create(tx, a, SHMKIT_CHANNEL_SEND, 4096, 0, 5000));
+  ASSERT_OK(shmkit_channel_attach(rx, b, 5000));
+}
+
+/* ---- a wake-up eaten by arm */
+
+struct waker {
+  shmkit_channel *tx;
+  _Atomic uint32_t *rx_state; /* the receiver's sleep state, offset 192 */
+  atomic_int round, stop;
+};
+
+/* Sends one byte each round, the moment the receiver says it waits on its
+ * link: then the wake-up goes on the link while arm() may still be in it. */
+static void waker_run(void *arg) {
+  struct waker *w = arg;
+
+  for (int r = 1;; r++) {
+    while (atomic_load(&w->round) < r)
+      if (atomic_load(&w->stop)) return;
+    while (atomic_load(w->rx_state) != 2 /* ON_LINK */)
+      if (atomic_load(&w->stop)) return;
+    if (shmkit_channel_send(w->tx, "x", 1, 5000) != 0) return;
+  }
+}
+
+/* The region's start, from the first reservation (at ring offset 0, after
+ * its 8-byte header; the ring is at 256). */
+static unsigned char *region_base(shmkit_channel *tx, shmkit_channel *rx) {
+  unsigned char *p;
+  char c;
+  size_t n;
+
+  ASSERT_OK(shmkit_channel_reserve(tx, 1, (void **)&p, 0));
+  ASSERT_OK(shmkit_channel_commit(tx, 1, 0));
+  ASSERT_OK(shmkit_channel_recv(rx, &c, 1, &n, 0));
+  return p - 8 - 256;
+}
+
+TEST_IMPL(channel_arm_no_lost_wakeup) {
+  static struct waker w;
+  int rounds = 200000, armed = 0;
+  int64_t start = test_now_us();
+  shmkit_channel *rx;
+  test_thread t;
+  char c;
+  size_t n;
+
+  channel_pair(&w.tx, &rx);
+  w.rx_state = (_Atomic uint32_t *)(void *)(region_base(w.tx, rx) + 192);
+  test_thread_start(&t, waker_run, &w);
+  for (int r = 1; r <= rounds && test_now_us() - start < 3000000; r++) {
+    atomic_store(&w.round, r);
+    for (;;) {
+      int ready = shmkit_channel_arm(rx);
+      ASSERT(ready == 0 || ready == 1);
+      if (ready == 0) {
+        struct pollfd pfd = {(int)shmkit_channel_handle(rx), POLLIN, 0};
+        armed++;
+        /* The message comes within microseconds: 5 s is a hang. */
+        if (poll(&pfd, 1, 5000) == 0) {
+          int lost = shmkit_channel_recv(rx, &c, 1, &n, 0) == 0;
+          FAIL("round %d: %s", r,
+               lost ? "a message waited in the ring and the handle stayed "
+                      "unready for 5 s (a lost wake-up)"
+                    : "the waker sent nothing for 5 s");
+        }
+      }
+      if (shmkit_channel_recv(rx, &c, 1, &n, 0) == 0) break;
+    }
+  }
+  atomic_store(&w.stop, 1);
+  test_thread_join(&t);
+  printf("%d rounds waited on the handle\n", armed);
+  shmkit_channel_close(w.tx);
+  shmkit_channel_close(rx);
+  return 0;
+}
+
+/* ---- a region its creator can shrink */
+
+static void put(unsigned char *p, const void *v, size_t n) {
+  memcpy(p, v, n);
+}
+
+TEST_IMPL(channel_shrunk_region_refused) {
+  const uint32_t magic = 0x434b4853u, len = 1;
+  const uint16_t version = 1, role = SHMKIT_CHANNEL_SEND;
+  const uint64_t cap = 4096, max = 1024, ring = 256, head = 16;
+  unsigned char offer[8], *h;
+  shmkit_conn *a, *b;
+  shmkit_region *r;
+  shmkit_view *v;
+  shmkit_channel *rx;
+  char buf[8];
+  size_t n;
+  int err;
+
+  /* Only memfds can be sealed against shrinking: elsewhere nothing can
+   * refuse such a region. */
+  if (!test_linux_ext()) return TEST_SKIP;
+  /* A creator of its own: a valid header and one record, not sealed. */
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ASSERT_OK(shmkit_region_create(&r, ring + cap, 0));
+  ASSERT_OK(shmkit_view_map(&v, r, 0, 0, SHMKIT_READ_WRITE));
+  h = shmkit_view_data(v);
+  put(h, &magic, 4), put(h + 4, &version, 2), put(h + 8, &cap, 8);
+  put(h + 16, &max, 8), put(h + 24, &ring, 8);
+  put(h + 256, &len, 4), put(h + 264, "x", 1), put(h + 64, &head, 8);
+  put(offer, &magic, 4), put(offer + 4, &version, 2), put(offer + 6, &role, 2);
+  shmkit_view_unmap(v);
+  ASSERT_OK(shmkit_conn_send(a, offer, sizeof(offer), &r, 1, 5000));
+  err = shmkit_channel_attach(&rx, b, 5000);
+  if (err == 0) {
+    /* What taking it allows: the creator shrinks it under the receiver,
+     * whose next read of the ring faults. */
+    ASSERT(test_try_resize(shmkit_region_handle(r), 0));
+    shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0);
+    FAIL("attach took a region its creator can still shrink");
+  }
+  ASSERT_ERR(err, SHMKIT_EPROTO);
+  shmkit_region_close(r);
+  shmkit_conn_close(a);
+  shmkit_conn_close(b);
+  return 0;
+}
+
+/* ---- bytes on the link that are not a frame */
+
+TEST_IMPL(channel_link_garbage_breaks) {
+  shmkit_channel *tx, *rx;
+  char buf[8];
+  size_t n;
+
+  channel_pair(&tx, &rx);
+  /* The sender's end of the link: what is written there reaches rx. */
+  ASSERT_EQ(send((int)shmkit_channel_handle(tx), "bad", 3, 0), 3);
+  /* A waiting receiver looks at its link at least every 100 ms. */
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 1000),
+             SHMKIT_EPROTO);
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0), SHMKIT_EPROTO);
+  shmkit_channel_close(tx);
+  shmkit_channel_close(rx);
+  return 0;
+}
