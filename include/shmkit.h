@@ -902,7 +902,8 @@ SHMKIT_EXTERN int shmkit_region_pull(shmkit_region **out, int64_t pid,
  * queue of messages of 1 to max_message bytes, each kept whole. While both
  * sides are awake no system call is made per message; a side that must
  * wait spins briefly, then sleeps in the kernel, and the other side wakes
- * it only when it has said that it sleeps. Two channels make a duplex link.
+ * it only when it has said that it sleeps. Two channels, each on a
+ * connection of its own, make a duplex link.
  *
  * A channel rides on a connection, its *link*: the creator sends the region
  * over it, and from then on the channel owns it and uses it to wake a
@@ -921,11 +922,15 @@ SHMKIT_EXTERN int shmkit_region_pull(shmkit_region **out, int64_t pid,
  * Everything the peer can write (the whole region) is read once, checked
  * and never trusted: a ring that breaks the rules (docs/protocol.md,
  * "Channels") makes every later call fail with SHMKIT_EPROTO, never a crash,
- * a hang or an access outside the ring. A message's bytes are the peer's to
+ * a hang or an access outside the ring. (On Linux the ring is sealed
+ * against shrinking, and an unsealed one refused; on systems without
+ * seals, a peer that truncates the object makes the next access fault:
+ * README, "What shmkit cannot stop".) A message's bytes are the peer's to
  * change at any time, even while this side reads them: copy what you must
  * check before you act on it.
  *
- * Timeouts, as everywhere: 0 tries once, -1 waits forever. A call that
+ * Timeouts, as everywhere: 0 tries once, -1 waits forever, below -1 is
+ * SHMKIT_EINVAL. A call that
  * would wait on a closed or dead peer returns SHMKIT_ECLOSED within a
  * second (at once after a clean close); a receiver first gets every message
  * committed before. A channel is used by one thread at a time. */
@@ -940,32 +945,41 @@ typedef struct shmkit_channel shmkit_channel;
 #define SHMKIT_CHANNEL_CAPACITY_MAX 2147483648u
 
 /* Creates a channel on the connection `link`: a ring of at least
- * `capacity` bytes (rounded up to a power of two, at most
- * SHMKIT_CHANNEL_CAPACITY_MAX) that carries messages of 1 to `max_message`
- * bytes (at most a quarter of the rounded capacity; 0: that quarter), this
- * side being `role`. Sends the channel's region over `link` (it waits, up
- * to `timeout_ms`, only where the connection must; see shmkit_conn_send())
- * and from then on owns `link` (on failure it is still the caller's). The
- * sender may send at once: messages wait in the ring until the other side
- * attaches. Fails with SHMKIT_EINVAL (a bad role, a
+ * `capacity` bytes (rounded up to a power of two from 4 KiB, at most
+ * SHMKIT_CHANNEL_CAPACITY_MAX; the region is 256 bytes more) that carries
+ * messages of 1 to `max_message` bytes (at most a quarter of the rounded
+ * capacity; 0: that quarter), this side being `role`. Sends the channel's
+ * region over `link` (it waits, up to `timeout_ms`, only where the
+ * connection must; see shmkit_conn_send()) and from then on owns `link`:
+ * do not use or close it yourself (a message of yours on it breaks the
+ * channel at the peer). On failure it is still the caller's. The sender
+ * may send at once: messages wait in the ring until the other side
+ * attaches. Fails with SHMKIT_EINVAL (NULL out or link, a bad role, a
  * listener), SHMKIT_E2BIG (a capacity or max_message too large), and what
- * shmkit_region_create() and shmkit_conn_send() fail with. */
+ * shmkit_region_create() and shmkit_conn_send() fail with. Windows:
+ * closing a channel whose peer never attached waits up to 5 seconds, as
+ * closing a connection with a region still in flight does. */
 SHMKIT_EXTERN int shmkit_channel_create(shmkit_channel **out, shmkit_conn *link,
                                         int role, size_t capacity,
                                         size_t max_message, int timeout_ms);
 
 /* The other side: receives the channel the peer created on `link` (up to
- * `timeout_ms`), checks all of it against the region the system reports
- * (SHMKIT_EPROTO, or SHMKIT_EVERSION for a newer layout), and then owns
- * `link`. On failure `link` is still the caller's; the message that did not
- * check is consumed. */
+ * `timeout_ms`), checks all of it against the region the system reports,
+ * and then owns `link`. On failure `link` is still the caller's; the
+ * message that did not check is consumed. Fails with SHMKIT_EINVAL (NULL
+ * out or link, a listener), what shmkit_conn_recv() fails with
+ * (SHMKIT_ETIMEDOUT: no offer in time; SHMKIT_ECLOSED), SHMKIT_EPROTO
+ * (not a channel's offer, or its region or header breaks a rule; the checks
+ * are listed in order in docs/protocol.md) and SHMKIT_EVERSION (a newer
+ * offer or layout). */
 SHMKIT_EXTERN int shmkit_channel_attach(shmkit_channel **out, shmkit_conn *link,
                                         int timeout_ms);
 
 /* shmkit_conn_from_token() (or _from_env()), then shmkit_channel_attach():
  * the child's side of a channel its parent created on the other end of a
  * pair. On failure nothing is left open, the inherited connection
- * included. */
+ * included. From the environment variable `name`: SHMKIT_ENOENT if it is
+ * not set. */
 SHMKIT_EXTERN int shmkit_channel_from_token(shmkit_channel **out,
                                             const char *token, int timeout_ms);
 SHMKIT_EXTERN int shmkit_channel_from_env(shmkit_channel **out,
@@ -973,8 +987,10 @@ SHMKIT_EXTERN int shmkit_channel_from_env(shmkit_channel **out,
 
 /* Sends a copy of size bytes (1 to max_message) at data, waiting for room
  * up to timeout_ms. SHMKIT_E2BIG past max_message, SHMKIT_EINVAL for 0,
- * for a receiver, or while a reservation is open; SHMKIT_ETIMEDOUT: no room
- * in time; SHMKIT_ECLOSED: the receiver is gone. */
+ * NULL data, a receiver, or while a reservation is open; SHMKIT_ETIMEDOUT:
+ * no room in time; SHMKIT_ECLOSED: the receiver is gone, even where there
+ * is room (what it did not take is lost); SHMKIT_EPROTO: the channel broke
+ * a rule, for good. */
 SHMKIT_EXTERN int shmkit_channel_send(shmkit_channel *ch, const void *data,
                                       size_t size, int timeout_ms);
 
@@ -982,8 +998,10 @@ SHMKIT_EXTERN int shmkit_channel_send(shmkit_channel *ch, const void *data,
  * length in *size, waiting for one up to timeout_ms. SHMKIT_E2BIG: the
  * message is longer than capacity (*size says how long); it stays, for a
  * call with more room. SHMKIT_ETIMEDOUT: nothing in time; SHMKIT_ECLOSED:
- * the sender is gone and every message it committed was received. It also
- * gives back the messages peeked at before it (shmkit_channel_release()). */
+ * the sender is gone and every message it committed was received;
+ * SHMKIT_EINVAL: NULL size, NULL buf with a capacity, a sender;
+ * SHMKIT_EPROTO: the channel broke a rule, for good. It also gives back the
+ * messages peeked at before it (shmkit_channel_release()). */
 SHMKIT_EXTERN int shmkit_channel_recv(shmkit_channel *ch, void *buf,
                                       size_t capacity, size_t *size,
                                       int timeout_ms);
@@ -991,7 +1009,9 @@ SHMKIT_EXTERN int shmkit_channel_recv(shmkit_channel *ch, void *buf,
 /* Zero-copy sending: reserves room for a message of `size` bytes (1 to
  * max_message) in the ring, contiguous, 8-byte aligned, waiting for it up
  * to timeout_ms, and points *data at it; nothing is visible to the
- * receiver until shmkit_channel_commit(). One reservation at a time. */
+ * receiver until shmkit_channel_commit(). One reservation at a time. A
+ * reservation that must wait first publishes what was committed with
+ * SHMKIT_CHANNEL_MORE. Fails as shmkit_channel_send() does. */
 SHMKIT_EXTERN int shmkit_channel_reserve(shmkit_channel *ch, size_t size,
                                          void **data, int timeout_ms);
 
@@ -1003,32 +1023,37 @@ SHMKIT_EXTERN int shmkit_channel_reserve(shmkit_channel *ch, size_t size,
  * reserved) and publishes it, with every message committed before with
  * SHMKIT_CHANNEL_MORE, in one store (and one wake-up, if the receiver
  * sleeps). With SHMKIT_CHANNEL_MORE, it is kept for later. SHMKIT_EINVAL:
- * no reservation, or a size out of range. */
+ * no reservation, a size out of range, an unknown flag, a receiver. */
 SHMKIT_EXTERN int shmkit_channel_commit(shmkit_channel *ch, size_t size,
                                         unsigned flags);
 
 /* Publishes what was committed with SHMKIT_CHANNEL_MORE. A sender that
- * must wait for room publishes first, by itself. */
+ * must wait for room publishes first, by itself, and so does closing.
+ * SHMKIT_EINVAL for a receiver; SHMKIT_EPROTO once the channel broke. */
 SHMKIT_EXTERN int shmkit_channel_flush(shmkit_channel *ch);
 
 /* Zero-copy receiving: points *data at the next message not yet peeked
  * at, in the ring (8-byte aligned), and says its length, waiting for one
  * up to timeout_ms. It stays there, and its room is not given back to the
  * sender, until shmkit_channel_release(). The bytes are the sender's to
- * change (a hostile one may): copy what you check. */
+ * change (a hostile one may): copy what you check. Messages peeked at hold
+ * their room: a receiver that waits for more while it holds a full ring
+ * waits for nothing. Fails as shmkit_channel_recv() does. */
 SHMKIT_EXTERN int shmkit_channel_peek(shmkit_channel *ch, const void **data,
                                       size_t *size, int timeout_ms);
 
 /* Gives back every message peeked at so far, in one store; their pointers
- * are no longer valid. */
+ * are no longer valid. SHMKIT_EINVAL for a sender; SHMKIT_EPROTO once the
+ * channel broke. */
 SHMKIT_EXTERN int shmkit_channel_release(shmkit_channel *ch);
 
 /* Asks for shmkit_channel_handle() to become ready when this side can go
  * on: a receiver, when a message is there; a sender, when there is room for
  * a message of max_message bytes; both, when the peer is gone. Returns 1
- * if that is so already (do not wait), 0 once asked (wait on the handle,
- * then call again), or an error. A sender publishes what it committed
- * with SHMKIT_CHANNEL_MORE first. The peer then pays one message on the
+ * if that is so already (do not wait), 0 once asked (wait on the handle;
+ * when it is ready, call recv or send (peek, reserve) with timeout 0 until
+ * SHMKIT_ETIMEDOUT, then arm again), or an error. A sender publishes what
+ * it committed with SHMKIT_CHANNEL_MORE first. The peer then pays one message on the
  * link to wake this side, once; a side that never arms costs its peer
  * nothing. A typical loop:
  *     for (;;) {
@@ -1043,23 +1068,32 @@ SHMKIT_EXTERN int shmkit_channel_arm(shmkit_channel *ch);
 /* What to wait on for a channel, with the system's wait or an event loop,
  * after shmkit_channel_arm() returned 0; the same handle for the channel's
  * life. It still belongs to the channel: do not close it, read it, write
- * it or reset it. It may also be ready when the channel is not (a wake-up
- * meant for an earlier wait): then a call with timeout 0 finds nothing,
- * and shmkit_channel_arm() asks again.
+ * it or reset it. It stays ready until the next shmkit_channel_arm() (use
+ * it level-triggered: epoll without EPOLLET). It may also be ready when
+ * the channel is not (a wake-up meant for an earlier wait): then a call
+ * with timeout 0 finds nothing, and shmkit_channel_arm() asks again.
  *  - POSIX: the link's socket, to poll() (or epoll, kqueue) for reading.
  *  - Windows: an event, for WaitForMultipleObjects() and the like, set
  *    when a message arrives on the link or the link ends (a zero-byte read
  *    on the link's pipe, started by shmkit_channel_arm()). */
 SHMKIT_EXTERN shmkit_handle shmkit_channel_handle(const shmkit_channel *ch);
 
-/* How many times a side that must wait looks again, busy, before it sleeps:
- * 0 sleeps at once, (unsigned)-1 never sleeps (busy-polls, for the lowest
- * latency, a core per waiting side). */
+/* How many times a side that must wait looks again, busy, before it sleeps
+ * (SHMKIT_CHANNEL_SPIN_DEFAULT unless set): 0 sleeps at once,
+ * (unsigned)-1 never sleeps (busy-polls, for the lowest latency, a core per
+ * waiting side). */
+#define SHMKIT_CHANNEL_SPIN_DEFAULT 2000u
 SHMKIT_EXTERN void shmkit_channel_set_spin(shmkit_channel *ch, unsigned spins);
 
+/* The longest message the channel carries, as its creator set it: what a
+ * receiver's buffer needs. 0 for NULL. */
+SHMKIT_EXTERN size_t shmkit_channel_max_message(const shmkit_channel *ch);
+
 /* Closes this side: the peer sees SHMKIT_ECLOSED at once (a receiver
- * after the messages committed before). Uncommitted reservations are
- * dropped. Closes the link and unmaps the ring. NULL is ignored. */
+ * after the messages committed before, those held with
+ * SHMKIT_CHANNEL_MORE included: closing publishes them). An open
+ * reservation is dropped. Closes the link and unmaps the ring. NULL is ignored.
+ */
 SHMKIT_EXTERN void shmkit_channel_close(shmkit_channel *ch);
 
 /* ---------------------------------------------------------------- misc */

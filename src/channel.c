@@ -101,7 +101,6 @@ _Static_assert(sizeof(ch_offer) == 8 && offsetof(ch_offer, role) == 6,
 #define SLICE_MS 100
 /* How often, at most, the fast path asks the link whether the peer lives. */
 #define LIVE_CHECK_MS 100
-#define SPIN_DEFAULT  2000
 
 struct shmkit_channel {
   shmkit_conn *link;
@@ -145,11 +144,12 @@ static int link_read(shmkit_channel *ch, int timeout_ms) {
   char buf[8];
   shmkit_msg m = SHMKIT_MSG_INIT(buf, sizeof(buf));
   int err = shmkit_conn_recv(ch->link, &m, timeout_ms);
+  size_t regions = m.count;
 
   shmkit_msg_close(&m);
   switch (err) {
   case 0:
-    return m.size == 1 && m.count == 0 && buf[0] == 'w' ? 0 : broken(ch);
+    return m.size == 1 && regions == 0 && buf[0] == 'w' ? 0 : broken(ch);
   case SHMKIT_ECLOSED:
     ch->peer_gone = 1;
     return err;
@@ -166,12 +166,19 @@ static int link_read(shmkit_channel *ch, int timeout_ms) {
 /* Whether the peer is still there, asking the link at most every
  * LIVE_CHECK_MS (or now, with `now`): its closed flag costs nothing to
  * read, a kill shows only as the link's end. */
+/* Whether the peer closed, from its flag alone: what a side may ask once it
+ * said it sleeps on the link, where reading would eat its own wake-up. */
+static int peer_closed(shmkit_channel *ch) {
+  if (!ch->peer_gone &&
+      atomic_load_explicit(ch->their_closed, memory_order_acquire) != 0)
+    ch->peer_gone = 1;
+  return ch->peer_gone;
+}
+
 static int peer_alive(shmkit_channel *ch, int now) {
   int64_t t;
 
-  if (ch->peer_gone) return 0;
-  if (atomic_load_explicit(ch->their_closed, memory_order_acquire) != 0)
-    return !(ch->peer_gone = 1);
+  if (peer_closed(ch)) return 0;
   t = shmkit__os_coarse_ms();
   if (!now && t - ch->checked_ms < LIVE_CHECK_MS) return 1;
   ch->checked_ms = t;
@@ -240,7 +247,7 @@ static int wait_for(shmkit_channel *ch, ready_fn ready, uint64_t need,
      * consistent). */
     atomic_store(ch->my_state, (uint32_t)mode);
     atomic_thread_fence(memory_order_seq_cst);
-    if ((r = ready(ch, need)) != 0 || !peer_alive(ch, 0)) {
+    if ((r = ready(ch, need)) != 0 || peer_closed(ch)) {
       atomic_store_explicit(ch->my_state, AWAKE, memory_order_relaxed);
       if (r != 0) return r < 0 ? r : 0;
       break;
@@ -288,6 +295,11 @@ static int check_side(shmkit_channel *ch, int role) {
   return ch->err;
 }
 
+/* check_side(), and a timeout as every call takes it: -1 or more. */
+static int check_wait(shmkit_channel *ch, int role, int timeout_ms) {
+  return timeout_ms < -1 ? SHMKIT_EINVAL : check_side(ch, role);
+}
+
 /* The room a message of `size` bytes takes at pos: its record, and the
  * padding before it when the record would run past the ring's end. */
 static uint64_t room_for(const shmkit_channel *ch, uint64_t size,
@@ -306,7 +318,7 @@ int shmkit_channel_reserve(shmkit_channel *ch, size_t size, void **data,
 
   if (data == NULL) return SHMKIT_EINVAL;
   *data = NULL;
-  if ((err = check_side(ch, SHMKIT_CHANNEL_SEND)) != 0) return err;
+  if ((err = check_wait(ch, SHMKIT_CHANNEL_SEND, timeout_ms)) != 0) return err;
   if (size == 0 || ch->reserved != 0) return SHMKIT_EINVAL;
   if (size > ch->max) return SHMKIT_E2BIG;
   if (!peer_alive(ch, 0)) return SHMKIT_ECLOSED;
@@ -422,7 +434,7 @@ int shmkit_channel_peek(shmkit_channel *ch, const void **data, size_t *size,
   if (data == NULL || size == NULL) return SHMKIT_EINVAL;
   *data = NULL;
   *size = 0;
-  if ((err = check_side(ch, SHMKIT_CHANNEL_RECV)) != 0) return err;
+  if ((err = check_wait(ch, SHMKIT_CHANNEL_RECV, timeout_ms)) != 0) return err;
   if ((err = next_message(ch, timeout_ms, &at, &len, &next)) != 0) return err;
   *data = ch->ring + at;
   *size = len;
@@ -450,7 +462,7 @@ int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
   if (size == NULL) return SHMKIT_EINVAL;
   *size = 0;
   if (buf == NULL && capacity != 0) return SHMKIT_EINVAL;
-  if ((err = check_side(ch, SHMKIT_CHANNEL_RECV)) != 0) return err;
+  if ((err = check_wait(ch, SHMKIT_CHANNEL_RECV, timeout_ms)) != 0) return err;
   if ((err = next_message(ch, timeout_ms, &at, &len, &next)) != 0) return err;
   *size = len;
   if (len > capacity) return SHMKIT_E2BIG; /* it stays, for a larger buf */
@@ -462,8 +474,8 @@ int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
 /* ---- waiting elsewhere */
 
 int shmkit_channel_arm(shmkit_channel *ch) {
-  int send, r;
   uint64_t need = 0, pad;
+  int send, r;
 
   if (ch == NULL) return SHMKIT_EINVAL;
   if (ch->err != 0) return ch->err;
@@ -471,22 +483,19 @@ int shmkit_channel_arm(shmkit_channel *ch) {
     publish(ch);
     need = room_for(ch, ch->max, &pad);
   }
-  /* peer_alive(.., 1) also reads the wake-ups left on the link, which would
-   * keep the handle readable. */
-  for (int i = 0; i < 2; i++) {
-    r = send ? has_room(ch, need) : has_record(ch, 0);
-    if (r != 0 || !peer_alive(ch, 1)) {
-      atomic_store_explicit(ch->my_state, AWAKE, memory_order_relaxed);
-      return r < 0 ? r : 1;
-    }
-    if (i == 0) {
-      /* The wake-ups are read: the handle may wait for the next. */
-      shmkit__conn_watch(ch->link);
-      atomic_store(ch->my_state, (uint32_t)ON_LINK);
-      atomic_thread_fence(memory_order_seq_cst);
-    }
-  }
-  return 0;
+  /* Read the wake-ups left on the link first, which would keep the handle
+   * ready; once we say we wait there, the next is ours, and only the
+   * peer's flag may be looked at. */
+  if (!peer_alive(ch, 1)) return 1;
+  r = send ? has_room(ch, need) : has_record(ch, 0);
+  if (r != 0) return r < 0 ? r : 1;
+  shmkit__conn_watch(ch->link);
+  atomic_store(ch->my_state, (uint32_t)ON_LINK);
+  atomic_thread_fence(memory_order_seq_cst);
+  r = send ? has_room(ch, need) : has_record(ch, 0);
+  if (r == 0 && !peer_closed(ch)) return 0;
+  atomic_store_explicit(ch->my_state, AWAKE, memory_order_relaxed);
+  return r < 0 ? r : 1;
 }
 
 shmkit_handle shmkit_channel_handle(const shmkit_channel *ch) {
@@ -495,6 +504,10 @@ shmkit_handle shmkit_channel_handle(const shmkit_channel *ch) {
 
 void shmkit_channel_set_spin(shmkit_channel *ch, unsigned spins) {
   if (ch != NULL) ch->spin = spins;
+}
+
+size_t shmkit_channel_max_message(const shmkit_channel *ch) {
+  return ch != NULL ? (size_t)ch->max : 0;
 }
 
 /* ---- making, attaching, closing */
@@ -521,7 +534,7 @@ static void channel_bind(shmkit_channel *ch, int role) {
   ch->their_word = send ? &h->word_recv : &h->word_send;
   ch->my_closed = send ? &h->closed_send : &h->closed_recv;
   ch->their_closed = send ? &h->closed_recv : &h->closed_send;
-  ch->spin = SPIN_DEFAULT;
+  ch->spin = SHMKIT_CHANNEL_SPIN_DEFAULT;
   /* Asked with a word that differs: no sleep, only whether one exists. */
   ch->word_waits = shmkit__os_word_wait(&probe, 1, 1) != SHMKIT_ENOTSUP;
   ch->checked_ms = shmkit__os_coarse_ms();
@@ -562,7 +575,10 @@ int shmkit_channel_create(shmkit_channel **out, shmkit_conn *link, int role,
   if (max_message == 0) max_message = (size_t)(cap / 4);
   if (max_message > cap / 4) return SHMKIT_E2BIG;
   if ((err = shmkit_region_create(&r, CH_RING + cap, 0)) != 0) return err;
-  if ((err = channel_map(&ch, r)) != 0) {
+  /* Neither side may shrink the ring under the other (a fault on the
+   * next access): sealed where the system can (Linux). */
+  err = shmkit_region_seal(r, SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW);
+  if ((err != 0 && err != SHMKIT_ENOTSUP) || (err = channel_map(&ch, r)) != 0) {
     shmkit_region_close(r);
     return err;
   }
@@ -632,6 +648,7 @@ int shmkit_channel_attach(shmkit_channel **out, shmkit_conn *link,
   shmkit_msg m = SHMKIT_MSG_INIT(offer, sizeof(offer));
   shmkit_channel *ch;
   shmkit_region *r;
+  unsigned seals;
   int err, creator;
 
   if (out == NULL) return SHMKIT_EINVAL;
@@ -647,10 +664,12 @@ int shmkit_channel_attach(shmkit_channel **out, shmkit_conn *link,
   }
   r = m.regions[0];
   m.regions[0] = NULL;
-  /* Larger than the largest ring (and a page) is not a channel's. */
+  /* Larger than the largest ring (and a page) is not a channel's; one the
+   * creator could still shrink, where seals exist, would fault on us. */
   if (shmkit_region_size(r) < CH_RING + SHMKIT_CHANNEL_CAPACITY_MIN ||
       shmkit_region_size(r) >
-          CH_RING + (uint64_t)SHMKIT_CHANNEL_CAPACITY_MAX + 65536) {
+          CH_RING + (uint64_t)SHMKIT_CHANNEL_CAPACITY_MAX + 65536 ||
+      (shmkit_region_seals(r, &seals) == 0 && !(seals & SHMKIT_SEAL_SHRINK))) {
     shmkit_region_close(r);
     return SHMKIT_EPROTO;
   }

@@ -92,10 +92,16 @@ TEST_IMPL(channel_bad_arguments) {
   /* A capacity under the least is raised to it; max 0 is a quarter. */
   ASSERT_OK(shmkit_channel_create(&tx, a, SHMKIT_CHANNEL_RECV, 1, 0, 5000));
   ASSERT_OK(shmkit_channel_attach(&rx, b, 5000));
+  ASSERT_EQ(shmkit_channel_max_message(tx), 1024);
+  ASSERT_EQ(shmkit_channel_max_message(rx), 1024);
+  ASSERT_EQ(shmkit_channel_max_message(NULL), 0);
   /* Here the creator receives and the other side sends. */
   ASSERT_ERR(shmkit_channel_send(tx, "x", 1, 0), SHMKIT_EINVAL);
   ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0), SHMKIT_EINVAL);
   ASSERT_ERR(shmkit_channel_send(rx, "x", 0, 0), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_channel_send(rx, "x", 1, -2), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_channel_recv(tx, buf, sizeof(buf), &n, -2), SHMKIT_EINVAL);
+  ASSERT_ERR(shmkit_channel_peek(tx, &q, &n, -2), SHMKIT_EINVAL);
   ASSERT_ERR(shmkit_channel_reserve(rx, 1025, &p, 0), SHMKIT_E2BIG);
   ASSERT_NULL(p);
   ASSERT_ERR(shmkit_channel_commit(rx, 1, 0), SHMKIT_EINVAL); /* none open */

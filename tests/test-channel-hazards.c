@@ -1,12 +1,12 @@
-/* Reproductions of three faults of channels found while documenting them.
- * Each fails until src/channel.c is fixed (the fix for each is in the
- * report that came with this file):
- *  - channel_arm_no_lost_wakeup: shmkit_channel_arm() reads the link after
- *    it said it waits there, and so may eat the wake-up it waits for;
- *  - channel_shrunk_region_refused: a creator that can shrink the region
- *    makes the receiver fault (SIGBUS) on its next read;
- *  - channel_link_garbage_breaks: bytes on the link that are not a frame
- *    are ignored (Linux) or reported once (elsewhere), not a broken rule.
+/* Three hazards of channels, each once a fault (found while writing the
+ * protocol down):
+ *  - channel_arm_no_lost_wakeup: shmkit_channel_arm() must not read the
+ *    link after it said it waits there, or it eats its own wake-up;
+ *  - channel_shrunk_region_refused: a region its creator could still
+ *    shrink would make the receiver fault (SIGBUS) on its next read, so
+ *    it is sealed at creation and an unsealed one refused;
+ *  - channel_link_garbage_breaks: bytes on the link that are not a
+ *    wake-up are a broken rule, for good.
  * POSIX: poll(), ftruncate() and raw bytes on the link's socket. */
 #include <poll.h>
 #include <stdatomic.h>
