@@ -12,8 +12,10 @@
  * as their result (posix_spawn and its helpers) return that errno.
  *
  * Not in the table: close, munmap and shm_unlink or unlink on a failure
- * path, which release and have no failure a caller could act on; and
- * clock_gettime, sysconf and nanosleep, which cannot fail as used here. */
+ * path, which release and have no failure a caller could act on;
+ * clock_gettime, sysconf and nanosleep, which cannot fail as used here;
+ * and the futex of linux-futex.c, whose every failure the caller already
+ * treats as a spurious wake-up (a wait) or a slice to sleep out (a wake). */
 #ifndef SHMKIT_POSIX_SYS_H
 #define SHMKIT_POSIX_SYS_H
 
