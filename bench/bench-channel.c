@@ -1615,7 +1615,12 @@ static int plot_gnuplot(FILE *out, struct series s[5]) {
   fprintf(f, "set terminal svg size 960,420 dynamic font 'sans,11'\n"
              "set multiplot layout 1,2\n"
              "set logscale xy\nset grid\nset key top left\n"
-             "set xlabel 'message size (bytes)'\n");
+             "set xlabel 'message size'\nset xrange [5:1.6e6]\n"
+             "set xtics (");
+  for (int si = 0; si < NSIZES; si++)
+    fprintf(f, "%s'%s' %lu", si ? ", " : "", size_names[si],
+            (unsigned long)sizes[si]);
+  fprintf(f, ")\n");
   for (int p = 0; p < 2; p++) {
     int first = p == 0 ? 0 : 2, last = p == 0 ? 2 : 5;
     fprintf(f, "set title '%s'\nset ylabel '%s'\n",
@@ -1814,7 +1819,7 @@ int main(int argc, char **argv) {
       .header = print_header,
       .columns = {{"case", 44}, {"shmkit ns", 10}, {"base ns", 10}},
       .defaults = {11, 100},
-      .quick = {5, 25},
+      .quick = {5, 20},
       .case_targets = 1,
       .option = parse_option,
       .finish = finish,
