@@ -1326,6 +1326,8 @@ static void make_cases(void) {
       "round_trip_8B_busy_vs_iceoryx_busy_max", 0.1, 0);
   add("round trip 8 B, default vs raw spin-futex", RT(SET_DEFAULT),
       RAW(K_SPIN_RT), "round_trip_8B_default_vs_raw_spin_futex_max", 1.2, 0);
+  add("round trip 8 B, default vs busy", RT(SET_DEFAULT), RT(SET_BUSY), NULL,
+      0, 0);
   add("round trip 8 B, asleep vs raw futex", RT(SET_ASLEEP), RAW(K_FUTEX_RT),
       "round_trip_8B_asleep_vs_raw_futex_max", 1.05, 0);
   add("round trip 8 B, asleep vs pipe", RT(SET_ASLEEP), RAW(K_PIPE_RT),
