@@ -451,6 +451,9 @@ static struct link {
   shmkit_conn *peer_end;
   int parent_fd;
   shmkit_channel **slot;
+  /* In the peer: the parent's end as the fork copied it, kept but never
+   * closed (that would mark the parent's side closed in the ring). */
+  shmkit_channel *parent_end;
   int set; /* its spin mode, or -1 for a throughput channel */
 } links[MAX_LINKS];
 static int nlinks;
@@ -1092,6 +1095,7 @@ static void peer_main(void) {
   close(sock[0]);
   for (int i = 0; i < nlinks; i++) {
     close(links[i].parent_fd);
+    links[i].parent_end = *links[i].slot;
     check(shmkit_channel_attach(links[i].slot, links[i].peer_end, -1),
           "shmkit_channel_attach");
     if (links[i].set == SET_BUSY)
@@ -1106,6 +1110,7 @@ static void peer_main(void) {
     serve(&c);
     write_full(ctl[1], "D", 1);
   }
+  for (int i = 0; i < nlinks; i++) shmkit_channel_close(*links[i].slot);
 #ifdef SHMKIT_BENCH_ICEORYX
   /* exit(), not _exit(): iceoryx tells RouDi that we go at exit. */
   if (iox_opened) {
