@@ -21,12 +21,15 @@
  *                      flag (seq_cst), a look again, FUTEX_WAIT; the waker
  *                      wakes only when it swaps the flag back;
  *   pipe, unix socket: a pipe each way; one SOCK_STREAM socketpair;
- *   raw ring:          a minimal SPSC ring of records (a u64 length, the
- *                      payload padded to 8) in as many bytes as shmkit's
- *                      ring, head and tail on their own lines, each side
- *                      reading the other's index (acquire) only when its
- *                      cached copy is not enough, copying in and out and
- *                      publishing (release) every message; busy-polls;
+ *   raw ring:          a minimal SPSC ring of records (a u32 length, a
+ *                      u32 tag stored last, the payload padded to 8) in as
+ *                      many bytes as shmkit's ring, head and tail on their
+ *                      own lines, each side reading the other's index
+ *                      (acquire) only when its cached copy is not enough,
+ *                      copying in and out and publishing (release) every
+ *                      message; busy-polls;
+ *   raw ring, polled:  the same, the reader waiting on the record's tag
+ *                      instead of head (one cache line each way, not two);
  *   raw ring, header:  the same without touching the payload (against
  *                      shmkit's zero-copy);
  *   iceoryx:           its C binding: a publisher and a subscriber each
@@ -37,7 +40,8 @@
  * each attached in the peer with shmkit_channel_attach(); a round trip uses
  * two (one per direction). Spin modes: busy (shmkit_channel_set_spin(ch,
  * (unsigned)-1) on both ends), default (the library's spin count, not
- * set), asleep (0 on both ends: each side sleeps before the other sends).
+ * set), asleep (0 on both ends: each side sleeps before the other sends);
+ * a row pairs default with busy, to show what the default spin costs.
  * Throughput uses the default; "batched" commits with SHMKIT_CHANNEL_MORE
  * and flushes every BATCH messages and peeks up to BATCH then releases;
  * "zero-copy" reserves and commits, peeks and releases, never touching the
