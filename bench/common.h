@@ -29,7 +29,11 @@
  * is ours_ns / baseline_ns and "paired_ratio" the median of the rounds'
  * ratios. "verdict" is "pass" (paired_ratio <= target_ratio), "fail",
  * "not judged" (a case shown for information) or "skipped" (the case cannot
- * run on this system: then its numbers are null and "reason" says why). */
+ * run on this system: then its numbers are null and "reason" says why).
+ * A benchmark whose cases each have their own target (bench_spec's
+ * case_targets) writes "target_ratio": null at the top and each result's
+ * own in that result, and may add members after "results" (its file says
+ * which). */
 #ifndef SHMKIT_BENCH_COMMON_H
 #define SHMKIT_BENCH_COMMON_H
 
@@ -49,6 +53,8 @@ typedef struct bench_column {
   int width;
 } bench_column;
 
+struct bench;
+
 /* How a benchmark names itself, how long it measures by default and with
  * --quick, and its table: the headings and widths of the case column and of
  * shmkit's and raw's times, which are whole nanoseconds, or with `micro`
@@ -61,6 +67,16 @@ typedef struct bench_spec {
   bench_options defaults, quick;
   bench_column columns[3]; /* the case, shmkit's time, raw's time */
   int micro;
+  /* Optional. `case_targets`: each case has its own target (its `target`),
+   * which the table shows in a column and each JSON result as its
+   * "target_ratio" (the top-level one is then null). `option` takes an
+   * argument of the benchmark's own: it returns 1 if argv[*i] is one
+   * (advancing *i past any value it takes) and 0 if not. `finish` writes
+   * what comes after the cases: in text, before the total; in JSON, more
+   * members (each starting with ",\n ") after "results". */
+  int case_targets;
+  int (*option)(int argc, char **argv, int *i);
+  void (*finish)(struct bench *b);
 } bench_spec;
 
 /* One case: a cycle of each side, given `ctx`. */
@@ -73,6 +89,26 @@ typedef struct bench_case {
   int not_judged; /* shown for information only: no verdict */
 } bench_case;
 
+/* What some cases add (bench_run_with()). `target`: with the spec's
+ * case_targets, the most the paired ratio may be (0: BENCH_TARGET_RATIO).
+ * `enter` runs before each batch of a side (`raw` says which), untimed,
+ * told how many cycles follow: where a side's peer process is woken and
+ * told what to do. `leave` runs at the end of the batch, timed: what is
+ * still in flight (messages in a ring) is part of the work. */
+typedef struct bench_hooks {
+  double target;
+  void (*enter)(void *ctx, int raw, long iters);
+  void (*leave)(void *ctx, int raw);
+} bench_hooks;
+
+/* What bench_run() measured: the medians per cycle, their ratio, the
+ * median of the rounds' ratios, and whether that met the case's target. */
+typedef struct bench_result {
+  long iters;
+  double ours_ns, raw_ns, ratio, paired;
+  int pass;
+} bench_result;
+
 /* A benchmark under way; its fields are bench/common.c's. */
 typedef struct bench {
   const bench_spec *spec;
@@ -83,8 +119,9 @@ typedef struct bench {
   double *ours, *raw, *pair; /* one per round */
 } bench;
 
-/* Reads --quick, --rounds N, --round-ms MS, --json and --help, and makes
- * room for the rounds. Ends the program after --help (status 0), a bad
+/* Reads --quick, --rounds N, --round-ms MS, --json and --help (and the
+ * benchmark's own, through the spec's option()), and makes room for the
+ * rounds. Ends the program after --help (status 0), a bad
  * argument (2) or when out of memory (1): a benchmark has nothing to clean up
  * before it starts. */
 void bench_start(bench *b, const bench_spec *spec, int argc, char **argv);
@@ -93,14 +130,17 @@ void bench_start(bench *b, const bench_spec *spec, int argc, char **argv);
  * table's headings; or, with --json, opens the JSON object. */
 void bench_begin(bench *b);
 
-/* Measures one case and writes its row or its JSON result. */
-void bench_run(bench *b, const bench_case *c);
+/* Measures one case, writes its row or its JSON result, and returns it;
+ * _with() with the case's hooks (or NULL). */
+bench_result bench_run(bench *b, const bench_case *c);
+bench_result bench_run_with(bench *b, const bench_case *c,
+                            const bench_hooks *h);
 
 /* Writes a case that cannot run here, and why. */
 void bench_skip(bench *b, const char *name, const char *reason);
 
-/* Writes the total time or closes the JSON object, and frees the rounds.
- * Returns 0, the exit status. */
+/* Writes what the spec's finish() writes, then the total time or closes the
+ * JSON object, and frees the rounds. Returns 0, the exit status. */
 int bench_finish(bench *b);
 
 #endif
