@@ -90,9 +90,9 @@ shmkit_conn *peer_pair(peer_plan *plan, shmkit_region *board_r,
                        shmkit_process **p);
 
 /* How many messages a long stream carries in this build: `full` in an
- * optimized native build, a fiftieth of it under a sanitizer or Wine (each
- * wake-up a round trip to wineserver), a tenth in an unoptimized one.
- * SHMKIT_CHPROC_N sets it. */
+ * optimized native build, a tenth of it under a sanitizer or unoptimized,
+ * a fiftieth on Windows (tested under Wine, where each wake-up is a round
+ * trip to wineserver). SHMKIT_CHPROC_N sets it. */
 uint64_t stream_scaled(uint64_t full);
 
 /* Waits for the child, which must have been killed (not failed). */
