@@ -65,7 +65,7 @@ TEST(channel_proc_sender_killed)
 TEST(channel_proc_receiver_killed)
 TEST(channel_proc_killed_midstream)
 TEST(channel_proc_peer_closes)
-TEST_POSIX(channel_proc_handle) /* Windows: no pollable handle yet */
+TEST_POSIX(channel_proc_handle) /* poll(2); Windows: channel_handle_ready */
 TEST(conn_peer_killed)
 TEST(conn_receiver_killed)
 TEST(conn_sender_closes_at_once)
@@ -157,7 +157,7 @@ TEST_FAULT(fault_conn_endpoints)
 TEST_FAULT(fault_channel)
 TEST_POSIX(spawn_signals_default) /* signal dispositions, /proc/self/status */
 TEST_POSIX(spawn_e2big)           /* ARG_MAX */
-TEST_POSIX(channel_arm_no_lost_wakeup)    /* poll(2); arm is POSIX only */
+TEST_POSIX(channel_arm_no_lost_wakeup)    /* poll(2) */
 TEST_POSIX(channel_shrunk_region_refused) /* ftruncate, memfd seals */
 TEST_POSIX(channel_link_garbage_breaks)   /* raw bytes on the socket */
 
