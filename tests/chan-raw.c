@@ -171,6 +171,32 @@ int raw_peer_gone(raw_chan *rc) {
   return err == SHMKIT_ECLOSED;
 }
 
+int raw_sleep(raw_chan *rc, int (*ready)(raw_chan *rc, void *arg), void *arg,
+              int ms) {
+  int send = rc->role == SHMKIT_CHANNEL_SEND;
+  _Atomic uint32_t *state =
+      at32(rc, send ? RAW_OFF_STATE_SEND : RAW_OFF_STATE_RECV);
+  char b[8];
+  shmkit_msg m = SHMKIT_MSG_INIT(b, sizeof(b));
+  int r, err;
+
+  /* Say so, then look once more: the waker publishes, then reads the
+   * state, so one of the two sees the other. */
+  atomic_store(state, (uint32_t)RAW_ON_LINK);
+  atomic_thread_fence(memory_order_seq_cst);
+  if ((r = ready(rc, arg)) == 0 && raw_peer_gone(rc))
+    r = ready(rc, arg) ? 1 : -1; /* what it sent before it went */
+  if (r != 0) {
+    atomic_store(state, (uint32_t)RAW_AWAKE);
+    return r;
+  }
+  err = shmkit_conn_recv(rc->link, &m, ms);
+  shmkit_msg_close(&m);
+  atomic_store(state, (uint32_t)RAW_AWAKE);
+  if (ready(rc, arg) != 0) return 1;
+  return err == SHMKIT_ECLOSED ? -1 : 0;
+}
+
 /* Writes n bytes at ring offset `off`, cut at the ring's end. */
 static void ring_write(raw_chan *rc, uint64_t off, const void *b, size_t n) {
   if (off >= rc->cap) return;
@@ -204,6 +230,27 @@ int raw_put(raw_chan *rc, const void *data, uint32_t len) {
   return 0;
 }
 
+struct put_args {
+  const void *data;
+  uint32_t len;
+};
+
+static int put_ready(raw_chan *rc, void *arg) {
+  struct put_args *a = arg;
+  return raw_put(rc, a->data, a->len) == 0;
+}
+
+int raw_put_wait(raw_chan *rc, const void *data, uint32_t len, int timeout_ms) {
+  struct put_args a = {data, len};
+
+  for (int waited = 0;; waited += 10) {
+    int r;
+    if (put_ready(rc, &a)) return 0;
+    if (waited >= timeout_ms) return 1;
+    if ((r = raw_sleep(rc, put_ready, &a, 10)) != 0) return r > 0 ? 0 : -1;
+  }
+}
+
 void raw_publish(raw_chan *rc) {
   raw_set64(rc, RAW_OFF_HEAD, rc->pos);
   raw_wake(rc);
@@ -233,6 +280,29 @@ int raw_take(raw_chan *rc, void *buf, size_t cap, size_t *len) {
     return 1;
   }
   return -1;
+}
+
+struct take_args {
+  void *buf;
+  size_t cap, *len;
+  int r;
+};
+
+static int take_ready(raw_chan *rc, void *arg) {
+  struct take_args *a = arg;
+  return (a->r = raw_take(rc, a->buf, a->cap, a->len)) != 0;
+}
+
+int raw_take_wait(raw_chan *rc, void *buf, size_t cap, size_t *len,
+                  int timeout_ms) {
+  struct take_args a = {buf, cap, len, 0};
+
+  for (int waited = 0;; waited += 10) {
+    int r;
+    if (take_ready(rc, &a)) return a.r;
+    if (waited >= timeout_ms) return 0;
+    if ((r = raw_sleep(rc, take_ready, &a, 10)) != 0) return r > 0 ? a.r : -2;
+  }
 }
 
 void raw_release(raw_chan *rc) {

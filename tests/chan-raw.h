@@ -109,6 +109,13 @@ void raw_wake(raw_chan *rc);
  * wake-ups it sent meanwhile. */
 int raw_peer_gone(raw_chan *rc);
 
+/* Sleeps up to `ms` on the link, having said so in this side's state
+ * (RAW_ON_LINK), until shmkit's side sends a byte to wake it; `ready`
+ * is looked at once more after saying so. 1 if ready said so, 0 if not
+ * (woken or not), -1 once shmkit's side is gone. */
+int raw_sleep(raw_chan *rc, int (*ready)(raw_chan *rc, void *arg), void *arg,
+              int ms);
+
 /* ---- the raw sender */
 
 /* Writes a record at pos, word `word` and `n` payload bytes (each cut at
@@ -121,6 +128,10 @@ void raw_record(raw_chan *rc, uint32_t word, const void *payload, size_t n);
  * 0, or 1 when there is no room (or the tail makes no sense). */
 int raw_put(raw_chan *rc, const void *data, uint32_t len);
 
+/* raw_put(), sleeping for room up to timeout_ms: 0, 1 (no room in
+ * time) or -1 (the receiver is gone). */
+int raw_put_wait(raw_chan *rc, const void *data, uint32_t len, int timeout_ms);
+
 /* Stores head = pos (release) and wakes the receiver. */
 void raw_publish(raw_chan *rc);
 
@@ -130,6 +141,11 @@ void raw_publish(raw_chan *rc);
  * length in *len and up to `cap` bytes copied, 0 if none, -1 if the
  * sender broke a rule. Does not release it. */
 int raw_take(raw_chan *rc, void *buf, size_t cap, size_t *len);
+
+/* raw_take(), sleeping for a message up to timeout_ms: as raw_take(),
+ * or -2 once the sender is gone and nothing is left. */
+int raw_take_wait(raw_chan *rc, void *buf, size_t cap, size_t *len,
+                  int timeout_ms);
 
 /* Stores tail = pos (release) and wakes the sender. */
 void raw_release(raw_chan *rc);
