@@ -116,6 +116,18 @@ int raw_open(raw_chan *rc, shmkit_conn *link, int role, uint64_t capacity,
   return err;
 }
 
+void raw_bind(raw_chan *rc, unsigned char *base, uint64_t capacity,
+              uint64_t max, int role, shmkit_conn *link) {
+  memset(rc, 0, sizeof(*rc));
+  rc->base = base;
+  rc->ring = base + RAW_RING;
+  rc->size = RAW_RING + capacity;
+  rc->cap = capacity;
+  rc->max = max;
+  rc->role = role;
+  rc->link = link;
+}
+
 void raw_close(raw_chan *rc) {
   int send = rc->role == SHMKIT_CHANNEL_SEND;
   _Atomic uint32_t *word;

@@ -90,6 +90,14 @@ int raw_offer_send(raw_chan *rc, shmkit_conn *link, const raw_offer *o);
 int raw_open(raw_chan *rc, shmkit_conn *link, int role, uint64_t capacity,
              uint64_t max);
 
+/* Works through a mapping made by someone else, whose region starts at
+ * `base` (shmkit's own view, found from a pointer it gave into its ring),
+ * with `link` (owned from then on) to wake shmkit's side. ThreadSanitizer
+ * tells memory apart by its address, so only when both sides touch the
+ * very same addresses can it see how they order their accesses. */
+void raw_bind(raw_chan *rc, unsigned char *base, uint64_t capacity,
+              uint64_t max, int role, shmkit_conn *link);
+
 /* Says this side closed, wakes the peer, and lets go of everything. */
 void raw_close(raw_chan *rc);
 
