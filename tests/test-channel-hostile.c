@@ -165,13 +165,18 @@ static void offer_shape(shmkit_conn *a, shmkit_conn *b, size_t size,
   ASSERT_OK(raw_create(&rc, &h, 0, SHMKIT_CHANNEL_SEND));
   r[0] = r[1] = rc.region;
   if (ro) {
-    /* A named region opened read-only: a read-only handle everywhere. */
-    ASSERT_OK(shmkit_region_create_named(&copy, test_name(name, "chro"),
+    /* A named region with a good header, opened read-only: a read-only
+     * handle everywhere (Windows: while the writable one holds the name). */
+    shmkit_region *rw;
+    shmkit_view *v;
+    ASSERT_OK(shmkit_region_create_named(&rw, test_name(name, "chro"),
                                          RAW_RING + CAP, 0));
-    write_text(copy, "SHKC");
-    shmkit_region_close(copy);
+    ASSERT_OK(shmkit_view_map(&v, rw, 0, RAW_RING, SHMKIT_READ_WRITE));
+    memcpy(shmkit_view_data(v), rc.base, RAW_RING);
+    shmkit_view_unmap(v);
     ASSERT_OK(shmkit_region_open(&copy, name, SHMKIT_READ_ONLY));
     test_forget_name(name);
+    shmkit_region_close(rw);
     r[0] = copy;
   }
   ASSERT_OK(shmkit_conn_send(a, bytes, size, r, count, 5000));
