@@ -13,7 +13,10 @@
  *    reads once or not at all): every result is the one a model of the
  *    ring predicts, and every message is the one sent, byte for byte.
  *
- * Input: byte 0 bit 0 chooses a ring of 8 KiB (else 4 KiB), bytes 1-2 the
+ * Input: byte 0 bit 0 chooses a ring of 8 KiB (else 4 KiB), bit 1 writes
+ * over the header before the attacher reads it (a count, then offset and
+ * value pairs: the attacher must refuse it with SHMKIT_EPROTO or
+ * SHMKIT_EVERSION, or take it and hold to the invariants), bytes 1-2 the
  * max; then operations, each a byte and its arguments (see step()). All
  * timeouts are 0: nothing sleeps, so a run takes microseconds. Each run
  * makes its own pair, region and channels, and closes them. Run:
@@ -49,6 +52,8 @@ typedef struct run {
   shmkit_view *view;
   unsigned char *base;
   uint64_t size, cap, max;
+  uint64_t rx_max; /* the largest the receiver may take: max, or more if
+                      the header it attached to was written over */
   unsigned char *tx_ring, *rx_ring;
   int tx_err, rx_err, tx_closed, rx_closed;
   int exact; /* the model still holds: nothing the sides read was hit */
@@ -294,9 +299,9 @@ static void op_recv(run *r) {
   TRACE(r, "recv", capacity, err);
   after_rx(r, err);
   if (err == 0)
-    CHECK(n >= 1 && n <= capacity && n <= r->max);
+    CHECK(n >= 1 && n <= capacity && n <= r->rx_max);
   else if (err == SHMKIT_E2BIG)
-    CHECK(n > capacity && n <= r->max);
+    CHECK(n > capacity && n <= r->rx_max);
   else
     CHECK(n == 0);
   if (!r->rx_err)
@@ -329,7 +334,7 @@ static void op_peek(run *r) {
   if (!r->rx_err)
     CHECK(err == 0 || err == SHMKIT_ETIMEDOUT || err == SHMKIT_ECLOSED);
   if (err == 0) {
-    CHECK(n >= 1 && n <= r->max);
+    CHECK(n >= 1 && n <= r->rx_max);
     in_ring(r->rx_ring, r->cap, q, n);
   }
   if (!r->exact) return;
@@ -434,14 +439,16 @@ static void op_word(run *r) {
   poke(r, off, (unsigned char *)&w, 4);
 }
 
-/* The head or the tail moved by a number of words (or bytes). */
+/* The head or the tail (bit 0) moved by a number of words, bytes (bit 1)
+ * or lines of 512 bytes (bit 2): a record at the ring's far end is then
+ * within reach of a head moved once. */
 static void op_nudge(run *r) {
   unsigned how = take8(r);
   int8_t by = (int8_t)take8(r);
   uint64_t off = how & 1 ? OFF_TAIL : OFF_HEAD, v;
 
   memcpy(&v, r->base + off, 8);
-  v += (uint64_t)(int64_t)by * (how & 2 ? 1 : 8);
+  v += (uint64_t)(int64_t)by * (how & 2 ? 1 : how & 4 ? 512 : 8);
   poke(r, off, (unsigned char *)&v, 8);
 }
 
@@ -491,15 +498,30 @@ static void step(run *r) {
 
 /* ---- one run */
 
+/* Writes `count` input bytes into the header before the attacher reads
+ * it (each: offset, value): 1 if any changed. */
+static int poke_header(run *r, unsigned count) {
+  int changed = 0;
+
+  for (unsigned i = 0; i < count; i++) {
+    unsigned off = take8(r), v = take8(r);
+    changed |= r->base[off] != v;
+    r->base[off] = (unsigned char)v;
+  }
+  return changed;
+}
+
 /* The channel: created on one end of a new pair, its region taken off
- * the other end, mapped, and sent on to be attached there. */
-static void open_run(run *r) {
+ * the other end, mapped, (its header written over, as input byte 3 says)
+ * and sent on to be attached there. 0, or -1 if the attacher refused. */
+static int open_run(run *r, int hostile_header) {
   unsigned char offer[16];
   shmkit_msg m = SHMKIT_MSG_INIT(offer, sizeof(offer));
   shmkit_conn *a, *b;
   const void *q;
   void *p;
   size_t n;
+  int err;
 
   if (shmkit_conn_pair(&a, &b) != 0) abort();
   if (shmkit_channel_create(&r->tx, a, SHMKIT_CHANNEL_SEND, r->cap, r->max,
@@ -510,21 +532,41 @@ static void open_run(run *r) {
   CHECK(r->size == RING + r->cap);
   CHECK(shmkit_view_map(&r->view, m.regions[0], 0, 0, SHMKIT_READ_WRITE) == 0);
   r->base = shmkit_view_data(r->view);
+  if (hostile_header && poke_header(r, take8(r) % 16)) {
+    /* What the attacher believes of the ring may now differ from what
+     * the sender does: only the invariants hold, and a size is bounded
+     * by the largest max any ring that fits the region can have. */
+    r->exact = 0;
+    r->rx_max = r->cap / 4;
+  }
   CHECK(shmkit_conn_send(a, offer, m.size, m.regions, 1, 0) == 0);
   shmkit_msg_close(&m);
-  CHECK(shmkit_channel_attach(&r->rx, b, 0) == 0);
+  if ((err = shmkit_channel_attach(&r->rx, b, 0)) != 0) {
+    CHECK(!r->exact && (err == SHMKIT_EPROTO || err == SHMKIT_EVERSION));
+    CHECK(r->rx == NULL);
+    shmkit_conn_close(b);
+    return -1;
+  }
   shmkit_channel_set_spin(r->tx, 0);
   shmkit_channel_set_spin(r->rx, 0);
-  /* A first message, at the start of the ring: where each side maps it. */
-  CHECK(shmkit_channel_reserve(r->tx, 1, &p, 0) == 0);
+  /* A first message, at the start of the ring: where each side maps it.
+   * (Words written before could say the receiver closed.) */
+  if ((err = shmkit_channel_reserve(r->tx, 1, &p, 0)) != 0) {
+    CHECK(!r->exact && err == SHMKIT_ECLOSED);
+    return -1;
+  }
   fill(p, 1, 0);
   CHECK(shmkit_channel_commit(r->tx, 1, 0) == 0);
-  CHECK(shmkit_channel_peek(r->rx, &q, &n, 0) == 0 && n == 1);
-  CHECK(filled(q, 1, 0) && shmkit_channel_release(r->rx) == 0);
   r->tx_ring = (unsigned char *)p - 8;
-  r->rx_ring = (unsigned char *)q - 8;
   r->pos = r->head = r->rpos = r->tail = 16;
   r->seq = 1;
+  if (shmkit_channel_peek(r->rx, &q, &n, 0) != 0) {
+    CHECK(!r->exact);
+    return -1;
+  }
+  CHECK(n == 1 && filled(q, 1, 0) && shmkit_channel_release(r->rx) == 0);
+  r->rx_ring = (unsigned char *)q - 8;
+  return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -536,10 +578,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   r.in = data + 3;
   r.left = size - 3;
   r.cap = data[0] & 1 ? 8192 : 4096;
-  r.max = 1 + (data[1] | data[2] << 8) % (r.cap / 4);
+  r.max = r.rx_max = 1 + (data[1] | data[2] << 8) % (r.cap / 4);
   r.exact = 1;
-  open_run(&r);
-  while (r.left > 0) step(&r);
+  if (open_run(&r, data[0] & 2) == 0)
+    while (r.left > 0) step(&r);
   shmkit_channel_close(r.tx);
   shmkit_channel_close(r.rx);
   shmkit_view_unmap(r.view);
