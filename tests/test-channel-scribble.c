@@ -19,7 +19,7 @@
 
 /* A sanitizer's build, and Wine, pay about ten times as much a spawn. */
 #if SHMKIT_TEST_SANITIZED || defined(_WIN32)
-#  define ROUNDS 4
+#  define ROUNDS 8
 #else
 #  define ROUNDS 24
 #endif
