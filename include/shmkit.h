@@ -1001,7 +1001,9 @@ SHMKIT_EXTERN int shmkit_channel_send(shmkit_channel *ch, const void *data,
  * the sender is gone and every message it committed was received;
  * SHMKIT_EINVAL: NULL size, NULL buf with a capacity, a sender;
  * SHMKIT_EPROTO: the channel broke a rule, for good. It also gives back the
- * messages peeked at before it (shmkit_channel_release()). */
+ * messages peeked at before it (shmkit_channel_release()): before it
+ * waits, since the sender may need their room for the message waited
+ * for. */
 SHMKIT_EXTERN int shmkit_channel_recv(shmkit_channel *ch, void *buf,
                                       size_t capacity, size_t *size,
                                       int timeout_ms);
@@ -1053,8 +1055,8 @@ SHMKIT_EXTERN int shmkit_channel_release(shmkit_channel *ch);
  * if that is so already (do not wait), 0 once asked (wait on the handle;
  * when it is ready, call recv or send (peek, reserve) with timeout 0 until
  * SHMKIT_ETIMEDOUT, then arm again), or an error. A sender publishes what
- * it committed with SHMKIT_CHANNEL_MORE first. The peer then pays one message on the
- * link to wake this side, once; a side that never arms costs its peer
+ * it committed with SHMKIT_CHANNEL_MORE first. The peer then pays one message
+ * on the link to wake this side, once; a side that never arms costs its peer
  * nothing. A typical loop:
  *     for (;;) {
  *       while (shmkit_channel_recv(ch, buf, sizeof buf, &n, 0) == 0)

@@ -463,7 +463,14 @@ int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
   *size = 0;
   if (buf == NULL && capacity != 0) return SHMKIT_EINVAL;
   if ((err = check_wait(ch, SHMKIT_CHANNEL_RECV, timeout_ms)) != 0) return err;
-  if ((err = next_message(ch, timeout_ms, &at, &len, &next)) != 0) return err;
+  /* What was peeked at goes back before waiting (it would go back with
+   * this message anyway): the sender may need that room for the message
+   * waited for. */
+  err = next_message(ch, 0, &at, &len, &next);
+  if (err == SHMKIT_ETIMEDOUT && timeout_ms != 0 &&
+      (err = shmkit_channel_release(ch)) == 0)
+    err = next_message(ch, timeout_ms, &at, &len, &next);
+  if (err != 0) return err;
   *size = len;
   if (len > capacity) return SHMKIT_E2BIG; /* it stays, for a larger buf */
   memcpy(buf, ch->ring + at, len);

@@ -5,6 +5,7 @@
  * sender's of the tail, which must make the channel broken for good
  * (SHMKIT_EPROTO on every later call). The scribbling peer in another
  * process is test-channel-scribble.c. */
+#include <string.h>
 #include <stdlib.h>
 
 #include "chan-raw.h"
@@ -511,6 +512,32 @@ static void hostile_tail(void) {
 /* Honest first: messages of every length class, padding included, arrive
  * whole from the raw sender; then each lie, with recv and with peek; then
  * the raw receiver's lies about its tail. */
+/* The link carries wake-ups and nothing else: one byte, 'w', and no
+ * region. Anything else on it breaks the channel, as a lie in the ring
+ * does (a waiting receiver reads its link at least every 100 ms). */
+static void hostile_link(void) {
+  static const char *const lies[] = {"x", "ww", "w"};
+  unsigned char buf[MAX];
+  raw_chan rc;
+  shmkit_channel *rx;
+  shmkit_region *r;
+  size_t n;
+
+  for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+    int with_region = i == 2; /* a wake-up that carries a region */
+    raw_sender(&rc, &rx);
+    ASSERT_OK(shmkit_region_create(&r, 4096, 0));
+    ASSERT_OK(shmkit_conn_send(rc.link, lies[i], strlen(lies[i]), &r,
+                               with_region ? 1 : 0, 5000));
+    ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 5000),
+               SHMKIT_EPROTO);
+    ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0), SHMKIT_EPROTO);
+    shmkit_region_close(r);
+    raw_close(&rc);
+    shmkit_channel_close(rx);
+  }
+}
+
 TEST_IMPL(channel_hostile_records) {
   raw_chan rc;
   shmkit_channel *rx;
@@ -529,5 +556,6 @@ TEST_IMPL(channel_hostile_records) {
       shmkit_channel_close(rx);
     }
   hostile_tail();
+  hostile_link();
   return 0;
 }
