@@ -1798,27 +1798,12 @@ static void write_plot(void) {
 
 /* ---------------------------------------------------------------- main */
 
-/* A JSON string: the notes may hold what another program printed. */
-static void json_str(const char *s) {
-  putchar('"');
-  for (; *s != '\0'; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\')
-      printf("\\%c", ch);
-    else if (ch < 0x20)
-      printf("\\u%04x", ch);
-    else
-      putchar(ch);
-  }
-  putchar('"');
-}
-
 static void finish(bench *b) {
   if (b->json) {
     printf(",\n \"pinning\": ");
-    json_str(pinning);
+    bench_json_string(pinning);
     printf(",\n \"iceoryx\": ");
-    json_str(iceoryx_ok ? "used" : iceoryx_note);
+    bench_json_string(iceoryx_ok ? "used" : iceoryx_note);
     json_targets();
     json_sizes();
     print_targets(b);

@@ -137,9 +137,7 @@ void bench_start(bench *b, const bench_spec *spec, int argc, char **argv) {
 
 /* ---------------------------------------------------------------- output */
 
-/* A JSON string; the names are ours, but a quote or a control character in
- * one must not make the whole object unreadable. */
-static void json_string(const char *s) {
+void bench_json_string(const char *s) {
   putchar('"');
   for (; *s != '\0'; s++) {
     unsigned char ch = (unsigned char)*s;
@@ -169,7 +167,7 @@ void bench_begin(bench *b) {
 
   if (b->json) {
     printf("{\"benchmark\": ");
-    json_string(s->name);
+    bench_json_string(s->name);
     printf(", \"backend\": \"%s\", \"rounds\": %d, \"round_ms\": %ld",
            SHMKIT_BENCH_LINUX_EXT ? "memfd" : "shm_open", b->opt.rounds,
            b->opt.round_ms);
@@ -200,7 +198,7 @@ void bench_begin(bench *b) {
 /* Opens a result object in the JSON array: its name. */
 static void json_result(bench *b, const char *name) {
   printf("%s\n  {\"name\": ", b->results++ > 0 ? "," : "");
-  json_string(name);
+  bench_json_string(name);
 }
 
 bench_result bench_run(bench *b, const bench_case *c) {
@@ -281,7 +279,7 @@ void bench_skip(bench *b, const char *name, const char *reason) {
     printf(", \"iters\": null, \"ours_ns\": null, \"baseline_ns\": null, "
            "\"ratio\": null, \"paired_ratio\": null, \"verdict\": "
            "\"skipped\", \"reason\": ");
-    json_string(reason);
+    bench_json_string(reason);
     putchar('}');
   } else {
     printf("%-*s  skipped: %s\n", b->spec->columns[0].width, name, reason);

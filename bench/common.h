@@ -143,4 +143,8 @@ void bench_skip(bench *b, const char *name, const char *reason);
  * JSON object, and frees the rounds. Returns 0, the exit status. */
 int bench_finish(bench *b);
 
+/* Prints `s` as a JSON string, quotes and control characters escaped: a
+ * name is ours, but a note may hold what another program printed. */
+void bench_json_string(const char *s);
+
 #endif
