@@ -279,6 +279,20 @@ shmkit_conn *peer_pair(peer_plan *plan, shmkit_region *board_r,
   return a;
 }
 
+shmkit_conn *peer_begin(peer_run *r, peer_plan *plan) {
+  r->b = board_new(&r->br, &r->bv);
+  return peer_pair(plan, r->br, &r->p);
+}
+
+void peer_start(peer_run *r, peer_plan *plan, int role) {
+  ASSERT_OK(shmkit_channel_create(&r->ch, peer_begin(r, plan), role, plan->cap,
+                                  plan->max, 30000));
+}
+
+void peer_end(peer_run *r) {
+  board_drop(r->br, r->bv);
+}
+
 void reap_killed(shmkit_process *p) {
   int code = 0, sig = 0;
 

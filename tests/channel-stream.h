@@ -89,6 +89,27 @@ shmkit_process *peer_spawn(const peer_plan *plan, shmkit_region *board_r,
 shmkit_conn *peer_pair(peer_plan *plan, shmkit_region *board_r,
                        shmkit_process **p);
 
+/* What a test with one child holds: the child's board, the child, and
+ * this side's channel. */
+typedef struct peer_run {
+  shmkit_region *br;
+  shmkit_view *bv;
+  board *b;
+  shmkit_process *p;
+  shmkit_channel *ch;
+} peer_run;
+
+/* A new board and the child started with one end of a pair (peer_pair);
+ * returns the other end, for the caller to make the channel of. */
+shmkit_conn *peer_begin(peer_run *r, peer_plan *plan);
+
+/* peer_begin(), then r->ch created on our end with `role`, the plan's cap
+ * and max, and 30 s for the child to attach. */
+void peer_start(peer_run *r, peer_plan *plan, int role);
+
+/* Drops the board; the channel and the child are the caller's. */
+void peer_end(peer_run *r);
+
 /* How many messages a long stream carries in this build: `full` in an
  * optimized native build, a tenth of it under a sanitizer or unoptimized,
  * a fiftieth on Windows (tested under Wine, where each wake-up is a round

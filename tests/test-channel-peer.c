@@ -93,37 +93,31 @@ static void sender_killed(uint64_t seed, int how) {
                     .max = 200,
                     .cap = how == 0 ? 65536 : 4096,
                     .spin = how == 2 ? 0 : 2000};
-  shmkit_region *br;
-  shmkit_view *bv;
-  board *b = board_new(&br, &bv);
-  shmkit_process *p;
-  shmkit_channel *ch;
+  peer_run run;
   stream s;
   test_thread t;
   killer kl;
 
-  ASSERT_OK(shmkit_channel_create(&ch, peer_pair(&plan, br, &p),
-                                  SHMKIT_CHANNEL_RECV, plan.cap, plan.max,
-                                  30000));
+  peer_start(&run, &plan, SHMKIT_CHANNEL_RECV);
   stream_init(&s, seed, plan.max, how == 2 ? -1 : 5000);
-  shmkit_channel_set_spin(ch, plan.spin);
+  shmkit_channel_set_spin(run.ch, plan.spin);
   if (how == 0) {
-    board_wait(b, BOARD_STOPPED);
-    ASSERT_OK(shmkit_process_kill(p));
-    reap_killed(p);
-    ASSERT_ERR(stream_recv(&s, ch), SHMKIT_ECLOSED);
+    board_wait(run.b, BOARD_STOPPED);
+    ASSERT_OK(shmkit_process_kill(run.p));
+    reap_killed(run.p);
+    ASSERT_ERR(stream_recv(&s, run.ch), SHMKIT_ECLOSED);
   } else {
-    kl = (killer){.b = b, .stopped = 1, .delay_ms = 300};
-    start_killer(&t, &kl, p);
-    ASSERT_ERR(stream_recv(&s, ch), SHMKIT_ECLOSED);
+    kl = (killer){.b = run.b, .stopped = 1, .delay_ms = 300};
+    start_killer(&t, &kl, run.p);
+    ASSERT_ERR(stream_recv(&s, run.ch), SHMKIT_ECLOSED);
     stop_killer(&t, &kl, how == 1 ? "receiver, 5 s" : "receiver, forever");
-    reap_killed(p);
+    reap_killed(run.p);
   }
   ASSERT_EQ(s.count, k);
-  closed_for_good(ch, 0);
-  shmkit_channel_close(ch);
+  closed_for_good(run.ch, 0);
+  shmkit_channel_close(run.ch);
   stream_free(&s);
-  board_drop(br, bv);
+  peer_end(&run);
 }
 
 TEST_IMPL(channel_proc_sender_killed) {
@@ -145,45 +139,40 @@ static void receiver_killed(uint64_t seed, int how) {
                     .max = 1024,
                     .cap = 4096,
                     .spin = how == 2 ? 0 : 2000};
-  shmkit_region *br;
-  shmkit_view *bv;
-  board *b = board_new(&br, &bv);
-  shmkit_process *p;
-  shmkit_channel *ch;
+  peer_run run;
   stream s;
   test_thread t;
   killer kl;
 
-  ASSERT_OK(shmkit_channel_create(&ch, peer_pair(&plan, br, &p),
-                                  SHMKIT_CHANNEL_SEND, plan.cap, plan.max,
-                                  30000));
-  shmkit_channel_set_spin(ch, plan.spin);
+  peer_start(&run, &plan, SHMKIT_CHANNEL_SEND);
+  shmkit_channel_set_spin(run.ch, plan.spin);
   stream_init(&s, seed, plan.max, 0);
   if (how == 3) {
     kl = (killer){.delay_ms = 0};
-    start_killer(&t, &kl, p);
+    start_killer(&t, &kl, run.p);
   } else {
-    board_wait(b, BOARD_STOPPED);
-    ASSERT_ERR(stream_send(&s, ch, UINT64_MAX), SHMKIT_ETIMEDOUT); /* full */
+    board_wait(run.b, BOARD_STOPPED);
+    ASSERT_ERR(stream_send(&s, run.ch, UINT64_MAX),
+               SHMKIT_ETIMEDOUT); /* full */
   }
   s.wait_ms = how == 2 || how == 3 ? -1 : 5000;
   if (how == 0) {
-    ASSERT_OK(shmkit_process_kill(p));
-    reap_killed(p);
-    ASSERT_ERR(stream_send(&s, ch, UINT64_MAX), SHMKIT_ECLOSED);
+    ASSERT_OK(shmkit_process_kill(run.p));
+    reap_killed(run.p);
+    ASSERT_ERR(stream_send(&s, run.ch, UINT64_MAX), SHMKIT_ECLOSED);
   } else {
     if (how != 3) {
-      kl = (killer){.b = b, .stopped = 1, .delay_ms = 300};
-      start_killer(&t, &kl, p);
+      kl = (killer){.b = run.b, .stopped = 1, .delay_ms = 300};
+      start_killer(&t, &kl, run.p);
     }
-    ASSERT_ERR(stream_send(&s, ch, UINT64_MAX), SHMKIT_ECLOSED);
+    ASSERT_ERR(stream_send(&s, run.ch, UINT64_MAX), SHMKIT_ECLOSED);
     stop_killer(&t, &kl, how == 3 ? "sender, before the attach" : "sender");
-    reap_killed(p);
+    reap_killed(run.p);
   }
-  closed_for_good(ch, 1);
-  shmkit_channel_close(ch);
+  closed_for_good(run.ch, 1);
+  shmkit_channel_close(run.ch);
   stream_free(&s);
-  board_drop(br, bv);
+  peer_end(&run);
 }
 
 TEST_IMPL(channel_proc_receiver_killed) {
@@ -203,11 +192,7 @@ static void killed_midstream(uint64_t *rng, int round) {
   static const unsigned spins[] = {0, 2000, UINT_MAX};
   int we_send = round % 2;
   peer_plan plan = {.how = "arg", .action = we_send ? "recv" : "send"};
-  shmkit_region *br;
-  shmkit_view *bv;
-  board *b = board_new(&br, &bv);
-  shmkit_process *p;
-  shmkit_channel *ch;
+  peer_run run;
   stream s;
   test_thread t;
   killer kl;
@@ -218,28 +203,25 @@ static void killed_midstream(uint64_t *rng, int round) {
   plan.cap = mix_next(rng) % 2 ? 4096 : 65536;
   plan.max = 1 + mix_next(rng) % (plan.cap / 4);
   plan.spin = spins[mix_next(rng) % 3];
-  ASSERT_OK(
-      shmkit_channel_create(&ch, peer_pair(&plan, br, &p),
-                            we_send ? SHMKIT_CHANNEL_SEND : SHMKIT_CHANNEL_RECV,
-                            plan.cap, plan.max, 30000));
-  shmkit_channel_set_spin(ch, spins[mix_next(rng) % 3]);
+  peer_start(&run, &plan, we_send ? SHMKIT_CHANNEL_SEND : SHMKIT_CHANNEL_RECV);
+  shmkit_channel_set_spin(run.ch, spins[mix_next(rng) % 3]);
   /* Calls that wait 5 s, or for ever (then the killer's watch counts). */
   stream_init(&s, plan.seed, plan.max, round / 2 % 2 ? -1 : 5000);
-  kl = (killer){.b = b, .delay_ms = (int)(mix_next(rng) % 20)};
+  kl = (killer){.b = run.b, .delay_ms = (int)(mix_next(rng) % 20)};
   if (mix_next(rng) % 4 != 0) kl.after = mix_next(rng) % stream_scaled(200000);
-  start_killer(&t, &kl, p);
+  start_killer(&t, &kl, run.p);
   if (we_send)
-    ASSERT_ERR(stream_send(&s, ch, UINT64_MAX), SHMKIT_ECLOSED);
+    ASSERT_ERR(stream_send(&s, run.ch, UINT64_MAX), SHMKIT_ECLOSED);
   else
-    ASSERT_ERR(stream_recv(&s, ch), SHMKIT_ECLOSED);
+    ASSERT_ERR(stream_recv(&s, run.ch), SHMKIT_ECLOSED);
   snprintf(what, sizeof(what), "round %d, %s %llu messages", round,
            we_send ? "sent" : "received", (unsigned long long)s.count);
   stop_killer(&t, &kl, what);
-  reap_killed(p);
-  closed_for_good(ch, we_send);
-  shmkit_channel_close(ch);
+  reap_killed(run.p);
+  closed_for_good(run.ch, we_send);
+  shmkit_channel_close(run.ch);
   stream_free(&s);
-  board_drop(br, bv);
+  peer_end(&run);
 }
 
 TEST_IMPL(channel_proc_killed_midstream) {
@@ -275,67 +257,55 @@ static void sender_closes(uint64_t seed, int how) {
                                      "send-wait-close"};
   uint64_t k = 1000;
   peer_plan plan = {"arg", NULL, acts[how], k, seed, 100, 4096, 2000};
-  shmkit_region *br;
-  shmkit_view *bv;
-  board *b = board_new(&br, &bv);
-  shmkit_process *p;
-  shmkit_channel *ch;
+  peer_run run;
   stream s;
   int64_t t;
 
-  ASSERT_OK(shmkit_channel_create(&ch, peer_pair(&plan, br, &p),
-                                  SHMKIT_CHANNEL_RECV, plan.cap, plan.max,
-                                  30000));
+  peer_start(&run, &plan, SHMKIT_CHANNEL_RECV);
   stream_init(&s, seed, plan.max, -1);
   if (how == 2) {
-    atomic_store(&b->go, 1);
-    ASSERT_ERR(stream_recv(&s, ch), SHMKIT_ECLOSED);
+    atomic_store(&run.b->go, 1);
+    ASSERT_ERR(stream_recv(&s, run.ch), SHMKIT_ECLOSED);
     t = test_now_us();
     printf("receiver, forever: SHMKIT_ECLOSED %lld us after the close\n",
-           (long long)(t - atomic_load(&b->closed_us)));
+           (long long)(t - atomic_load(&run.b->closed_us)));
   } else {
-    drain_until_closed(&s, ch, b);
+    drain_until_closed(&s, run.ch, run.b);
   }
   ASSERT_EQ(s.count, k);
-  closed_for_good(ch, 0);
+  closed_for_good(run.ch, 0);
   if (how == 1) {
-    ASSERT_OK(shmkit_process_kill(p));
-    reap_killed(p);
+    ASSERT_OK(shmkit_process_kill(run.p));
+    reap_killed(run.p);
   } else {
-    reap_ok(p);
+    reap_ok(run.p);
   }
-  shmkit_channel_close(ch);
+  shmkit_channel_close(run.ch);
   stream_free(&s);
-  board_drop(br, bv);
+  peer_end(&run);
 }
 
 /* The receiving child closes 300 ms after we start to wait forever for
  * room in the ring we filled. */
 static void receiver_closes(uint64_t seed) {
   peer_plan plan = {"arg", NULL, "recv-close", 0, seed, 1024, 4096, 2000};
-  shmkit_region *br;
-  shmkit_view *bv;
-  board *b = board_new(&br, &bv);
-  shmkit_process *p;
-  shmkit_channel *ch;
+  peer_run run;
   stream s;
 
-  ASSERT_OK(shmkit_channel_create(&ch, peer_pair(&plan, br, &p),
-                                  SHMKIT_CHANNEL_SEND, plan.cap, plan.max,
-                                  30000));
+  peer_start(&run, &plan, SHMKIT_CHANNEL_SEND);
   stream_init(&s, seed, plan.max, 0);
-  board_wait(b, BOARD_STARTED);
-  ASSERT_ERR(stream_send(&s, ch, UINT64_MAX), SHMKIT_ETIMEDOUT); /* full */
-  atomic_store(&b->go, 1);
+  board_wait(run.b, BOARD_STARTED);
+  ASSERT_ERR(stream_send(&s, run.ch, UINT64_MAX), SHMKIT_ETIMEDOUT); /* full */
+  atomic_store(&run.b->go, 1);
   s.wait_ms = -1;
-  ASSERT_ERR(stream_send(&s, ch, UINT64_MAX), SHMKIT_ECLOSED);
+  ASSERT_ERR(stream_send(&s, run.ch, UINT64_MAX), SHMKIT_ECLOSED);
   printf("sender, forever: SHMKIT_ECLOSED %lld us after the close\n",
-         (long long)(test_now_us() - atomic_load(&b->closed_us)));
-  closed_for_good(ch, 1);
-  reap_ok(p);
-  shmkit_channel_close(ch);
+         (long long)(test_now_us() - atomic_load(&run.b->closed_us)));
+  closed_for_good(run.ch, 1);
+  reap_ok(run.p);
+  shmkit_channel_close(run.ch);
   stream_free(&s);
-  board_drop(br, bv);
+  peer_end(&run);
 }
 
 TEST_IMPL(channel_proc_peer_closes) {

@@ -166,22 +166,18 @@ static void we_receive(const peer_plan *plan, shmkit_channel *ch,
 static void checksum_round(uint64_t seed, uint64_t n, size_t cap, size_t max,
                            unsigned spin) {
   peer_plan plan = {"arg", NULL, "recv", n, seed, max, cap, spin};
-  shmkit_region *br;
-  shmkit_view *bv;
-  board *b = board_new(&br, &bv);
-  shmkit_process *p;
-  shmkit_conn *link = peer_pair(&plan, br, &p);
-  shmkit_channel *ch;
+  peer_run run;
+  shmkit_conn *link = peer_begin(&run, &plan);
   int64_t t0 = test_now_us();
 
-  ASSERT_OK(
-      shmkit_channel_create(&ch, link, SHMKIT_CHANNEL_SEND, cap, max, 30000));
-  we_send(&plan, ch, p, b);
+  ASSERT_OK(shmkit_channel_create(&run.ch, link, SHMKIT_CHANNEL_SEND, cap, max,
+                                  30000));
+  we_send(&plan, run.ch, run.p, run.b);
   printf("%llu messages of 1 to %lu bytes through a ring of %lu, spin %u: "
          "%lld ms\n",
          (unsigned long long)n, (unsigned long)max, (unsigned long)cap, spin,
          (long long)(test_now_us() - t0) / 1000);
-  board_drop(br, bv);
+  peer_end(&run);
 }
 
 /* Rings so small that the sender waits for room and the receiver for
@@ -203,26 +199,17 @@ TEST_IMPL(channel_proc_checksum) {
 TEST_IMPL(channel_proc_from_env) {
   uint64_t seed = chproc_seed(), n = stream_scaled(500000);
   peer_plan plan = {"env", NULL, "recv", n, seed, 512, 8192, 2000};
-  shmkit_region *br;
-  shmkit_view *bv;
-  board *b = board_new(&br, &bv);
-  shmkit_process *p;
-  shmkit_conn *link = peer_pair(&plan, br, &p);
-  shmkit_channel *ch;
+  peer_run run;
 
-  ASSERT_OK(shmkit_channel_create(&ch, link, SHMKIT_CHANNEL_SEND, plan.cap,
-                                  plan.max, 30000));
-  we_send(&plan, ch, p, b);
-  board_drop(br, bv);
+  peer_start(&run, &plan, SHMKIT_CHANNEL_SEND);
+  we_send(&plan, run.ch, run.p, run.b);
+  peer_end(&run);
 
   plan.action = "send";
   plan.seed = seed + 1;
-  b = board_new(&br, &bv);
-  link = peer_pair(&plan, br, &p);
-  ASSERT_OK(shmkit_channel_create(&ch, link, SHMKIT_CHANNEL_RECV, plan.cap,
-                                  plan.max, 30000));
-  we_receive(&plan, ch, p);
-  board_drop(br, bv);
+  peer_start(&run, &plan, SHMKIT_CHANNEL_RECV);
+  we_receive(&plan, run.ch, run.p);
+  peer_end(&run);
   return 0;
 }
 
@@ -280,11 +267,7 @@ static void wait_handle(shmkit_channel *ch) {
  * becomes ready and the receive says so. */
 static void poll_two_senders(uint64_t seed) {
   uint64_t k = stream_scaled(100000);
-  shmkit_region *br[2];
-  shmkit_view *bv[2];
-  board *b[2];
-  shmkit_process *p[2];
-  shmkit_channel *ch[2];
+  peer_run run[2];
   stream s[2];
   unsigned polls = 0;
   size_t n;
@@ -297,9 +280,7 @@ static void poll_two_senders(uint64_t seed) {
                       .max = 256,
                       .cap = 4096,
                       .spin = i ? 0 : 2000};
-    b[i] = board_new(&br[i], &bv[i]);
-    ASSERT_OK(shmkit_channel_create(&ch[i], peer_pair(&plan, br[i], &p[i]),
-                                    SHMKIT_CHANNEL_RECV, 4096, 256, 30000));
+    peer_start(&run[i], &plan, SHMKIT_CHANNEL_RECV);
     stream_init(&s[i], seed + i, 256, 0);
   }
   while (s[0].count < k || s[1].count < k) {
@@ -308,12 +289,12 @@ static void poll_two_senders(uint64_t seed) {
 
     for (int i = 0; i < 2; i++) {
       if (s[i].count == k) continue;
-      if ((r = shmkit_channel_arm(ch[i])) == 1) {
-        ASSERT_ERR(stream_recv(&s[i], ch[i]), SHMKIT_ETIMEDOUT);
+      if ((r = shmkit_channel_arm(run[i].ch)) == 1) {
+        ASSERT_ERR(stream_recv(&s[i], run[i].ch), SHMKIT_ETIMEDOUT);
         continue;
       }
       ASSERT_EQ(r, 0);
-      f[nf].fd = (int)shmkit_channel_handle(ch[i]);
+      f[nf].fd = (int)shmkit_channel_handle(run[i].ch);
       f[nf].events = POLLIN;
       which[nf++] = i;
     }
@@ -322,23 +303,24 @@ static void poll_two_senders(uint64_t seed) {
     ASSERT((r = poll(f, (nfds_t)nf, 5000)) > 0);
     for (int j = 0; j < nf; j++)
       if (f[j].revents != 0)
-        ASSERT_ERR(stream_recv(&s[which[j]], ch[which[j]]), SHMKIT_ETIMEDOUT);
+        ASSERT_ERR(stream_recv(&s[which[j]], run[which[j]].ch),
+                   SHMKIT_ETIMEDOUT);
   }
   printf("%llu messages from each of two children, %u polls\n",
          (unsigned long long)k, polls);
   ASSERT(polls > 0);
   for (int i = 0; i < 2; i++) {
-    board_wait(b[i], BOARD_STOPPED);
-    ASSERT_EQ(shmkit_channel_arm(ch[i]), 0); /* alive, nothing to read */
-    ASSERT_OK(shmkit_process_kill(p[i]));
-    wait_handle(ch[i]);
-    ASSERT_EQ(shmkit_channel_arm(ch[i]), 1);
-    ASSERT_ERR(shmkit_channel_recv(ch[i], s[i].buf, 256, &n, 0),
+    board_wait(run[i].b, BOARD_STOPPED);
+    ASSERT_EQ(shmkit_channel_arm(run[i].ch), 0); /* alive, nothing to read */
+    ASSERT_OK(shmkit_process_kill(run[i].p));
+    wait_handle(run[i].ch);
+    ASSERT_EQ(shmkit_channel_arm(run[i].ch), 1);
+    ASSERT_ERR(shmkit_channel_recv(run[i].ch, s[i].buf, 256, &n, 0),
                SHMKIT_ECLOSED);
-    reap_killed(p[i]);
-    shmkit_channel_close(ch[i]);
+    reap_killed(run[i].p);
+    shmkit_channel_close(run[i].ch);
     stream_free(&s[i]);
-    board_drop(br[i], bv[i]);
+    peer_end(&run[i]);
   }
 }
 
@@ -347,43 +329,39 @@ static void poll_two_senders(uint64_t seed) {
 static void poll_sender(uint64_t seed, const char *action) {
   peer_plan plan = {"arg", NULL, action, stream_scaled(100000),
                     seed,  1024, 4096,   2000};
-  shmkit_region *br;
-  shmkit_view *bv;
-  board *b = board_new(&br, &bv);
-  shmkit_process *p;
-  shmkit_channel *ch;
+  peer_run run;
   stream s;
   int r;
 
-  ASSERT_OK(shmkit_channel_create(&ch, peer_pair(&plan, br, &p),
-                                  SHMKIT_CHANNEL_SEND, 4096, 1024, 30000));
+  peer_start(&run, &plan, SHMKIT_CHANNEL_SEND);
   stream_init(&s, plan.seed, plan.max, 0);
-  board_wait(b, strcmp(action, "recv-go") == 0 ? BOARD_STARTED : BOARD_STOPPED);
-  ASSERT_ERR(stream_send(&s, ch, plan.n), SHMKIT_ETIMEDOUT); /* full */
-  ASSERT_EQ(shmkit_channel_arm(ch), 0);
+  board_wait(run.b,
+             strcmp(action, "recv-go") == 0 ? BOARD_STARTED : BOARD_STOPPED);
+  ASSERT_ERR(stream_send(&s, run.ch, plan.n), SHMKIT_ETIMEDOUT); /* full */
+  ASSERT_EQ(shmkit_channel_arm(run.ch), 0);
   if (strcmp(action, "recv-stop") == 0) {
-    ASSERT_OK(shmkit_process_kill(p));
-    wait_handle(ch);
-    ASSERT_EQ(shmkit_channel_arm(ch), 1);
-    ASSERT_ERR(shmkit_channel_send(ch, "x", 1, 0), SHMKIT_ECLOSED);
-    reap_killed(p);
+    ASSERT_OK(shmkit_process_kill(run.p));
+    wait_handle(run.ch);
+    ASSERT_EQ(shmkit_channel_arm(run.ch), 1);
+    ASSERT_ERR(shmkit_channel_send(run.ch, "x", 1, 0), SHMKIT_ECLOSED);
+    reap_killed(run.p);
   } else {
-    atomic_store(&b->go, 1);
-    wait_handle(ch);
-    while ((r = stream_send(&s, ch, plan.n)) != 0) {
+    atomic_store(&run.b->go, 1);
+    wait_handle(run.ch);
+    while ((r = stream_send(&s, run.ch, plan.n)) != 0) {
       ASSERT_ERR(r, SHMKIT_ETIMEDOUT);
-      if ((r = shmkit_channel_arm(ch)) == 0) wait_handle(ch);
+      if ((r = shmkit_channel_arm(run.ch)) == 0) wait_handle(run.ch);
       ASSERT(r == 0 || r == 1);
     }
-    shmkit_channel_close(ch);
-    ch = NULL;
-    reap_ok(p);
-    ASSERT_EQ(atomic_load(&b->count), plan.n);
-    ASSERT_EQ(atomic_load(&b->sum), s.sum);
+    shmkit_channel_close(run.ch);
+    run.ch = NULL;
+    reap_ok(run.p);
+    ASSERT_EQ(atomic_load(&run.b->count), plan.n);
+    ASSERT_EQ(atomic_load(&run.b->sum), s.sum);
   }
-  shmkit_channel_close(ch);
+  shmkit_channel_close(run.ch);
   stream_free(&s);
-  board_drop(br, bv);
+  peer_end(&run);
 }
 
 TEST_IMPL(channel_proc_handle) {
