@@ -394,10 +394,11 @@ static int has_record(shmkit_channel *ch, uint64_t unused) {
 }
 
 /* The next message after pos, checked: its payload's offset in the ring,
- * its length, and where the next record starts. Skips padding. */
+ * its length, and where the next record starts. Skips padding, at most
+ * once: after it the record is at offset 0, where padding is refused. */
 static int next_message(shmkit_channel *ch, int timeout_ms, uint64_t *at,
                         size_t *len, uint64_t *next) {
-  for (int pads = 0;; pads++) {
+  for (;;) {
     uint64_t off, left, total;
     uint32_t w;
     int err;
@@ -405,7 +406,7 @@ static int next_message(shmkit_channel *ch, int timeout_ms, uint64_t *at,
     if ((err = wait_for(ch, has_record, 0, timeout_ms)) != 0) return err;
     off = ch->pos & (ch->cap - 1);
     left = ch->seen - ch->pos;
-    if (left < REC_HEADER || pads > 1) return broken(ch);
+    if (left < REC_HEADER) return broken(ch);
     w = atomic_load_explicit(u32_at(ch->ring, off), memory_order_relaxed);
     if (w & REC_PAD) {
       /* Padding runs exactly to the ring's end, and not from its start. */
