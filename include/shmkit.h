@@ -1009,7 +1009,7 @@ SHMKIT_EXTERN int shmkit_channel_recv(shmkit_channel *ch, void *buf,
                                       int timeout_ms);
 
 /* Zero-copy sending: reserves room for a message of `size` bytes (1 to
- * max_message) in the ring, contiguous, 8-byte aligned, waiting for it up
+ * max_message) in the ring, contiguous, 16-byte aligned, waiting for it up
  * to timeout_ms, and points *data at it; nothing is visible to the
  * receiver until shmkit_channel_commit(). One reservation at a time. A
  * reservation that must wait first publishes what was committed with
@@ -1035,7 +1035,7 @@ SHMKIT_EXTERN int shmkit_channel_commit(shmkit_channel *ch, size_t size,
 SHMKIT_EXTERN int shmkit_channel_flush(shmkit_channel *ch);
 
 /* Zero-copy receiving: points *data at the next message not yet peeked
- * at, in the ring (8-byte aligned), and says its length, waiting for one
+ * at, in the ring (16-byte aligned), and says its length, waiting for one
  * up to timeout_ms. It stays there, and its room is not given back to the
  * sender, until shmkit_channel_release(). The bytes are the sender's to
  * change (a hostile one may): copy what you check. Messages peeked at hold

@@ -8,10 +8,13 @@
  * check that fails makes the channel broken for good (SHMKIT_EPROTO).
  *
  * Indexes count bytes since the start and never wrap in practice (2^64
- * bytes), so `head - tail` is the fill. Records start on 8 bytes: a u32
- * length and a u32 left 0, then the payload, padded to 8. A length with
- * the top bit set is padding to the ring's end, so that a message is never
- * split. */
+ * bytes), so `head - tail` is the fill. Records start on 16 bytes: a u64
+ * mark, then a u32 length and a u32 left 0, then the payload, padded to 16.
+ * A length with the top bit set is padding to the ring's end, so that a
+ * message is never split. The mark is the record's index plus 1, stored
+ * last: the receiver waits on it rather than on the head, so that one
+ * cache line, not two, travels for a small message. A mark is a 64-bit
+ * index, so bytes left from an earlier lap never pass for it. */
 #include <limits.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -21,11 +24,11 @@
 #include "internal.h"
 #include "platform.h"
 
-/* ---- the layout, version 1 */
+/* ---- the layout, version 2 */
 
 /* "SHKC" in the machine's (little-endian) byte order. */
 #define CH_MAGIC   0x434b4853u
-#define CH_VERSION 1
+#define CH_VERSION 2
 #define CH_RING    256 /* the ring's offset in the region: past the header */
 
 /* What the creator writes once, before it sends the region. */
@@ -44,7 +47,7 @@ typedef struct ch_consts {
 typedef struct ch_header {
   ch_consts c;
   uint8_t unused0[32];
-  _Atomic uint64_t head; /* the sender's: bytes committed; release */
+  _Atomic uint64_t head; /* the sender's: bytes published; release */
   uint8_t unused1[56];
   _Atomic uint64_t tail; /* the receiver's: bytes released; release */
   uint8_t unused2[56];
@@ -83,9 +86,9 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
  * The waker swaps it back to AWAKE and wakes only if it won the swap. */
 enum { AWAKE = 0, ON_WORD = 1, ON_LINK = 2 };
 
-#define REC_HEADER 8
+#define REC_HEADER 16
 #define REC_PAD    0x80000000u
-#define ALIGN8(n)  (((n) + 7) & ~(uint64_t)7)
+#define ALIGN16(n) (((n) + 15) & ~(uint64_t)15)
 
 /* The offer: the payload of the one message that carries the region. */
 typedef struct ch_offer {
@@ -116,11 +119,13 @@ struct shmkit_channel {
   unsigned spin;
   int64_t checked_ms;
   /* Sender: pos is the end of what was committed (and padding), published
-   * what the peer was last told, seen the peer's tail as last read.
-   * Receiver: pos is the end of what was peeked at, published the tail
-   * last stored, seen the sender's head as last read. */
+   * what the peer was last told (the record there has no mark yet when pos
+   * is past it), seen the peer's tail as last read. Receiver: pos is the
+   * end of what was peeked at (and padding), published the tail last
+   * stored. */
   uint64_t pos, published, seen;
   size_t reserved; /* sender: the open reservation's size, 0 if none */
+  uint32_t word;   /* receiver: the length of the message at pos, checked */
   _Atomic uint64_t *mine, *theirs;
   _Atomic uint32_t *my_state, *their_state, *my_word, *their_word;
   _Atomic uint32_t *my_closed, *their_closed;
@@ -128,6 +133,10 @@ struct shmkit_channel {
 
 static _Atomic uint32_t *u32_at(unsigned char *base, size_t off) {
   return (_Atomic uint32_t *)(void *)(base + off);
+}
+
+static _Atomic uint64_t *u64_at(unsigned char *base, size_t off) {
+  return (_Atomic uint64_t *)(void *)(base + off);
 }
 
 static int broken(shmkit_channel *ch) {
@@ -225,7 +234,7 @@ static int wait_for(shmkit_channel *ch, ready_fn ready, uint64_t need,
   }
   if (timeout_ms > 0) deadline = shmkit__os_now_ms() + timeout_ms;
   for (unsigned i = 0; ch->spin == UINT_MAX || i < ch->spin; i++) {
-    shmkit__os_relax();
+    shmkit__cpu_relax();
     if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
     if ((i & 1023) == 1023) {
       if (!peer_alive(ch, 0)) break;
@@ -282,8 +291,26 @@ static int has_room(shmkit_channel *ch, uint64_t need) {
   return ch->cap - (ch->pos - ch->seen) >= need;
 }
 
+/* Writes a record's header at pos: its word (a length, or padding), and its
+ * mark, but for the first record not yet published, whose mark publishes
+ * them all at once, in publish(). */
+static void put_record(shmkit_channel *ch, uint32_t word) {
+  uint64_t off = ch->pos & (ch->cap - 1);
+
+  atomic_store_explicit(u32_at(ch->ring, off + 8), word, memory_order_relaxed);
+  atomic_store_explicit(u32_at(ch->ring, off + 12), 0, memory_order_relaxed);
+  if (ch->pos != ch->published)
+    atomic_store_explicit(u64_at(ch->ring, off), ch->pos + 1,
+                          memory_order_release);
+}
+
 static void publish(shmkit_channel *ch) {
-  if (ch->pos == ch->published) return;
+  uint64_t first = ch->published;
+
+  if (ch->pos == first) return;
+  /* Whoever sees this mark sees every record stored before it. */
+  atomic_store_explicit(u64_at(ch->ring, first & (ch->cap - 1)), first + 1,
+                        memory_order_release);
   ch->published = ch->pos;
   atomic_store_explicit(ch->mine, ch->pos, memory_order_release);
   atomic_thread_fence(memory_order_seq_cst);
@@ -304,24 +331,25 @@ static int check_wait(shmkit_channel *ch, int role, int timeout_ms) {
  * padding before it when the record would run past the ring's end. */
 static uint64_t room_for(const shmkit_channel *ch, uint64_t size,
                          uint64_t *pad) {
-  uint64_t total = REC_HEADER + ALIGN8(size);
+  uint64_t total = REC_HEADER + ALIGN16(size);
   uint64_t off = ch->pos & (ch->cap - 1);
 
   *pad = off + total > ch->cap ? ch->cap - off : 0;
   return *pad + total;
 }
 
-int shmkit_channel_reserve(shmkit_channel *ch, size_t size, void **data,
-                           int timeout_ms) {
+/* shmkit_channel_reserve() but for its argument: where the payload goes. */
+static int reserve(shmkit_channel *ch, size_t size, void **data,
+                   int timeout_ms) {
   uint64_t pad, need;
   int err;
 
-  if (data == NULL) return SHMKIT_EINVAL;
-  *data = NULL;
   if ((err = check_wait(ch, SHMKIT_CHANNEL_SEND, timeout_ms)) != 0) return err;
   if (size == 0 || ch->reserved != 0) return SHMKIT_EINVAL;
   if (size > ch->max) return SHMKIT_E2BIG;
-  if (!peer_alive(ch, 0)) return SHMKIT_ECLOSED;
+  /* The flag costs a load; the link is asked after the commit, where the
+   * time it takes does not delay the message. */
+  if (peer_closed(ch)) return SHMKIT_ECLOSED;
   need = room_for(ch, size, &pad);
   if ((err = has_room(ch, need)) != 1) {
     if (err < 0) return err;
@@ -330,10 +358,7 @@ int shmkit_channel_reserve(shmkit_channel *ch, size_t size, void **data,
     if (!peer_alive(ch, 0)) return SHMKIT_ECLOSED;
   }
   if (pad != 0) {
-    uint64_t off = ch->pos & (ch->cap - 1);
-    atomic_store_explicit(u32_at(ch->ring, off), REC_PAD | (uint32_t)pad,
-                          memory_order_relaxed);
-    atomic_store_explicit(u32_at(ch->ring, off + 4), 0, memory_order_relaxed);
+    put_record(ch, REC_PAD | (uint32_t)pad);
     ch->pos += pad;
   }
   ch->reserved = size;
@@ -341,21 +366,31 @@ int shmkit_channel_reserve(shmkit_channel *ch, size_t size, void **data,
   return 0;
 }
 
+int shmkit_channel_reserve(shmkit_channel *ch, size_t size, void **data,
+                           int timeout_ms) {
+  if (data == NULL) return SHMKIT_EINVAL;
+  *data = NULL;
+  return reserve(ch, size, data, timeout_ms);
+}
+
+/* Ends the reservation as a message of `size` bytes, then asks the link
+ * whether the receiver lives: published first, the message is not kept
+ * waiting by the question. */
+static int commit(shmkit_channel *ch, size_t size, unsigned flags) {
+  put_record(ch, (uint32_t)size);
+  ch->pos += REC_HEADER + ALIGN16((uint64_t)size);
+  ch->reserved = 0;
+  if (!(flags & SHMKIT_CHANNEL_MORE)) publish(ch);
+  return peer_alive(ch, 0) ? 0 : SHMKIT_ECLOSED;
+}
+
 int shmkit_channel_commit(shmkit_channel *ch, size_t size, unsigned flags) {
-  uint64_t off;
   int err;
 
   if ((err = check_side(ch, SHMKIT_CHANNEL_SEND)) != 0) return err;
   if (size == 0 || size > ch->reserved || (flags & ~SHMKIT_CHANNEL_MORE) != 0)
     return SHMKIT_EINVAL;
-  off = ch->pos & (ch->cap - 1);
-  atomic_store_explicit(u32_at(ch->ring, off), (uint32_t)size,
-                        memory_order_relaxed);
-  atomic_store_explicit(u32_at(ch->ring, off + 4), 0, memory_order_relaxed);
-  ch->pos += REC_HEADER + ALIGN8((uint64_t)size);
-  ch->reserved = 0;
-  if (!(flags & SHMKIT_CHANNEL_MORE)) publish(ch);
-  return 0;
+  return commit(ch, size, flags);
 }
 
 int shmkit_channel_flush(shmkit_channel *ch) {
@@ -365,65 +400,74 @@ int shmkit_channel_flush(shmkit_channel *ch) {
   return err;
 }
 
+/* memcpy(), without its call for the few bytes a small message has. */
+static void copy(void *dst, const void *src, size_t n) {
+  unsigned char *d = dst;
+  const unsigned char *s = src;
+
+  if (n > 16) {
+    memcpy(d, s, n);
+  } else if (n >= 8) { /* two words, overlapping when n < 16 */
+    memcpy(d, s, 8);
+    memcpy(d + n - 8, s + n - 8, 8);
+  } else if (n >= 4) {
+    memcpy(d, s, 4);
+    memcpy(d + n - 4, s + n - 4, 4);
+  } else {
+    for (size_t i = 0; i < n; i++) d[i] = s[i];
+  }
+}
+
 int shmkit_channel_send(shmkit_channel *ch, const void *data, size_t size,
                         int timeout_ms) {
   void *p;
   int err;
 
   if (data == NULL && size != 0) return SHMKIT_EINVAL;
-  if ((err = shmkit_channel_reserve(ch, size, &p, timeout_ms)) != 0) return err;
-  memcpy(p, data, size);
-  return shmkit_channel_commit(ch, size, 0);
+  if ((err = reserve(ch, size, &p, timeout_ms)) != 0) return err;
+  copy(p, data, size);
+  return commit(ch, size, 0);
 }
 
 /* ---- the receiver */
 
-/* 1 if a record starts at pos, reading the sender's head only when all
- * that was last seen is peeked at. */
+/* 1 if a message starts at pos: its mark says so, and its length, checked,
+ * is kept in ch->word. Skips padding on the way, at most once: after it
+ * the record is at offset 0, where padding is refused. */
 static int has_record(shmkit_channel *ch, uint64_t unused) {
-  uint64_t h;
-
   (void)unused;
-  if (ch->err != 0) return ch->err;
-  if (ch->pos != ch->seen) return 1;
-  h = atomic_load_explicit(ch->theirs, memory_order_acquire);
-  /* The head only grows, and never more than a ring ahead of our tail. */
-  if (h - ch->seen > ch->cap - (ch->seen - ch->published)) return broken(ch);
-  ch->seen = h;
-  return ch->pos != ch->seen;
+  for (;;) {
+    uint64_t off = ch->pos & (ch->cap - 1), total;
+    uint32_t w;
+
+    if (ch->err != 0) return ch->err;
+    if (atomic_load_explicit(u64_at(ch->ring, off), memory_order_acquire) !=
+        ch->pos + 1)
+      return 0;
+    w = atomic_load_explicit(u32_at(ch->ring, off + 8), memory_order_relaxed);
+    if (!(w & REC_PAD)) {
+      total = REC_HEADER + ALIGN16((uint64_t)w);
+      if (w == 0 || w > ch->max || off + total > ch->cap) return broken(ch);
+      ch->word = w;
+      return 1;
+    }
+    /* Padding runs exactly to the ring's end, and not from its start. */
+    if (off == 0 || (w & ~REC_PAD) != ch->cap - off) return broken(ch);
+    ch->pos += ch->cap - off;
+  }
 }
 
-/* The next message after pos, checked: its payload's offset in the ring,
- * its length, and where the next record starts. Skips padding, at most
- * once: after it the record is at offset 0, where padding is refused. */
+/* The next message after pos, waiting for it: its payload's offset in the
+ * ring, its length, and where the next record starts. */
 static int next_message(shmkit_channel *ch, int timeout_ms, uint64_t *at,
                         size_t *len, uint64_t *next) {
-  for (;;) {
-    uint64_t off, left, total;
-    uint32_t w;
-    int err;
+  int err = wait_for(ch, has_record, 0, timeout_ms);
 
-    if ((err = wait_for(ch, has_record, 0, timeout_ms)) != 0) return err;
-    off = ch->pos & (ch->cap - 1);
-    left = ch->seen - ch->pos;
-    if (left < REC_HEADER) return broken(ch);
-    w = atomic_load_explicit(u32_at(ch->ring, off), memory_order_relaxed);
-    if (w & REC_PAD) {
-      /* Padding runs exactly to the ring's end, and not from its start. */
-      total = ch->cap - off;
-      if (off == 0 || (w & ~REC_PAD) != total || total > left)
-        return broken(ch);
-      ch->pos += total;
-      continue;
-    }
-    total = REC_HEADER + ALIGN8((uint64_t)w);
-    if (w == 0 || w > ch->max || total > left || off + total > ch->cap)
-      return broken(ch);
-    *at = off + REC_HEADER;
-    *len = w;
-    *next = ch->pos + total;
-    return 0;
-  }
+  if (err != 0) return err;
+  *at = (ch->pos & (ch->cap - 1)) + REC_HEADER;
+  *len = ch->word;
+  *next = ch->pos + REC_HEADER + ALIGN16((uint64_t)ch->word);
+  return 0;
 }
 
 int shmkit_channel_peek(shmkit_channel *ch, const void **data, size_t *size,
@@ -443,15 +487,21 @@ int shmkit_channel_peek(shmkit_channel *ch, const void **data, size_t *size,
   return 0;
 }
 
-int shmkit_channel_release(shmkit_channel *ch) {
-  int err = check_side(ch, SHMKIT_CHANNEL_RECV);
-
-  if (err != 0 || ch->pos == ch->published) return err;
+/* Gives the room of what was peeked at back to the sender: stores the tail,
+ * and wakes the sender if it sleeps. */
+static void give_back(shmkit_channel *ch) {
+  if (ch->pos == ch->published) return;
   ch->published = ch->pos;
   atomic_store_explicit(ch->mine, ch->pos, memory_order_release);
   atomic_thread_fence(memory_order_seq_cst);
   wake_peer(ch);
-  return 0;
+}
+
+int shmkit_channel_release(shmkit_channel *ch) {
+  int err = check_side(ch, SHMKIT_CHANNEL_RECV);
+
+  if (err == 0) give_back(ch);
+  return err;
 }
 
 int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
@@ -464,19 +514,22 @@ int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
   *size = 0;
   if (buf == NULL && capacity != 0) return SHMKIT_EINVAL;
   if ((err = check_wait(ch, SHMKIT_CHANNEL_RECV, timeout_ms)) != 0) return err;
-  /* What was peeked at goes back before waiting (it would go back with
-   * this message anyway): the sender may need that room for the message
-   * waited for. */
-  err = next_message(ch, 0, &at, &len, &next);
-  if (err == SHMKIT_ETIMEDOUT && timeout_ms != 0 &&
-      (err = shmkit_channel_release(ch)) == 0)
-    err = next_message(ch, timeout_ms, &at, &len, &next);
-  if (err != 0) return err;
+  /* What was peeked at goes back before waiting, or saying that nothing
+   * came: the sender may need that room for the message waited for. */
+  if (has_record(ch, 0) == 0) give_back(ch);
+  if ((err = next_message(ch, timeout_ms, &at, &len, &next)) != 0) return err;
   *size = len;
   if (len > capacity) return SHMKIT_E2BIG; /* it stays, for a larger buf */
-  memcpy(buf, ch->ring + at, len);
+  copy(buf, ch->ring + at, len);
   ch->pos = next;
-  return shmkit_channel_release(ch);
+  /* The room goes back a quarter of the ring at a time, which spares a
+   * store and a fence per message; at once if the sender waits for it
+   * (its state is not AWAKE while it sleeps), and before this side waits
+   * or finds nothing, above. */
+  if (ch->pos - ch->published >= ch->cap / 4 ||
+      atomic_load_explicit(ch->their_state, memory_order_relaxed) != AWAKE)
+    give_back(ch);
+  return 0;
 }
 
 /* ---- waiting elsewhere */
@@ -490,6 +543,8 @@ int shmkit_channel_arm(shmkit_channel *ch) {
   if ((send = ch->role == SHMKIT_CHANNEL_SEND) != 0) {
     publish(ch);
     need = room_for(ch, ch->max, &pad);
+  } else {
+    give_back(ch);
   }
   /* Read the wake-ups left on the link first, which would keep the handle
    * ready; once we say we wait there, the next is ours, and only the
@@ -692,7 +747,7 @@ int shmkit_channel_attach(shmkit_channel **out, shmkit_conn *link,
   channel_bind(ch, creator == SHMKIT_CHANNEL_SEND ? SHMKIT_CHANNEL_RECV
                                                   : SHMKIT_CHANNEL_SEND);
   /* Our own index is 0: nobody but us writes it, and we have not yet.
-   * The sender may be ahead already; has_record() checks by how much. */
+   * The sender may be ahead already: each record is checked as it comes. */
   if (atomic_load(ch->mine) != 0) {
     channel_free(ch);
     return SHMKIT_EPROTO;

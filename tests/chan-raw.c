@@ -220,21 +220,27 @@ static void ring_write(raw_chan *rc, uint64_t off, const void *b, size_t n) {
   memcpy(rc->ring + off, b, n);
 }
 
-void raw_record(raw_chan *rc, uint32_t word, const void *payload, size_t n) {
+void raw_record_marked(raw_chan *rc, uint64_t mark, uint32_t word,
+                       const void *payload, size_t n) {
   uint64_t off = rc->pos & (rc->cap - 1);
-  uint32_t zero = 0;
 
-  if (off + RAW_REC <= rc->cap) {
-    atomic_store_explicit(at32(rc, RAW_RING + off), word, memory_order_relaxed);
-    atomic_store_explicit(at32(rc, RAW_RING + off + 4), zero,
-                          memory_order_relaxed);
-  }
   if (payload != NULL) ring_write(rc, off + RAW_REC, payload, n);
-  rc->pos += (word & RAW_PAD) ? (word & ~RAW_PAD) : RAW_REC + RAW_A8(n);
+  if (off + RAW_REC <= rc->cap) {
+    atomic_store_explicit(at32(rc, RAW_RING + off + 8), word,
+                          memory_order_relaxed);
+    atomic_store_explicit(at32(rc, RAW_RING + off + 12), 0,
+                          memory_order_relaxed);
+    atomic_store_explicit(at64(rc, RAW_RING + off), mark, memory_order_release);
+  }
+  rc->pos += (word & RAW_PAD) ? (word & ~RAW_PAD) : RAW_REC + RAW_A16(n);
+}
+
+void raw_record(raw_chan *rc, uint32_t word, const void *payload, size_t n) {
+  raw_record_marked(rc, rc->pos + 1, word, payload, n);
 }
 
 int raw_put(raw_chan *rc, const void *data, uint32_t len) {
-  uint64_t total = RAW_REC + RAW_A8(len), off = rc->pos & (rc->cap - 1);
+  uint64_t total = RAW_REC + RAW_A16(len), off = rc->pos & (rc->cap - 1);
   uint64_t pad = off + total > rc->cap ? rc->cap - off : 0;
   uint64_t tail = raw_get64(rc, RAW_OFF_TAIL);
 
@@ -274,22 +280,20 @@ void raw_publish(raw_chan *rc) {
 
 int raw_take(raw_chan *rc, void *buf, size_t cap, size_t *len) {
   for (int pads = 0; pads < 2; pads++) {
-    uint64_t head = raw_get64(rc, RAW_OFF_HEAD);
-    uint64_t off = rc->pos & (rc->cap - 1), left = head - rc->pos, total;
+    uint64_t off = rc->pos & (rc->cap - 1), total;
     uint32_t w;
 
-    if (head == rc->pos) return 0;
-    if (left > rc->cap || left < RAW_REC) return -1;
-    w = atomic_load_explicit(at32(rc, RAW_RING + off), memory_order_relaxed);
+    if (raw_get64(rc, RAW_RING + off) != rc->pos + 1) return 0;
+    w = atomic_load_explicit(at32(rc, RAW_RING + off + 8),
+                             memory_order_relaxed);
     if (w & RAW_PAD) {
       total = rc->cap - off;
-      if (off == 0 || (w & ~RAW_PAD) != total || total > left) return -1;
+      if (off == 0 || (w & ~RAW_PAD) != total) return -1;
       rc->pos += total;
       continue;
     }
-    total = RAW_REC + RAW_A8(w);
-    if (w == 0 || w > rc->max || total > left || off + total > rc->cap)
-      return -1;
+    total = RAW_REC + RAW_A16(w);
+    if (w == 0 || w > rc->max || off + total > rc->cap) return -1;
     *len = w;
     memcpy(buf, rc->ring + off + RAW_REC, w < cap ? w : cap);
     rc->pos += total;

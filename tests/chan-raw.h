@@ -12,10 +12,10 @@
 
 #include "shmkit.h"
 
-/* ---- the layout, version 1 */
+/* ---- the layout, version 2 */
 
 #define RAW_MAGIC   0x434b4853u /* "SHKC", little-endian */
-#define RAW_VERSION 1
+#define RAW_VERSION 2
 #define RAW_RING    256 /* the ring's offset in the region */
 
 enum {
@@ -25,7 +25,7 @@ enum {
   RAW_OFF_CAPACITY = 8,      /* u64, a power of two */
   RAW_OFF_MAX = 16,          /* u64, 1 to capacity / 4 */
   RAW_OFF_RING = 24,         /* u64, RAW_RING */
-  RAW_OFF_HEAD = 64,         /* u64, the sender's */
+  RAW_OFF_HEAD = 64,         /* u64, the sender's; nobody relies on it */
   RAW_OFF_TAIL = 128,        /* u64, the receiver's */
   RAW_OFF_STATE_RECV = 192,  /* u32: how the receiver sleeps */
   RAW_OFF_STATE_SEND = 196,  /* u32: how the sender sleeps */
@@ -38,11 +38,12 @@ enum {
 /* Sleep states: awake, on its word (a futex), on the link (a byte). */
 enum { RAW_AWAKE = 0, RAW_ON_WORD = 1, RAW_ON_LINK = 2 };
 
-/* A record: u32 length, u32 0, the payload padded to 8. A length with the
- * top bit set is padding that runs exactly to the ring's end. */
-#define RAW_REC   8
-#define RAW_PAD   0x80000000u
-#define RAW_A8(n) (((uint64_t)(n) + 7) & ~(uint64_t)7)
+/* A record: u64 mark (its index + 1, stored last), u32 length, u32 0, the
+ * payload padded to 16. A length with the top bit set is padding that
+ * runs exactly to the ring's end. */
+#define RAW_REC    16
+#define RAW_PAD    0x80000000u
+#define RAW_A16(n) (((uint64_t)(n) + 15) & ~(uint64_t)15)
 
 /* What the creator writes at offset 0; a test breaks one field. */
 typedef struct raw_header {
@@ -128,9 +129,13 @@ int raw_sleep(raw_chan *rc, int (*ready)(raw_chan *rc, void *arg), void *arg,
 /* ---- the raw sender */
 
 /* Writes a record at pos, word `word` and `n` payload bytes (each cut at
- * the ring's end), and moves pos past it (8 + n rounded up to 8); nothing
- * is checked: the caller breaks the rules it means to. */
+ * the ring's end), then its mark, pos + 1 (release), which publishes it,
+ * and moves pos past it (16 + n rounded up to 16); nothing is checked: the
+ * caller breaks the rules it means to. raw_record_marked() writes `mark`
+ * instead. */
 void raw_record(raw_chan *rc, uint32_t word, const void *payload, size_t n);
+void raw_record_marked(raw_chan *rc, uint64_t mark, uint32_t word,
+                       const void *payload, size_t n);
 
 /* A message as the rules want it: padding first when it would not fit
  * before the ring's end, and only if the receiver's tail leaves room.
@@ -141,7 +146,8 @@ int raw_put(raw_chan *rc, const void *data, uint32_t len);
  * time) or -1 (the receiver is gone). */
 int raw_put_wait(raw_chan *rc, const void *data, uint32_t len, int timeout_ms);
 
-/* Stores head = pos (release) and wakes the receiver. */
+/* Stores head = pos (release; what a monitor reads) and wakes the
+ * receiver: the records were published by their marks already. */
 void raw_publish(raw_chan *rc);
 
 /* ---- the raw receiver */

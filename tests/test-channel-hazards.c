@@ -47,7 +47,7 @@ static void waker_run(void *arg) {
 }
 
 /* The region's start, from the first reservation (at ring offset 0, after
- * its 8-byte header; the ring is at 256). */
+ * its 16-byte header; the ring is at 256). */
 static unsigned char *region_base(shmkit_channel *tx, shmkit_channel *rx) {
   unsigned char *p;
   char c;
@@ -56,7 +56,7 @@ static unsigned char *region_base(shmkit_channel *tx, shmkit_channel *rx) {
   ASSERT_OK(shmkit_channel_reserve(tx, 1, (void **)&p, 0));
   ASSERT_OK(shmkit_channel_commit(tx, 1, 0));
   ASSERT_OK(shmkit_channel_recv(rx, &c, 1, &n, 0));
-  return p - 8 - 256;
+  return p - 16 - 256;
 }
 
 TEST_IMPL(channel_arm_no_lost_wakeup) {
@@ -105,14 +105,34 @@ static void put(unsigned char *p, const void *v, size_t n) {
   memcpy(p, v, n);
 }
 
-TEST_IMPL(channel_shrunk_region_refused) {
+/* A creator of its own, from the layout: a valid header and one record,
+ * `x`, offered on `a`; sealed against shrinking or not. Returns the
+ * region, still the caller's. */
+static shmkit_region *offer_by_hand(shmkit_conn *a, int sealed) {
   const uint32_t magic = 0x434b4853u, len = 1;
-  const uint16_t version = 1, role = SHMKIT_CHANNEL_SEND;
-  const uint64_t cap = 4096, max = 1024, ring = 256, head = 16;
+  const uint16_t version = 2, role = SHMKIT_CHANNEL_SEND;
+  const uint64_t cap = 4096, max = 1024, ring = 256, head = 32, mark = 1;
   unsigned char offer[8], *h;
-  shmkit_conn *a, *b;
   shmkit_region *r;
   shmkit_view *v;
+
+  ASSERT_OK(shmkit_region_create(&r, ring + cap, 0));
+  if (sealed) ASSERT_OK(shmkit_region_seal(r, SHMKIT_SEAL_SHRINK));
+  ASSERT_OK(shmkit_view_map(&v, r, 0, 0, SHMKIT_READ_WRITE));
+  h = shmkit_view_data(v);
+  put(h, &magic, 4), put(h + 4, &version, 2), put(h + 8, &cap, 8);
+  put(h + 16, &max, 8), put(h + 24, &ring, 8);
+  put(h + 256, &mark, 8), put(h + 264, &len, 4), put(h + 272, "x", 1);
+  put(h + 64, &head, 8);
+  put(offer, &magic, 4), put(offer + 4, &version, 2), put(offer + 6, &role, 2);
+  shmkit_view_unmap(v);
+  ASSERT_OK(shmkit_conn_send(a, offer, sizeof(offer), &r, 1, 5000));
+  return r;
+}
+
+TEST_IMPL(channel_shrunk_region_refused) {
+  shmkit_conn *a, *b;
+  shmkit_region *r;
   shmkit_channel *rx;
   char buf[8];
   size_t n;
@@ -121,17 +141,8 @@ TEST_IMPL(channel_shrunk_region_refused) {
   /* Only memfds can be sealed against shrinking: elsewhere nothing can
    * refuse such a region. */
   if (!test_linux_ext()) return TEST_SKIP;
-  /* A creator of its own: a valid header and one record, not sealed. */
   ASSERT_OK(shmkit_conn_pair(&a, &b));
-  ASSERT_OK(shmkit_region_create(&r, ring + cap, 0));
-  ASSERT_OK(shmkit_view_map(&v, r, 0, 0, SHMKIT_READ_WRITE));
-  h = shmkit_view_data(v);
-  put(h, &magic, 4), put(h + 4, &version, 2), put(h + 8, &cap, 8);
-  put(h + 16, &max, 8), put(h + 24, &ring, 8);
-  put(h + 256, &len, 4), put(h + 264, "x", 1), put(h + 64, &head, 8);
-  put(offer, &magic, 4), put(offer + 4, &version, 2), put(offer + 6, &role, 2);
-  shmkit_view_unmap(v);
-  ASSERT_OK(shmkit_conn_send(a, offer, sizeof(offer), &r, 1, 5000));
+  r = offer_by_hand(a, 0);
   err = shmkit_channel_attach(&rx, b, 5000);
   if (err == 0) {
     /* What taking it allows: the creator shrinks it under the receiver,
@@ -142,8 +153,15 @@ TEST_IMPL(channel_shrunk_region_refused) {
   }
   ASSERT_ERR(err, SHMKIT_EPROTO);
   shmkit_region_close(r);
+  /* The same, sealed, is taken: the seal was all that was wrong. */
+  r = offer_by_hand(a, 1);
+  ASSERT_OK(shmkit_channel_attach(&rx, b, 5000));
+  ASSERT_OK(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0));
+  ASSERT_EQ(n, 1);
+  ASSERT_EQ(buf[0], 'x');
+  shmkit_channel_close(rx); /* closes b, the link */
+  shmkit_region_close(r);
   shmkit_conn_close(a);
-  shmkit_conn_close(b);
   return 0;
 }
 

@@ -127,8 +127,8 @@ static uint32_t bad_word(child *c, uint64_t off) {
                   1 + below(&c->s, c->max),
                   to_end,
                   RAW_PAD | to_end,
-                  RAW_PAD | (to_end + 8),
-                  RAW_PAD | (to_end - 8),
+                  RAW_PAD | (to_end + 16),
+                  RAW_PAD | (to_end - 16),
                   RAW_PAD | (uint32_t)c->cap,
                   (uint32_t)next(&c->s)};
   return w[below(&c->s, sizeof(w) / sizeof(w[0]))];
@@ -162,12 +162,12 @@ static void scribble(child *c) {
     break;
   default:
     off = below(&c->s, 2) ? c->last : next(&c->s);
-    off = off & (c->cap - 1) & ~(uint64_t)7;
+    off = off & (c->cap - 1) & ~(uint64_t)15; /* a record's start */
     w = bad_word(c, off);
     if (below(&c->s, 4))
-      raw_poke(rc, RAW_RING + off, &w, 4);
-    else
-      raw_poke(rc, RAW_RING + off + below(&c->s, 8), b, 1 + below(&c->s, 8));
+      raw_poke(rc, RAW_RING + off + 8, &w, 4); /* its length */
+    else /* its mark, length or first bytes */
+      raw_poke(rc, RAW_RING + off + below(&c->s, 24), b, 1 + below(&c->s, 8));
   }
 }
 
@@ -277,7 +277,7 @@ static void expect_in_ring(trial *rd, const void *p, size_t n) {
   uintptr_t at = (uintptr_t)p;
 
   if (rd->base == 0) rd->base = at - RAW_REC;
-  if (at < rd->base + RAW_REC || (at - rd->base) % 8 != 0 ||
+  if (at < rd->base + RAW_REC || (at - rd->base) % 16 != 0 ||
       at + n > rd->base + rd->cap)
     FAIL("a message of %lu bytes at ring offset %lld", (unsigned long)n,
          (long long)(at - rd->base));

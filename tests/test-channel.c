@@ -1,6 +1,7 @@
 /* Channels within one process: the ring's rules, each side's arguments,
  * wrap-around at every offset, full and empty rings, zero-copy and copy
  * mixed, and a closed peer. Other processes: test-channel-proc.c. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,7 +181,7 @@ TEST_IMPL(channel_full_and_empty) {
   channel_pair(&tx, &rx, 4096, 1024);
   memset(buf, 7, sizeof(buf));
   while (shmkit_channel_send(tx, buf, 1000, 0) == 0) sent++;
-  ASSERT_EQ(sent, 4); /* 4 x (8 + 1000) of 4096 */
+  ASSERT_EQ(sent, 4); /* 4 x (16 + 1008) of 4096 */
   ASSERT_ERR(shmkit_channel_send(tx, buf, 1000, 20), SHMKIT_ETIMEDOUT);
   ASSERT_ERR(shmkit_channel_reserve(tx, 100, &p, 0), SHMKIT_ETIMEDOUT);
   /* Peeking gives no room back; releasing does. */
@@ -211,6 +212,53 @@ TEST_IMPL(channel_full_and_empty) {
   }
   ASSERT_OK(shmkit_channel_release(rx));
   shmkit_channel_close(tx);
+  shmkit_channel_close(rx);
+  return 0;
+}
+
+/* A receiver gives room back a quarter of the ring at a time, but at once
+ * to a sender that sleeps for it: one message of 500 bytes taken wakes the
+ * sender waiting to send the eighth. */
+struct blocked {
+  shmkit_channel *tx;
+  int err;
+};
+
+static void send_blocked(void *arg) {
+  static unsigned char buf[500];
+  struct blocked *b = arg;
+
+  b->err = shmkit_channel_send(b->tx, buf, sizeof(buf), 5000);
+}
+
+TEST_IMPL(channel_sleeping_sender_woken) {
+  static unsigned char buf[500];
+  struct blocked b;
+  _Atomic uint32_t *state;
+  shmkit_channel *rx;
+  unsigned char *p;
+  test_thread t;
+  size_t n;
+  int sent = 1;
+
+  channel_pair(&b.tx, &rx, 4096, 1024);
+  /* The first record is at the ring's start: 16 bytes past it is the
+   * payload, and the ring is at 256; the sender's state is at 196. */
+  ASSERT_OK(shmkit_channel_reserve(b.tx, sizeof(buf), (void **)&p, 0));
+  ASSERT_OK(shmkit_channel_commit(b.tx, sizeof(buf), 0));
+  state = (_Atomic uint32_t *)(void *)(p - 16 - 256 + 196);
+  while (shmkit_channel_send(b.tx, buf, sizeof(buf), 0) == 0) sent++;
+  ASSERT_EQ(sent, 7); /* 7 x (16 + 512) of 4096 */
+  shmkit_channel_set_spin(b.tx, 0);
+  test_thread_start(&t, send_blocked, &b);
+  for (int ms = 0; atomic_load(state) == 0; ms++) {
+    if (ms == 5000) FAIL("the sender did not say it sleeps in 5 s");
+    test_sleep_ms(1);
+  }
+  ASSERT_OK(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0));
+  test_thread_join(&t);
+  ASSERT_OK(b.err);
+  shmkit_channel_close(b.tx);
   shmkit_channel_close(rx);
   return 0;
 }

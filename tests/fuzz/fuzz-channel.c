@@ -6,12 +6,13 @@
  * checked:
  *  - always: every code is one the call may return; a size is 1 to max
  *    (and within the receive buffer); a pointer into the ring lies in it,
- *    8-byte aligned, with the message or reservation inside it; once a side
+ *    16-byte aligned, with the message or reservation inside it; once a side
  *    returned SHMKIT_EPROTO it returns it for every call;
- *  - while nothing the sides read was written over (only the header,
- *    the states and words, and the padding between them, which shmkit
- *    reads once or not at all): every result is the one a model of the
- *    ring predicts, and every message is the one sent, byte for byte.
+ *  - while nothing the sides read was written over (only the header, the
+ *    head, the receiver's state and the words, and the padding between
+ *    them, which shmkit reads once or not at all): every result is the one
+ *    a model of the ring predicts, and every message is the one sent,
+ *    byte for byte.
  *
  * Input: byte 0 bit 0 chooses a ring of 8 KiB (else 4 KiB), bit 1 writes
  * over the header before the attacher reads it (a count, then offset and
@@ -28,11 +29,13 @@
 
 #include "shmkit.h"
 
-#define RING     256 /* the ring's offset in the region (the layout) */
-#define OFF_HEAD 64
-#define OFF_TAIL 128
-#define QMAX     1024 /* messages in a ring of 8 KiB: at most 8192 / 16 */
-#define A8(n)    (((uint64_t)(n) + 7) & ~(uint64_t)7)
+#define RING       256 /* the ring's offset in the region (the layout) */
+#define OFF_HEAD   64
+#define OFF_TAIL   128
+#define OFF_SSTATE 196 /* the sender's sleep state: the receiver reads it */
+#define REC        16  /* a record's header: u64 mark, u32 length, u32 0 */
+#define QMAX       512 /* messages in a ring of 8 KiB: at most 8192 / 32 */
+#define A16(n)     (((uint64_t)(n) + 15) & ~(uint64_t)15)
 
 #define CHECK(x)                                                               \
   do {                                                                         \
@@ -56,11 +59,13 @@ typedef struct run {
                       the header it attached to was written over */
   unsigned char *tx_ring, *rx_ring;
   int tx_err, rx_err, tx_closed, rx_closed;
-  int exact; /* the model still holds: nothing the sides read was hit */
+  int tx_armed; /* the sender's state says it waits (its arm returned 0) */
+  int exact;    /* the model still holds: nothing the sides read was hit */
   /* The model: the sender's end (pos, padding before an open reservation
    * included) and the head it published; the receiver's end (rpos: past
    * what it peeked at, and past padding it went over) and the tail it
-   * published; messages committed and not yet published (MORE),
+   * stored (a quarter of the ring at a time, or at once for a sender
+   * that waits); messages committed and not yet published (MORE),
    * published and not yet released (the first `peeked` peeked at). */
   uint64_t pos, head, rpos, tail;
   size_t reserved;
@@ -104,7 +109,7 @@ static int filled(const unsigned char *p, size_t n, uint32_t seq) {
 /* A pointer shmkit gave for n bytes lies in a ring, aligned. */
 static void in_ring(const unsigned char *ring, uint64_t cap,
                     const unsigned char *p, size_t n) {
-  CHECK(p >= ring + 8 && (uintptr_t)(p - ring) % 8 == 0);
+  CHECK(p >= ring + REC && (uintptr_t)(p - ring) % 16 == 0);
   CHECK((uint64_t)(p - ring) + n <= cap);
 }
 
@@ -138,7 +143,7 @@ static size_t published(const run *r) {
 
 /* The room a message of `size` takes at pos, with padding to the end. */
 static uint64_t need(const run *r, uint64_t size, uint64_t *pad) {
-  uint64_t total = 8 + A8(size), off = r->pos & (r->cap - 1);
+  uint64_t total = REC + A16(size), off = r->pos & (r->cap - 1);
   *pad = off + total > r->cap ? r->cap - off : 0;
   return *pad + total;
 }
@@ -171,16 +176,22 @@ static void model_commit(run *r, size_t size, int more) {
   m->seq = r->seq++;
   m->size = (uint32_t)size;
   m->at = r->pos;
-  r->pos += 8 + A8(size);
+  r->pos += REC + A16(size);
   m->end = r->pos;
   r->reserved = 0;
   if (!more) model_publish(r);
 }
 
-/* The receiver gave back the first n messages, and all it went past. */
-static void model_release(run *r, size_t n) {
+/* The receiver stored its tail: all it went past. A sender that waited
+ * for it is woken (its state swapped back), if there was room to give. */
+static void model_give_back(run *r) {
+  if (r->tail == r->rpos) return;
   r->tail = r->rpos;
-  if (n == 0) return;
+  r->tx_armed = 0;
+}
+
+/* The receiver is done with the first n messages. */
+static void model_drop(run *r, size_t n) {
   memmove(r->q, r->q + n, (r->count - n) * sizeof(msg));
   r->count -= n;
   r->pending_from -= n;
@@ -234,7 +245,7 @@ static void op_reserve(run *r, int copy) {
   }
   in_ring(r->tx_ring, r->cap, p, size);
   if (r->exact)
-    CHECK((unsigned char *)p == r->tx_ring + (r->pos & (r->cap - 1)) + 8);
+    CHECK((unsigned char *)p == r->tx_ring + (r->pos & (r->cap - 1)) + REC);
   fill(p, size, r->seq);
   r->reserved = size;
 }
@@ -253,7 +264,9 @@ static void op_commit(run *r) {
     CHECK(err == SHMKIT_EINVAL);
     return;
   }
-  CHECK(err == 0);
+  /* Committed either way; then the receiver may be found gone. */
+  CHECK(err == 0 || err == SHMKIT_ECLOSED);
+  if (r->exact) CHECK(err == (r->rx_closed ? SHMKIT_ECLOSED : 0));
   if (r->exact) {
     model_commit(r, size, flags & SHMKIT_CHANNEL_MORE);
   } else {
@@ -290,6 +303,19 @@ static int expect_take(run *r) {
   return r->tx_closed ? SHMKIT_ECLOSED : SHMKIT_ETIMEDOUT;
 }
 
+/* A receive found nothing, or one message and gave it back: the tail is
+ * stored when nothing came, when a quarter of the ring was taken since
+ * the last store, and when the sender waits. */
+static void model_received(run *r, int err) {
+  if (err == 0) {
+    r->rpos = r->q[r->peeked].end;
+    model_drop(r, r->peeked + 1);
+    if (r->rpos - r->tail >= r->cap / 4 || r->tx_armed) model_give_back(r);
+  } else if (err != SHMKIT_E2BIG) {
+    model_give_back(r);
+  }
+}
+
 static void op_recv(run *r) {
   size_t capacity = take16(r) % (r->max + 2), n = 12345;
   int err;
@@ -315,9 +341,8 @@ static void op_recv(run *r) {
   } else if (err == 0) {
     const msg *m = &r->q[r->peeked];
     CHECK(n == m->size && filled(buf, n, m->seq));
-    r->rpos = m->end;
-    model_release(r, r->peeked + 1);
   }
+  model_received(r, err);
 }
 
 static void op_peek(run *r) {
@@ -343,7 +368,8 @@ static void op_peek(run *r) {
     const msg *m = &r->q[r->peeked++];
     CHECK(n == m->size && filled(q, n, m->seq));
     r->rpos = m->end;
-    CHECK((const unsigned char *)q == r->rx_ring + (m->at & (r->cap - 1)) + 8);
+    CHECK((const unsigned char *)q ==
+          r->rx_ring + (m->at & (r->cap - 1)) + REC);
   }
 }
 
@@ -355,7 +381,9 @@ static void op_release(run *r) {
   TRACE(r, "release", r->peeked, err);
   after_rx(r, err);
   if (!r->rx_err) CHECK(err == 0);
-  if (r->exact) model_release(r, r->peeked);
+  if (!r->exact) return;
+  model_give_back(r);
+  model_drop(r, r->peeked);
 }
 
 /* ---- either side */
@@ -377,10 +405,14 @@ static void op_arm(run *r) {
     model_publish(r);
     CHECK(err == (r->rx_closed ||
                   r->cap - (r->pos - r->tail) >= need(r, r->max, &pad)));
+    if (err == 0) r->tx_armed = 1;
   } else {
-    /* Ready as soon as anything was published past it, padding alone
-     * included (then a take finds nothing: spurious, but allowed). */
-    CHECK(err == (r->tx_closed || r->rpos != r->head));
+    /* It gives back first; ready when a message waits past what was
+     * peeked at (padding alone is gone over, not ready). */
+    model_give_back(r);
+    CHECK(err == (r->tx_closed || published(r) > r->peeked));
+    /* Looking, it went over the padding before the next message. */
+    if (published(r) > r->peeked) r->rpos = r->q[r->peeked].at;
   }
 }
 
@@ -399,14 +431,15 @@ static void op_close(run *r, int send) {
 
 /* ---- writes into the region */
 
-/* What the sides read after attaching: the head, the tail, the closed
- * flags and the ring. The rest of the header is read once at attach, and
- * the states and words only steer wake-ups, which a timeout of 0 never
- * waits for. */
+/* What the sides read after attaching: the tail, the sender's state
+ * (when the receiver stores its tail), the closed flags and the ring. The
+ * rest of the header is read once at attach, the head never, and the
+ * receiver's state and the words only steer wake-ups, which a timeout of 0
+ * never waits for. */
 static int read_by_sides(uint64_t off, size_t n) {
   for (uint64_t i = off; i < off + n; i++)
-    if ((i >= OFF_HEAD && i < OFF_HEAD + 8) ||
-        (i >= OFF_TAIL && i < OFF_TAIL + 8) || (i >= 208 && i < 216) ||
+    if ((i >= OFF_TAIL && i < OFF_TAIL + 8) ||
+        (i >= OFF_SSTATE && i < OFF_SSTATE + 4) || (i >= 208 && i < 216) ||
         i >= RING)
       return 1;
   return 0;
@@ -430,13 +463,20 @@ static void op_scribble(run *r) {
   poke(r, off, b, n);
 }
 
-/* A 32-bit word at an 8-byte boundary of the ring: a record's header. */
+/* A record's header, near where the receiver reads: the length (a 32-bit
+ * word), or the mark, one that the receiver would take there (bit 0),
+ * the index + 1 of up to 8 records back or ahead. */
 static void op_word(run *r) {
-  uint64_t off = RING + (take16(r) * 8u) % r->cap;
+  unsigned how = take8(r);
+  uint64_t at = r->rpos + 16 * (uint64_t)(int64_t)(int8_t)take8(r) % r->cap;
+  uint64_t off = RING + (at & (r->cap - 1)), mark = at + 1;
   uint32_t w = take16(r);
 
   w |= (uint32_t)take16(r) << 16;
-  poke(r, off, (unsigned char *)&w, 4);
+  if (how & 1)
+    poke(r, off, (unsigned char *)&mark, 8);
+  else
+    poke(r, off + 8, (unsigned char *)&w, 4);
 }
 
 /* The head or the tail (bit 0) moved by a number of words, bytes (bit 1)
@@ -480,7 +520,7 @@ static void step(run *r) {
     break; /* u16 offset, u8 length, the bytes */
   case 8:
     op_word(r);
-    break; /* u16 ring word, u32 value */
+    break; /* u8 which, i8 record, u32 length */
   case 9:
     op_nudge(r);
     break; /* u8 which, i8 by */
@@ -557,15 +597,15 @@ static int open_run(run *r, int hostile_header) {
   }
   fill(p, 1, 0);
   CHECK(shmkit_channel_commit(r->tx, 1, 0) == 0);
-  r->tx_ring = (unsigned char *)p - 8;
-  r->pos = r->head = r->rpos = r->tail = 16;
+  r->tx_ring = (unsigned char *)p - REC;
+  r->pos = r->head = r->rpos = r->tail = REC + 16;
   r->seq = 1;
   if (shmkit_channel_peek(r->rx, &q, &n, 0) != 0) {
     CHECK(!r->exact);
     return -1;
   }
   CHECK(n == 1 && filled(q, 1, 0) && shmkit_channel_release(r->rx) == 0);
-  r->rx_ring = (unsigned char *)q - 8;
+  r->rx_ring = (unsigned char *)q - REC;
   return 0;
 }
 
