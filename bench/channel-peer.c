@@ -132,6 +132,14 @@ static struct link {
 } links[MAX_LINKS];
 static int nlinks;
 
+/* Gives a link's channel, on this side, its set's spin mode. */
+static void set_spin(const struct link *l) {
+  if (l->set == SET_BUSY)
+    shmkit_channel_set_spin(*l->slot, (unsigned)-1);
+  else if (l->set == SET_ASLEEP)
+    shmkit_channel_set_spin(*l->slot, 0);
+}
+
 struct cmd {
   int kind, set, si;
   long iters;
@@ -187,31 +195,32 @@ static void cycle_ch_tp(void *unused) {
         "shmkit_channel_send");
 }
 
-static void cycle_ch_batch(void *unused) {
+/* Reserves room for a message, copies it in if `copy`, and commits it. */
+static void reserve_commit(int copy, unsigned flags) {
   void *p;
 
-  (void)unused;
   check(shmkit_channel_reserve(cur.up, cur.size, &p, -1),
         "shmkit_channel_reserve");
-  memcpy(p, msgbuf, cur.size);
-  check(shmkit_channel_commit(cur.up, cur.size,
-                              ++cur.count % BATCH ? SHMKIT_CHANNEL_MORE : 0),
+  if (copy) memcpy(p, msgbuf, cur.size);
+  check(shmkit_channel_commit(cur.up, cur.size, flags),
         "shmkit_channel_commit");
 }
 
-static void cycle_ch_zc(void *unused) {
-  void *p;
-
+static void cycle_ch_batch(void *unused) {
   (void)unused;
-  check(shmkit_channel_reserve(cur.up, cur.size, &p, -1),
-        "shmkit_channel_reserve");
-  check(shmkit_channel_commit(cur.up, cur.size, 0), "shmkit_channel_commit");
+  reserve_commit(1, ++cur.count % BATCH ? SHMKIT_CHANNEL_MORE : 0);
+}
+
+static void cycle_ch_zc(void *unused) {
+  (void)unused;
+  reserve_commit(0, 0);
 }
 
 #ifndef SHMKIT_BENCH_ICEORYX
 #  define cycle_iox_rt_busy NULL
 #  define cycle_iox_rt_wait NULL
 #  define cycle_iox_tp      NULL
+#  define serve_iox         NULL
 #endif
 
 void (*const cycles[K_COUNT])(void *) = {
@@ -255,11 +264,12 @@ static void serve_ch(enum kind kind, long iters) {
 }
 
 /* Peeks at up to BATCH messages, copying each out, then releases them. */
-static void serve_ch_batch(long iters) {
+static void serve_ch_batch(enum kind kind, long iters) {
   const void *p;
   size_t n;
   long got = 0;
 
+  (void)kind;
   while (got < iters) {
     long k = 0;
     int err = 0;
@@ -275,53 +285,33 @@ static void serve_ch_batch(long iters) {
   }
 }
 
-static void serve(const struct cmd *c) {
-  enum kind kind = (enum kind)c->kind;
+/* The peer's end of each kind. */
+static void (*const serves[K_COUNT])(enum kind, long) = {
+    [K_CH_RT] = serve_ch,          [K_CH_TP] = serve_ch,
+    [K_CH_BATCH] = serve_ch_batch, [K_CH_ZC] = serve_ch,
+    [K_LINE_RT] = serve_line,      [K_FUTEX_RT] = serve_futex,
+    [K_SPIN_RT] = serve_spin,      [K_PIPE_RT] = serve_pipe_rt,
+    [K_SOCK_RT] = serve_sock_rt,   [K_RING_RT] = serve_ring,
+    [K_PRING_RT] = serve_ring,     [K_RING_TP] = serve_ring,
+    [K_RING_ZC] = serve_ring,      [K_SOCK_TP] = serve_sock_tp,
+    [K_IOX_SETUP] = serve_iox,     [K_IOX_RT_BUSY] = serve_iox,
+    [K_IOX_RT_WAIT] = serve_iox,   [K_IOX_TP] = serve_iox,
+};
 
-  switch (kind) {
-  case K_CH_RT:
-  case K_CH_TP:
-  case K_CH_ZC:
-    serve_ch(kind, c->iters);
-    break;
-  case K_CH_BATCH:
-    serve_ch_batch(c->iters);
-    break;
-  case K_LINE_RT:
-    serve_line(c->iters);
-    break;
-  case K_FUTEX_RT:
-    serve_futex(c->iters);
-    break;
-  case K_SPIN_RT:
-    serve_spin(c->iters);
-    break;
-  case K_PIPE_RT:
-    serve_fd_rt(pipe_up[0], pipe_down[1], c->iters);
-    break;
-  case K_SOCK_RT:
-    serve_fd_rt(sock[1], sock[1], c->iters);
-    break;
-  case K_RING_RT:
-  case K_PRING_RT:
-  case K_RING_TP:
-  case K_RING_ZC:
-    serve_ring(kind, c->iters);
-    break;
-  case K_SOCK_TP:
-    serve_sock_tp(c->iters);
-    break;
-#ifdef SHMKIT_BENCH_ICEORYX
-  case K_IOX_SETUP:
-  case K_IOX_RT_BUSY:
-  case K_IOX_RT_WAIT:
-  case K_IOX_TP:
-    serve_iox(kind, c->iters);
-    break;
-#endif
-  default:
+static void serve(const struct cmd *c) {
+  if (c->kind <= K_QUIT || c->kind >= K_COUNT || serves[c->kind] == NULL)
     die("an unknown command");
-  }
+  serves[c->kind]((enum kind)c->kind, c->iters);
+}
+
+/* After the fork: closes, of each pair of descriptors, the end that is the
+ * other process's (`in_peer`: this is the peer). */
+static void close_other_ends(int in_peer) {
+  int *const pairs[] = {ctl, pipe_up, pipe_down, sock};
+  static const int parents[] = {0, 1, 0, 0}; /* the end the parent keeps */
+
+  for (int i = 0; i < 4; i++)
+    close(pairs[i][in_peer ? parents[i] : 1 - parents[i]]);
 }
 
 /* The peer: takes each channel's end, then serves one command at a time,
@@ -335,19 +325,13 @@ static void peer_main(void) {
   peer_pid = -1;
   if (getppid() == 1) _exit(1); /* the parent is gone already */
   pin_peer();
-  close(ctl[0]);
-  close(pipe_up[1]);
-  close(pipe_down[0]);
-  close(sock[0]);
+  close_other_ends(1);
   for (int i = 0; i < nlinks; i++) {
     close(links[i].parent_fd);
     links[i].parent_end = *links[i].slot;
     check(shmkit_channel_attach(links[i].slot, links[i].peer_end, -1),
           "shmkit_channel_attach");
-    if (links[i].set == SET_BUSY)
-      shmkit_channel_set_spin(*links[i].slot, (unsigned)-1);
-    else if (links[i].set == SET_ASLEEP)
-      shmkit_channel_set_spin(*links[i].slot, 0);
+    set_spin(&links[i]);
   }
   while (read_full(ctl[1], &c, sizeof(c)) && c.kind != K_QUIT) {
     struct side s = {(enum kind)c.kind, c.set, c.si};
@@ -411,16 +395,10 @@ void setup(void) {
   fflush(NULL);
   if ((peer_pid = fork()) < 0) die_errno("fork");
   if (peer_pid == 0) peer_main();
-  close(ctl[1]);
-  close(pipe_up[0]);
-  close(pipe_down[1]);
-  close(sock[1]);
+  close_other_ends(0);
   for (int i = 0; i < nlinks; i++) {
     shmkit_conn_close(links[i].peer_end);
-    if (links[i].set == SET_BUSY)
-      shmkit_channel_set_spin(*links[i].slot, (unsigned)-1);
-    else if (links[i].set == SET_ASLEEP)
-      shmkit_channel_set_spin(*links[i].slot, 0);
+    set_spin(&links[i]);
   }
 }
 

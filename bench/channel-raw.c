@@ -271,9 +271,10 @@ void cycle_sock_tp(void *unused) {
 
 /* ---------------------------------------------------------------- peer */
 
-void serve_line(long iters) {
+void serve_line(enum kind kind, long iters) {
   uint64_t last = atomic_load_explicit(&raw->pong, memory_order_relaxed), v;
 
+  (void)kind;
   for (long i = 0; i < iters; i++) {
     while ((v = atomic_load_explicit(&raw->ping, memory_order_acquire)) == last)
       cpu_relax();
@@ -282,18 +283,20 @@ void serve_line(long iters) {
   }
 }
 
-void serve_futex(long iters) {
+void serve_futex(enum kind kind, long iters) {
   uint32_t last = atomic_load_explicit(&raw->fdown, memory_order_relaxed);
 
+  (void)kind;
   for (long i = 0; i < iters; i++) {
     last = word_wait(&raw->fup, last);
     word_set(&raw->fdown, last);
   }
 }
 
-void serve_spin(long iters) {
+void serve_spin(enum kind kind, long iters) {
   uint32_t last = atomic_load_explicit(&raw->sdown.word, memory_order_relaxed);
 
+  (void)kind;
   for (long i = 0; i < iters; i++) {
     flag_wait(&raw->sup, last);
     last = atomic_load_explicit(&raw->sup.word, memory_order_acquire);
@@ -301,11 +304,21 @@ void serve_spin(long iters) {
   }
 }
 
-void serve_fd_rt(int in, int out, long iters) {
+static void serve_fd_rt(int in, int out, long iters) {
   for (long i = 0; i < iters; i++) {
     if (!read_full(in, rcvbuf, 8)) _exit(0);
     write_full(out, rcvbuf, 8);
   }
+}
+
+void serve_pipe_rt(enum kind kind, long iters) {
+  (void)kind;
+  serve_fd_rt(pipe_up[0], pipe_down[1], iters);
+}
+
+void serve_sock_rt(enum kind kind, long iters) {
+  (void)kind;
+  serve_fd_rt(sock[1], sock[1], iters);
 }
 
 void serve_ring(enum kind kind, long iters) {
@@ -321,9 +334,10 @@ void serve_ring(enum kind kind, long iters) {
   }
 }
 
-void serve_sock_tp(long iters) {
+void serve_sock_tp(enum kind kind, long iters) {
   unsigned long long left = (unsigned long long)iters * cur.size;
 
+  (void)kind;
   while (left > 0) {
     size_t n = left < BUF_SIZE ? (size_t)left : BUF_SIZE;
     ssize_t r = read(sock[1], rcvbuf, n);

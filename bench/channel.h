@@ -171,12 +171,13 @@ void cycle_ring_zc(void *unused);
 void cycle_sock_tp(void *unused);
 
 /* The peer's end of each raw kind, for `iters` cycles on `cur`. */
-void serve_line(long iters);
-void serve_futex(long iters);
-void serve_spin(long iters);
-void serve_fd_rt(int in, int out, long iters);
+void serve_line(enum kind kind, long iters);
+void serve_futex(enum kind kind, long iters);
+void serve_spin(enum kind kind, long iters);
+void serve_pipe_rt(enum kind kind, long iters);
+void serve_sock_rt(enum kind kind, long iters);
 void serve_ring(enum kind kind, long iters);
-void serve_sock_tp(long iters);
+void serve_sock_tp(enum kind kind, long iters);
 
 /* ---------------------------------------------------------------- iceoryx */
 
