@@ -79,6 +79,15 @@ static void closed_for_good(shmkit_channel *ch, int send) {
   }
 }
 
+/* The survivor of a killed peer sees the end again, then lets go of the
+ * channel, the stream and the peer. */
+static void survivor_end(peer_run *run, stream *s, int send) {
+  closed_for_good(run->ch, send);
+  shmkit_channel_close(run->ch);
+  stream_free(s);
+  peer_end(run);
+}
+
 /* ---- (a) the sender is killed; the receiver survives */
 
 /* The child commits k messages, says so, and stops. how 0: killed before
@@ -114,10 +123,7 @@ static void sender_killed(uint64_t seed, int how) {
     reap_killed(run.p);
   }
   ASSERT_EQ(s.count, k);
-  closed_for_good(run.ch, 0);
-  shmkit_channel_close(run.ch);
-  stream_free(&s);
-  peer_end(&run);
+  survivor_end(&run, &s, 0);
 }
 
 TEST_IMPL(channel_proc_sender_killed) {
@@ -169,10 +175,7 @@ static void receiver_killed(uint64_t seed, int how) {
     stop_killer(&t, &kl, how == 3 ? "sender, before the attach" : "sender");
     reap_killed(run.p);
   }
-  closed_for_good(run.ch, 1);
-  shmkit_channel_close(run.ch);
-  stream_free(&s);
-  peer_end(&run);
+  survivor_end(&run, &s, 1);
 }
 
 TEST_IMPL(channel_proc_receiver_killed) {
@@ -218,10 +221,7 @@ static void killed_midstream(uint64_t *rng, int round) {
            we_send ? "sent" : "received", (unsigned long long)s.count);
   stop_killer(&t, &kl, what);
   reap_killed(run.p);
-  closed_for_good(run.ch, we_send);
-  shmkit_channel_close(run.ch);
-  stream_free(&s);
-  peer_end(&run);
+  survivor_end(&run, &s, we_send);
 }
 
 TEST_IMPL(channel_proc_killed_midstream) {

@@ -310,6 +310,25 @@ static int take_one(trial *rd, shmkit_channel *rx, unsigned char *buf,
   return err;
 }
 
+/* The end broke the rule with SHMKIT_EPROTO: only a scribbled ring may
+ * have made it, and from then on `expect` finds every call of `ch`
+ * refused. */
+static const char *broken(trial *rd, const char *peer,
+                          void (*expect)(shmkit_channel *),
+                          shmkit_channel *ch) {
+  if (!scribbled(rd->rep)) FAIL("SHMKIT_EPROTO from an honest %s", peer);
+  expect(ch);
+  return "SHMKIT_EPROTO";
+}
+
+/* Any other failure of `call` than these: only a timeout, counted, and
+ * not for longer than LIMIT_S. */
+static void timed_out(trial *rd, int err, const char *call) {
+  if (err != SHMKIT_ETIMEDOUT) FAIL("%s: %s", call, shmkit_err_name(err));
+  if (++rd->timeouts, test_now_us() > rd->end)
+    FAIL("still SHMKIT_ETIMEDOUT after %d s", LIMIT_S);
+}
+
 static const char *receive_all(trial *rd, shmkit_channel *rx) {
   static unsigned char buf[BUF_MAX];
   size_t n;
@@ -326,16 +345,12 @@ static const char *receive_all(trial *rd, shmkit_channel *rx) {
       if (!scribbled(rd->rep)) FAIL("message %u is not the one sent", rd->seq);
       rd->other++;
     } else if (err == SHMKIT_EPROTO) {
-      if (!scribbled(rd->rep)) FAIL("SHMKIT_EPROTO from an honest sender");
-      expect_rx_broken(rx);
-      return "SHMKIT_EPROTO";
+      return broken(rd, "sender", expect_rx_broken, rx);
     } else if (err == SHMKIT_ECLOSED) {
       if (!scribbled(rd->rep)) ASSERT_EQ(rd->seq, atomic_load(&rd->rep->count));
       return "SHMKIT_ECLOSED";
-    } else if (err != SHMKIT_ETIMEDOUT) {
-      FAIL("receive: %s", shmkit_err_name(err));
-    } else if (++rd->timeouts, test_now_us() > rd->end) {
-      FAIL("still SHMKIT_ETIMEDOUT after %d s", LIMIT_S);
+    } else {
+      timed_out(rd, err, "receive");
     }
   }
 }
@@ -373,16 +388,12 @@ static const char *send_all(trial *rd, shmkit_channel *tx) {
     if (err == 0) {
       rd->seq++;
     } else if (err == SHMKIT_EPROTO) {
-      if (!scribbled(rd->rep)) FAIL("SHMKIT_EPROTO from an honest receiver");
-      expect_tx_broken(tx);
-      return "SHMKIT_EPROTO";
+      return broken(rd, "receiver", expect_tx_broken, tx);
     } else if (err == SHMKIT_ECLOSED) {
       if (!scribbled(rd->rep)) FAIL("SHMKIT_ECLOSED from a live receiver");
       return "SHMKIT_ECLOSED";
-    } else if (err != SHMKIT_ETIMEDOUT) {
-      FAIL("send: %s", shmkit_err_name(err));
-    } else if (++rd->timeouts, test_now_us() > rd->end) {
-      FAIL("still SHMKIT_ETIMEDOUT after %d s", LIMIT_S);
+    } else {
+      timed_out(rd, err, "send");
     }
   }
   ASSERT_OK(shmkit_channel_flush(tx));

@@ -113,6 +113,24 @@ CHILD_IMPL(send_and_close) {
   return 0;
 }
 
+/* A peer's last message, `payload` with a region that holds `text`: it
+ * arrives on POSIX (the region travels with it) and fails with `win_err`
+ * on Windows; then the connection is at its end, and `handles` handles are
+ * open. */
+static void expect_last_region(shmkit_conn *c, const char *payload,
+                               const char *text, int win_err, int handles) {
+  int err = recv_one(c, payload, text);
+
+#ifdef _WIN32
+  ASSERT_ERR(err, win_err);
+#else
+  (void)win_err;
+  ASSERT_OK(err);
+#endif
+  ASSERT_ERR(recv_one(c, NULL, NULL), SHMKIT_ECLOSED);
+  ASSERT_EQ(test_open_handles(), handles);
+}
+
 /* A sender killed after its message went, before the receiver read it. On
  * POSIX the region arrives (the kernel holds it); on Windows it died with
  * the sender, and the message says so (SHMKIT_ECLOSED). Either way the
@@ -123,7 +141,7 @@ TEST_IMPL(conn_sender_killed) {
   shmkit_view *fv;
   shmkit_conn *a;
   volatile char *sent;
-  int n, err;
+  int n;
 
   ASSERT_OK(shmkit_region_create(&flag, 4096, 0));
   ASSERT_OK(shmkit_view_map(&fv, flag, 0, 4096, SHMKIT_READ_WRITE));
@@ -135,14 +153,7 @@ TEST_IMPL(conn_sender_killed) {
   ASSERT_OK(shmkit_process_kill(p));
   ASSERT_OK(shmkit_process_wait(p, 30000, NULL, NULL));
 
-  err = recv_one(a, "gone", "sent, then killed");
-#ifdef _WIN32
-  ASSERT_ERR(err, SHMKIT_ECLOSED);
-#else
-  ASSERT_OK(err);
-#endif
-  ASSERT_ERR(recv_one(a, NULL, NULL), SHMKIT_ECLOSED);
-  ASSERT_EQ(test_open_handles(), n);
+  expect_last_region(a, "gone", "sent, then killed", SHMKIT_ECLOSED, n);
   shmkit_process_close(p);
   shmkit_conn_close(a);
   shmkit_view_unmap(fv);
@@ -273,7 +284,7 @@ TEST_IMPL(conn_end_handed_on) {
   shmkit_conn *l, *c, *s;
   shmkit_spawn_options o;
   shmkit_process *p;
-  int n, err, code;
+  int n, code;
 
   ASSERT_OK(shmkit_listen(&l, test_name(name, "on")));
   ASSERT_OK(shmkit_connect(&c, name, 10000));
@@ -286,14 +297,7 @@ TEST_IMPL(conn_end_handed_on) {
   shmkit_conn_close(c);
   n = test_open_handles();
 
-  err = recv_one(s, "bye", "left behind");
-#ifdef _WIN32
-  ASSERT_ERR(err, SHMKIT_EPERM);
-#else
-  ASSERT_OK(err);
-#endif
-  ASSERT_ERR(recv_one(s, NULL, NULL), SHMKIT_ECLOSED);
-  ASSERT_EQ(test_open_handles(), n);
+  expect_last_region(s, "bye", "left behind", SHMKIT_EPERM, n);
   ASSERT_OK(shmkit_process_wait(p, 30000, &code, NULL));
   ASSERT_EQ(code, 0);
   shmkit_process_close(p);

@@ -23,29 +23,28 @@
 #include "hostile.h"
 
 /* Sends `len` bytes of `frame` and the descriptors in fds[0..n) as one
- * message, past every check of the library. */
+ * message, past every check of the library. The control message is laid
+ * out by hand in a union (its one header, then the descriptors), not
+ * walked with CMSG_FIRSTHDR as the library does: a test that repeats the
+ * code under test would share its mistakes. */
 static void raw_send(int sock, const void *frame, size_t len, const int *fds,
                      size_t n) {
   union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int) * 64)];
+    struct cmsghdr head;
+    char bytes[CMSG_SPACE(sizeof(int) * 64)];
   } ctl;
   struct iovec iov = {(void *)frame, len};
-  struct msghdr m;
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 
-  memset(&m, 0, sizeof(m));
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
+  ASSERT(n <= 64);
+  memset(&ctl, 0, sizeof(ctl));
+  ctl.head.cmsg_level = SOL_SOCKET;
+  ctl.head.cmsg_type = SCM_RIGHTS;
+  ctl.head.cmsg_len = CMSG_LEN(sizeof(int) * n);
   if (n != 0) {
-    struct cmsghdr *c;
-    memset(&ctl, 0, sizeof(ctl));
-    m.msg_control = ctl.buf;
+    memcpy(CMSG_DATA(&ctl.head), fds, sizeof(int) * n);
+    m.msg_control = ctl.bytes;
     m.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-    c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * n);
-    memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
   }
   if (sendmsg(sock, &m, MSG_NOSIGNAL) < 0) FAIL("sendmsg: %s", strerror(errno));
 }
