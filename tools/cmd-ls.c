@@ -199,7 +199,7 @@ int cmd_ls(const tool_cmd *cmd, int argc, char **argv) {
 
 int cmd_reap(const tool_cmd *cmd, int argc, char **argv) {
   int npos, status, dry = 0, json = 0, err, failed = 0;
-  const char *older_s = NULL, *pos[1];
+  const char *older_s = NULL, **pos;
   const tool_opt opts[] = {{"--dry-run", NULL, &dry},
                            {"--older-than", &older_s, NULL},
                            {"--json", NULL, &json},
@@ -211,16 +211,34 @@ int cmd_reap(const tool_cmd *cmd, int argc, char **argv) {
   const char **why = NULL;
   int *act = NULL;
 
-  if (tool_parse(cmd, argc, argv, opts, pos, 0, &npos, 0, NULL, &status))
+  if ((pos = calloc((size_t)argc + 1, sizeof(*pos))) == NULL)
+    return tool_fail(cmd, SHMKIT_ENOMEM, "arguments");
+  /* status: -1 while the arguments are good. */
+  if (tool_parse(cmd, argc, argv, opts, pos, argc, &npos, 0, NULL, &status) ==
+      0)
+    status = -1;
+  if (status < 0 && older_s && tool_parse_duration(older_s, &older) != 0)
+    status = tool_usage(cmd,
+                        "bad duration '%s' (digits with an optional s, m, h "
+                        "or d)",
+                        older_s);
+  for (int i = 0; status < 0 && i < npos; i++) {
+    const char *base;
+    unsigned flags;
+    if (tool_check_name(pos[i], &base, &flags) != 0)
+      status = tool_usage(cmd, "bad name '%s'", pos[i]);
+  }
+  if (status >= 0) {
+    free(pos);
     return status;
-  if (older_s && tool_parse_duration(older_s, &older) != 0)
-    return tool_usage(cmd,
-                      "bad duration '%s' (digits with an optional s, m, h "
-                      "or d)",
-                      older_s);
-  if ((err = list_scan(&r, 1, 0)) != 0) return tool_fail(cmd, err, "listing");
+  }
+  if ((err = list_scan(&r, 1, 0)) != 0) {
+    free(pos);
+    return tool_fail(cmd, err, "listing");
+  }
   if (!r.holders_known) {
     list_free(&r);
+    free(pos);
     return tool_fail(cmd, SHMKIT_ENOTSUP,
                      "who holds a region cannot be listed here");
   }
@@ -228,6 +246,7 @@ int cmd_reap(const tool_cmd *cmd, int argc, char **argv) {
   if ((why = calloc(r.n + 1, sizeof(*why))) == NULL ||
       (act = calloc(r.n + 1, sizeof(*act))) == NULL) {
     free(why);
+    free(pos);
     list_free(&r);
     return tool_fail(cmd, SHMKIT_ENOMEM, "listing");
   }
@@ -241,6 +260,12 @@ int cmd_reap(const tool_cmd *cmd, int argc, char **argv) {
     /* Only this user's, root included: root's reap is root's names. */
     if (o->kind != LIST_NAMED || o->nholders != 0 || o->uid != euid) continue;
     if ((uint64_t)(age < 0 ? 0 : age) < older) continue;
+    if (npos > 0) {
+      int listed = 0;
+      for (int k = 0; k < npos; k++)
+        if (strcmp(pos[k], o->name) == 0) listed = 1;
+      if (!listed) continue;
+    }
     act[i] = 1;
     if (tool_check_name(o->name, &base, &flags) != 0) {
       why[i] = "not a shmkit name (remove it by hand)";
@@ -296,6 +321,7 @@ int cmd_reap(const tool_cmd *cmd, int argc, char **argv) {
   }
   free(why);
   free(act);
+  free(pos);
   if (json) puts("]}");
   list_free(&r);
   return failed ? TOOL_FAIL : TOOL_OK;

@@ -95,14 +95,15 @@ static const char rm_help[] =
     "  shmkit rm frames big\n";
 
 static const char reap_help[] =
-    "usage: shmkit reap [--dry-run] [--older-than DURATION] [--json]\n"
+    "usage: shmkit reap [--dry-run] [--older-than DURATION] [--json] "
+    "[NAME...]\n"
     "\n"
     "Removes this user's names that no process holds open or maps (what\n"
     "'shmkit ls --orphans' shows), printing each. Just before removing one\n"
     "it looks again: a name made again or opened since the scan is skipped\n"
     "and said so. A name made by a program that closed it on purpose, for\n"
     "another to open later, looks orphaned too: --older-than spares young\n"
-    "ones.\n"
+    "ones. With NAMEs, only those of them that are orphans.\n"
     "\n"
     "  --dry-run             print what would be removed, remove nothing\n"
     "  --older-than DURATION only names created at least that long ago:\n"

@@ -306,10 +306,7 @@ int main(int argc, char **argv) {
   const tool_cmd *cmd;
   char buf[200];
 
-  if (argc < 2) {
-    fputs(tool_main_help, stderr);
-    return TOOL_USAGE;
-  }
+  if (argc < 2) return tool_usage(NULL, "needs a COMMAND");
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       (strcmp(argv[1], "help") == 0 && argc == 2)) {
     fputs(tool_main_help, stdout);
