@@ -307,7 +307,10 @@ int cmd_info(const tool_cmd *cmd, int argc, char **argv) {
   }
   if (r) {
     unsigned seals;
-    if (shmkit_region_seals(r, &seals) == 0) o->seals = seals;
+    if (shmkit_region_seals(r, &seals) == 0)
+      o->seals = seals;
+    else
+      o->seals = list_seals(shmkit_region_handle(r));
     if ((err = copy_header(r, header, &hn)) < 0) {
       shmkit_region_close(r);
       list_free(&lr);

@@ -12,13 +12,17 @@
 #include "tool.h"
 
 int cmd_spawn(const tool_cmd *cmd, int argc, char **argv) {
-  const char *region_s = NULL, *open_s = NULL, *env_s = NULL, *pos[1];
+  const char *region_s = NULL, *open_s = NULL, *env_s = NULL, *name_s = NULL;
+  const char *pos[1];
   int npos, status, readonly = 0, sparse = 0, rest, err, code = 0, sig = 0;
   int substituted = 0;
-  const tool_opt opts[] = {
-      {"--region", &region_s, NULL}, {"--open", &open_s, NULL},
-      {"--env", &env_s, NULL},       {"--readonly", NULL, &readonly},
-      {"--sparse", NULL, &sparse},   {NULL, NULL, NULL}};
+  const tool_opt opts[] = {{"--region", &region_s, NULL},
+                           {"--open", &open_s, NULL},
+                           {"--env", &env_s, NULL},
+                           {"--name", &name_s, NULL},
+                           {"--readonly", NULL, &readonly},
+                           {"--sparse", NULL, &sparse},
+                           {NULL, NULL, NULL}};
   shmkit_region *made = NULL, *given = NULL;
   shmkit_spawn_options so;
   shmkit_process *p;
@@ -36,8 +40,8 @@ int cmd_spawn(const tool_cmd *cmd, int argc, char **argv) {
                       "bad size '%s' (1 to 2^63-1 bytes, digits with an "
                       "optional K, M, G or T)",
                       region_s);
-  if (sparse && !region_s)
-    return tool_usage(cmd, "--sparse goes with --region");
+  if ((sparse || name_s) && !region_s)
+    return tool_usage(cmd, "--sparse and --name go with --region");
   if (env_s && (env_s[0] == 0 || strchr(env_s, '=') != NULL))
     return tool_usage(cmd, "bad variable name '%s'", env_s);
   for (int i = rest; i < argc; i++)
@@ -54,9 +58,21 @@ int cmd_spawn(const tool_cmd *cmd, int argc, char **argv) {
                              (readonly ? SHMKIT_READ_ONLY : SHMKIT_READ_WRITE) |
                                  (int)flags);
     if (err != 0) return tool_fail(cmd, err, "%s", open_s);
+  } else if (name_s) {
+    /* A named region, for others to open while the program runs (on
+     * Windows the name lives exactly that long; on POSIX until removed). */
+    const char *base;
+    unsigned flags;
+    if (tool_check_name(name_s, &base, &flags) != 0)
+      return tool_usage(cmd, "bad name '%s'", name_s);
+    err = shmkit_region_create_named(&made, base, size,
+                                     (sparse ? SHMKIT_SPARSE : 0) | flags);
+    if (err != 0) return tool_fail(cmd, err, "%s", name_s);
   } else {
     err = shmkit_region_create(&made, size, sparse ? SHMKIT_SPARSE : 0);
     if (err != 0) return tool_fail(cmd, err, "a region of %s", region_s);
+  }
+  if (made) {
     if (readonly) {
       /* The child gets a copy it cannot write through. */
       err = shmkit_region_dup_readonly(&given, made);

@@ -72,6 +72,10 @@ int list_pidfd(list_result *out, int64_t pid, int fd, shmkit_handle *handle);
  * SHMKIT_ENOENT: gone). */
 int list_recheck(const list_object *o);
 
+/* The seals of a handle as the system reports them (Linux: also in the
+ * portable build, where the library does not ask); -1 where unknown. */
+int64_t list_seals(shmkit_handle h);
+
 /* The user's name for a uid, into buf; the number if it has none. */
 void list_user_name(int64_t uid, char *buf, size_t size);
 
