@@ -114,7 +114,7 @@ int cmd_ls(const tool_cmd *cmd, int argc, char **argv) {
                      "who holds a region cannot be listed here, so neither "
                      "can orphans");
   }
-  qsort(r.objs, r.n, sizeof(*r.objs), by_name);
+  if (r.n > 1) qsort(r.objs, r.n, sizeof(*r.objs), by_name);
   if (r.unreadable && (orphans || !json))
     fprintf(stderr,
             "shmkit ls: %zu of your processes could not be looked into: "
@@ -242,7 +242,7 @@ int cmd_reap(const tool_cmd *cmd, int argc, char **argv) {
     return tool_fail(cmd, SHMKIT_ENOTSUP,
                      "who holds a region cannot be listed here");
   }
-  qsort(r.objs, r.n, sizeof(*r.objs), by_name);
+  if (r.n > 1) qsort(r.objs, r.n, sizeof(*r.objs), by_name);
   if ((why = calloc(r.n + 1, sizeof(*why))) == NULL ||
       (act = calloc(r.n + 1, sizeof(*act))) == NULL) {
     free(why);
