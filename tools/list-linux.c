@@ -73,6 +73,24 @@ static void read_comm(int64_t pid, char *buf, size_t size) {
   fclose(f);
 }
 
+/* A zombie (or a process being torn down) holds nothing any more, and its
+ * /proc/PID/fd cannot be read: it must not count as unreadable. */
+static int ended(int64_t pid) {
+  char path[64], buf[512], *close_paren;
+  size_t n;
+  FILE *f;
+
+  snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+  if ((f = fopen(path, "r")) == NULL) return 1;
+  n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  /* "pid (comm) S ...": the comm may hold anything, ')' included. */
+  if ((close_paren = strrchr(buf, ')')) == NULL || close_paren[1] != ' ')
+    return 0;
+  return close_paren[2] == 'Z' || close_paren[2] == 'X';
+}
+
 static int scan_fds(hits *h, int64_t pid, const char *comm, int own) {
   char path[64], link[4096];
   struct dirent *e;
@@ -82,7 +100,7 @@ static int scan_fds(hits *h, int64_t pid, const char *comm, int own) {
 
   snprintf(path, sizeof(path), "/proc/%lld/fd", (long long)pid);
   if ((d = opendir(path)) == NULL) {
-    if (errno == EACCES && own) h->unreadable++;
+    if (errno == EACCES && own && !ended(pid)) h->unreadable++;
     return 0;
   }
   while (err == 0 && (e = readdir(d)) != NULL) {
