@@ -140,11 +140,14 @@ static const char write_help[] =
     "  shmkit write frames --offset 1M < frame.bin\n";
 
 static const char spawn_help[] =
-    "usage: shmkit spawn (--region SIZE [--sparse] | --open NAME)\n"
+    "usage: shmkit spawn (--region SIZE [--name NAME] [--sparse] | --open "
+    "NAME)\n"
     "                    [--readonly] [--env VAR] [--] PROGRAM ARGS...\n"
     "\n"
     "Starts PROGRAM with a region it inherits: a new anonymous one of SIZE\n"
-    "bytes, or the named one. Its token, shmkit1:<fd>:<size>:<r|rw> (the\n"
+    "bytes (named NAME with --name: on Windows the name then lives while\n"
+    "PROGRAM runs), or the named one. Its token, shmkit1:<fd>:<size>:<r|rw> "
+    "(the\n"
     "descriptor number, a HANDLE value on Windows), replaces every argument\n"
     "that is exactly {}, and with --env is in VAR. The program reads the\n"
     "token, checks the descriptor and maps it (Python: mmap.mmap(fd, size);\n"

@@ -15,9 +15,25 @@ extern const tool_cmd tool_cmds[];
 extern const size_t tool_ncmds;
 extern const char tool_main_help[];
 
+/* A message with arguments from the command line in it: control
+ * characters escaped, so that it stays one line and cannot drive the
+ * terminal. */
+static void put_message(const char *fmt, va_list ap) {
+  char buf[1024];
+
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  for (const char *p = buf; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c < 0x20 || c == 0x7f)
+      fprintf(stderr, "\\x%02x", c);
+    else
+      fputc(c, stderr);
+  }
+}
+
 static int usage_line(const char *cmd, const char *fmt, va_list ap) {
   fprintf(stderr, "shmkit%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-  vfprintf(stderr, fmt, ap);
+  put_message(fmt, ap);
   fprintf(stderr, " (try 'shmkit%s%s --help')\n", cmd ? " " : "",
           cmd ? cmd : "");
   return TOOL_USAGE;
@@ -38,7 +54,7 @@ int tool_fail(const tool_cmd *cmd, int err, const char *fmt, ...) {
 
   fprintf(stderr, "shmkit %s: ", cmd->name);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  put_message(fmt, ap);
   va_end(ap);
   if (err < 0) fprintf(stderr, ": %s", shmkit_strerror(err));
   fputc('\n', stderr);
@@ -46,7 +62,7 @@ int tool_fail(const tool_cmd *cmd, int err, const char *fmt, ...) {
 }
 
 /* Quotes an argument for a message: at most 40 bytes of it, escaped. */
-static const char *shown(const char *s, char *buf, size_t size) {
+const char *tool_shown(const char *s, char *buf, size_t size) {
   size_t o = 0;
   for (size_t i = 0; s[i] && o + 8 < size; i++) {
     unsigned char c = (unsigned char)s[i];
@@ -92,7 +108,7 @@ int tool_parse(const tool_cmd *cmd, int argc, char **argv, const tool_opt *opts,
       }
       if (*npos == max_pos) {
         *status = tool_usage(cmd, "unexpected argument '%s'",
-                             shown(a, buf, sizeof(buf)));
+                             tool_shown(a, buf, sizeof(buf)));
         return -1;
       }
       pos[(*npos)++] = a;
@@ -108,8 +124,8 @@ int tool_parse(const tool_cmd *cmd, int argc, char **argv, const tool_opt *opts,
     for (const tool_opt *p = opts; p && p->name; p++)
       if (strlen(p->name) == len && strncmp(p->name, a, len) == 0) o = p;
     if (o == NULL) {
-      *status =
-          tool_usage(cmd, "unknown option '%s'", shown(a, buf, sizeof(buf)));
+      *status = tool_usage(cmd, "unknown option '%s'",
+                           tool_shown(a, buf, sizeof(buf)));
       return -1;
     }
     if (o->value == NULL) {
@@ -320,16 +336,16 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "help") == 0) {
     if (argc > 3 || (cmd = find(argv[2])) == NULL)
       return tool_usage(NULL, "no command '%s'",
-                        shown(argv[2], buf, sizeof(buf)));
+                        tool_shown(argv[2], buf, sizeof(buf)));
     fputs(cmd->help, stdout);
     return TOOL_OK;
   }
   if ((cmd = find(argv[1])) == NULL) {
     if (argv[1][0] == '-')
       return tool_usage(NULL, "unknown option '%s'",
-                        shown(argv[1], buf, sizeof(buf)));
+                        tool_shown(argv[1], buf, sizeof(buf)));
     return tool_usage(NULL, "unknown command '%s'",
-                      shown(argv[1], buf, sizeof(buf)));
+                      tool_shown(argv[1], buf, sizeof(buf)));
   }
   return cmd->run(cmd, argc - 2, argv + 2);
 }

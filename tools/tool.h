@@ -58,6 +58,10 @@ int tool_fail(const tool_cmd *cmd, int err, const char *fmt, ...)
 #endif
     ;
 
+/* An argument as a message shows it: at most 40 bytes, anything but
+ * printable ASCII escaped. Returns buf. */
+const char *tool_shown(const char *s, char *buf, size_t size);
+
 /* A size, an offset or a length: decimal digits, optionally followed by K,
  * M, G or T (binary: 1024, 1024^2, ...), at most 2^63-1. Returns 0, or -1
  * for anything else (garbage, overflow). */

@@ -502,6 +502,8 @@ BAD = [
     ["create", "", "4K"], ["create", ".hidden", "4K"], ["create", "a/b", "4K"],
     ["create", "x" * 31, "4K"], ["create", "sp ace", "4K"],
     ["create", "caf\u00e9", "4K"], ["create", "x", "4K", "extra"],
+    ["create", "two\nlines", "4K"], ["cat", "x", "--offset", "1\n2"],
+    ["--\x1b[31m"], ["create", "x" * 100000, "4K"],
     ["create", "x", "4K", "--sparse=yes"],
     ["rm"], ["rm", "ok", "bad/name"],
     ["cat"], ["cat", "x", "--offset"], ["cat", "x", "--offset", "nope"],
