@@ -239,10 +239,10 @@ class Regions(Base):
         run("create", n, "6G", "--sparse", check=0)
         self.addCleanup(lambda: run("rm", n))
         self.assertEqual(run_json("info", n)["size"], 6 << 30)
-        m = self.name("sparse")
-        run("create", m, "1T", "--sparse", check=0)
+        m = self.name("units")
+        run("create", m, "3k", check=0)
         self.addCleanup(lambda: run("rm", m))
-        self.assertEqual(run_json("info", m)["size"], 1 << 40)
+        self.assertEqual(run_json("info", m)["size"], 3072)
 
 
 class Listing(Base):
