@@ -1,0 +1,397 @@
+/* shmkit info NAME | PID:FD: what a region is, who holds it, and, when its
+ * first bytes are a channel's header (docs/protocol.md, "Channels"), the
+ * channel's state. The region is mapped read-only and its header copied
+ * once; every field is checked as a receiver checks it, never trusted. */
+#include <stdio.h>
+#include <string.h>
+
+#ifndef _WIN32
+#  include <setjmp.h>
+#  include <signal.h>
+#  include <sys/stat.h>
+#  include <unistd.h>
+#endif
+
+#include "list.h"
+#include "tool.h"
+
+#define CH_MAGIC   0x434b4853u
+#define CH_HEADER  256u
+#define CH_CAP_MIN 4096ull
+#define CH_CAP_MAX 2147483648ull
+
+typedef struct side {
+  uint32_t sleep, closed;
+  const char *alive; /* "yes", "no", "unknown" */
+} side;
+
+typedef struct channel {
+  int found; /* the magic is there */
+  unsigned version;
+  const char *problem; /* NULL: the header checks */
+  uint64_t capacity, max_message, head, tail;
+  side sender, receiver;
+} channel;
+
+static uint32_t u32_at(const unsigned char *h, size_t at) {
+  uint32_t v;
+  memcpy(&v, h + at, sizeof(v));
+  return v;
+}
+
+static uint64_t u64_at(const unsigned char *h, size_t at) {
+  uint64_t v;
+  memcpy(&v, h + at, sizeof(v));
+  return v;
+}
+
+#ifndef _WIN32
+static sigjmp_buf bus_jump;
+static void on_bus(int sig) {
+  (void)sig;
+  siglongjmp(bus_jump, 1);
+}
+#endif
+
+/* Copies the first min(size, 256) bytes of the region once. 0, or a shmkit
+ * error, or 1 if the region shrank under the copy. */
+static int copy_header(shmkit_region *r, unsigned char *h, size_t *n) {
+  uint64_t size = shmkit_region_size(r);
+  shmkit_view *v;
+  int err, shrank = 0;
+
+  *n = size < CH_HEADER ? (size_t)size : CH_HEADER;
+  memset(h, 0, CH_HEADER);
+  if ((err = shmkit_view_map(&v, r, 0, *n, SHMKIT_READ_ONLY)) != 0) return err;
+#ifndef _WIN32
+  {
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_bus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &old);
+    if (sigsetjmp(bus_jump, 1) == 0) {
+      const volatile unsigned char *p = shmkit_view_data(v);
+      for (size_t i = 0; i < *n; i++) h[i] = p[i];
+    } else {
+      shrank = 1;
+    }
+    sigaction(SIGBUS, &old, NULL);
+  }
+#else
+  memcpy(h, shmkit_view_data(v), *n);
+#endif
+  shmkit_view_unmap(v);
+  return shrank;
+}
+
+static int power_of_two(uint64_t x) {
+  return x != 0 && (x & (x - 1)) == 0;
+}
+
+/* Whether each side lives, from its closed flag and the processes that map
+ * the region (a side maps the whole region for the channel's life): a side
+ * that set its flag closed; otherwise, with as many mapping processes as
+ * sides that did not close, each may be one of them, "yes"; with none,
+ * "no" (it ended without closing: killed or crashed); with fewer, one of
+ * them is gone and which one cannot be told, "unknown"; and "unknown"
+ * where holders cannot be listed or some of this user's processes could
+ * not be looked into. */
+static void alive(channel *c, const list_object *o, const list_result *r) {
+  size_t mappers = 0, open_sides = 0;
+  side *s[2] = {&c->sender, &c->receiver};
+
+  for (size_t i = 0; o && i < o->nholders; i++)
+    if (o->holders[i].mapped) mappers++;
+  for (int i = 0; i < 2; i++)
+    if (s[i]->closed == 0) open_sides++;
+  for (int i = 0; i < 2; i++) {
+    if (s[i]->closed != 0)
+      s[i]->alive = "no";
+    else if (o == NULL || !r->holders_known)
+      s[i]->alive = "unknown";
+    else if (mappers >= open_sides)
+      s[i]->alive = "yes";
+    else if (mappers == 0 && r->unreadable == 0)
+      s[i]->alive = "no";
+    else
+      s[i]->alive = "unknown";
+  }
+}
+
+static void decode(channel *c, const unsigned char *h, size_t n,
+                   uint64_t size) {
+  memset(c, 0, sizeof(*c));
+  if (n < 8 || u32_at(h, 0) != CH_MAGIC) return;
+  c->found = 1;
+  c->version = (unsigned)(u32_at(h, 4) & 0xffff);
+  if (c->version != 1) {
+    c->problem = c->version > 1 ? "a newer layout version" : "version 0";
+    return;
+  }
+  if (n < CH_HEADER) {
+    c->problem = "the region is smaller than a channel's header";
+    return;
+  }
+  c->capacity = u64_at(h, 8);
+  c->max_message = u64_at(h, 16);
+  c->head = u64_at(h, 64);
+  c->tail = u64_at(h, 128);
+  c->receiver.sleep = u32_at(h, 192);
+  c->sender.sleep = u32_at(h, 196);
+  c->sender.closed = u32_at(h, 208);
+  c->receiver.closed = u32_at(h, 212);
+  if ((u32_at(h, 4) >> 16) != 0 || u64_at(h, 24) != CH_HEADER)
+    c->problem = "flags or ring offset not as in layout version 1";
+  else if (!power_of_two(c->capacity) || c->capacity < CH_CAP_MIN ||
+           c->capacity > CH_CAP_MAX)
+    c->problem = "capacity not a power of two from 4096 to 2^31";
+  else if (c->max_message < 1 || c->max_message > c->capacity / 4)
+    c->problem = "max message not from 1 to a quarter of the capacity";
+  else if (CH_HEADER + c->capacity > size)
+    c->problem = "the ring runs past the region's end";
+  else if (c->tail > c->head || c->head - c->tail > c->capacity)
+    c->problem = "head and tail inconsistent (fill beyond the capacity)";
+  else if ((c->head | c->tail) & 7)
+    c->problem = "head or tail not at a record's start";
+}
+
+static const char *sleep_name(uint32_t s) {
+  return s == 0 ? "awake" : s == 1 ? "on_word" : s == 2 ? "on_link" : "other";
+}
+
+static const char *state_name(const channel *c) {
+  if (c->problem) return "broken";
+  if (c->sender.closed && c->receiver.closed) return "closed";
+  if (c->sender.closed) return "sender_closed";
+  if (c->receiver.closed) return "receiver_closed";
+  return "open";
+}
+
+static void side_text(const char *label, const side *s) {
+  printf("  %-9s %s, %s, alive: %s\n", label, sleep_name(s->sleep),
+         s->closed ? "closed" : "not closed", s->alive);
+}
+
+static void side_json(const side *s) {
+  printf("{\"sleep\":\"%s\",\"closed\":%s,\"alive\":\"%s\"}",
+         sleep_name(s->sleep), s->closed ? "true" : "false", s->alive);
+}
+
+static void channel_text(const channel *c) {
+  if (!c->found) {
+    puts("channel:  no (no channel header at offset 0)");
+    return;
+  }
+  printf("channel:  layout version %u, %s", c->version, state_name(c));
+  if (c->problem) printf(" (%s)", c->problem);
+  putchar('\n');
+  if (c->version != 1 || c->capacity == 0) return;
+  printf("  capacity  %llu bytes, max message %llu\n",
+         (unsigned long long)c->capacity, (unsigned long long)c->max_message);
+  if (c->tail <= c->head)
+    printf("  fill      %llu bytes (head %llu, tail %llu)\n",
+           (unsigned long long)(c->head - c->tail), (unsigned long long)c->head,
+           (unsigned long long)c->tail);
+  else
+    printf("  fill      ? (head %llu, tail %llu)\n",
+           (unsigned long long)c->head, (unsigned long long)c->tail);
+  side_text("sender", &c->sender);
+  side_text("receiver", &c->receiver);
+}
+
+static void channel_json(const channel *c) {
+  int first = 1;
+  if (!c->found) {
+    fputs("null", stdout);
+    return;
+  }
+  putchar('{');
+  json_key("version", &first);
+  printf("%u", c->version);
+  json_key("state", &first);
+  json_str(state_name(c));
+  json_key("problem", &first);
+  json_str(c->problem);
+  if (c->version == 1 && c->capacity != 0) {
+    json_key("capacity", &first);
+    printf("%llu", (unsigned long long)c->capacity);
+    json_key("max_message", &first);
+    printf("%llu", (unsigned long long)c->max_message);
+    json_key("head", &first);
+    printf("%llu", (unsigned long long)c->head);
+    json_key("tail", &first);
+    printf("%llu", (unsigned long long)c->tail);
+    json_key("fill", &first);
+    if (c->tail <= c->head && c->head - c->tail <= c->capacity)
+      printf("%llu", (unsigned long long)(c->head - c->tail));
+    else
+      fputs("null", stdout);
+    json_key("sender", &first);
+    side_json(&c->sender);
+    json_key("receiver", &first);
+    side_json(&c->receiver);
+  }
+  putchar('}');
+}
+
+int cmd_info(const tool_cmd *cmd, int argc, char **argv) {
+  const char *pos[1], *base = NULL;
+  int npos, status, json = 0, err, have_meta, shrank = 0;
+  const tool_opt opts[] = {{"--json", NULL, &json}, {NULL, NULL, NULL}};
+  list_result lr;
+  list_object *o = NULL, meta;
+  shmkit_region *r = NULL;
+  unsigned flags = 0;
+  int64_t pid = 0;
+  int fd = -1, open_err = 0;
+  unsigned char header[CH_HEADER];
+  size_t hn = 0;
+  channel ch;
+  char user[64], when[64];
+
+  if (tool_parse(cmd, argc, argv, opts, pos, 1, &npos, 0, NULL, &status))
+    return status;
+  if (npos < 1) return tool_usage(cmd, "needs a NAME or PID:FD");
+  memset(&meta, 0, sizeof(meta));
+  if (tool_parse_pidfd(pos[0], &pid, &fd) == 0) {
+    shmkit_handle h;
+    if ((err = list_pidfd(&lr, pid, fd, &h)) != 0)
+      return tool_fail(cmd, err, "%s", pos[0]);
+    if ((err = shmkit_region_adopt(&r, h, SHMKIT_READ_ONLY)) != 0) {
+#ifndef _WIN32
+      close((int)h);
+#endif
+      list_free(&lr);
+      return tool_fail(cmd, err, "%s", pos[0]);
+    }
+    o = &lr.objs[0];
+  } else {
+    if (tool_check_name(pos[0], &base, &flags) != 0)
+      return tool_usage(cmd,
+                        "bad name '%s' (a NAME: 1 to 30 of A-Z a-z 0-9 "
+                        ". _ -, not starting with '.'; or PID:FD)",
+                        pos[0]);
+    err = list_named(&lr, base, flags);
+    if (err == 0)
+      o = &lr.objs[0];
+    else if (err != SHMKIT_ENOTSUP && err != SHMKIT_ENOENT)
+      return tool_fail(cmd, err, "%s", pos[0]);
+    else
+      memset(&lr, 0, sizeof(lr));
+    open_err = shmkit_region_open(&r, base, SHMKIT_READ_ONLY | (int)flags);
+    if (open_err != 0 && o == NULL) {
+      list_free(&lr);
+      return tool_fail(cmd, open_err, "%s", pos[0]);
+    }
+  }
+  have_meta = o != NULL;
+  if (o == NULL) {
+    /* No listing here: what the region itself tells. */
+    meta.name = (char *)pos[0];
+    meta.size = r ? (int64_t)shmkit_region_size(r) : -1;
+    meta.uid = -1;
+    meta.mode = -1;
+    meta.created = -1;
+    meta.seals = -1;
+#ifndef _WIN32
+    {
+      struct stat st;
+      if (r && fstat((int)shmkit_region_handle(r), &st) == 0) {
+        meta.uid = st.st_uid;
+        meta.mode = st.st_mode & 07777;
+      }
+    }
+#endif
+    o = &meta;
+  }
+  if (r) {
+    unsigned seals;
+    if (shmkit_region_seals(r, &seals) == 0)
+      o->seals = seals;
+    else
+      o->seals = list_seals(shmkit_region_handle(r));
+    if ((err = copy_header(r, header, &hn)) < 0) {
+      shmkit_region_close(r);
+      list_free(&lr);
+      return tool_fail(cmd, err, "%s: map", pos[0]);
+    }
+    shrank = err == 1;
+    if (!shrank) decode(&ch, header, hn, shmkit_region_size(r));
+    o->size = (int64_t)shmkit_region_size(r);
+  }
+  if (!r || shrank) memset(&ch, 0, sizeof(ch));
+  if (ch.found) alive(&ch, have_meta ? o : NULL, &lr);
+  if (o->uid >= 0) list_user_name(o->uid, user, sizeof(user));
+  show_time(o->created, when, sizeof(when));
+
+  if (json) {
+    int first = 1;
+    putchar('{');
+    json_key("name", &first);
+    json_str(pid ? (o->kind == LIST_NAMED ? o->name : NULL) : pos[0]);
+    json_key("label", &first);
+    json_str(o->name);
+    json_key("kind", &first);
+    json_str(show_kind(o->kind));
+    json_key("pid", &first);
+    printf(pid ? "%lld" : "null", (long long)pid);
+    json_key("fd", &first);
+    printf(pid ? "%d" : "null", fd);
+    json_key("size", &first);
+    printf(o->size >= 0 ? "%lld" : "null", (long long)o->size);
+    json_key("uid", &first);
+    printf(o->uid >= 0 ? "%lld" : "null", (long long)o->uid);
+    json_key("owner", &first);
+    json_str(o->uid >= 0 ? user : NULL);
+    json_key("mode", &first);
+    if (o->mode >= 0)
+      printf("\"%04o\"", (unsigned)o->mode);
+    else
+      fputs("null", stdout);
+    json_key("created", &first);
+    printf(o->created >= 0 ? "%lld" : "null", (long long)o->created);
+    json_key("created_from", &first);
+    json_str(o->created_from);
+    json_key("seals", &first);
+    show_seals_json(o->seals);
+    json_key("holders", &first);
+    show_holders_json(o, have_meta ? &lr : &(list_result){0});
+    json_key("unreadable_processes", &first);
+    printf("%zu", lr.unreadable);
+    json_key("readable", &first);
+    fputs(r && !shrank ? "true" : "false", stdout);
+    json_key("channel", &first);
+    channel_json(&ch);
+    puts("}");
+  } else {
+    fputs("name:     ", stdout);
+    text_str(stdout, o->name);
+    if (pid)
+      printf(" (%s, held by %lld at fd %d)", show_kind(o->kind), (long long)pid,
+             fd);
+    putchar('\n');
+    if (o->size >= 0) printf("size:     %lld\n", (long long)o->size);
+    if (o->uid >= 0)
+      printf("owner:    %s (uid %lld)\n", user, (long long)o->uid);
+    if (o->mode >= 0) printf("mode:     %04o\n", (unsigned)o->mode);
+    if (o->created >= 0) printf("created:  %s (%s)\n", when, o->created_from);
+    fputs("seals:    ", stdout);
+    show_seals_text(o->seals);
+    fputs("\nholders:  ", stdout);
+    show_holders_text(o, have_meta ? &lr : &(list_result){0});
+    putchar('\n');
+    if (lr.unreadable)
+      printf("          (%zu of your processes could not be looked into)\n",
+             lr.unreadable);
+    if (!r)
+      printf("contents: not readable (%s)\n", shmkit_strerror(open_err));
+    else if (shrank)
+      puts("contents: the region shrank while it was read");
+    else
+      channel_text(&ch);
+  }
+  shmkit_region_close(r);
+  list_free(&lr);
+  return TOOL_OK;
+}

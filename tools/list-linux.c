@@ -1,0 +1,499 @@
+/* Linux: named regions are the files of /dev/shm (shm_open's directory);
+ * who holds what comes from /proc: /proc/PID/fd (descriptors) and
+ * /proc/PID/maps (mappings), matched to objects by device and inode.
+ * Only processes this user may look into are seen (its own, or all for
+ * root); the others hold nothing as far as this file can tell. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "list.h"
+
+#define SHM_DIR "/dev/shm"
+
+/* One descriptor or mapping of a /dev/shm file or memfd by one process. */
+typedef struct hit {
+  int64_t pid;
+  char program[64];
+  int fd; /* -1: a mapping */
+  uint64_t dev, ino;
+  int64_t size; /* from the descriptor; -1 for a mapping */
+  char *path;   /* the link or the maps path */
+} hit;
+
+typedef struct hits {
+  hit *v;
+  size_t n, cap;
+  size_t unreadable;
+} hits;
+
+static int add_hit(hits *h, const hit *one) {
+  if (h->n == h->cap) {
+    size_t cap = h->cap ? h->cap * 2 : 64;
+    hit *v = realloc(h->v, cap * sizeof(*v));
+    if (v == NULL) return SHMKIT_ENOMEM;
+    h->v = v;
+    h->cap = cap;
+  }
+  h->v[h->n] = *one;
+  if ((h->v[h->n].path = strdup(one->path)) == NULL) return SHMKIT_ENOMEM;
+  h->n++;
+  return 0;
+}
+
+static void free_hits(hits *h) {
+  for (size_t i = 0; i < h->n; i++) free(h->v[i].path);
+  free(h->v);
+}
+
+/* The paths a shared memory object shows in /proc. */
+static int interesting(const char *path) {
+  return strncmp(path, SHM_DIR "/", sizeof(SHM_DIR)) == 0 ||
+         strncmp(path, "/memfd:", 7) == 0;
+}
+
+static void read_comm(int64_t pid, char *buf, size_t size) {
+  char path[64];
+  FILE *f;
+
+  snprintf(path, sizeof(path), "/proc/%lld/comm", (long long)pid);
+  buf[0] = 0;
+  if ((f = fopen(path, "r")) == NULL) return;
+  if (fgets(buf, (int)size, f) != NULL) buf[strcspn(buf, "\n")] = 0;
+  fclose(f);
+}
+
+/* A zombie (or a process being torn down) holds nothing any more, and its
+ * /proc/PID/fd cannot be read: it must not count as unreadable. */
+static int ended(int64_t pid) {
+  char path[64], buf[512], *close_paren;
+  size_t n;
+  FILE *f;
+
+  snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+  if ((f = fopen(path, "r")) == NULL) return 1;
+  n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  /* "pid (comm) S ...": the comm may hold anything, ')' included. */
+  if ((close_paren = strrchr(buf, ')')) == NULL || close_paren[1] != ' ')
+    return 0;
+  return close_paren[2] == 'Z' || close_paren[2] == 'X';
+}
+
+static int scan_fds(hits *h, int64_t pid, const char *comm, int own) {
+  char path[64], link[4096];
+  struct dirent *e;
+  struct stat st;
+  DIR *d;
+  int err = 0;
+
+  snprintf(path, sizeof(path), "/proc/%lld/fd", (long long)pid);
+  if ((d = opendir(path)) == NULL) {
+    if (errno == EACCES && own && !ended(pid)) h->unreadable++;
+    return 0;
+  }
+  while (err == 0 && (e = readdir(d)) != NULL) {
+    ssize_t n;
+    hit one;
+    char *end;
+    long fd = strtol(e->d_name, &end, 10);
+
+    if (!isdigit((unsigned char)e->d_name[0]) || *end != 0) continue;
+    n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+    if (n < 0) continue;
+    link[n] = 0;
+    if (!interesting(link)) continue;
+    if (fstatat(dirfd(d), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    memset(&one, 0, sizeof(one));
+    one.pid = pid;
+    snprintf(one.program, sizeof(one.program), "%s", comm);
+    one.fd = (int)fd;
+    one.dev = st.st_dev;
+    one.ino = st.st_ino;
+    one.size = st.st_size;
+    one.path = link;
+    err = add_hit(h, &one);
+  }
+  closedir(d);
+  return err;
+}
+
+static int scan_maps(hits *h, int64_t pid, const char *comm) {
+  char path[64], line[4096 + 256];
+  FILE *f;
+  int err = 0;
+
+  snprintf(path, sizeof(path), "/proc/%lld/maps", (long long)pid);
+  if ((f = fopen(path, "r")) == NULL) return 0;
+  while (err == 0 && fgets(line, sizeof(line), f) != NULL) {
+    unsigned maj, min;
+    unsigned long long ino;
+    int at = -1;
+    hit one;
+
+    line[strcspn(line, "\n")] = 0;
+    if (sscanf(line, "%*x-%*x %*s %*x %x:%x %llu %n", &maj, &min, &ino, &at) <
+            3 ||
+        at < 0 || !interesting(line + at))
+      continue;
+    memset(&one, 0, sizeof(one));
+    one.pid = pid;
+    snprintf(one.program, sizeof(one.program), "%s", comm);
+    one.fd = -1;
+    one.dev = makedev(maj, min);
+    one.ino = ino;
+    one.size = -1;
+    one.path = line + at;
+    err = add_hit(h, &one);
+  }
+  fclose(f);
+  return err;
+}
+
+/* Every descriptor and mapping of a shared memory object in every process
+ * this user may look into, but this one. */
+static int scan_proc(hits *h) {
+  struct dirent *e;
+  DIR *d;
+  int err = 0;
+  int64_t self = getpid();
+  uid_t euid = geteuid();
+
+  memset(h, 0, sizeof(*h));
+  if ((d = opendir("/proc")) == NULL) return SHMKIT_ENOTSUP;
+  while (err == 0 && (e = readdir(d)) != NULL) {
+    char comm[64], path[64];
+    struct stat st;
+    char *end;
+    long long pid = strtoll(e->d_name, &end, 10);
+
+    if (!isdigit((unsigned char)e->d_name[0]) || *end != 0 || pid == self)
+      continue;
+    snprintf(path, sizeof(path), "/proc/%lld", pid);
+    if (stat(path, &st) != 0) continue; /* gone meanwhile */
+    read_comm(pid, comm, sizeof(comm));
+    err = scan_fds(h, pid, comm, st.st_uid == euid);
+    if (err == 0) err = scan_maps(h, pid, comm);
+  }
+  closedir(d);
+  if (err != 0) free_hits(h);
+  return err;
+}
+
+static void add_holders(list_object *o, const hits *h) {
+  for (size_t i = 0; i < h->n; i++) {
+    const hit *x = &h->v[i];
+    list_holder *k = NULL;
+
+    if (x->dev != o->dev || x->ino != o->ino) continue;
+    for (size_t j = 0; j < o->nholders; j++)
+      if (o->holders[j].pid == x->pid) k = &o->holders[j];
+    if (k == NULL) {
+      list_holder *v =
+          realloc(o->holders, (o->nholders + 1) * sizeof(*o->holders));
+      if (v == NULL) continue; /* seen as fewer holders: no worse */
+      o->holders = v;
+      k = &o->holders[o->nholders++];
+      memset(k, 0, sizeof(*k));
+      k->pid = x->pid;
+      snprintf(k->program, sizeof(k->program), "%s", x->program);
+    }
+    if (x->fd < 0)
+      k->mapped = 1;
+    else {
+      if (k->nfds < LIST_FDS_MAX) k->fds[k->nfds] = x->fd;
+      k->nfds++;
+    }
+  }
+}
+
+static int push(list_result *r, list_object *o) {
+  list_object *v = realloc(r->objs, (r->n + 1) * sizeof(*v));
+  if (v == NULL) {
+    free(o->name);
+    free(o->holders);
+    return SHMKIT_ENOMEM;
+  }
+  r->objs = v;
+  r->objs[r->n++] = *o;
+  return 0;
+}
+
+/* Fills o from a file of /dev/shm (dirfd d, name), with statx's birth time
+ * where the file system keeps one. 0, or -1 if it is no regular file. */
+static int describe(int d, const char *name, list_object *o) {
+  struct stat st;
+
+  memset(o, 0, sizeof(*o));
+  if (fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+    return -1;
+  o->kind = LIST_NAMED;
+  o->size = st.st_size;
+  o->uid = st.st_uid;
+  o->mode = st.st_mode & 07777;
+  o->dev = st.st_dev;
+  o->ino = st.st_ino;
+  o->seals = -1;
+  o->created = st.st_ctime;
+  o->created_from = "ctime";
+#ifdef STATX_BTIME
+  {
+    struct statx sx;
+    if (statx(d, name, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) == 0 &&
+        (sx.stx_mask & STATX_BTIME)) {
+      o->created = sx.stx_btime.tv_sec;
+      o->created_from = "btime";
+    }
+  }
+#endif
+  return 0;
+}
+
+static int scan_named(list_result *r, const hits *h, const char *only) {
+  struct dirent *e;
+  DIR *d;
+  int err = 0;
+
+  if ((d = opendir(SHM_DIR)) == NULL)
+    return errno == ENOENT ? 0 : SHMKIT_EACCES;
+  while (err == 0 && (e = readdir(d)) != NULL) {
+    list_object o;
+
+    if (e->d_name[0] == '.' &&
+        (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0)))
+      continue;
+    if (only != NULL && strcmp(e->d_name, only) != 0) continue;
+    if (describe(dirfd(d), e->d_name, &o) != 0) continue;
+    if ((o.name = strdup(e->d_name)) == NULL) {
+      err = SHMKIT_ENOMEM;
+      break;
+    }
+    add_holders(&o, h);
+    err = push(r, &o);
+  }
+  closedir(d);
+  return err;
+}
+
+/* Kernel seals to shmkit's bits. */
+static int64_t seals_of(int fd) {
+#ifdef F_GET_SEALS
+  int k = fcntl(fd, F_GET_SEALS);
+  int64_t s = 0;
+
+  if (k < 0) return -1;
+  if (k & F_SEAL_SHRINK) s |= SHMKIT_SEAL_SHRINK;
+  if (k & F_SEAL_GROW) s |= SHMKIT_SEAL_GROW;
+  if (k & F_SEAL_WRITE) s |= SHMKIT_SEAL_WRITE;
+#  ifdef F_SEAL_FUTURE_WRITE
+  if (k & F_SEAL_FUTURE_WRITE) s |= SHMKIT_SEAL_FUTURE_WRITE;
+#  endif
+  if (k & F_SEAL_SEAL) s |= SHMKIT_SEAL_SEAL;
+  return s;
+#else
+  (void)fd;
+  return -1;
+#endif
+}
+
+/* Opens what pid holds at fd, read-only, without blocking on a FIFO. */
+static int open_pidfd(int64_t pid, int fd) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%lld/fd/%d", (long long)pid, fd);
+  return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+}
+
+/* "/memfd:NAME (deleted)" -> kind and label. */
+static int anon_kind(const char *path, char *label, size_t size) {
+  static const char deleted[] = " (deleted)";
+  size_t n = strlen(path), dl = sizeof(deleted) - 1;
+  const char *base;
+
+  if (n >= dl && strcmp(path + n - dl, deleted) == 0)
+    n -= dl;
+  else if (strncmp(path, "/memfd:", 7) != 0)
+    return -1; /* a named object, still linked */
+  if (strncmp(path, "/memfd:", 7) == 0) {
+    snprintf(label, size, "%.*s", (int)n - 1, path + 1);
+    return LIST_MEMFD;
+  }
+  snprintf(label, size, "%.*s", (int)n, path);
+  base = path + sizeof(SHM_DIR);
+  if (n - sizeof(SHM_DIR) == 23 && strncmp(base, "shmkit.", 7) == 0 &&
+      strspn(base + 7, "0123456789abcdef") >= 16)
+    return LIST_SHMKIT_ANON;
+  return LIST_DELETED;
+}
+
+static int scan_anon(list_result *r, const hits *h, uid_t euid) {
+  int err = 0;
+
+  for (size_t i = 0; err == 0 && i < h->n; i++) {
+    const hit *x = &h->v[i];
+    char label[4096], path[64];
+    list_object o;
+    struct stat st;
+    int kind, done = 0;
+
+    for (size_t j = 0; j < r->n; j++)
+      if (r->objs[j].dev == x->dev && r->objs[j].ino == x->ino) done = 1;
+    if (done || (kind = anon_kind(x->path, label, sizeof(label))) < 0) continue;
+    snprintf(path, sizeof(path), "/proc/%lld", (long long)x->pid);
+    if (euid != 0 && (stat(path, &st) != 0 || st.st_uid != euid)) continue;
+    memset(&o, 0, sizeof(o));
+    o.kind = kind;
+    o.size = -1;
+    o.uid = -1;
+    o.mode = -1;
+    o.created = -1;
+    o.seals = -1;
+    o.dev = x->dev;
+    o.ino = x->ino;
+    /* Size, owner, mode and seals from a descriptor, if any holds one. */
+    for (size_t j = 0; j < h->n; j++) {
+      int fd;
+      if (h->v[j].dev != x->dev || h->v[j].ino != x->ino || h->v[j].fd < 0)
+        continue;
+      if ((fd = open_pidfd(h->v[j].pid, h->v[j].fd)) < 0) continue;
+      if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        o.size = st.st_size;
+        o.uid = st.st_uid;
+        o.mode = st.st_mode & 07777;
+        o.seals = seals_of(fd);
+      }
+      close(fd);
+      break;
+    }
+    if ((o.name = strdup(label)) == NULL) return SHMKIT_ENOMEM;
+    add_holders(&o, h);
+    err = push(r, &o);
+  }
+  return err;
+}
+
+int list_scan(list_result *out, int named, int anonymous) {
+  hits h;
+  int err;
+
+  memset(out, 0, sizeof(*out));
+  out->holders_known = 1;
+  if ((err = scan_proc(&h)) != 0) return err;
+  out->unreadable = h.unreadable;
+  if (named) err = scan_named(out, &h, NULL);
+  if (err == 0 && anonymous) err = scan_anon(out, &h, geteuid());
+  free_hits(&h);
+  if (err != 0) list_free(out);
+  return err;
+}
+
+int list_named(list_result *out, const char *name, unsigned flags) {
+  hits h;
+  int err;
+
+  (void)flags; /* one namespace */
+  memset(out, 0, sizeof(*out));
+  out->holders_known = 1;
+  if ((err = scan_proc(&h)) != 0) return err;
+  out->unreadable = h.unreadable;
+  err = scan_named(out, &h, name);
+  free_hits(&h);
+  if (err == 0 && out->n == 0) err = SHMKIT_ENOENT;
+  if (err != 0) list_free(out);
+  return err;
+}
+
+int list_pidfd(list_result *out, int64_t pid, int fd, shmkit_handle *handle) {
+  char path[64], link[4096];
+  list_object o;
+  struct stat st;
+  hits h;
+  ssize_t n;
+  int err, mine;
+
+  memset(out, 0, sizeof(*out));
+  out->holders_known = 1;
+  snprintf(path, sizeof(path), "/proc/%lld/fd/%d", (long long)pid, fd);
+  if ((n = readlink(path, link, sizeof(link) - 1)) < 0)
+    return errno == EACCES || errno == EPERM ? SHMKIT_EACCES : SHMKIT_ENOENT;
+  link[n] = 0;
+  if ((mine = open_pidfd(pid, fd)) < 0)
+    return errno == EACCES || errno == EPERM ? SHMKIT_EACCES : SHMKIT_ENOENT;
+  if (fstat(mine, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(mine);
+    return SHMKIT_ENOTSHM;
+  }
+  if ((err = scan_proc(&h)) != 0) {
+    close(mine);
+    return err;
+  }
+  memset(&o, 0, sizeof(o));
+  {
+    char label[4096];
+    int kind = anon_kind(link, label, sizeof(label));
+    o.kind = kind < 0 ? LIST_NAMED : kind;
+    o.name = strdup(kind < 0 && strncmp(link, SHM_DIR "/", 9) == 0
+                        ? link + 9
+                        : (kind < 0 ? link : label));
+  }
+  o.size = st.st_size;
+  o.uid = st.st_uid;
+  o.mode = st.st_mode & 07777;
+  o.created = -1;
+  o.seals = seals_of(mine);
+  o.dev = st.st_dev;
+  o.ino = st.st_ino;
+  out->unreadable = h.unreadable;
+  if (o.name == NULL) err = SHMKIT_ENOMEM;
+  if (err == 0) add_holders(&o, &h);
+  free_hits(&h);
+  if (err == 0) err = push(out, &o);
+  if (err != 0) {
+    close(mine);
+    list_free(out);
+    return err;
+  }
+  *handle = mine;
+  return 0;
+}
+
+int list_recheck(const list_object *o) {
+  list_result now;
+  int err;
+
+  if ((err = list_named(&now, o->name, 0)) != 0) return err;
+  if (now.objs[0].dev != o->dev || now.objs[0].ino != o->ino)
+    err = SHMKIT_EEXIST;
+  else if (now.objs[0].nholders != 0 || now.unreadable != 0)
+    err = SHMKIT_EBUSY;
+  list_free(&now);
+  return err;
+}
+
+void list_user_name(int64_t uid, char *buf, size_t size) {
+  struct passwd *pw = uid >= 0 ? getpwuid((uid_t)uid) : NULL;
+
+  if (pw != NULL)
+    snprintf(buf, size, "%s", pw->pw_name);
+  else
+    snprintf(buf, size, "%lld", (long long)uid);
+}
+
+int64_t list_euid(void) {
+  return geteuid();
+}
+
+int64_t list_seals(shmkit_handle h) {
+  return seals_of((int)h);
+}

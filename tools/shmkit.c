@@ -1,0 +1,351 @@
+/* The shmkit command: see, create, inspect and clean up shared memory from a
+ * shell, and hand it to any program. This file: the command table's
+ * dispatch, argument parsing, sizes, names and output helpers shared by the
+ * commands (cmd-*.c). The help texts are in help.c, the manual in
+ * shmkit.1. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+
+extern const tool_cmd tool_cmds[];
+extern const size_t tool_ncmds;
+extern const char tool_main_help[];
+
+/* A message with arguments from the command line in it: control
+ * characters escaped, so that it stays one line and cannot drive the
+ * terminal. */
+static void put_message(const char *fmt, va_list ap) {
+  char buf[1024];
+
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  for (const char *p = buf; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c < 0x20 || c == 0x7f)
+      fprintf(stderr, "\\x%02x", c);
+    else
+      fputc(c, stderr);
+  }
+}
+
+static int usage_line(const char *cmd, const char *fmt, va_list ap) {
+  fprintf(stderr, "shmkit%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+  put_message(fmt, ap);
+  fprintf(stderr, " (try 'shmkit%s%s --help')\n", cmd ? " " : "",
+          cmd ? cmd : "");
+  return TOOL_USAGE;
+}
+
+int tool_usage(const tool_cmd *cmd, const char *fmt, ...) {
+  va_list ap;
+  int r;
+
+  va_start(ap, fmt);
+  r = usage_line(cmd ? cmd->name : NULL, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
+int tool_fail(const tool_cmd *cmd, int err, const char *fmt, ...) {
+  va_list ap;
+
+  fprintf(stderr, "shmkit %s: ", cmd->name);
+  va_start(ap, fmt);
+  put_message(fmt, ap);
+  va_end(ap);
+  if (err < 0) fprintf(stderr, ": %s", shmkit_strerror(err));
+  fputc('\n', stderr);
+  return TOOL_FAIL;
+}
+
+/* Quotes an argument for a message: at most 40 bytes of it, escaped. */
+const char *tool_shown(const char *s, char *buf, size_t size) {
+  size_t o = 0;
+  for (size_t i = 0; s[i] && o + 8 < size; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (i == 40) {
+      o += (size_t)snprintf(buf + o, size - o, "...");
+      break;
+    }
+    if (c >= 0x20 && c < 0x7f)
+      buf[o++] = (char)c;
+    else
+      o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+  }
+  buf[o] = 0;
+  return buf;
+}
+
+int tool_parse(const tool_cmd *cmd, int argc, char **argv, const tool_opt *opts,
+               const char **pos, int max_pos, int *npos, int stop_at_dashes,
+               int *rest, int *status) {
+  char buf[200];
+  int i, only_pos = 0;
+
+  *npos = 0;
+  if (rest) *rest = argc;
+  for (i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    const tool_opt *o = NULL;
+    const char *eq;
+    size_t len;
+
+    if (!only_pos && strcmp(a, "--") == 0) {
+      if (stop_at_dashes) {
+        if (rest) *rest = i + 1;
+        return 0;
+      }
+      only_pos = 1;
+      continue;
+    }
+    if (only_pos || a[0] != '-' || a[1] == 0) {
+      if (stop_at_dashes == 2) {
+        if (rest) *rest = i;
+        return 0;
+      }
+      if (*npos == max_pos) {
+        *status = tool_usage(cmd, "unexpected argument '%s'",
+                             tool_shown(a, buf, sizeof(buf)));
+        return -1;
+      }
+      pos[(*npos)++] = a;
+      continue;
+    }
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(cmd->help, stdout);
+      *status = TOOL_OK;
+      return -1;
+    }
+    eq = strchr(a, '=');
+    len = eq ? (size_t)(eq - a) : strlen(a);
+    for (const tool_opt *p = opts; p && p->name; p++)
+      if (strlen(p->name) == len && strncmp(p->name, a, len) == 0) o = p;
+    if (o == NULL) {
+      *status = tool_usage(cmd, "unknown option '%s'",
+                           tool_shown(a, buf, sizeof(buf)));
+      return -1;
+    }
+    if (o->value == NULL) {
+      if (eq) {
+        *status = tool_usage(cmd, "%s takes no value", o->name);
+        return -1;
+      }
+      *o->flag = 1;
+    } else if (eq) {
+      *o->value = eq + 1;
+    } else if (i + 1 < argc) {
+      *o->value = argv[++i];
+    } else {
+      *status = tool_usage(cmd, "%s needs a value", o->name);
+      return -1;
+    }
+  }
+  if (stop_at_dashes && rest) *rest = argc;
+  return 0;
+}
+
+int tool_parse_size(const char *s, uint64_t *out) {
+  const uint64_t max = (uint64_t)INT64_MAX;
+  uint64_t v = 0, mult = 1;
+  size_t i = 0;
+
+  if (!isdigit((unsigned char)s[0])) return -1;
+  for (; isdigit((unsigned char)s[i]); i++) {
+    unsigned d = (unsigned)(s[i] - '0');
+    if (v > (max - d) / 10) return -1;
+    v = v * 10 + d;
+  }
+  switch (s[i]) {
+  case 0:
+    break;
+  case 'K':
+  case 'k':
+    mult = 1ull << 10;
+    i++;
+    break;
+  case 'M':
+  case 'm':
+    mult = 1ull << 20;
+    i++;
+    break;
+  case 'G':
+  case 'g':
+    mult = 1ull << 30;
+    i++;
+    break;
+  case 'T':
+  case 't':
+    mult = 1ull << 40;
+    i++;
+    break;
+  default:
+    return -1;
+  }
+  if (s[i] != 0) return -1;
+  if (v > max / mult) return -1;
+  *out = v * mult;
+  return 0;
+}
+
+int tool_parse_duration(const char *s, uint64_t *seconds) {
+  uint64_t v = 0, mult = 1;
+  size_t i = 0;
+
+  if (!isdigit((unsigned char)s[0])) return -1;
+  for (; isdigit((unsigned char)s[i]); i++) {
+    unsigned d = (unsigned)(s[i] - '0');
+    if (v > ((uint64_t)INT64_MAX - d) / 10) return -1;
+    v = v * 10 + d;
+  }
+  switch (s[i]) {
+  case 0:
+    break;
+  case 's':
+    i++;
+    break;
+  case 'm':
+    mult = 60;
+    i++;
+    break;
+  case 'h':
+    mult = 3600;
+    i++;
+    break;
+  case 'd':
+    mult = 86400;
+    i++;
+    break;
+  default:
+    return -1;
+  }
+  if (s[i] != 0 || v > (uint64_t)INT64_MAX / mult) return -1;
+  *seconds = v * mult;
+  return 0;
+}
+
+int tool_check_name(const char *s, const char **base, unsigned *flags) {
+  size_t n;
+
+  *flags = 0;
+#ifdef _WIN32
+  if (strncmp(s, "Global\\", 7) == 0) {
+    s += 7;
+    *flags = SHMKIT_GLOBAL;
+  } else if (strncmp(s, "Local\\", 6) == 0) {
+    s += 6;
+  }
+#endif
+  n = strlen(s);
+  if (n < 1 || n > 30 || s[0] == '.') return -1;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (!(isascii(c) && isalnum(c)) && c != '.' && c != '_' && c != '-')
+      return -1;
+  }
+  *base = s;
+  return 0;
+}
+
+int tool_parse_pidfd(const char *s, int64_t *pid, int *fd) {
+  const char *colon = strchr(s, ':');
+  int64_t p = 0;
+  long f = 0;
+  const char *c;
+
+  if (colon == NULL || colon == s || colon[1] == 0) return -1;
+  for (c = s; c < colon; c++) {
+    if (!isdigit((unsigned char)*c) || p > (INT64_MAX - 9) / 10) return -1;
+    p = p * 10 + (*c - '0');
+  }
+  for (c = colon + 1; *c; c++) {
+    if (!isdigit((unsigned char)*c) || f > (0x7fffffffL - 9) / 10) return -1;
+    f = f * 10 + (*c - '0');
+  }
+  if (p <= 0) return -1;
+  *pid = p;
+  *fd = (int)f;
+  return 0;
+}
+
+void json_strn(const char *s, size_t n) {
+  putchar('"');
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\')
+      printf("\\%c", c);
+    else if (c < 0x20 || c == 0x7f)
+      printf("\\u%04x", c);
+    else if (c >= 0x80) /* not necessarily UTF-8: keep it ASCII */
+      printf("\\u%04x", c);
+    else
+      putchar(c);
+  }
+  putchar('"');
+}
+
+void json_str(const char *s) {
+  if (s == NULL)
+    fputs("null", stdout);
+  else
+    json_strn(s, strlen(s));
+}
+
+void json_key(const char *key, int *first) {
+  if (!*first) putchar(',');
+  *first = 0;
+  json_str(key);
+  putchar(':');
+}
+
+void text_str(FILE *f, const char *s) {
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c >= 0x20 && c < 0x7f && c != '\\')
+      fputc(c, f);
+    else if (c == '\\')
+      fputs("\\\\", f);
+    else
+      fprintf(f, "\\x%02x", c);
+  }
+}
+
+static const tool_cmd *find(const char *name) {
+  for (size_t i = 0; i < tool_ncmds; i++)
+    if (strcmp(tool_cmds[i].name, name) == 0) return &tool_cmds[i];
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  const tool_cmd *cmd;
+  char buf[200];
+
+  if (argc < 2) return tool_usage(NULL, "needs a COMMAND");
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      (strcmp(argv[1], "help") == 0 && argc == 2)) {
+    fputs(tool_main_help, stdout);
+    return TOOL_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("shmkit %d.%d.%d\n", SHMKIT_VERSION_MAJOR, SHMKIT_VERSION_MINOR,
+           SHMKIT_VERSION_PATCH);
+    return TOOL_OK;
+  }
+  if (strcmp(argv[1], "help") == 0) {
+    if (argc > 3 || (cmd = find(argv[2])) == NULL)
+      return tool_usage(NULL, "no command '%s'",
+                        tool_shown(argv[2], buf, sizeof(buf)));
+    fputs(cmd->help, stdout);
+    return TOOL_OK;
+  }
+  if ((cmd = find(argv[1])) == NULL) {
+    if (argv[1][0] == '-')
+      return tool_usage(NULL, "unknown option '%s'",
+                        tool_shown(argv[1], buf, sizeof(buf)));
+    return tool_usage(NULL, "unknown command '%s'",
+                      tool_shown(argv[1], buf, sizeof(buf)));
+  }
+  return cmd->run(cmd, argc - 2, argv + 2);
+}
