@@ -424,6 +424,20 @@ int shmkit_channel_send(shmkit_channel *ch, const void *data, size_t size,
   int err;
 
   if (data == NULL && size != 0) return SHMKIT_EINVAL;
+  /* The common case straight through: nothing held back or reserved, the
+   * room known, no padding, the receiver not closed. Else reserve(). */
+  if (ch != NULL && ch->role == SHMKIT_CHANNEL_SEND && ch->err == 0 &&
+      ch->reserved == 0 && ch->pos == ch->published && size - 1 < ch->max &&
+      timeout_ms >= -1) {
+    uint64_t total = REC_HEADER + ALIGN16((uint64_t)size);
+    uint64_t off = ch->pos & (ch->cap - 1);
+
+    if (off + total <= ch->cap && ch->cap - (ch->pos - ch->seen) >= total &&
+        !peer_closed(ch)) {
+      copy(ch->ring + off + REC_HEADER, data, size);
+      return commit(ch, size, 0);
+    }
+  }
   if ((err = reserve(ch, size, &p, timeout_ms)) != 0) return err;
   copy(p, data, size);
   return commit(ch, size, 0);
@@ -506,22 +520,25 @@ int shmkit_channel_release(shmkit_channel *ch) {
 
 int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
                         size_t *size, int timeout_ms) {
-  uint64_t at, next;
   size_t len;
-  int err;
+  int r;
 
   if (size == NULL) return SHMKIT_EINVAL;
   *size = 0;
   if (buf == NULL && capacity != 0) return SHMKIT_EINVAL;
-  if ((err = check_wait(ch, SHMKIT_CHANNEL_RECV, timeout_ms)) != 0) return err;
+  if ((r = check_wait(ch, SHMKIT_CHANNEL_RECV, timeout_ms)) != 0) return r;
   /* What was peeked at goes back before waiting, or saying that nothing
    * came: the sender may need that room for the message waited for. */
-  if (has_record(ch, 0) == 0) give_back(ch);
-  if ((err = next_message(ch, timeout_ms, &at, &len, &next)) != 0) return err;
-  *size = len;
+  if ((r = has_record(ch, 0)) == 0) {
+    give_back(ch);
+    if ((r = wait_for(ch, has_record, 0, timeout_ms)) != 0) return r;
+  } else if (r < 0) {
+    return r;
+  }
+  *size = len = ch->word;
   if (len > capacity) return SHMKIT_E2BIG; /* it stays, for a larger buf */
-  copy(buf, ch->ring + at, len);
-  ch->pos = next;
+  copy(buf, ch->ring + (ch->pos & (ch->cap - 1)) + REC_HEADER, len);
+  ch->pos += REC_HEADER + ALIGN16((uint64_t)len);
   /* The room goes back a quarter of the ring at a time, which spares a
    * store and a fence per message; at once if the sender waits for it
    * (its state is not AWAKE while it sleeps), and before this side waits

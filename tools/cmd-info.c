@@ -17,6 +17,7 @@
 
 #define CH_MAGIC   0x434b4853u
 #define CH_HEADER  256u
+#define CH_VERSION 2u
 #define CH_CAP_MIN 4096ull
 #define CH_CAP_MAX 2147483648ull
 
@@ -125,8 +126,10 @@ static void decode(channel *c, const unsigned char *h, size_t n,
   if (n < 8 || u32_at(h, 0) != CH_MAGIC) return;
   c->found = 1;
   c->version = (unsigned)(u32_at(h, 4) & 0xffff);
-  if (c->version != 1) {
-    c->problem = c->version > 1 ? "a newer layout version" : "version 0";
+  if (c->version != CH_VERSION) {
+    c->problem = c->version > CH_VERSION ? "a newer layout version"
+                 : c->version == 1       ? "layout version 1, no longer spoken"
+                                         : "version 0";
     return;
   }
   if (n < CH_HEADER) {
@@ -142,7 +145,7 @@ static void decode(channel *c, const unsigned char *h, size_t n,
   c->sender.closed = u32_at(h, 208);
   c->receiver.closed = u32_at(h, 212);
   if ((u32_at(h, 4) >> 16) != 0 || u64_at(h, 24) != CH_HEADER)
-    c->problem = "flags or ring offset not as in layout version 1";
+    c->problem = "flags or ring offset not as in layout version 2";
   else if (!power_of_two(c->capacity) || c->capacity < CH_CAP_MIN ||
            c->capacity > CH_CAP_MAX)
     c->problem = "capacity not a power of two from 4096 to 2^31";
@@ -152,7 +155,7 @@ static void decode(channel *c, const unsigned char *h, size_t n,
     c->problem = "the ring runs past the region's end";
   else if (c->tail > c->head || c->head - c->tail > c->capacity)
     c->problem = "head and tail inconsistent (fill beyond the capacity)";
-  else if ((c->head | c->tail) & 7)
+  else if ((c->head | c->tail) & 15)
     c->problem = "head or tail not at a record's start";
 }
 
@@ -186,7 +189,7 @@ static void channel_text(const channel *c) {
   printf("channel:  layout version %u, %s", c->version, state_name(c));
   if (c->problem) printf(" (%s)", c->problem);
   putchar('\n');
-  if (c->version != 1 || c->capacity == 0) return;
+  if (c->version != CH_VERSION || c->capacity == 0) return;
   printf("  capacity  %llu bytes, max message %llu\n",
          (unsigned long long)c->capacity, (unsigned long long)c->max_message);
   if (c->tail <= c->head)
@@ -213,7 +216,7 @@ static void channel_json(const channel *c) {
   json_str(state_name(c));
   json_key("problem", &first);
   json_str(c->problem);
-  if (c->version == 1 && c->capacity != 0) {
+  if (c->version == CH_VERSION && c->capacity != 0) {
     json_key("capacity", &first);
     printf("%llu", (unsigned long long)c->capacity);
     json_key("max_message", &first);

@@ -340,8 +340,8 @@ class Listing(Base):
         self.assertEqual(len(err.splitlines()), 1)
 
 
-def channel_header(capacity=4096, max_message=1024, head=48, tail=16,
-                   sender_closed=0, receiver_closed=0, version=1):
+def channel_header(capacity=4096, max_message=1024, head=64, tail=32,
+                   sender_closed=0, receiver_closed=0, version=2):
     h = bytearray(256)
     h[0:4] = (0x434B4853).to_bytes(4, "little")
     h[4:6] = version.to_bytes(2, "little")
@@ -386,10 +386,11 @@ class Channels(Base):
         cases = [(dict(capacity=1000), "capacity"),
                  (dict(capacity=8192), "past the region"),
                  (dict(max_message=2048), "max message"),
-                 (dict(head=16, tail=48), "inconsistent"),
-                 (dict(head=2**64 - 8, tail=0), "inconsistent"),
-                 (dict(head=20), "record"),
-                 (dict(version=2), "newer")]
+                 (dict(head=32, tail=64), "inconsistent"),
+                 (dict(head=2**64 - 16, tail=0), "inconsistent"),
+                 (dict(head=40), "record"),
+                 (dict(version=3), "newer"),
+                 (dict(version=1), "no longer spoken")]
         for fields, problem in cases:
             run("write", n, data=channel_header(**fields), check=0)
             c = run_json("info", n)["channel"]
