@@ -445,11 +445,11 @@ int shmkit_channel_send(shmkit_channel *ch, const void *data, size_t size,
 
 /* ---- the receiver */
 
-/* 1 if a message starts at pos: its mark says so, and its length, checked,
- * is kept in ch->word. Skips padding on the way, at most once: after it
- * the record is at offset 0, where padding is refused. */
-static int has_record(shmkit_channel *ch, uint64_t unused) {
-  (void)unused;
+/* has_record() once the mark at pos says a record is there: 1 if it is a
+ * message, whose length, checked, is kept in ch->word. Skips padding on
+ * the way, at most once: after it the record is at offset 0, where
+ * padding is refused. */
+static int record_at(shmkit_channel *ch) {
   for (;;) {
     uint64_t off = ch->pos & (ch->cap - 1), total;
     uint32_t w;
@@ -469,6 +469,19 @@ static int has_record(shmkit_channel *ch, uint64_t unused) {
     if (off == 0 || (w & ~REC_PAD) != ch->cap - off) return broken(ch);
     ch->pos += ch->cap - off;
   }
+}
+
+/* 1 if a message starts at pos (its mark says so, and record_at() checked
+ * it), 0 if not yet. The "not yet" a spinning side asks again and again
+ * is the one load, here. */
+static inline int has_record(shmkit_channel *ch, uint64_t unused) {
+  uint64_t off = ch->pos & (ch->cap - 1);
+
+  (void)unused;
+  if (ch->err == 0 && atomic_load_explicit(u64_at(ch->ring, off),
+                                           memory_order_relaxed) != ch->pos + 1)
+    return 0;
+  return record_at(ch);
 }
 
 /* The next message after pos, waiting for it: its payload's offset in the
@@ -511,6 +524,18 @@ static void give_back(shmkit_channel *ch) {
   wake_peer(ch);
 }
 
+/* give_back() a quarter of the ring at a time, which spares a store and a
+ * fence per message; at once if the sender says it waits for room (its
+ * state is not AWAKE while it sleeps or waits on its handle). Holding back
+ * less than a quarter never starves a sender: when this side has taken
+ * every message, the room left, three quarters and more, holds the
+ * largest record and the padding before it. */
+static void give_back_lazily(shmkit_channel *ch) {
+  if (ch->pos - ch->published >= ch->cap / 4 ||
+      atomic_load_explicit(ch->their_state, memory_order_relaxed) != AWAKE)
+    give_back(ch);
+}
+
 int shmkit_channel_release(shmkit_channel *ch) {
   int err = check_side(ch, SHMKIT_CHANNEL_RECV);
 
@@ -527,10 +552,10 @@ int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
   *size = 0;
   if (buf == NULL && capacity != 0) return SHMKIT_EINVAL;
   if ((r = check_wait(ch, SHMKIT_CHANNEL_RECV, timeout_ms)) != 0) return r;
-  /* What was peeked at goes back before waiting, or saying that nothing
-   * came: the sender may need that room for the message waited for. */
+  /* What was peeked at goes back before waiting, by the same rule as
+   * below: the sender may need that room for the message waited for. */
   if ((r = has_record(ch, 0)) == 0) {
-    give_back(ch);
+    give_back_lazily(ch);
     if ((r = wait_for(ch, has_record, 0, timeout_ms)) != 0) return r;
   } else if (r < 0) {
     return r;
@@ -539,13 +564,7 @@ int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
   if (len > capacity) return SHMKIT_E2BIG; /* it stays, for a larger buf */
   copy(buf, ch->ring + (ch->pos & (ch->cap - 1)) + REC_HEADER, len);
   ch->pos += REC_HEADER + ALIGN16((uint64_t)len);
-  /* The room goes back a quarter of the ring at a time, which spares a
-   * store and a fence per message; at once if the sender waits for it
-   * (its state is not AWAKE while it sleeps), and before this side waits
-   * or finds nothing, above. */
-  if (ch->pos - ch->published >= ch->cap / 4 ||
-      atomic_load_explicit(ch->their_state, memory_order_relaxed) != AWAKE)
-    give_back(ch);
+  give_back_lazily(ch);
   return 0;
 }
 

@@ -303,17 +303,16 @@ static int expect_take(run *r) {
   return r->tx_closed ? SHMKIT_ECLOSED : SHMKIT_ETIMEDOUT;
 }
 
-/* A receive found nothing, or one message and gave it back: the tail is
- * stored when nothing came, when a quarter of the ring was taken since
- * the last store, and when the sender waits. */
+/* A receive took one message, or found nothing: either way the tail is
+ * stored once a quarter of the ring was taken since the last store, or
+ * when the sender waits. */
 static void model_received(run *r, int err) {
   if (err == 0) {
     r->rpos = r->q[r->peeked].end;
     model_drop(r, r->peeked + 1);
-    if (r->rpos - r->tail >= r->cap / 4 || r->tx_armed) model_give_back(r);
-  } else if (err != SHMKIT_E2BIG) {
-    model_give_back(r);
   }
+  if (err != SHMKIT_E2BIG && (r->rpos - r->tail >= r->cap / 4 || r->tx_armed))
+    model_give_back(r);
 }
 
 static void op_recv(run *r) {
