@@ -9,7 +9,7 @@
  * cannot see how they order their accesses to the ring. So each side also
  * runs against the raw peer (chan-raw.h) in the other thread, working
  * through that side's own mapping, found from the first pointer it gives
- * into its ring: there a store of the head or tail that does not release,
+ * into its ring: there a store of a mark or the tail that does not release,
  * or a load that does not acquire, is a race it reports. */
 #include <stdlib.h>
 
