@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,16 +235,14 @@ static int push(list_result *r, list_object *o) {
 static int describe(int d, const char *name, list_object *o) {
   struct stat st;
 
-  memset(o, 0, sizeof(*o));
+  list_object_init(o, LIST_NAMED);
   if (fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
     return -1;
-  o->kind = LIST_NAMED;
   o->size = st.st_size;
   o->uid = st.st_uid;
   o->mode = st.st_mode & 07777;
   o->dev = st.st_dev;
   o->ino = st.st_ino;
-  o->seals = -1;
   o->created = st.st_ctime;
   o->created_from = "ctime";
 #ifdef STATX_BTIME
@@ -352,13 +349,7 @@ static int scan_anon(list_result *r, const hits *h, uid_t euid) {
     if (done || (kind = anon_kind(x->path, label, sizeof(label))) < 0) continue;
     snprintf(path, sizeof(path), "/proc/%lld", (long long)x->pid);
     if (euid != 0 && (stat(path, &st) != 0 || st.st_uid != euid)) continue;
-    memset(&o, 0, sizeof(o));
-    o.kind = kind;
-    o.size = -1;
-    o.uid = -1;
-    o.mode = -1;
-    o.created = -1;
-    o.seals = -1;
+    list_object_init(&o, kind);
     o.dev = x->dev;
     o.ino = x->ino;
     /* Size, owner, mode and seals from a descriptor, if any holds one. */
@@ -479,19 +470,6 @@ int list_recheck(const list_object *o) {
     err = SHMKIT_EBUSY;
   list_free(&now);
   return err;
-}
-
-void list_user_name(int64_t uid, char *buf, size_t size) {
-  struct passwd *pw = uid >= 0 ? getpwuid((uid_t)uid) : NULL;
-
-  if (pw != NULL)
-    snprintf(buf, size, "%s", pw->pw_name);
-  else
-    snprintf(buf, size, "%lld", (long long)uid);
-}
-
-int64_t list_euid(void) {
-  return geteuid();
 }
 
 int64_t list_seals(shmkit_handle h) {

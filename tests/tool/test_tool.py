@@ -462,8 +462,8 @@ class Json(Base):
         self.assertEqual(j, {"name": n, "size": 4096, "sparse": False})
         _, out, _ = run("write", n, "--offset", "2", "--json", data=b"abc",
                         check=0)
-        self.assertEqual(json.loads(out), {"name": n, "offset": 2,
-                                           "written": 3})
+        self.assertEqual(json.loads(out), {"name": n, "size": 4096,
+                                           "offset": 2, "written": 3})
         j = run_json("cat", n, "--offset", "1", "--length", "4")
         self.assertEqual(j, {"name": n, "size": 4096, "offset": 1,
                              "length": 4, "hex": "00616263"})
