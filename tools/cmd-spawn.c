@@ -36,7 +36,8 @@ int cmd_spawn(const tool_cmd *cmd, int argc, char **argv) {
     return status;
   if ((region_s != NULL) == (open_s != NULL))
     return tool_usage(cmd, "needs one of --region SIZE or --open NAME");
-  if (rest >= argc) return tool_usage(cmd, "needs a PROGRAM after --");
+  if (rest >= argc || argv[rest][0] == 0)
+    return tool_usage(cmd, "needs a PROGRAM after --");
   if (region_s &&
       (status = tool_size_arg(cmd, "size", region_s, 1, &size)) != TOOL_OK)
     return status;

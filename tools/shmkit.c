@@ -330,22 +330,26 @@ static const tool_cmd *find(const char *name) {
 int main(int argc, char **argv) {
   const tool_cmd *cmd;
   char buf[200];
+  int whole =
+      argc >= 2 &&
+      (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+       strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "help") == 0);
 
   if (argc < 2) return tool_usage(NULL, "needs a COMMAND");
-  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-      (strcmp(argv[1], "help") == 0 && argc == 2)) {
-    fputs(tool_main_help, stdout);
-    return TOOL_OK;
-  }
+  /* The tool's own options and "help [COMMAND]" take nothing more. */
+  if (whole && argc > (strcmp(argv[1], "help") == 0 ? 3 : 2))
+    return tool_usage(NULL, "unexpected argument '%s'",
+                      tool_shown(argv[argc - 1], buf, sizeof(buf)));
   if (strcmp(argv[1], "--version") == 0) {
     printf("shmkit %d.%d.%d\n", SHMKIT_VERSION_MAJOR, SHMKIT_VERSION_MINOR,
            SHMKIT_VERSION_PATCH);
     return TOOL_OK;
   }
-  if (strcmp(argv[1], "help") == 0) {
-    if (argc > 3)
-      return tool_usage(NULL, "unexpected argument '%s'",
-                        tool_shown(argv[3], buf, sizeof(buf)));
+  if (whole && (argc == 2 || strcmp(argv[2], "help") == 0)) {
+    fputs(tool_main_help, stdout);
+    return TOOL_OK;
+  }
+  if (whole) {
     if ((cmd = find(argv[2])) == NULL)
       return tool_usage(NULL, "no command '%s'",
                         tool_shown(argv[2], buf, sizeof(buf)));

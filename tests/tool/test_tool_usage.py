@@ -42,6 +42,27 @@ BAD = [
     ["spawn", "--open", "bad/name", "--", "true", "{}"],
     ["spawn", "--open", "x", "--sparse", "--", "true", "{}"],
     ["spawn", "--bogus", "--", "true", "{}"],
+    ["spawn", "--region", "4K", "--", "", "{}"],
+    ["--version", "extra"], ["--help", "extra"], ["help", "ls", "extra"],
+]
+
+# Bad usage whose one line must name what was wrong: (args, text).
+NAMED = [
+    (["frob"], "unknown command 'frob'"),
+    (["ls", "--frob"], "unknown option '--frob'"),
+    (["create", "x", "12Q"], "bad size '12Q'"),
+    (["create", "x", "0"], "bad size '0'"),
+    (["create", "x", "99999999999T"], "bad size '99999999999T'"),
+    (["create", "a/b", "4K"], "bad name 'a/b'"),
+    (["create", "x", "4K", "extra"], "unexpected argument 'extra'"),
+    (["cat", "x", "--length"], "--length needs a value"),
+    (["cat", "x", "--offset", "4KK"], "bad offset '4KK'"),
+    (["reap", "--older-than", "5y"], "bad duration '5y'"),
+    (["help", "ls", "extra"], "unexpected argument 'extra'"),
+    (["--version", "extra"], "unexpected argument 'extra'"),
+    (["spawn", "--region", "4K", "--", "", "{}"], "needs a PROGRAM"),
+    (["spawn", "--region", "4K", "--", "true"], "put {} among"),
+    (["create", "x" * 100, "4K"], "bad name '" + "x" * 40 + "...'"),
 ]
 
 
@@ -54,9 +75,18 @@ class BadInput(Base):
             self.assertEqual(len(err.splitlines()), 1, (args, err))
             self.assertIn("try 'shmkit", err, args)
 
+    def test_message_names_the_mistake(self):
+        for args, text in NAMED:
+            status, _, err = run(*args)
+            self.assertEqual(status, 2, args)
+            self.assertIn(text, err, args)
+
     def test_help(self):
         status, out, _ = run("--help")
         self.assertEqual(status, 0)
+        self.assertIn(b"Examples:", out)
+        self.assertEqual(run("help", check=0)[1], out)
+        self.assertEqual(run("help", "help", check=0)[1], out)
         cmds = ["ls", "info", "create", "rm", "reap", "cat", "write", "spawn"]
         for c in cmds:
             self.assertIn(c, out.decode())
