@@ -12,7 +12,62 @@ from tooltest import (CREATOR, HOLDER, Base, linux, read_line, run, run_json,
                       tool_cmd, unique)
 
 
+# A process that makes a memfd (named by argv[1]) of 12 KiB, maps it,
+# seals it against shrinking and growing, closes the descriptor (only the
+# mapping holds it now), says its pid and the mapping's addresses, and
+# waits to be killed.
+# (Python's mmap keeps a descriptor of its own: libc's mmap keeps none.)
+MAPPED_MEMFD = r"""
+import ctypes, fcntl, os, sys, time
+fd = os.memfd_create(sys.argv[1], os.MFD_ALLOW_SEALING)
+os.ftruncate(fd, 12288)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_int, ctypes.c_long]
+addr = libc.mmap(None, 12288, 1, 1, fd, 0)  # PROT_READ, MAP_SHARED
+assert addr not in (None, ctypes.c_void_p(-1).value)
+fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
+os.close(fd)
+with open("/proc/self/maps") as f:
+    line = [l for l in f if "/memfd:" + sys.argv[1] + " " in l][0]
+print(os.getpid(), line.split()[0], flush=True)
+time.sleep(600)
+"""
+
+
 class Listing(Base):
+    def test_all_mapped_only_memfd(self):
+        """A memfd that only a mapping holds: its size and seals come from
+        /proc/PID/map_files where the kernel lets this user open it there,
+        and are unknown (null) where it does not."""
+        label = unique("mf")
+        p = self.start([sys.executable, "-c", MAPPED_MEMFD, label], "memfd")
+        pid, span = read_line(p, "memfd").split()
+        try:
+            os.close(os.open(f"/proc/{pid}/map_files/{span}", os.O_RDONLY))
+            readable = True
+        except OSError:
+            readable = False
+        j = run_json("ls", "--all")
+        mine = [a for a in j["anonymous"] if a["label"] == "memfd:" + label]
+        self.assertEqual(len(mine), 1, j["anonymous"])
+        a = mine[0]
+        self.assertEqual(a["kind"], "memfd")
+        self.assertEqual([(h["pid"], h["fds"], h["mapped"])
+                          for h in a["holders"]], [(int(pid), [], True)])
+        if readable:
+            self.assertEqual((a["size"], a["seals"]),
+                             (12288, ["shrink", "grow"]))
+            text = run("ls", "--all", check=0)[1].decode()
+            line = [l for l in text.splitlines()
+                    if l.startswith("memfd:" + label + " ")]
+            self.assertEqual(len(line), 1, text)
+            self.assertIn(" 12K ", line[0])
+            self.assertIn("shrink,grow", line[0])
+        else:
+            self.assertEqual((a["size"], a["seals"]), (None, None))
+
     def test_ls_shows_creator_and_holder(self):
         n = self.name("ls")
         c = self.start([sys.executable, "-c", CREATOR, n], "creator")
