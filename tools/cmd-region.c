@@ -135,27 +135,27 @@ typedef struct range {
 
 /* Parses the arguments against opts (which point into *x), opens the
  * region and checks the range (without --length: from the offset to the
- * end): TOOL_OK, or the status to exit with. */
+ * end). Returns 0 to go on, or -1 with *status the exit status (after
+ * --help too, with TOOL_OK). */
 static int range_open(const tool_cmd *cmd, int argc, char **argv,
-                      const tool_opt *opts, int access, range *x) {
-  int npos, status;
+                      const tool_opt *opts, int access, range *x, int *status) {
+  int npos;
 
-  if (tool_parse(cmd, argc, argv, opts, &x->name, 1, &npos, 0, NULL, &status))
-    return status;
-  if (npos < 1) return tool_usage(cmd, "needs a NAME");
-  x->offset = 0;
-  if (x->off_s &&
-      (status = tool_size_arg(cmd, "offset", x->off_s, 0, &x->offset)))
-    return status;
-  if (x->len_s &&
-      (status = tool_size_arg(cmd, "length", x->len_s, 0, &x->length)))
-    return status;
-  if ((status = open_named(cmd, x->name, access, &x->r)) != 0) return status;
+  if (tool_parse(cmd, argc, argv, opts, &x->name, 1, &npos, 0, NULL, status))
+    return -1;
+  *status = npos < 1 ? tool_usage(cmd, "needs a NAME") : TOOL_OK;
+  if (*status == TOOL_OK && x->off_s)
+    *status = tool_size_arg(cmd, "offset", x->off_s, 0, &x->offset);
+  if (*status == TOOL_OK && x->len_s)
+    *status = tool_size_arg(cmd, "length", x->len_s, 0, &x->length);
+  if (*status == TOOL_OK) *status = open_named(cmd, x->name, access, &x->r);
+  if (*status != TOOL_OK) return -1;
   x->size = shmkit_region_size(x->r);
   if (!x->len_s) x->length = x->offset <= x->size ? x->size - x->offset : 0;
-  if ((status = in_range(cmd, x->name, x->size, x->offset, x->length)) != 0)
-    shmkit_region_close(x->r);
-  return status;
+  *status = in_range(cmd, x->name, x->size, x->offset, x->length);
+  if (*status == TOOL_OK) return 0;
+  shmkit_region_close(x->r);
+  return -1;
 }
 
 /* The fields cat's and write's JSON begin with; the object stays open. */
@@ -220,7 +220,7 @@ int cmd_cat(const tool_cmd *cmd, int argc, char **argv) {
                            {NULL, NULL, NULL}};
   uint64_t done;
 
-  if ((status = range_open(cmd, argc, argv, opts, SHMKIT_READ_ONLY, &x)) != 0)
+  if (range_open(cmd, argc, argv, opts, SHMKIT_READ_ONLY, &x, &status) != 0)
     return status;
   as = x.json ? AS_JSON : hex ? AS_HEX : AS_BYTES;
 #ifdef _WIN32
@@ -257,7 +257,7 @@ int cmd_write(const tool_cmd *cmd, int argc, char **argv) {
 
   /* No --length: from the offset to the end, the most that can be
    * written. */
-  if ((status = range_open(cmd, argc, argv, opts, SHMKIT_READ_WRITE, &x)) != 0)
+  if (range_open(cmd, argc, argv, opts, SHMKIT_READ_WRITE, &x, &status) != 0)
     return status;
 #ifdef _WIN32
   _setmode(_fileno(stdin), _O_BINARY);
