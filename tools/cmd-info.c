@@ -6,8 +6,6 @@
 #include <string.h>
 
 #ifndef _WIN32
-#  include <setjmp.h>
-#  include <signal.h>
 #  include <sys/stat.h>
 #  include <unistd.h>
 #endif
@@ -46,44 +44,22 @@ static uint64_t u64_at(const unsigned char *h, size_t at) {
   return v;
 }
 
-#ifndef _WIN32
-static sigjmp_buf bus_jump;
-static void on_bus(int sig) {
-  (void)sig;
-  siglongjmp(bus_jump, 1);
+static size_t copy_window(void *ctx, unsigned char *p, size_t n, uint64_t at) {
+  const volatile unsigned char *from = p; /* read once each, in order */
+  unsigned char *h = ctx;
+
+  for (size_t i = 0; i < n; i++) h[at + i] = from[i];
+  return n;
 }
-#endif
 
 /* Copies the first min(size, 256) bytes of the region once. 0, or a shmkit
- * error, or 1 if the region shrank under the copy. */
+ * error, or TOOL_SHRANK if the region shrank under the copy. */
 static int copy_header(shmkit_region *r, unsigned char *h, size_t *n) {
-  uint64_t size = shmkit_region_size(r);
-  shmkit_view *v;
-  int err, shrank = 0;
+  uint64_t size = shmkit_region_size(r), done;
 
   *n = size < CH_HEADER ? (size_t)size : CH_HEADER;
   memset(h, 0, CH_HEADER);
-  if ((err = shmkit_view_map(&v, r, 0, *n, SHMKIT_READ_ONLY)) != 0) return err;
-#ifndef _WIN32
-  {
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_bus;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGBUS, &sa, &old);
-    if (sigsetjmp(bus_jump, 1) == 0) {
-      const volatile unsigned char *p = shmkit_view_data(v);
-      for (size_t i = 0; i < *n; i++) h[i] = p[i];
-    } else {
-      shrank = 1;
-    }
-    sigaction(SIGBUS, &old, NULL);
-  }
-#else
-  memcpy(h, shmkit_view_data(v), *n);
-#endif
-  shmkit_view_unmap(v);
-  return shrank;
+  return tool_walk(r, 0, *n, SHMKIT_READ_ONLY, copy_window, h, &done);
 }
 
 static int power_of_two(uint64_t x) {
@@ -210,26 +186,19 @@ static void channel_json(const channel *c) {
     return;
   }
   putchar('{');
-  json_key("version", &first);
-  printf("%u", c->version);
-  json_key("state", &first);
-  json_str(state_name(c));
-  json_key("problem", &first);
-  json_str(c->problem);
+  json_field_u64("version", c->version, &first);
+  json_field_str("state", state_name(c), &first);
+  json_field_str("problem", c->problem, &first);
   if (c->version == CH_VERSION && c->capacity != 0) {
-    json_key("capacity", &first);
-    printf("%llu", (unsigned long long)c->capacity);
-    json_key("max_message", &first);
-    printf("%llu", (unsigned long long)c->max_message);
-    json_key("head", &first);
-    printf("%llu", (unsigned long long)c->head);
-    json_key("tail", &first);
-    printf("%llu", (unsigned long long)c->tail);
-    json_key("fill", &first);
-    if (c->tail <= c->head && c->head - c->tail <= c->capacity)
-      printf("%llu", (unsigned long long)(c->head - c->tail));
-    else
-      fputs("null", stdout);
+    json_field_u64("capacity", c->capacity, &first);
+    json_field_u64("max_message", c->max_message, &first);
+    json_field_u64("head", c->head, &first);
+    json_field_u64("tail", c->tail, &first);
+    json_field_known("fill",
+                     c->tail <= c->head && c->head - c->tail <= c->capacity
+                         ? (int64_t)(c->head - c->tail)
+                         : -1,
+                     &first);
     json_key("sender", &first);
     side_json(&c->sender);
     json_key("receiver", &first);
@@ -251,7 +220,7 @@ int cmd_info(const tool_cmd *cmd, int argc, char **argv) {
   unsigned char header[CH_HEADER];
   size_t hn = 0;
   channel ch;
-  char user[64], when[64];
+  char user[64], when[64], seal_text[80];
 
   if (tool_parse(cmd, argc, argv, opts, pos, 1, &npos, 0, NULL, &status))
     return status;
@@ -270,11 +239,10 @@ int cmd_info(const tool_cmd *cmd, int argc, char **argv) {
     }
     o = &lr.objs[0];
   } else {
+    char buf[200];
     if (tool_check_name(pos[0], &base, &flags) != 0)
-      return tool_usage(cmd,
-                        "bad name '%s' (a NAME: 1 to 30 of A-Z a-z 0-9 "
-                        ". _ -, not starting with '.'; or PID:FD)",
-                        pos[0]);
+      return tool_usage(cmd, "bad name '%s' (a NAME: %s; or PID:FD)",
+                        tool_shown(pos[0], buf, sizeof(buf)), TOOL_NAME_RULES);
     err = list_named(&lr, base, flags);
     if (err == 0)
       o = &lr.objs[0];
@@ -291,12 +259,9 @@ int cmd_info(const tool_cmd *cmd, int argc, char **argv) {
   have_meta = o != NULL;
   if (o == NULL) {
     /* No listing here: what the region itself tells. */
+    list_object_init(&meta, LIST_NAMED);
     meta.name = (char *)pos[0];
     meta.size = r ? (int64_t)shmkit_region_size(r) : -1;
-    meta.uid = -1;
-    meta.mode = -1;
-    meta.created = -1;
-    meta.seals = -1;
 #ifndef _WIN32
     {
       struct stat st;
@@ -319,7 +284,7 @@ int cmd_info(const tool_cmd *cmd, int argc, char **argv) {
       list_free(&lr);
       return tool_fail(cmd, err, "%s: map", pos[0]);
     }
-    shrank = err == 1;
+    shrank = err == TOOL_SHRANK;
     if (!shrank) decode(&ch, header, hn, shmkit_region_size(r));
     o->size = (int64_t)shmkit_region_size(r);
   }
@@ -331,39 +296,21 @@ int cmd_info(const tool_cmd *cmd, int argc, char **argv) {
   if (json) {
     int first = 1;
     putchar('{');
-    json_key("name", &first);
-    json_str(pid ? (o->kind == LIST_NAMED ? o->name : NULL) : pos[0]);
-    json_key("label", &first);
-    json_str(o->name);
-    json_key("kind", &first);
-    json_str(show_kind(o->kind));
-    json_key("pid", &first);
-    printf(pid ? "%lld" : "null", (long long)pid);
-    json_key("fd", &first);
-    printf(pid ? "%d" : "null", fd);
-    json_key("size", &first);
-    printf(o->size >= 0 ? "%lld" : "null", (long long)o->size);
-    json_key("uid", &first);
-    printf(o->uid >= 0 ? "%lld" : "null", (long long)o->uid);
-    json_key("owner", &first);
-    json_str(o->uid >= 0 ? user : NULL);
-    json_key("mode", &first);
-    if (o->mode >= 0)
-      printf("\"%04o\"", (unsigned)o->mode);
-    else
-      fputs("null", stdout);
-    json_key("created", &first);
-    printf(o->created >= 0 ? "%lld" : "null", (long long)o->created);
-    json_key("created_from", &first);
-    json_str(o->created_from);
+    json_field_str("name",
+                   pid ? (o->kind == LIST_NAMED ? o->name : NULL) : pos[0],
+                   &first);
+    json_field_str("label", o->name, &first);
+    json_field_str("kind", show_kind(o->kind), &first);
+    json_field_known("pid", pid ? pid : -1, &first);
+    json_field_known("fd", pid ? fd : -1, &first);
+    show_owner_json(o, &first);
+    show_created_json(o, &first);
     json_key("seals", &first);
     show_seals_json(o->seals);
     json_key("holders", &first);
     show_holders_json(o, have_meta ? &lr : &(list_result){0});
-    json_key("unreadable_processes", &first);
-    printf("%zu", lr.unreadable);
-    json_key("readable", &first);
-    fputs(r && !shrank ? "true" : "false", stdout);
+    json_field_u64("unreadable_processes", lr.unreadable, &first);
+    json_field_bool("readable", r && !shrank, &first);
     json_key("channel", &first);
     channel_json(&ch);
     puts("}");
@@ -379,9 +326,8 @@ int cmd_info(const tool_cmd *cmd, int argc, char **argv) {
       printf("owner:    %s (uid %lld)\n", user, (long long)o->uid);
     if (o->mode >= 0) printf("mode:     %04o\n", (unsigned)o->mode);
     if (o->created >= 0) printf("created:  %s (%s)\n", when, o->created_from);
-    fputs("seals:    ", stdout);
-    show_seals_text(o->seals);
-    fputs("\nholders:  ", stdout);
+    show_seals_text(o->seals, seal_text, sizeof(seal_text));
+    printf("seals:    %s\nholders:  ", seal_text);
     show_holders_text(o, have_meta ? &lr : &(list_result){0});
     putchar('\n');
     if (lr.unreadable)

@@ -24,46 +24,24 @@ static int orphan(const list_object *o, const list_result *r, int64_t euid) {
 
 static void object_json(const list_object *o, const list_result *r,
                         int64_t euid) {
-  char user[64];
-  int first = 1;
+  int first = 1, named = o->kind == LIST_NAMED;
 
-  if (o->uid >= 0) list_user_name(o->uid, user, sizeof(user));
   putchar('{');
-  json_key(o->kind == LIST_NAMED ? "name" : "label", &first);
-  json_str(o->name);
-  if (o->kind != LIST_NAMED) {
-    json_key("kind", &first);
-    json_str(show_kind(o->kind));
-  } else {
-    json_key("global", &first);
-    fputs(o->global ? "true" : "false", stdout);
-  }
-  json_key("size", &first);
-  printf(o->size >= 0 ? "%lld" : "null", (long long)o->size);
-  json_key("uid", &first);
-  printf(o->uid >= 0 ? "%lld" : "null", (long long)o->uid);
-  json_key("owner", &first);
-  json_str(o->uid >= 0 ? user : NULL);
-  json_key("mode", &first);
-  if (o->mode >= 0)
-    printf("\"%04o\"", (unsigned)o->mode);
+  json_field_str(named ? "name" : "label", o->name, &first);
+  if (named)
+    json_field_bool("global", o->global, &first);
   else
-    fputs("null", stdout);
-  if (o->kind == LIST_NAMED) {
-    json_key("created", &first);
-    printf(o->created >= 0 ? "%lld" : "null", (long long)o->created);
-    json_key("created_from", &first);
-    json_str(o->created_from);
+    json_field_str("kind", show_kind(o->kind), &first);
+  show_owner_json(o, &first);
+  if (named) {
+    show_created_json(o, &first);
   } else {
     json_key("seals", &first);
     show_seals_json(o->seals);
   }
   json_key("holders", &first);
   show_holders_json(o, r);
-  if (o->kind == LIST_NAMED) {
-    json_key("orphan", &first);
-    fputs(orphan(o, r, euid) ? "true" : "false", stdout);
-  }
+  if (named) json_field_bool("orphan", orphan(o, r, euid), &first);
   putchar('}');
 }
 
@@ -164,7 +142,7 @@ int cmd_ls(const tool_cmd *cmd, int argc, char **argv) {
            "HOLDERS");
     for (size_t i = 0; i < r.n; i++) {
       const list_object *o = &r.objs[i];
-      char size[32];
+      char size[32], seals[80];
       int w;
       if (o->kind == LIST_NAMED) continue;
       if (o->size >= 0)
@@ -175,20 +153,8 @@ int cmd_ls(const tool_cmd *cmd, int argc, char **argv) {
       w = (int)strlen(o->name);
       printf("%*s %-7s %6s  ", w < 30 ? 30 - w : 0, "", show_kind(o->kind),
              size);
-      {
-        /* The seals in a column of their own. */
-        char seals[64] = "";
-        size_t k = 0;
-        static const char *names[] = {"shrink", "grow", "write", "future_write",
-                                      "seal"};
-        if (o->seals < 0) snprintf(seals, sizeof(seals), "unknown");
-        for (int b = 0; o->seals >= 0 && b < 5; b++)
-          if (o->seals & (1 << b))
-            k += (size_t)snprintf(seals + k, sizeof(seals) - k, "%s%s",
-                                  k ? "," : "", names[b]);
-        if (o->seals == 0) snprintf(seals, sizeof(seals), "none");
-        printf("%-24s ", seals);
-      }
+      show_seals_text(o->seals, seals, sizeof(seals));
+      printf("%-24s ", seals);
       show_holders_text(o, &r);
       putchar('\n');
     }
@@ -210,6 +176,7 @@ int cmd_reap(const tool_cmd *cmd, int argc, char **argv) {
   size_t nremoved = 0, nskipped = 0;
   const char **why = NULL;
   int *act = NULL;
+  char buf[200];
 
   if ((pos = calloc((size_t)argc + 1, sizeof(*pos))) == NULL)
     return tool_fail(cmd, SHMKIT_ENOMEM, "arguments");
@@ -221,12 +188,12 @@ int cmd_reap(const tool_cmd *cmd, int argc, char **argv) {
     status = tool_usage(cmd,
                         "bad duration '%s' (digits with an optional s, m, h "
                         "or d)",
-                        older_s);
+                        tool_shown(older_s, buf, sizeof(buf)));
   for (int i = 0; status < 0 && i < npos; i++) {
     const char *base;
     unsigned flags;
-    if (tool_check_name(pos[i], &base, &flags) != 0)
-      status = tool_usage(cmd, "bad name '%s'", pos[i]);
+    if (tool_name_arg(cmd, pos[i], &base, &flags) != TOOL_OK)
+      status = TOOL_USAGE;
   }
   if (status >= 0) {
     free(pos);

@@ -1,5 +1,4 @@
 /* shmkit create, rm, cat, write: named regions through the public API. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,50 +7,20 @@
 #  include <fcntl.h>
 #  include <io.h>
 #else
-#  include <setjmp.h>
-#  include <signal.h>
 #  include <sys/stat.h>
 #endif
 
 #include "tool.h"
-
-/* Views are mapped a window at a time, so that a region of any size reads
- * and writes through a bounded piece of address space. */
-#define WINDOW ((size_t)64 << 20)
-
-#ifndef _WIN32
-/* Another process may shrink a region under our view (POSIX), and a read
- * past the new end raises SIGBUS: it becomes an error, not a crash. */
-static sigjmp_buf bus_jump;
-static void on_bus(int sig) {
-  (void)sig;
-  siglongjmp(bus_jump, 1);
-}
-#  define GUARD_BEGIN(failed)                                                  \
-    struct sigaction sa_, old_;                                                \
-    memset(&sa_, 0, sizeof(sa_));                                              \
-    sa_.sa_handler = on_bus;                                                   \
-    sigemptyset(&sa_.sa_mask);                                                 \
-    sigaction(SIGBUS, &sa_, &old_);                                            \
-    failed = sigsetjmp(bus_jump, 1);
-#  define GUARD_END() sigaction(SIGBUS, &old_, NULL)
-#else
-#  define GUARD_BEGIN(failed) failed = 0;
-#  define GUARD_END()         ((void)0)
-#endif
 
 /* Opens NAME (the tool's spelling) with `access`; bad names are bad usage. */
 static int open_named(const tool_cmd *cmd, const char *arg, int access,
                       shmkit_region **r) {
   const char *base;
   unsigned flags;
-  int err;
+  int err, status;
 
-  if (tool_check_name(arg, &base, &flags) != 0)
-    return tool_usage(cmd,
-                      "bad name '%s' (1 to 30 of A-Z a-z 0-9 . _ -, "
-                      "not starting with '.')",
-                      arg);
+  if ((status = tool_name_arg(cmd, arg, &base, &flags)) != TOOL_OK)
+    return status;
   if ((err = shmkit_region_open(r, base, access | (int)flags)) != 0)
     return tool_fail(cmd, err, "%s", arg);
   return TOOL_OK;
@@ -69,28 +38,19 @@ int cmd_create(const tool_cmd *cmd, int argc, char **argv) {
   if (tool_parse(cmd, argc, argv, opts, pos, 2, &npos, 0, NULL, &status))
     return status;
   if (npos < 2) return tool_usage(cmd, "needs NAME and SIZE");
-  if (tool_check_name(pos[0], &base, &flags) != 0)
-    return tool_usage(cmd,
-                      "bad name '%s' (1 to 30 of A-Z a-z 0-9 . _ -, "
-                      "not starting with '.')",
-                      pos[0]);
-  if (tool_parse_size(pos[1], &size) != 0 || size == 0)
-    return tool_usage(cmd,
-                      "bad size '%s' (1 to 2^63-1 bytes, digits with an "
-                      "optional K, M, G or T)",
-                      pos[1]);
+  if ((status = tool_name_arg(cmd, pos[0], &base, &flags)) != TOOL_OK)
+    return status;
+  if ((status = tool_size_arg(cmd, "size", pos[1], 1, &size)) != TOOL_OK)
+    return status;
   err = shmkit_region_create_named(&r, base, size,
                                    (sparse ? SHMKIT_SPARSE : 0) | flags);
   if (err != 0) return tool_fail(cmd, err, "%s", pos[0]);
   if (json) {
     int first = 1;
     putchar('{');
-    json_key("name", &first);
-    json_str(pos[0]);
-    json_key("size", &first);
-    printf("%llu", (unsigned long long)shmkit_region_size(r));
-    json_key("sparse", &first);
-    fputs(sparse ? "true" : "false", stdout);
+    json_field_str("name", pos[0], &first);
+    json_field_u64("size", shmkit_region_size(r), &first);
+    json_field_bool("sparse", sparse, &first);
     puts("}");
   }
 #ifdef _WIN32
@@ -123,8 +83,7 @@ int cmd_rm(const tool_cmd *cmd, int argc, char **argv) {
   for (int i = 0; i < npos; i++) {
     const char *base;
     unsigned flags;
-    if (tool_check_name(pos[i], &base, &flags) != 0) {
-      status = tool_usage(cmd, "bad name '%s'", pos[i]);
+    if ((status = tool_name_arg(cmd, pos[i], &base, &flags)) != TOOL_OK) {
       free(pos);
       return status;
     }
@@ -165,6 +124,60 @@ static int in_range(const tool_cmd *cmd, const char *name, uint64_t size,
   return TOOL_OK;
 }
 
+/* What cat and write share: the arguments, the region, open, and the
+ * range of it they work on, checked. */
+typedef struct range {
+  const char *name, *off_s, *len_s;
+  int json;
+  shmkit_region *r;
+  uint64_t size, offset, length;
+} range;
+
+/* Parses the arguments against opts (which point into *x), opens the
+ * region and checks the range (without --length: from the offset to the
+ * end). Returns 0 to go on, or -1 with *status the exit status (after
+ * --help too, with TOOL_OK). */
+static int range_open(const tool_cmd *cmd, int argc, char **argv,
+                      const tool_opt *opts, int access, range *x, int *status) {
+  int npos;
+
+  if (tool_parse(cmd, argc, argv, opts, &x->name, 1, &npos, 0, NULL, status))
+    return -1;
+  *status = npos < 1 ? tool_usage(cmd, "needs a NAME") : TOOL_OK;
+  if (*status == TOOL_OK && x->off_s)
+    *status = tool_size_arg(cmd, "offset", x->off_s, 0, &x->offset);
+  if (*status == TOOL_OK && x->len_s)
+    *status = tool_size_arg(cmd, "length", x->len_s, 0, &x->length);
+  if (*status == TOOL_OK) *status = open_named(cmd, x->name, access, &x->r);
+  if (*status != TOOL_OK) return -1;
+  x->size = shmkit_region_size(x->r);
+  if (!x->len_s) x->length = x->offset <= x->size ? x->size - x->offset : 0;
+  *status = in_range(cmd, x->name, x->size, x->offset, x->length);
+  if (*status == TOOL_OK) return 0;
+  shmkit_region_close(x->r);
+  return -1;
+}
+
+/* The fields cat's and write's JSON begin with; the object stays open. */
+static void range_json(const range *x, const char *count_key, uint64_t count,
+                       int *first) {
+  putchar('{');
+  json_field_str("name", x->name, first);
+  json_field_u64("size", x->size, first);
+  json_field_u64("offset", x->offset, first);
+  json_field_u64(count_key, count, first);
+}
+
+/* A failure in the middle of a walk (tool_walk()'s result, not 0). */
+static int walk_failed(const tool_cmd *cmd, const range *x, int err,
+                       uint64_t done, const char *doing) {
+  if (err == TOOL_SHRANK)
+    return tool_fail(cmd, 0, "%s: the region shrank while it was %s", x->name,
+                     doing);
+  return tool_fail(cmd, err, "%s: map at %llu", x->name,
+                   (unsigned long long)(x->offset + done));
+}
+
 static void hex_line(uint64_t at, const unsigned char *p, size_t n) {
   printf("%08llx ", (unsigned long long)at);
   for (size_t i = 0; i < 16; i++) {
@@ -180,107 +193,72 @@ static void hex_line(uint64_t at, const unsigned char *p, size_t n) {
   puts("|");
 }
 
-int cmd_cat(const tool_cmd *cmd, int argc, char **argv) {
-  const char *pos[1], *off_s = NULL, *len_s = NULL;
-  int npos, status, hex = 0, json = 0, failed;
-  const tool_opt opts[] = {{"--offset", &off_s, NULL},
-                           {"--length", &len_s, NULL},
-                           {"--hex", NULL, &hex},
-                           {"--json", NULL, &json},
-                           {NULL, NULL, NULL}};
-  uint64_t offset = 0, length, size;
-  volatile uint64_t done = 0; /* read after a SIGBUS */
-  shmkit_region *r;
+/* How cat prints a window. */
+enum { AS_BYTES, AS_HEX, AS_JSON };
 
-  if (tool_parse(cmd, argc, argv, opts, pos, 1, &npos, 0, NULL, &status))
-    return status;
-  if (npos < 1) return tool_usage(cmd, "needs a NAME");
-  if (off_s && tool_parse_size(off_s, &offset) != 0)
-    return tool_usage(cmd, "bad offset '%s'", off_s);
-  if (len_s && tool_parse_size(len_s, &length) != 0)
-    return tool_usage(cmd, "bad length '%s'", len_s);
-  if ((status = open_named(cmd, pos[0], SHMKIT_READ_ONLY, &r)) != 0)
-    return status;
-  size = shmkit_region_size(r);
-  if (!len_s) length = offset <= size ? size - offset : 0;
-  if ((status = in_range(cmd, pos[0], size, offset, length)) != 0) {
-    shmkit_region_close(r);
-    return status;
+static size_t put_window(void *ctx, unsigned char *p, size_t n, uint64_t at) {
+  switch (*(const int *)ctx) {
+  case AS_JSON:
+    for (size_t i = 0; i < n; i++) printf("%02x", p[i]);
+    return n;
+  case AS_HEX:
+    for (size_t i = 0; i < n; i += 16)
+      hex_line(at + i, p + i, n - i < 16 ? n - i : 16);
+    return n;
+  default:
+    return fwrite(p, 1, n, stdout);
   }
+}
+
+int cmd_cat(const tool_cmd *cmd, int argc, char **argv) {
+  range x = {0};
+  int status, hex = 0, err, as;
+  const tool_opt opts[] = {{"--offset", &x.off_s, NULL},
+                           {"--length", &x.len_s, NULL},
+                           {"--hex", NULL, &hex},
+                           {"--json", NULL, &x.json},
+                           {NULL, NULL, NULL}};
+  uint64_t done;
+
+  if (range_open(cmd, argc, argv, opts, SHMKIT_READ_ONLY, &x, &status) != 0)
+    return status;
+  as = x.json ? AS_JSON : hex ? AS_HEX : AS_BYTES;
 #ifdef _WIN32
-  if (!hex && !json) _setmode(_fileno(stdout), _O_BINARY);
+  if (as == AS_BYTES) _setmode(_fileno(stdout), _O_BINARY);
 #endif
-  if (json) {
+  if (x.json) {
     int first = 1;
-    putchar('{');
-    json_key("name", &first);
-    json_str(pos[0]);
-    json_key("size", &first);
-    printf("%llu", (unsigned long long)size);
-    json_key("offset", &first);
-    printf("%llu", (unsigned long long)offset);
-    json_key("length", &first);
-    printf("%llu", (unsigned long long)length);
+    range_json(&x, "length", x.length, &first);
     json_key("hex", &first);
     putchar('"');
   }
-  GUARD_BEGIN(failed)
-  while (!failed && done < length) {
-    size_t n = length - done > WINDOW ? WINDOW : (size_t)(length - done);
-    shmkit_view *v;
-    const unsigned char *p;
-    int err = shmkit_view_map(&v, r, offset + done, n, SHMKIT_READ_ONLY);
-    if (err != 0) {
-      GUARD_END();
-      shmkit_region_close(r);
-      if (json) puts("\"}");
-      return tool_fail(cmd, err, "%s: map at %llu", pos[0],
-                       (unsigned long long)(offset + done));
-    }
-    p = shmkit_view_data(v);
-    if (json) {
-      for (size_t i = 0; i < n; i++) printf("%02x", p[i]);
-    } else if (hex) {
-      for (size_t i = 0; i < n; i += 16)
-        hex_line(offset + done + i, p + i, n - i < 16 ? n - i : 16);
-    } else if (fwrite(p, 1, n, stdout) != n) {
-      failed = 2;
-    }
-    shmkit_view_unmap(v);
-    done += n;
-  }
-  GUARD_END();
-  shmkit_region_close(r);
-  if (json) puts("\"}");
-  if (fflush(stdout) != 0 && !failed) failed = 2;
-  if (failed == 1)
-    return tool_fail(cmd, 0, "%s: the region shrank while it was read", pos[0]);
-  if (failed == 2) return tool_fail(cmd, 0, "writing the output failed");
+  err = tool_walk(x.r, x.offset, x.length, SHMKIT_READ_ONLY, put_window, &as,
+                  &done);
+  shmkit_region_close(x.r);
+  if (x.json) puts("\"}");
+  if (err != 0) return walk_failed(cmd, &x, err, done, "read");
+  if (done < x.length || fflush(stdout) != 0)
+    return tool_fail(cmd, 0, "writing the output failed");
   return TOOL_OK;
 }
 
-int cmd_write(const tool_cmd *cmd, int argc, char **argv) {
-  const char *pos[1], *off_s = NULL;
-  int npos, status, json = 0, failed;
-  volatile int more = 0;
-  const tool_opt opts[] = {
-      {"--offset", &off_s, NULL}, {"--json", NULL, &json}, {NULL, NULL, NULL}};
-  uint64_t offset = 0, size;
-  volatile uint64_t done = 0; /* read after a SIGBUS */
-  shmkit_region *r;
+static size_t get_window(void *ctx, unsigned char *p, size_t n, uint64_t at) {
+  (void)ctx, (void)at;
+  return fread(p, 1, n, stdin);
+}
 
-  if (tool_parse(cmd, argc, argv, opts, pos, 1, &npos, 0, NULL, &status))
+int cmd_write(const tool_cmd *cmd, int argc, char **argv) {
+  range x = {0};
+  int status, err;
+  const tool_opt opts[] = {{"--offset", &x.off_s, NULL},
+                           {"--json", NULL, &x.json},
+                           {NULL, NULL, NULL}};
+  uint64_t done;
+
+  /* No --length: from the offset to the end, the most that can be
+   * written. */
+  if (range_open(cmd, argc, argv, opts, SHMKIT_READ_WRITE, &x, &status) != 0)
     return status;
-  if (npos < 1) return tool_usage(cmd, "needs a NAME");
-  if (off_s && tool_parse_size(off_s, &offset) != 0)
-    return tool_usage(cmd, "bad offset '%s'", off_s);
-  if ((status = open_named(cmd, pos[0], SHMKIT_READ_WRITE, &r)) != 0)
-    return status;
-  size = shmkit_region_size(r);
-  if ((status = in_range(cmd, pos[0], size, offset, 0)) != 0) {
-    shmkit_region_close(r);
-    return status;
-  }
 #ifdef _WIN32
   _setmode(_fileno(stdin), _O_BINARY);
 #else
@@ -291,55 +269,29 @@ int cmd_write(const tool_cmd *cmd, int argc, char **argv) {
       long pos_now = ftell(stdin);
       uint64_t left =
           (uint64_t)st.st_size - (pos_now > 0 ? (uint64_t)pos_now : 0);
-      if (in_range(cmd, pos[0], size, offset, left) != 0) {
-        shmkit_region_close(r);
+      if (in_range(cmd, x.name, x.size, x.offset, left) != 0) {
+        shmkit_region_close(x.r);
         return TOOL_FAIL;
       }
     }
   }
 #endif
-  GUARD_BEGIN(failed)
-  while (!failed && offset + done < size) {
-    uint64_t left = size - offset - done;
-    size_t n = left > WINDOW ? WINDOW : (size_t)left, got;
-    shmkit_view *v;
-    int err = shmkit_view_map(&v, r, offset + done, n, SHMKIT_READ_WRITE);
-    if (err != 0) {
-      GUARD_END();
-      shmkit_region_close(r);
-      return tool_fail(cmd, err, "%s: map at %llu", pos[0],
-                       (unsigned long long)(offset + done));
-    }
-    got = fread(shmkit_view_data(v), 1, n, stdin);
-    shmkit_view_unmap(v);
-    done += got;
-    if (got < n) break;
-  }
-  GUARD_END();
-  if (!failed && ferror(stdin)) failed = 2;
+  err = tool_walk(x.r, x.offset, x.length, SHMKIT_READ_WRITE, get_window, NULL,
+                  &done);
+  shmkit_region_close(x.r);
+  if (err != 0) return walk_failed(cmd, &x, err, done, "written");
+  if (ferror(stdin)) return tool_fail(cmd, 0, "reading the input failed");
   /* Full: one more byte of input means it did not fit. */
-  if (!failed && offset + done == size && fgetc(stdin) != EOF) more = 1;
-  shmkit_region_close(r);
-  if (failed == 1)
-    return tool_fail(cmd, 0, "%s: the region shrank while it was written",
-                     pos[0]);
-  if (failed == 2) return tool_fail(cmd, 0, "reading the input failed");
-  if (more)
+  if (done == x.length && fgetc(stdin) != EOF)
     return tool_fail(cmd, SHMKIT_ERANGE,
                      "%s: the input runs past the end (size %llu bytes): "
                      "the first %llu bytes were written at offset %llu, the "
                      "rest was not",
-                     pos[0], (unsigned long long)size, (unsigned long long)done,
-                     (unsigned long long)offset);
-  if (json) {
+                     x.name, (unsigned long long)x.size,
+                     (unsigned long long)done, (unsigned long long)x.offset);
+  if (x.json) {
     int first = 1;
-    putchar('{');
-    json_key("name", &first);
-    json_str(pos[0]);
-    json_key("offset", &first);
-    printf("%llu", (unsigned long long)offset);
-    json_key("written", &first);
-    printf("%llu", (unsigned long long)done);
+    range_json(&x, "written", done, &first);
     puts("}");
   }
   return TOOL_OK;

@@ -13,7 +13,9 @@
 
 int cmd_spawn(const tool_cmd *cmd, int argc, char **argv) {
   const char *region_s = NULL, *open_s = NULL, *env_s = NULL, *name_s = NULL;
-  const char *pos[1];
+  const char *pos[1], *base = NULL;
+  unsigned flags = 0;
+  char buf[200];
   int npos, status, readonly = 0, sparse = 0, rest, err, code = 0, sig = 0;
   int substituted = 0;
   const tool_opt opts[] = {{"--region", &region_s, NULL},
@@ -34,26 +36,26 @@ int cmd_spawn(const tool_cmd *cmd, int argc, char **argv) {
     return status;
   if ((region_s != NULL) == (open_s != NULL))
     return tool_usage(cmd, "needs one of --region SIZE or --open NAME");
-  if (rest >= argc) return tool_usage(cmd, "needs a PROGRAM after --");
-  if (region_s && (tool_parse_size(region_s, &size) != 0 || size == 0))
-    return tool_usage(cmd,
-                      "bad size '%s' (1 to 2^63-1 bytes, digits with an "
-                      "optional K, M, G or T)",
-                      region_s);
+  if (rest >= argc || argv[rest][0] == 0)
+    return tool_usage(cmd, "needs a PROGRAM after --");
+  if (region_s &&
+      (status = tool_size_arg(cmd, "size", region_s, 1, &size)) != TOOL_OK)
+    return status;
   if ((sparse || name_s) && !region_s)
     return tool_usage(cmd, "--sparse and --name go with --region");
   if (env_s && (env_s[0] == 0 || strchr(env_s, '=') != NULL))
-    return tool_usage(cmd, "bad variable name '%s'", env_s);
+    return tool_usage(cmd, "bad variable name '%s'",
+                      tool_shown(env_s, buf, sizeof(buf)));
+  if ((open_s || name_s) &&
+      (status = tool_name_arg(cmd, open_s ? open_s : name_s, &base, &flags)) !=
+          TOOL_OK)
+    return status;
   for (int i = rest; i < argc; i++)
     if (strcmp(argv[i], "{}") == 0) substituted = 1;
   if (!substituted && !env_s)
     return tool_usage(cmd, "nothing tells the program its token: put {} "
                            "among its arguments, or use --env VAR");
   if (open_s) {
-    const char *base;
-    unsigned flags;
-    if (tool_check_name(open_s, &base, &flags) != 0)
-      return tool_usage(cmd, "bad name '%s'", open_s);
     err = shmkit_region_open(&given, base,
                              (readonly ? SHMKIT_READ_ONLY : SHMKIT_READ_WRITE) |
                                  (int)flags);
@@ -61,10 +63,6 @@ int cmd_spawn(const tool_cmd *cmd, int argc, char **argv) {
   } else if (name_s) {
     /* A named region, for others to open while the program runs (on
      * Windows the name lives exactly that long; on POSIX until removed). */
-    const char *base;
-    unsigned flags;
-    if (tool_check_name(name_s, &base, &flags) != 0)
-      return tool_usage(cmd, "bad name '%s'", name_s);
     err = shmkit_region_create_named(&made, base, size,
                                      (sparse ? SHMKIT_SPARSE : 0) | flags);
     if (err != 0) return tool_fail(cmd, err, "%s", name_s);

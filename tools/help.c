@@ -19,7 +19,14 @@ const char tool_main_help[] =
     "\n"
     "Exit status: 0 success, 1 failure (a message on stderr), 2 bad usage\n"
     "(spawn: the program's own status once it started). --json on every\n"
-    "command that prints. Manual: man shmkit.\n";
+    "command that prints. Manual: man shmkit.\n"
+    "\n"
+    "Examples:\n"
+    "  shmkit create frames 64M\n"
+    "  printf hello | shmkit write frames\n"
+    "  shmkit ls --all\n"
+    "  shmkit spawn --open frames -- python3 examples/spawn_child.py {}\n"
+    "  shmkit reap --dry-run\n";
 
 static const char ls_help[] =
     "usage: shmkit ls [--all | --orphans] [--json]\n"

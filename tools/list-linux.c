@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +26,9 @@ typedef struct hit {
   char program[64];
   int fd; /* -1: a mapping */
   uint64_t dev, ino;
-  int64_t size; /* from the descriptor; -1 for a mapping */
-  char *path;   /* the link or the maps path */
+  int64_t size;   /* from the descriptor; -1 for a mapping */
+  char *path;     /* the link or the maps path */
+  char range[40]; /* a mapping's addresses, its name in map_files */
 } hit;
 
 typedef struct hits {
@@ -139,13 +139,13 @@ static int scan_maps(hits *h, int64_t pid, const char *comm) {
   if ((f = fopen(path, "r")) == NULL) return 0;
   while (err == 0 && fgets(line, sizeof(line), f) != NULL) {
     unsigned maj, min;
-    unsigned long long ino;
+    unsigned long long ino, start, end;
     int at = -1;
     hit one;
 
     line[strcspn(line, "\n")] = 0;
-    if (sscanf(line, "%*x-%*x %*s %*x %x:%x %llu %n", &maj, &min, &ino, &at) <
-            3 ||
+    if (sscanf(line, "%llx-%llx %*s %*x %x:%x %llu %n", &start, &end, &maj,
+               &min, &ino, &at) < 5 ||
         at < 0 || !interesting(line + at))
       continue;
     memset(&one, 0, sizeof(one));
@@ -156,6 +156,7 @@ static int scan_maps(hits *h, int64_t pid, const char *comm) {
     one.ino = ino;
     one.size = -1;
     one.path = line + at;
+    snprintf(one.range, sizeof(one.range), "%llx-%llx", start, end);
     err = add_hit(h, &one);
   }
   fclose(f);
@@ -236,16 +237,14 @@ static int push(list_result *r, list_object *o) {
 static int describe(int d, const char *name, list_object *o) {
   struct stat st;
 
-  memset(o, 0, sizeof(*o));
+  list_object_init(o, LIST_NAMED);
   if (fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
     return -1;
-  o->kind = LIST_NAMED;
   o->size = st.st_size;
   o->uid = st.st_uid;
   o->mode = st.st_mode & 07777;
   o->dev = st.st_dev;
   o->ino = st.st_ino;
-  o->seals = -1;
   o->created = st.st_ctime;
   o->created_from = "ctime";
 #ifdef STATX_BTIME
@@ -315,6 +314,19 @@ static int open_pidfd(int64_t pid, int fd) {
   return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 }
 
+/* Opens the object of a hit, read-only: a descriptor through
+ * /proc/PID/fd; a mapping through /proc/PID/map_files, which the kernel
+ * opens only for a caller with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE
+ * (-1 otherwise). */
+static int open_hit(const hit *x) {
+  char path[96];
+
+  if (x->fd >= 0) return open_pidfd(x->pid, x->fd);
+  snprintf(path, sizeof(path), "/proc/%lld/map_files/%s", (long long)x->pid,
+           x->range);
+  return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+}
+
 /* "/memfd:NAME (deleted)" -> kind and label. */
 static int anon_kind(const char *path, char *label, size_t size) {
   static const char deleted[] = " (deleted)";
@@ -352,29 +364,24 @@ static int scan_anon(list_result *r, const hits *h, uid_t euid) {
     if (done || (kind = anon_kind(x->path, label, sizeof(label))) < 0) continue;
     snprintf(path, sizeof(path), "/proc/%lld", (long long)x->pid);
     if (euid != 0 && (stat(path, &st) != 0 || st.st_uid != euid)) continue;
-    memset(&o, 0, sizeof(o));
-    o.kind = kind;
-    o.size = -1;
-    o.uid = -1;
-    o.mode = -1;
-    o.created = -1;
-    o.seals = -1;
+    list_object_init(&o, kind);
     o.dev = x->dev;
     o.ino = x->ino;
-    /* Size, owner, mode and seals from a descriptor, if any holds one. */
-    for (size_t j = 0; j < h->n; j++) {
+    /* Size, owner, mode and seals from the first descriptor or mapping of
+     * it that opens. */
+    for (size_t j = 0; o.size < 0 && j < h->n; j++) {
       int fd;
-      if (h->v[j].dev != x->dev || h->v[j].ino != x->ino || h->v[j].fd < 0)
+      if (h->v[j].dev != x->dev || h->v[j].ino != x->ino ||
+          (fd = open_hit(&h->v[j])) < 0)
         continue;
-      if ((fd = open_pidfd(h->v[j].pid, h->v[j].fd)) < 0) continue;
-      if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == x->dev &&
+          st.st_ino == x->ino) {
         o.size = st.st_size;
         o.uid = st.st_uid;
         o.mode = st.st_mode & 07777;
         o.seals = seals_of(fd);
       }
       close(fd);
-      break;
     }
     if ((o.name = strdup(label)) == NULL) return SHMKIT_ENOMEM;
     add_holders(&o, h);
@@ -479,19 +486,6 @@ int list_recheck(const list_object *o) {
     err = SHMKIT_EBUSY;
   list_free(&now);
   return err;
-}
-
-void list_user_name(int64_t uid, char *buf, size_t size) {
-  struct passwd *pw = uid >= 0 ? getpwuid((uid_t)uid) : NULL;
-
-  if (pw != NULL)
-    snprintf(buf, size, "%s", pw->pw_name);
-  else
-    snprintf(buf, size, "%lld", (long long)uid);
-}
-
-int64_t list_euid(void) {
-  return geteuid();
 }
 
 int64_t list_seals(shmkit_handle h) {

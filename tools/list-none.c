@@ -1,18 +1,10 @@
-/* POSIX systems other than Linux: no /proc to find holders with, and shm
- * objects that are not files, so nothing to list; info NAME still reports
- * what the region itself tells (cmd-info.c). */
-#include <pwd.h>
-#include <stdio.h>
+/* What only Linux's /proc can tell: who holds a name, what a process holds
+ * at a descriptor, and the seals of a handle. Elsewhere (Windows, other
+ * POSIX systems) these say SHMKIT_ENOTSUP or unknown, and the commands
+ * report what the region itself tells (cmd-info.c). */
 #include <string.h>
-#include <unistd.h>
 
 #include "list.h"
-
-int list_scan(list_result *out, int named, int anonymous) {
-  (void)named, (void)anonymous;
-  memset(out, 0, sizeof(*out));
-  return SHMKIT_ENOTSUP;
-}
 
 int list_named(list_result *out, const char *name, unsigned flags) {
   (void)name, (void)flags;
@@ -31,20 +23,17 @@ int list_recheck(const list_object *o) {
   return SHMKIT_ENOTSUP;
 }
 
-void list_user_name(int64_t uid, char *buf, size_t size) {
-  struct passwd *pw = uid >= 0 ? getpwuid((uid_t)uid) : NULL;
-
-  if (pw != NULL)
-    snprintf(buf, size, "%s", pw->pw_name);
-  else
-    snprintf(buf, size, "%lld", (long long)uid);
-}
-
-int64_t list_euid(void) {
-  return geteuid();
-}
-
 int64_t list_seals(shmkit_handle h) {
   (void)h;
   return -1;
 }
+
+#ifndef _WIN32
+/* POSIX systems other than Linux: shm objects that are not files, so no
+ * names to list either (Windows lists its own in list-win.c). */
+int list_scan(list_result *out, int named, int anonymous) {
+  (void)named, (void)anonymous;
+  memset(out, 0, sizeof(*out));
+  return SHMKIT_ENOTSUP;
+}
+#endif

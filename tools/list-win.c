@@ -97,14 +97,8 @@ static int scan_dir(list_result *r, const WCHAR *path, int global, int named,
       continue;
     anon = shmkit_anon(name);
     if ((anon && !anonymous) || (!anon && !named)) continue;
-    memset(&o, 0, sizeof(o));
-    o.kind = anon ? LIST_SHMKIT_ANON : LIST_NAMED;
+    list_object_init(&o, anon ? LIST_SHMKIT_ANON : LIST_NAMED);
     o.global = global;
-    o.size = -1;
-    o.uid = -1;
-    o.mode = -1;
-    o.created = -1;
-    o.seals = -1;
     {
       const char *base;
       unsigned flags;
@@ -147,28 +141,6 @@ int list_scan(list_result *out, int named, int anonymous) {
   if (session != 0 || wcscmp(path, L"\\BaseNamedObjects") != 0)
     scan_dir(out, L"\\BaseNamedObjects", 1, named, 0);
   return 0;
-}
-
-int list_named(list_result *out, const char *name, unsigned flags) {
-  (void)name, (void)flags;
-  memset(out, 0, sizeof(*out));
-  return SHMKIT_ENOTSUP;
-}
-
-int list_pidfd(list_result *out, int64_t pid, int fd, shmkit_handle *handle) {
-  (void)pid, (void)fd, (void)handle;
-  memset(out, 0, sizeof(*out));
-  return SHMKIT_ENOTSUP;
-}
-
-int list_recheck(const list_object *o) {
-  (void)o;
-  return SHMKIT_ENOTSUP;
-}
-
-int64_t list_seals(shmkit_handle h) {
-  (void)h;
-  return -1;
 }
 
 void list_user_name(int64_t uid, char *buf, size_t size) {

@@ -85,14 +85,22 @@ int64_t list_euid(void);
 /* Seconds since 1970, now. */
 int64_t list_now(void);
 
+/* Zeroes *o as an object of that kind of which nothing is known yet:
+ * size, uid, mode, creation time and seals unknown (-1). */
+void list_object_init(list_object *o, int kind);
+
 void list_free(list_result *r);
 
 /* Output shared by ls and info (show.c). */
 const char *show_kind(int kind); /* "named", "memfd", "shmkit", "deleted" */
 void show_holders_text(const list_object *o, const list_result *r);
 void show_holders_json(const list_object *o, const list_result *r);
-void show_seals_text(int64_t seals);
+/* "shrink,grow", "none" or "unknown", into buf. */
+void show_seals_text(int64_t seals, char *buf, size_t size);
 void show_seals_json(int64_t seals);
+/* ,"size","uid","owner","mode" and ,"created","created_from" of o. */
+void show_owner_json(const list_object *o, int *first);
+void show_created_json(const list_object *o, int *first);
 void show_time(int64_t t, char *buf, size_t size); /* local, or "-" */
 void show_size(uint64_t size, char *buf, size_t size_of_buf); /* 4.0M */
 

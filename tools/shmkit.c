@@ -147,9 +147,25 @@ int tool_parse(const tool_cmd *cmd, int argc, char **argv, const tool_opt *opts,
   return 0;
 }
 
-int tool_parse_size(const char *s, uint64_t *out) {
+/* A suffix and what it multiplies by. */
+typedef struct unit {
+  char suffix;
+  uint64_t times;
+} unit;
+
+static const unit size_units[] = {
+    {'K', 1ull << 10}, {'k', 1ull << 10}, {'M', 1ull << 20},
+    {'m', 1ull << 20}, {'G', 1ull << 30}, {'g', 1ull << 30},
+    {'T', 1ull << 40}, {'t', 1ull << 40}, {0, 0}};
+
+static const unit time_units[] = {
+    {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {0, 0}};
+
+/* Decimal digits and at most one suffix of `units`, the product at most
+ * 2^63-1: 0 and *out, or -1. */
+static int parse_scaled(const char *s, const unit *units, uint64_t *out) {
   const uint64_t max = (uint64_t)INT64_MAX;
-  uint64_t v = 0, mult = 1;
+  uint64_t v = 0, times = 1;
   size_t i = 0;
 
   if (!isdigit((unsigned char)s[0])) return -1;
@@ -158,72 +174,23 @@ int tool_parse_size(const char *s, uint64_t *out) {
     if (v > (max - d) / 10) return -1;
     v = v * 10 + d;
   }
-  switch (s[i]) {
-  case 0:
-    break;
-  case 'K':
-  case 'k':
-    mult = 1ull << 10;
-    i++;
-    break;
-  case 'M':
-  case 'm':
-    mult = 1ull << 20;
-    i++;
-    break;
-  case 'G':
-  case 'g':
-    mult = 1ull << 30;
-    i++;
-    break;
-  case 'T':
-  case 't':
-    mult = 1ull << 40;
-    i++;
-    break;
-  default:
-    return -1;
+  if (s[i] != 0) {
+    const unit *u = units;
+    while (u->suffix != 0 && u->suffix != s[i]) u++;
+    if (u->suffix == 0 || s[i + 1] != 0) return -1;
+    times = u->times;
   }
-  if (s[i] != 0) return -1;
-  if (v > max / mult) return -1;
-  *out = v * mult;
+  if (v > max / times) return -1;
+  *out = v * times;
   return 0;
 }
 
-int tool_parse_duration(const char *s, uint64_t *seconds) {
-  uint64_t v = 0, mult = 1;
-  size_t i = 0;
+int tool_parse_size(const char *s, uint64_t *out) {
+  return parse_scaled(s, size_units, out);
+}
 
-  if (!isdigit((unsigned char)s[0])) return -1;
-  for (; isdigit((unsigned char)s[i]); i++) {
-    unsigned d = (unsigned)(s[i] - '0');
-    if (v > ((uint64_t)INT64_MAX - d) / 10) return -1;
-    v = v * 10 + d;
-  }
-  switch (s[i]) {
-  case 0:
-    break;
-  case 's':
-    i++;
-    break;
-  case 'm':
-    mult = 60;
-    i++;
-    break;
-  case 'h':
-    mult = 3600;
-    i++;
-    break;
-  case 'd':
-    mult = 86400;
-    i++;
-    break;
-  default:
-    return -1;
-  }
-  if (s[i] != 0 || v > (uint64_t)INT64_MAX / mult) return -1;
-  *seconds = v * mult;
-  return 0;
+int tool_parse_duration(const char *s, uint64_t *seconds) {
+  return parse_scaled(s, time_units, seconds);
 }
 
 int tool_check_name(const char *s, const char **base, unsigned *flags) {
@@ -247,6 +214,25 @@ int tool_check_name(const char *s, const char **base, unsigned *flags) {
   }
   *base = s;
   return 0;
+}
+
+int tool_size_arg(const tool_cmd *cmd, const char *what, const char *arg,
+                  uint64_t min, uint64_t *out) {
+  char buf[200];
+
+  if (tool_parse_size(arg, out) == 0 && *out >= min) return TOOL_OK;
+  return tool_usage(cmd, "bad %s '%s' (%llu to 2^63-1 bytes, %s)", what,
+                    tool_shown(arg, buf, sizeof(buf)), (unsigned long long)min,
+                    TOOL_SIZE_RULES);
+}
+
+int tool_name_arg(const tool_cmd *cmd, const char *arg, const char **base,
+                  unsigned *flags) {
+  char buf[200];
+
+  if (tool_check_name(arg, base, flags) == 0) return TOOL_OK;
+  return tool_usage(cmd, "bad name '%s' (%s)",
+                    tool_shown(arg, buf, sizeof(buf)), TOOL_NAME_RULES);
 }
 
 int tool_parse_pidfd(const char *s, int64_t *pid, int *fd) {
@@ -300,6 +286,29 @@ void json_key(const char *key, int *first) {
   putchar(':');
 }
 
+void json_field_str(const char *key, const char *s, int *first) {
+  json_key(key, first);
+  json_str(s);
+}
+
+void json_field_u64(const char *key, uint64_t v, int *first) {
+  json_key(key, first);
+  printf("%llu", (unsigned long long)v);
+}
+
+void json_field_known(const char *key, int64_t v, int *first) {
+  json_key(key, first);
+  if (v < 0)
+    fputs("null", stdout);
+  else
+    printf("%lld", (long long)v);
+}
+
+void json_field_bool(const char *key, int v, int *first) {
+  json_key(key, first);
+  fputs(v ? "true" : "false", stdout);
+}
+
 void text_str(FILE *f, const char *s) {
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
@@ -321,20 +330,27 @@ static const tool_cmd *find(const char *name) {
 int main(int argc, char **argv) {
   const tool_cmd *cmd;
   char buf[200];
+  int whole =
+      argc >= 2 &&
+      (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+       strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "help") == 0);
 
   if (argc < 2) return tool_usage(NULL, "needs a COMMAND");
-  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-      (strcmp(argv[1], "help") == 0 && argc == 2)) {
-    fputs(tool_main_help, stdout);
-    return TOOL_OK;
-  }
+  /* The tool's own options and "help [COMMAND]" take nothing more. */
+  if (whole && argc > (strcmp(argv[1], "help") == 0 ? 3 : 2))
+    return tool_usage(NULL, "unexpected argument '%s'",
+                      tool_shown(argv[argc - 1], buf, sizeof(buf)));
   if (strcmp(argv[1], "--version") == 0) {
     printf("shmkit %d.%d.%d\n", SHMKIT_VERSION_MAJOR, SHMKIT_VERSION_MINOR,
            SHMKIT_VERSION_PATCH);
     return TOOL_OK;
   }
-  if (strcmp(argv[1], "help") == 0) {
-    if (argc > 3 || (cmd = find(argv[2])) == NULL)
+  if (whole && (argc == 2 || strcmp(argv[2], "help") == 0)) {
+    fputs(tool_main_help, stdout);
+    return TOOL_OK;
+  }
+  if (whole) {
+    if ((cmd = find(argv[2])) == NULL)
       return tool_usage(NULL, "no command '%s'",
                         tool_shown(argv[2], buf, sizeof(buf)));
     fputs(cmd->help, stdout);

@@ -67,18 +67,15 @@ static const struct {
                   {SHMKIT_SEAL_FUTURE_WRITE, "future_write"},
                   {SHMKIT_SEAL_SEAL, "seal"}};
 
-void show_seals_text(int64_t seals) {
-  int any = 0;
-  if (seals < 0) {
-    fputs("unknown", stdout);
-    return;
-  }
-  for (size_t i = 0; i < sizeof(seal_names) / sizeof(seal_names[0]); i++)
-    if (seals & seal_names[i].bit) {
-      printf("%s%s", any ? "," : "", seal_names[i].name);
-      any = 1;
-    }
-  if (!any) fputs("none", stdout);
+void show_seals_text(int64_t seals, char *buf, size_t size) {
+  size_t k = 0;
+
+  snprintf(buf, size, seals < 0 ? "unknown" : "none");
+  for (size_t i = 0; seals > 0 && i < sizeof(seal_names) / sizeof(*seal_names);
+       i++)
+    if ((seals & seal_names[i].bit) && k < size)
+      k += (size_t)snprintf(buf + k, size - k, "%s%s", k ? "," : "",
+                            seal_names[i].name);
 }
 
 void show_seals_json(int64_t seals) {
@@ -94,6 +91,25 @@ void show_seals_json(int64_t seals) {
       any = 1;
     }
   putchar(']');
+}
+
+void show_owner_json(const list_object *o, int *first) {
+  char user[64];
+
+  if (o->uid >= 0) list_user_name(o->uid, user, sizeof(user));
+  json_field_known("size", o->size, first);
+  json_field_known("uid", o->uid, first);
+  json_field_str("owner", o->uid >= 0 ? user : NULL, first);
+  json_key("mode", first);
+  if (o->mode >= 0)
+    printf("\"%04o\"", (unsigned)o->mode);
+  else
+    fputs("null", stdout);
+}
+
+void show_created_json(const list_object *o, int *first) {
+  json_field_known("created", o->created, first);
+  json_field_str("created_from", o->created_from, first);
 }
 
 void show_time(int64_t t, char *buf, size_t size) {
@@ -122,6 +138,16 @@ void show_size(uint64_t size, char *buf, size_t n) {
 
 int64_t list_now(void) {
   return (int64_t)time(NULL);
+}
+
+void list_object_init(list_object *o, int kind) {
+  memset(o, 0, sizeof(*o));
+  o->kind = kind;
+  o->size = -1;
+  o->uid = -1;
+  o->mode = -1;
+  o->created = -1;
+  o->seals = -1;
 }
 
 void list_free(list_result *r) {

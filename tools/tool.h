@@ -70,19 +70,57 @@ int tool_parse_size(const char *s, uint64_t *out);
 /* A duration: decimal digits, optionally followed by s, m, h or d. */
 int tool_parse_duration(const char *s, uint64_t *seconds);
 
+/* What usage messages say a size and a name are. */
+#define TOOL_SIZE_RULES "digits with an optional K, M, G or T"
+#ifdef _WIN32
+#  define TOOL_NAME_RULES                                                      \
+    "1 to 30 of A-Z a-z 0-9 . _ -, not starting with '.', after an optional "  \
+    "Local\\ or Global\\"
+#else
+#  define TOOL_NAME_RULES "1 to 30 of A-Z a-z 0-9 . _ -, not starting with '.'"
+#endif
+
 /* A region name as the tool takes it: the library's rules (1 to 30 of
  * A-Z a-z 0-9 . _ -, not starting with '.'), and on Windows an optional
  * "Local\" or "Global\" before it (*flags gets SHMKIT_GLOBAL for the
  * latter). *base points at the name without the prefix. 0 or -1. */
 int tool_check_name(const char *s, const char **base, unsigned *flags);
 
+/* tool_parse_size() for a command's argument, `what` being "size",
+ * "offset"...: TOOL_OK and *out (at least `min`), or a usage line that
+ * shows the argument and the rules. */
+int tool_size_arg(const tool_cmd *cmd, const char *what, const char *arg,
+                  uint64_t min, uint64_t *out);
+
+/* tool_check_name() for a command's argument: TOOL_OK, or a usage line
+ * (TOOL_USAGE) that shows the argument and the rules. */
+int tool_name_arg(const tool_cmd *cmd, const char *arg, const char **base,
+                  unsigned *flags);
+
 /* "PID:FD" (Linux): 0 and the numbers, or -1 if s is not of that form. */
 int tool_parse_pidfd(const char *s, int64_t *pid, int *fd);
+
+/* Calls fn on [offset, offset + length) of region r, mapped with `access`
+ * a window (at most 64 MiB) at a time: fn gets the window's bytes, how
+ * many, and the offset of the first; it returns how many it used, and
+ * fewer than it got ends the walk. *done: the bytes used in all. Returns
+ * 0, a shmkit error from mapping a window, or TOOL_SHRANK when the region
+ * shrank under a view (POSIX: another process truncated it). */
+#define TOOL_SHRANK 1
+typedef size_t (*tool_window_fn)(void *ctx, unsigned char *p, size_t n,
+                                 uint64_t at);
+int tool_walk(shmkit_region *r, uint64_t offset, uint64_t length, int access,
+              tool_window_fn fn, void *ctx, uint64_t *done);
 
 /* JSON output on stdout. */
 void json_str(const char *s);               /* a quoted, escaped string */
 void json_strn(const char *s, size_t n);    /* the same for n bytes */
 void json_key(const char *key, int *first); /* ,"key": */
+/* ,"key":value */
+void json_field_str(const char *key, const char *s, int *first); /* or null */
+void json_field_u64(const char *key, uint64_t v, int *first);
+void json_field_known(const char *key, int64_t v, int *first); /* <0: null */
+void json_field_bool(const char *key, int v, int *first);
 
 /* Text output: a string with control characters and other bytes that are
  * not printable ASCII escaped (\xNN), so a hostile name cannot drive the

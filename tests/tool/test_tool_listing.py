@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""What the shmkit command shows: ls (holders, --all, --orphans), reap,
+info PID:FD, and the JSON shape of every command; ls and info under Wine.
+Helpers in tooltest.py."""
+import json
+import os
+import sys
+import time
+
+import tooltest as T
+from tooltest import (CREATOR, HOLDER, Base, linux, read_line, run, run_json,
+                      tool_cmd, unique)
+
+
+# A process that makes a memfd (named by argv[1]) of 12 KiB, maps it,
+# seals it against shrinking and growing, closes the descriptor (only the
+# mapping holds it now), says its pid and the mapping's addresses, and
+# waits to be killed.
+# (Python's mmap keeps a descriptor of its own: libc's mmap keeps none.)
+MAPPED_MEMFD = r"""
+import ctypes, fcntl, os, sys, time
+fd = os.memfd_create(sys.argv[1], os.MFD_ALLOW_SEALING)
+os.ftruncate(fd, 12288)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_int, ctypes.c_long]
+addr = libc.mmap(None, 12288, 1, 1, fd, 0)  # PROT_READ, MAP_SHARED
+assert addr not in (None, ctypes.c_void_p(-1).value)
+fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
+os.close(fd)
+with open("/proc/self/maps") as f:
+    line = [l for l in f if "/memfd:" + sys.argv[1] + " " in l][0]
+print(os.getpid(), line.split()[0], flush=True)
+time.sleep(600)
+"""
+
+
+class Listing(Base):
+    def test_all_mapped_only_memfd(self):
+        """A memfd that only a mapping holds: its size and seals come from
+        /proc/PID/map_files where the kernel lets this user open it there,
+        and are unknown (null) where it does not."""
+        label = unique("mf")
+        p = self.start([sys.executable, "-c", MAPPED_MEMFD, label], "memfd")
+        pid, span = read_line(p, "memfd").split()
+        try:
+            os.close(os.open(f"/proc/{pid}/map_files/{span}", os.O_RDONLY))
+            readable = True
+        except OSError:
+            readable = False
+        j = run_json("ls", "--all")
+        mine = [a for a in j["anonymous"] if a["label"] == "memfd:" + label]
+        self.assertEqual(len(mine), 1, j["anonymous"])
+        a = mine[0]
+        self.assertEqual(a["kind"], "memfd")
+        self.assertEqual([(h["pid"], h["fds"], h["mapped"])
+                          for h in a["holders"]], [(int(pid), [], True)])
+        if readable:
+            self.assertEqual((a["size"], a["seals"]),
+                             (12288, ["shrink", "grow"]))
+            text = run("ls", "--all", check=0)[1].decode()
+            line = [l for l in text.splitlines()
+                    if l.startswith("memfd:" + label + " ")]
+            self.assertEqual(len(line), 1, text)
+            self.assertIn(" 12K ", line[0])
+            self.assertIn("shrink,grow", line[0])
+        else:
+            self.assertEqual((a["size"], a["seals"]), (None, None))
+
+    def test_ls_shows_creator_and_holder(self):
+        n = self.name("ls")
+        c = self.start([sys.executable, "-c", CREATOR, n], "creator")
+        creator = int(read_line(c, "creator"))
+        _, holder, fd = self.holder(n)
+        out = run("ls", check=0)[1].decode()
+        line = [l for l in out.splitlines() if l.startswith(n + " ")]
+        self.assertEqual(len(line), 1, out)
+        self.assertIn(f"{creator} (", line[0])
+        self.assertIn(f"{holder} (", line[0])
+        region = [r for r in run_json("ls")["regions"] if r["name"] == n]
+        self.assertEqual(len(region), 1)
+        r = region[0]
+        self.assertEqual(r["size"], 4096)
+        self.assertEqual(r["mode"], "0600")
+        self.assertEqual(r["uid"], os.geteuid())
+        self.assertFalse(r["orphan"])
+        by_pid = {h["pid"]: h for h in r["holders"]}
+        self.assertTrue(by_pid[creator]["mapped"])
+        self.assertTrue(by_pid[holder]["mapped"])
+        self.assertIn(fd, by_pid[holder]["fds"])
+        self.assertTrue(by_pid[holder]["program"].startswith("python"))
+        self.assertIn(r["created_from"], ("btime", "ctime"))
+        self.assertLessEqual(abs(r["created"] - time.time()), 3600)
+        info = run_json("info", n)
+        self.assertEqual({h["pid"] for h in info["holders"]} >= {creator,
+                                                                 holder},
+                         True)
+
+    def test_orphans_and_reap(self):
+        dead, held, young = (self.name("dead"), self.name("held"),
+                             self.name("young"))
+        c = self.start([sys.executable, "-c", CREATOR, dead], "creator")
+        read_line(c, "creator")
+        c.kill()
+        c.wait()
+        self.create(held)
+        self.holder(held)
+        run("create", young, "4K", check=0)
+        orphans = {r["name"] for r in run_json("ls", "--orphans")["regions"]}
+        self.assertIn(dead, orphans)
+        self.assertIn(young, orphans)
+        self.assertNotIn(held, orphans)
+        text = run("ls", "--orphans", check=0)[1].decode()
+        self.assertIn(dead, text)
+        self.assertNotIn(held, text)
+        # A dry run removes nothing; --older-than spares what is younger.
+        j = run_json("reap", "--dry-run", dead, held, young)
+        self.assertTrue(j["dry_run"])
+        self.assertEqual({r["name"] for r in j["removed"]}, {dead, young})
+        self.assertTrue(os.path.exists("/dev/shm/" + dead))
+        j = run_json("reap", "--older-than", "1d", dead, held, young)
+        self.assertEqual(j["removed"], [])
+        # The reap itself, of these names only (the machine is shared).
+        _, out, _ = run("reap", dead, held, check=0)
+        self.assertIn(f"removed {dead}", out.decode())
+        self.assertNotIn(held, out.decode())
+        self.assertFalse(os.path.exists("/dev/shm/" + dead))
+        self.assertTrue(os.path.exists("/dev/shm/" + held))
+        self.assertEqual(run("cat", held, "--length", "1", check=0)[1],
+                         b"\0")
+        run("reap", young, check=0)
+        self.assertFalse(os.path.exists("/dev/shm/" + young))
+
+    def test_all_and_pidfd(self):
+        p = self.start(tool_cmd("spawn", "--region", "64K", "--",
+                                sys.executable, "-c", HOLDER, "{}"), "anon")
+        pid, fd = map(int, read_line(p, "anon").split())
+        self.addCleanup(self.kill_pid, pid)
+        j = run_json("ls", "--all")
+        mine = [a for a in j["anonymous"]
+                if any(h["pid"] == pid for h in a["holders"])]
+        self.assertEqual(len(mine), 1, j["anonymous"])
+        a = mine[0]
+        self.assertEqual(a["size"], 65536)
+        self.assertIn(a["kind"], ("memfd", "shmkit"))
+        h = [h for h in a["holders"] if h["pid"] == pid][0]
+        self.assertIn(fd, h["fds"])  # (Python's mmap holds a copy too)
+        self.assertTrue(h["mapped"])
+        if a["kind"] == "memfd":
+            self.assertIsInstance(a["seals"], list)
+        self.assertIsNone(run_json("ls")["anonymous"])
+        info = run_json("info", f"{pid}:{fd}")
+        self.assertEqual(info["size"], 65536)
+        self.assertEqual((info["pid"], info["fd"]), (pid, fd))
+        self.assertEqual(info["kind"], a["kind"])
+        self.assertIn(pid, [h["pid"] for h in info["holders"]])
+        text = run("info", f"{pid}:{fd}", check=0)[1].decode()
+        self.assertIn("size:     65536", text)
+        status, _, err = run("info", f"{pid}:9999")
+        self.assertEqual(status, 1)
+        self.assertEqual(len(err.splitlines()), 1)
+
+
+class Json(Base):
+    def test_every_command(self):
+        n = self.name("js")
+        j = run_json("create", n, "4K")
+        self.addCleanup(lambda: run("rm", n))
+        self.assertEqual(j, {"name": n, "size": 4096, "sparse": False})
+        _, out, _ = run("write", n, "--offset", "2", "--json", data=b"abc",
+                        check=0)
+        self.assertEqual(json.loads(out), {"name": n, "size": 4096,
+                                           "offset": 2, "written": 3})
+        j = run_json("cat", n, "--offset", "1", "--length", "4")
+        self.assertEqual(j, {"name": n, "size": 4096, "offset": 1,
+                             "length": 4, "hex": "00616263"})
+        j = run_json("info", n)
+        for key in ("name", "label", "kind", "pid", "fd", "size", "uid",
+                    "owner", "mode", "created", "created_from", "seals",
+                    "holders", "unreadable_processes", "readable", "channel"):
+            self.assertIn(key, j)
+        self.assertEqual((j["name"], j["size"], j["kind"], j["channel"]),
+                         (n, 4096, "named", None))
+        if linux():
+            self.assertEqual(j["mode"], "0600")
+            self.assertEqual(j["seals"], ["seal"])
+            j = run_json("ls")
+            self.assertEqual(set(j), {"regions", "anonymous", "holders_known",
+                                      "unreadable_processes"})
+            r = [r for r in j["regions"] if r["name"] == n][0]
+            self.assertEqual(set(r), {"name", "global", "size", "uid",
+                                      "owner", "mode", "created",
+                                      "created_from", "holders", "orphan"})
+            j = run_json("reap", "--dry-run", n)
+            self.assertEqual(set(j), {"dry_run", "removed", "skipped"})
+            self.assertEqual(j["removed"][0]["name"], n)
+            self.assertEqual(set(j["removed"][0]), {"name", "size", "age"})
+        self.assertEqual(run_json("rm", n), {"removed": [n]})
+
+
+class WindowsListing(Base):
+    """Under Wine: each test keeps its region in a child (Base.inside)."""
+
+    def test_ls_and_info(self):
+        local, glob = unique("l"), unique("g")
+        out, _ = self.inside(local, "8K", "shmkit.exe ls --json")
+        j = json.loads(out)
+        mine = [r for r in j["regions"] if r["name"] == local]
+        self.assertEqual(len(mine), 1, j)
+        self.assertEqual((mine[0]["size"], mine[0]["global"]), (8192, False))
+        self.assertFalse(j["holders_known"])
+        out, _ = self.inside("Global\\" + glob, "4K", "shmkit.exe ls --json")
+        mine = [r for r in json.loads(out)["regions"] if r["name"] == glob]
+        self.assertEqual(len(mine), 1)
+        self.assertTrue(mine[0]["global"])
+        out, _ = self.inside("Global\\" + glob, "4K",
+                             f"shmkit.exe info Global\\{glob} --json")
+        j = json.loads(out)
+        self.assertEqual((j["size"], j["channel"]), (4096, None))
+        out, _ = self.inside(local, "4K", f"shmkit.exe info Local\\{local}")
+        self.assertIn(b"size:     4096", out)
+        self.assertEqual(run("ls", "--orphans")[0], 1)
+        self.assertEqual(run("reap")[0], 1)
+        self.assertEqual(run("rm", local)[0], 1)
+
+
+def pick(under_wine, on_linux):
+    if under_wine:
+        return [WindowsListing]
+    return [Listing, Json] if on_linux else [Json]
+
+
+if __name__ == "__main__":
+    T.main(pick)
