@@ -5,8 +5,9 @@
  * sender's of the tail, which must make the channel broken for good
  * (SHMKIT_EPROTO on every later call). The scribbling peer in another
  * process is test-channel-scribble.c. */
-#include <string.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "chan-raw.h"
 #include "task.h"
@@ -86,36 +87,33 @@ static const struct lie {
     {"offer role 3", F_OROLE, 3, 0, SHMKIT_EPROTO},
 };
 
+/* Where each field a lie changes lives: in the header or the offer, at
+ * which offset of its struct, and how wide. */
+static const struct field {
+  int in_offer;
+  size_t off, width;
+} fields[] = {
+    [F_MAGIC] = {0, offsetof(raw_header, magic), 4},
+    [F_VERSION] = {0, offsetof(raw_header, version), 2},
+    [F_FLAGS] = {0, offsetof(raw_header, flags), 2},
+    [F_CAP] = {0, offsetof(raw_header, capacity), 8},
+    [F_MAX] = {0, offsetof(raw_header, max), 8},
+    [F_RING] = {0, offsetof(raw_header, ring), 8},
+    [F_OMAGIC] = {1, offsetof(raw_offer, magic), 4},
+    [F_OVERSION] = {1, offsetof(raw_offer, version), 2},
+    [F_OROLE] = {1, offsetof(raw_offer, role), 2},
+};
+
 static void apply_lie(const struct lie *l, raw_header *h, raw_offer *o) {
-  switch (l->field) {
-  case F_MAGIC:
-    h->magic = (uint32_t)l->value;
-    break;
-  case F_VERSION:
-    h->version = (uint16_t)l->value;
-    break;
-  case F_FLAGS:
-    h->flags = (uint16_t)l->value;
-    break;
-  case F_CAP:
-    h->capacity = l->value;
-    break;
-  case F_MAX:
-    h->max = l->value;
-    break;
-  case F_RING:
-    h->ring = l->value;
-    break;
-  case F_OMAGIC:
-    o->magic = (uint32_t)l->value;
-    break;
-  case F_OVERSION:
-    o->version = (uint16_t)l->value;
-    break;
-  case F_OROLE:
-    o->role = (uint16_t)l->value;
-    break;
-  }
+  const struct field *f = &fields[l->field];
+  unsigned char *p = (f->in_offer ? (unsigned char *)o : (unsigned char *)h);
+  uint16_t v16 = (uint16_t)l->value;
+  uint32_t v32 = (uint32_t)l->value;
+
+  if (l->field == F_NONE) return;
+  if (f->width == 2) memcpy(p + f->off, &v16, 2);
+  if (f->width == 4) memcpy(p + f->off, &v32, 4);
+  if (f->width == 8) memcpy(p + f->off, &l->value, 8);
 }
 
 /* The raw creator offers a channel that lies as `l` says on a; b attaches. */
