@@ -1025,7 +1025,10 @@ SHMKIT_EXTERN int shmkit_channel_reserve(shmkit_channel *ch, size_t size,
  * reserved) and publishes it, with every message committed before with
  * SHMKIT_CHANNEL_MORE, in one store (and one wake-up, if the receiver
  * sleeps). With SHMKIT_CHANNEL_MORE, it is kept for later. SHMKIT_EINVAL:
- * no reservation, a size out of range, an unknown flag, a receiver. */
+ * no reservation, a size out of range, an unknown flag, a receiver;
+ * SHMKIT_ECLOSED: the receiver was found gone after the message was
+ * committed (the link is asked then, so that the question never delays a
+ * message): nobody will read it. */
 SHMKIT_EXTERN int shmkit_channel_commit(shmkit_channel *ch, size_t size,
                                         unsigned flags);
 
