@@ -1013,7 +1013,8 @@ SHMKIT_EXTERN int shmkit_channel_recv(shmkit_channel *ch, void *buf,
  * to timeout_ms, and points *data at it; nothing is visible to the
  * receiver until shmkit_channel_commit(). One reservation at a time. A
  * reservation that must wait first publishes what was committed with
- * SHMKIT_CHANNEL_MORE. Fails as shmkit_channel_send() does. */
+ * SHMKIT_CHANNEL_MORE. Fails as shmkit_channel_send() does, but for a
+ * receiver that was killed while there is room: that the commit says. */
 SHMKIT_EXTERN int shmkit_channel_reserve(shmkit_channel *ch, size_t size,
                                          void **data, int timeout_ms);
 
