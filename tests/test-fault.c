@@ -334,11 +334,13 @@ TEST_IMPL(fault_region_use) {
 typedef struct spawn_ctx {
   shmkit_region *r;
   shmkit_process *p;
+  size_t which; /* what shmkit_process_wait_any reports */
 } spawn_ctx;
 
 static void spawn_setup(void *p) {
   spawn_ctx *c = p;
   c->p = NULL;
+  c->which = 7;
   ASSERT_OK(shmkit_region_create(&c->r, 4096, 0));
 }
 
@@ -386,11 +388,12 @@ static void started_setup(void *p) {
 
 static int wait_any_call(void *p) {
   spawn_ctx *c = p;
-  size_t which = 7;
-  int err = shmkit_process_wait_any(&c->p, 1, 60000, &which);
+  return shmkit_process_wait_any(&c->p, 1, 60000, &c->which);
+}
 
-  if (err == 0) ASSERT_EQ(which, 0);
-  return err;
+static void waited(void *p, int err) {
+  spawn_ctx *c = p;
+  if (err == 0) ASSERT_EQ(c->which, 0);
 }
 
 static const int wait_any_errors[] = {SHMKIT_EINVAL, SHMKIT_ETIMEDOUT, 0};
@@ -403,7 +406,7 @@ TEST_IMPL(fault_spawn) {
   fault_case any = {"shmkit_process_wait_any",
                     started_setup,
                     wait_any_call,
-                    NULL,
+                    waited,
                     spawn_release,
                     wait_any_errors,
                     {NULL}};
@@ -415,18 +418,54 @@ TEST_IMPL(fault_spawn) {
 
 /* ---- connections */
 
+/* The calls of two connections' lives, each made on what the ones before
+ * it in its life made: a pair's (PAIR to RECV) and an endpoint's (LISTEN
+ * to ACCEPT). A case fails the call `at` with the ones before it done. */
+enum { PAIR, REGION, SEND, RECV, LISTEN, CONNECT, ACCEPT };
+
 typedef struct conn_ctx {
+  int at;
   shmkit_conn *a, *b, *l;
   shmkit_region *r;
   shmkit_msg m;
   char buf[64], name[32];
 } conn_ctx;
 
-static void no_conn(void *p) {
+static int conn_step(conn_ctx *c, int step) {
+  switch (step) {
+  case PAIR:
+    return shmkit_conn_pair(&c->a, &c->b);
+  case REGION:
+    return shmkit_region_create(&c->r, 8192, 0);
+  case SEND:
+    return shmkit_conn_send(c->a, "hi", 3, &c->r, 1, 5000);
+  case RECV:
+    return shmkit_conn_recv(c->b, &c->m, 5000);
+  case LISTEN:
+    return shmkit_listen(&c->l, c->name);
+  case CONNECT:
+    return shmkit_connect(&c->a, c->name, 5000);
+  default:
+    return shmkit_accept(&c->b, c->l, 0);
+  }
+}
+
+static void conn_setup(void *p) {
   conn_ctx *c = p;
+  int step = c->at < LISTEN ? PAIR : LISTEN;
+
   c->a = c->b = c->l = NULL;
   c->r = NULL;
   memset(&c->m, 0, sizeof(c->m));
+  c->m.data = c->buf;
+  c->m.capacity = sizeof(c->buf);
+  test_name(c->name, "fault");
+  for (; step < c->at; step++) ASSERT_OK(conn_step(c, step));
+}
+
+static int conn_call(void *p) {
+  conn_ctx *c = p;
+  return conn_step(c, c->at);
 }
 
 static void conn_release(void *p) {
@@ -438,38 +477,16 @@ static void conn_release(void *p) {
   shmkit_conn_close(c->l);
 }
 
-static int pair_call(void *p) {
+static void paired(void *p, int err) {
   conn_ctx *c = p;
-  return shmkit_conn_pair(&c->a, &c->b);
-}
-
-static void pair_works(void *p, int err) {
-  conn_ctx *c = p;
-  shmkit_msg m = {0};
-
   if (err != 0) return;
   ASSERT_OK(shmkit_conn_send(c->a, NULL, 0, NULL, 0, -1));
-  ASSERT_OK(shmkit_conn_recv(c->b, &m, -1));
-}
-
-static void sender_setup(void *p) {
-  conn_ctx *c = p;
-  no_conn(p);
-  ASSERT_OK(shmkit_conn_pair(&c->a, &c->b));
-  ASSERT_OK(shmkit_region_create(&c->r, 8192, 0));
-}
-
-static int send_call(void *p) {
-  conn_ctx *c = p;
-  return shmkit_conn_send(c->a, "hi", 3, &c->r, 1, 5000);
+  ASSERT_OK(shmkit_conn_recv(c->b, &c->m, -1));
 }
 
 /* What was sent arrives; what failed to be sent does not. */
 static void sent(void *p, int err) {
   conn_ctx *c = p;
-
-  c->m.data = c->buf;
-  c->m.capacity = sizeof(c->buf);
   if (err == 0) {
     ASSERT_OK(shmkit_conn_recv(c->b, &c->m, 5000));
     ASSERT_EQ(c->m.count, 1);
@@ -478,28 +495,15 @@ static void sent(void *p, int err) {
   }
 }
 
-static void receiver_setup(void *p) {
-  conn_ctx *c = p;
-  sender_setup(p);
-  ASSERT_OK(shmkit_conn_send(c->a, "hi", 3, &c->r, 1, 5000));
-  c->m.data = c->buf;
-  c->m.capacity = sizeof(c->buf);
-}
-
-static int recv_call(void *p) {
-  conn_ctx *c = p;
-  return shmkit_conn_recv(c->b, &c->m, 5000);
-}
-
 /* "On failure msg->count is 0." */
 static void received(void *p, int err) {
   conn_ctx *c = p;
-  if (err == 0) {
-    ASSERT_EQ(c->m.count, 1);
-    ASSERT_EQ(shmkit_region_size(c->m.regions[0]), 8192);
-  } else {
+  if (err != 0) {
     ASSERT_EQ(c->m.count, 0);
+    return;
   }
+  ASSERT_EQ(c->m.count, 1);
+  ASSERT_EQ(shmkit_region_size(c->m.regions[0]), 8192);
 }
 
 static const int pair_errors[] = {SHMKIT_EINVAL, 0};
@@ -513,28 +517,20 @@ static const int recv_errors[] = {SHMKIT_EPROTO,    SHMKIT_ENOTSHM,
 
 TEST_IMPL(fault_conn_messages) {
   conn_ctx c = {0};
-  fault_case pair = {"shmkit_conn_pair", no_conn,     pair_call,   pair_works,
+  fault_case pair = {"shmkit_conn_pair", conn_setup,  conn_call,   paired,
                      conn_release,       pair_errors, {&c.a, &c.b}};
-  fault_case send = {"shmkit_conn_send", sender_setup, send_call, sent,
-                     conn_release,       send_errors,  {NULL}};
-  fault_case recv = {"shmkit_conn_recv", receiver_setup, recv_call, received,
-                     conn_release,       recv_errors,    {NULL}};
+  fault_case send = {"shmkit_conn_send", conn_setup,  conn_call, sent,
+                     conn_release,       send_errors, {NULL}};
+  fault_case recv = {"shmkit_conn_recv", conn_setup,  conn_call, received,
+                     conn_release,       recv_errors, {NULL}};
 
+  c.at = PAIR;
   walk(&pair, &c);
+  c.at = SEND;
   walk(&send, &c);
+  c.at = RECV;
   walk(&recv, &c);
   return 0;
-}
-
-static void endpoint_setup(void *p) {
-  conn_ctx *c = p;
-  no_conn(p);
-  test_name(c->name, "fault");
-}
-
-static int listen_call(void *p) {
-  conn_ctx *c = p;
-  return shmkit_listen(&c->l, c->name);
 }
 
 static void listened(void *p, int err) {
@@ -548,31 +544,9 @@ static void listened(void *p, int err) {
   ASSERT_OK(shmkit_listen(&c->l, c->name));
 }
 
-static void listening_setup(void *p) {
-  conn_ctx *c = p;
-  endpoint_setup(p);
-  ASSERT_OK(shmkit_listen(&c->l, c->name));
-}
-
-static int connect_call(void *p) {
-  conn_ctx *c = p;
-  return shmkit_connect(&c->a, c->name, 5000);
-}
-
 static void connected(void *p, int err) {
   conn_ctx *c = p;
   if (err == 0) ASSERT_OK(shmkit_accept(&c->b, c->l, 5000));
-}
-
-static void pending_setup(void *p) {
-  conn_ctx *c = p;
-  listening_setup(p);
-  ASSERT_OK(shmkit_connect(&c->a, c->name, 5000));
-}
-
-static int accept_call(void *p) {
-  conn_ctx *c = p;
-  return shmkit_accept(&c->b, c->l, 0);
 }
 
 static const int listen_errors[] = {SHMKIT_ENAME, SHMKIT_EEXIST, SHMKIT_EACCES,
@@ -584,16 +558,18 @@ static const int accept_errors[] = {SHMKIT_ETIMEDOUT, SHMKIT_EINVAL, 0};
 
 TEST_IMPL(fault_conn_endpoints) {
   conn_ctx c = {0};
-  fault_case listen = {"shmkit_listen", endpoint_setup, listen_call, listened,
-                       conn_release,    listen_errors,  {&c.l}};
-  fault_case connect = {
-      "shmkit_connect", listening_setup, connect_call, connected,
-      conn_release,     connect_errors,  {&c.a}};
-  fault_case accept = {"shmkit_accept", pending_setup, accept_call, NULL,
+  fault_case listen = {"shmkit_listen", conn_setup,    conn_call, listened,
+                       conn_release,    listen_errors, {&c.l}};
+  fault_case connect = {"shmkit_connect", conn_setup,     conn_call, connected,
+                        conn_release,     connect_errors, {&c.a}};
+  fault_case accept = {"shmkit_accept", conn_setup,    conn_call, NULL,
                        conn_release,    accept_errors, {&c.b}};
 
+  c.at = LISTEN;
   walk(&listen, &c);
+  c.at = CONNECT;
   walk(&connect, &c);
+  c.at = ACCEPT;
   walk(&accept, &c);
   return 0;
 }
