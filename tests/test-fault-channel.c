@@ -22,29 +22,33 @@ static int create_call(void *p) {
                                5000);
 }
 
-/* A message from tx to rx, both working. */
-static void one_message(channel_ctx *c) {
+/* Once both ends are there (the receiving one attached here if the case
+ * did not), a message goes from tx to rx. */
+static void channel_works(void *p, int err) {
+  channel_ctx *c = p;
   char buf[8];
   size_t n;
 
+  if (err != 0) return;
+  if (c->rx == NULL) ASSERT_OK(shmkit_channel_attach(&c->rx, c->b, 5000));
   ASSERT_OK(shmkit_channel_send(c->tx, "hi", 3, 5000));
   ASSERT_OK(shmkit_channel_recv(c->rx, buf, sizeof(buf), &n, 5000));
   ASSERT_EQ(n, 3);
   ASSERT_STR_EQ(buf, "hi");
 }
 
-static void create_undo(void *p, int err) {
+/* A channel owns its link; a link with none (the call failed) is still
+ * ours. */
+static void channel_release(void *p) {
   channel_ctx *c = p;
-  if (err == 0) {
-    ASSERT_OK(shmkit_channel_attach(&c->rx, c->b, 5000));
-    one_message(c);
-    shmkit_channel_close(c->rx);
+  if (c->tx != NULL)
     shmkit_channel_close(c->tx);
-  } else {
-    ASSERT_NULL(c->tx);
+  else
+    shmkit_conn_close(c->a);
+  if (c->rx != NULL)
+    shmkit_channel_close(c->rx);
+  else
     shmkit_conn_close(c->b);
-    shmkit_conn_close(c->a); /* still ours */
-  }
 }
 
 static void offered_setup(void *p) {
@@ -55,18 +59,6 @@ static void offered_setup(void *p) {
 static int attach_call(void *p) {
   channel_ctx *c = p;
   return shmkit_channel_attach(&c->rx, c->b, 5000);
-}
-
-static void attach_undo(void *p, int err) {
-  channel_ctx *c = p;
-  if (err == 0) {
-    one_message(c);
-    shmkit_channel_close(c->rx);
-  } else {
-    ASSERT_NULL(c->rx);
-    shmkit_conn_close(c->b); /* still ours */
-  }
-  shmkit_channel_close(c->tx);
 }
 
 static const int create_errors[] = {SHMKIT_EINVAL,    SHMKIT_E2BIG,
@@ -80,10 +72,12 @@ static const int attach_errors[] = {SHMKIT_EINVAL,    SHMKIT_EPROTO,
 
 TEST_IMPL(fault_channel) {
   channel_ctx c = {0};
-  fault_case create = {"shmkit_channel_create", pair_setup, create_call,
-                       create_undo, create_errors};
-  fault_case attach = {"shmkit_channel_attach", offered_setup, attach_call,
-                       attach_undo, attach_errors};
+  fault_case create = {
+      "shmkit_channel_create", pair_setup,    create_call, channel_works,
+      channel_release,         create_errors, {&c.tx}};
+  fault_case attach = {
+      "shmkit_channel_attach", offered_setup, attach_call, channel_works,
+      channel_release,         attach_errors, {&c.rx}};
 
   walk(&create, &c);
   walk(&attach, &c);

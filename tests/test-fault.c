@@ -29,6 +29,36 @@ static int mappings(void) {
   return test_mapping_count(1);
 }
 
+/* What the walk writes into each output before the call: an address no
+ * call returns. An output is read and written as a void *: object pointers
+ * have one representation on every platform shmkit builds for. */
+static char poison;
+
+static void poison_outputs(const fault_case *c) {
+  void *v = &poison;
+  for (int i = 0; i < 2 && c->out[i] != NULL; i++)
+    memcpy(c->out[i], &v, sizeof(v));
+}
+
+/* After round k (0: no fault) of c->call returned err: "on failure,
+ * out-parameters are set to NULL", on success each holds what the call
+ * made; then the case's own check, and its release. */
+static void finish(const fault_case *c, void *ctx, long k, const char *call,
+                   int err) {
+  for (int i = 0; i < 2 && c->out[i] != NULL; i++) {
+    void *v;
+    memcpy(&v, c->out[i], sizeof(v));
+    if (err != 0 && v != NULL)
+      FAIL("%s, call %ld (%s) failing: output %d is not NULL", c->what, k, call,
+           i);
+    if (err == 0 && (v == NULL || v == &poison))
+      FAIL("%s, call %ld (%s) failing: succeeded without filling output %d",
+           c->what, k, call != NULL ? call : "none", i);
+  }
+  if (c->check != NULL) c->check(ctx, err);
+  c->release(ctx);
+}
+
 void walk(const fault_case *c, void *ctx) {
   int failed = 0, survived = 0;
   long k;
@@ -37,8 +67,9 @@ void walk(const fault_case *c, void *ctx) {
    * per process (Windows opens the session's object directory at the
    * first named object) is not a leak of the call under test. */
   c->setup(ctx);
+  poison_outputs(c);
   ASSERT_OK(c->call(ctx));
-  c->undo(ctx, 0);
+  finish(c, ctx, 0, NULL, 0);
   for (k = 1;; k++) {
     int handles0 = test_open_handles(), maps0 = mappings();
     int handles, maps, err;
@@ -47,6 +78,7 @@ void walk(const fault_case *c, void *ctx) {
     c->setup(ctx);
     handles = test_open_handles();
     maps = mappings();
+    poison_outputs(c);
     shmkit__fault_arm(k, 0);
     err = c->call(ctx);
     call = shmkit__fault_fired();
@@ -57,7 +89,7 @@ void walk(const fault_case *c, void *ctx) {
     if (call == NULL) { /* the call made fewer than k system calls */
       if (err != 0)
         FAIL("%s: %s with no failure injected", c->what, shmkit_err_name(err));
-      c->undo(ctx, 0);
+      finish(c, ctx, k, call, 0);
       break;
     }
     if (err > 0) FAIL("%s: returned %d", c->what, err);
@@ -73,7 +105,7 @@ void walk(const fault_case *c, void *ctx) {
     } else {
       survived++;
     }
-    c->undo(ctx, err);
+    finish(c, ctx, k, call, err);
     if (test_open_handles() != handles0 || mappings() != maps0)
       FAIL("%s, call %ld (%s) failing: left %d descriptors and %d mappings "
            "where there were %d and %d",
@@ -91,24 +123,32 @@ void walk(const fault_case *c, void *ctx) {
 typedef struct region_ctx {
   shmkit_region *r, *out;
   shmkit_view *v;
-  char name[32];
-  char token[SHMKIT_TOKEN_MAX];
+  char name[32]; /* empty for an anonymous region */
   unsigned flags;
 } region_ctx;
 
 static void nothing(void *p) {
   region_ctx *c = p;
-  c->out = NULL;
+  c->r = c->out = NULL;
+  c->v = NULL;
+  c->name[0] = '\0';
 }
 
-static void drop_out(void *p, int err) {
+/* A name stands while a region made under it does (a failed create leaves
+ * none, see named_check). */
+static void region_release(void *p) {
   region_ctx *c = p;
-  if (err == 0) {
-    ASSERT(shmkit_region_size(c->out) >= 4096);
-    shmkit_region_close(c->out);
-  } else {
-    ASSERT_NULL(c->out);
-  }
+  int named = c->name[0] != '\0' && (c->r != NULL || c->out != NULL);
+
+  shmkit_view_unmap(c->v);
+  shmkit_region_close(c->out);
+  shmkit_region_close(c->r);
+  if (named) test_forget_name(c->name);
+}
+
+static void out_works(void *p, int err) {
+  region_ctx *c = p;
+  if (err == 0) ASSERT(shmkit_region_size(c->out) >= 4096);
 }
 
 static int create_anon(void *p) {
@@ -121,8 +161,9 @@ static const int create_errors[] = {SHMKIT_EINVAL, SHMKIT_E2BIG, SHMKIT_ENOSPC,
 
 TEST_IMPL(fault_region_create) {
   region_ctx c = {0};
-  fault_case fc = {"shmkit_region_create", nothing, create_anon, drop_out,
-                   create_errors};
+  fault_case fc = {
+      "shmkit_region_create", nothing,       create_anon, out_works,
+      region_release,         create_errors, {&c.out}};
 
   walk(&fc, &c);
   c.flags = SHMKIT_SPARSE;
@@ -133,7 +174,7 @@ TEST_IMPL(fault_region_create) {
 
 static void named_setup(void *p) {
   region_ctx *c = p;
-  c->out = NULL;
+  nothing(p);
   test_name(c->name, "fault");
 }
 
@@ -142,13 +183,11 @@ static int create_named(void *p) {
   return shmkit_region_create_named(&c->out, c->name, 1 << 20, 0);
 }
 
-static void named_undo(void *p, int err) {
+static void named_check(void *p, int err) {
   region_ctx *c = p;
-  drop_out(p, err);
+  out_works(p, err);
   /* "If the call fails, the name is not left behind." */
-  if (err == 0)
-    test_forget_name(c->name);
-  else
+  if (err != 0)
     ASSERT_ERR(shmkit_region_open(&c->out, c->name, SHMKIT_READ_ONLY),
                SHMKIT_ENOENT);
 }
@@ -168,13 +207,6 @@ static int open_named(void *p) {
   return shmkit_region_open(&c->out, c->name, SHMKIT_READ_WRITE);
 }
 
-static void existing_undo(void *p, int err) {
-  region_ctx *c = p;
-  drop_out(p, err);
-  shmkit_region_close(c->r);
-  test_forget_name(c->name);
-}
-
 static const int open_errors[] = {SHMKIT_ENAME,
                                   SHMKIT_ENOENT,
                                   SHMKIT_EACCES,
@@ -183,7 +215,7 @@ static const int open_errors[] = {SHMKIT_ENAME,
                                   SHMKIT_EAGAIN,
                                   0};
 
-static int dup_named(void *p) {
+static int dup_region(void *p) {
   region_ctx *c = p;
   return shmkit_region_dup_readonly(&c->out, c->r);
 }
@@ -193,12 +225,23 @@ static const int dup_errors[] = {SHMKIT_EINVAL, SHMKIT_ENOTSUP, SHMKIT_ENOENT,
 
 TEST_IMPL(fault_region_named) {
   region_ctx c = {0};
-  fault_case create = {"shmkit_region_create_named", named_setup, create_named,
-                       named_undo, create_named_errors};
-  fault_case open = {"shmkit_region_open", existing_setup, open_named,
-                     existing_undo, open_errors};
-  fault_case dup = {"shmkit_region_dup_readonly (named)", existing_setup,
-                    dup_named, existing_undo, dup_errors};
+  fault_case create = {"shmkit_region_create_named",
+                       named_setup,
+                       create_named,
+                       named_check,
+                       region_release,
+                       create_named_errors,
+                       {&c.out}};
+  fault_case open = {
+      "shmkit_region_open", existing_setup, open_named, out_works,
+      region_release,       open_errors,    {&c.out}};
+  fault_case dup = {"shmkit_region_dup_readonly (named)",
+                    existing_setup,
+                    dup_region,
+                    out_works,
+                    region_release,
+                    dup_errors,
+                    {&c.out}};
 
   walk(&create, &c);
   walk(&open, &c);
@@ -208,15 +251,8 @@ TEST_IMPL(fault_region_named) {
 
 static void anon_setup(void *p) {
   region_ctx *c = p;
-  c->out = NULL;
-  c->v = NULL;
+  nothing(p);
   ASSERT_OK(shmkit_region_create(&c->r, 3 << 16, 0));
-}
-
-static void anon_undo(void *p, int err) {
-  region_ctx *c = p;
-  drop_out(p, err);
-  shmkit_region_close(c->r);
 }
 
 static int map_view(void *p) {
@@ -224,15 +260,9 @@ static int map_view(void *p) {
   return shmkit_view_map(&c->v, c->r, 70000, 5000, SHMKIT_READ_WRITE);
 }
 
-static void view_undo(void *p, int err) {
+static void view_works(void *p, int err) {
   region_ctx *c = p;
-  if (err == 0) {
-    ((char *)shmkit_view_data(c->v))[4999] = 1;
-    shmkit_view_unmap(c->v);
-  } else {
-    ASSERT_NULL(c->v);
-  }
-  shmkit_region_close(c->r);
+  if (err == 0) ((char *)shmkit_view_data(c->v))[4999] = 1;
 }
 
 static const int map_errors[] = {SHMKIT_EINVAL, SHMKIT_ERANGE, SHMKIT_EACCES,
@@ -255,11 +285,6 @@ static const int token_errors[] = {SHMKIT_ETOKEN,    SHMKIT_EBADF,
                                    SHMKIT_ENOTSHM,   SHMKIT_EACCES,
                                    SHMKIT_ETOOSMALL, 0};
 
-static int dup_anon(void *p) {
-  region_ctx *c = p;
-  return shmkit_region_dup_readonly(&c->out, c->r);
-}
-
 static int freeze_anon(void *p) {
   region_ctx *c = p;
   return shmkit_region_freeze(&c->out, c->r);
@@ -275,14 +300,25 @@ static const int freeze_errors[] = {SHMKIT_EINVAL,
 
 TEST_IMPL(fault_region_use) {
   region_ctx c = {0};
-  fault_case map = {"shmkit_view_map", anon_setup, map_view, view_undo,
-                    map_errors};
-  fault_case token = {"shmkit_region_from_token", anon_setup, token_back,
-                      anon_undo, token_errors};
-  fault_case dup = {"shmkit_region_dup_readonly", anon_setup, dup_anon,
-                    anon_undo, dup_errors};
-  fault_case freeze = {"shmkit_region_freeze", anon_setup, freeze_anon,
-                       anon_undo, freeze_errors};
+  fault_case map = {"shmkit_view_map", anon_setup, map_view, view_works,
+                    region_release,    map_errors, {&c.v}};
+  fault_case token = {"shmkit_region_from_token",
+                      anon_setup,
+                      token_back,
+                      out_works,
+                      region_release,
+                      token_errors,
+                      {&c.out}};
+  fault_case dup = {"shmkit_region_dup_readonly",
+                    anon_setup,
+                    dup_region,
+                    out_works,
+                    region_release,
+                    dup_errors,
+                    {&c.out}};
+  fault_case freeze = {
+      "shmkit_region_freeze", anon_setup,    freeze_anon, out_works,
+      region_release,         freeze_errors, {&c.out}};
 
   walk(&map, &c);
   walk(&token, &c);
@@ -298,11 +334,13 @@ TEST_IMPL(fault_region_use) {
 typedef struct spawn_ctx {
   shmkit_region *r;
   shmkit_process *p;
+  size_t which; /* what shmkit_process_wait_any reports */
 } spawn_ctx;
 
 static void spawn_setup(void *p) {
   spawn_ctx *c = p;
   c->p = NULL;
+  c->which = 7;
   ASSERT_OK(shmkit_region_create(&c->r, 4096, 0));
 }
 
@@ -319,17 +357,17 @@ static int spawn_call(void *p) {
   return shmkit_spawn(&c->p, &o);
 }
 
-static void spawn_undo(void *p, int err) {
+/* A child that was started, whatever the call under test said of it, ran
+ * and exited with 3. */
+static void spawn_release(void *p) {
   spawn_ctx *c = p;
   int code = -1, sig = -1;
 
-  if (err == 0) {
+  if (c->p != NULL) {
     ASSERT_OK(shmkit_process_wait(c->p, 60000, &code, &sig));
     ASSERT_EQ(code, 3);
     ASSERT_EQ(sig, 0);
     shmkit_process_close(c->p);
-  } else {
-    ASSERT_NULL(c->p);
   }
   shmkit_region_close(c->r);
 }
@@ -350,26 +388,28 @@ static void started_setup(void *p) {
 
 static int wait_any_call(void *p) {
   spawn_ctx *c = p;
-  size_t which = 7;
-  int err = shmkit_process_wait_any(&c->p, 1, 60000, &which);
-
-  if (err == 0) ASSERT_EQ(which, 0);
-  return err;
+  return shmkit_process_wait_any(&c->p, 1, 60000, &c->which);
 }
 
-static void started_undo(void *p, int err) {
-  spawn_undo(p, 0); /* whatever wait_any said, the child is still ours */
-  (void)err;
+static void waited(void *p, int err) {
+  spawn_ctx *c = p;
+  if (err == 0) ASSERT_EQ(c->which, 0);
 }
 
 static const int wait_any_errors[] = {SHMKIT_EINVAL, SHMKIT_ETIMEDOUT, 0};
 
 TEST_IMPL(fault_spawn) {
   spawn_ctx c = {0};
-  fault_case fc = {"shmkit_spawn", spawn_setup, spawn_call, spawn_undo,
-                   spawn_errors};
-  fault_case any = {"shmkit_process_wait_any", started_setup, wait_any_call,
-                    started_undo, wait_any_errors};
+  fault_case fc = {"shmkit_spawn", spawn_setup,  spawn_call, NULL,
+                   spawn_release,  spawn_errors, {&c.p}};
+  /* wait_any reads c.p, it does not fill it */
+  fault_case any = {"shmkit_process_wait_any",
+                    started_setup,
+                    wait_any_call,
+                    waited,
+                    spawn_release,
+                    wait_any_errors,
+                    {NULL}};
 
   walk(&fc, &c);
   walk(&any, &c);
@@ -378,92 +418,92 @@ TEST_IMPL(fault_spawn) {
 
 /* ---- connections */
 
+/* The calls of two connections' lives, each made on what the ones before
+ * it in its life made: a pair's (PAIR to RECV) and an endpoint's (LISTEN
+ * to ACCEPT). A case fails the call `at` with the ones before it done. */
+enum { PAIR, REGION, SEND, RECV, LISTEN, CONNECT, ACCEPT };
+
 typedef struct conn_ctx {
+  int at;
   shmkit_conn *a, *b, *l;
   shmkit_region *r;
   shmkit_msg m;
   char buf[64], name[32];
 } conn_ctx;
 
-static void pair_setup(void *p) {
-  conn_ctx *c = p;
-  c->a = c->b = NULL;
-}
-
-static int pair_call(void *p) {
-  conn_ctx *c = p;
-  return shmkit_conn_pair(&c->a, &c->b);
-}
-
-static void pair_undo(void *p, int err) {
-  conn_ctx *c = p;
-  if (err == 0) {
-    shmkit_msg m = {0};
-    ASSERT_OK(shmkit_conn_send(c->a, NULL, 0, NULL, 0, -1));
-    ASSERT_OK(shmkit_conn_recv(c->b, &m, -1));
-  } else {
-    ASSERT_NULL(c->a);
-    ASSERT_NULL(c->b);
+static int conn_step(conn_ctx *c, int step) {
+  switch (step) {
+  case PAIR:
+    return shmkit_conn_pair(&c->a, &c->b);
+  case REGION:
+    return shmkit_region_create(&c->r, 8192, 0);
+  case SEND:
+    return shmkit_conn_send(c->a, "hi", 3, &c->r, 1, 5000);
+  case RECV:
+    return shmkit_conn_recv(c->b, &c->m, 5000);
+  case LISTEN:
+    return shmkit_listen(&c->l, c->name);
+  case CONNECT:
+    return shmkit_connect(&c->a, c->name, 5000);
+  default:
+    return shmkit_accept(&c->b, c->l, 0);
   }
-  shmkit_conn_close(c->a);
-  shmkit_conn_close(c->b);
 }
 
-static void sender_setup(void *p) {
+static void conn_setup(void *p) {
   conn_ctx *c = p;
-  ASSERT_OK(shmkit_conn_pair(&c->a, &c->b));
-  ASSERT_OK(shmkit_region_create(&c->r, 8192, 0));
-}
+  int step = c->at < LISTEN ? PAIR : LISTEN;
 
-static int send_call(void *p) {
-  conn_ctx *c = p;
-  return shmkit_conn_send(c->a, "hi", 3, &c->r, 1, 5000);
-}
-
-static void send_undo(void *p, int err) {
-  conn_ctx *c = p;
-  shmkit_msg m = {0};
-
-  m.data = c->buf;
-  m.capacity = sizeof(c->buf);
-  if (err == 0) {
-    ASSERT_OK(shmkit_conn_recv(c->b, &m, 5000));
-    ASSERT_EQ(m.count, 1);
-    shmkit_region_close(m.regions[0]);
-  } else {
-    ASSERT_ERR(shmkit_conn_recv(c->b, &m, 0), SHMKIT_ETIMEDOUT);
-  }
-  shmkit_region_close(c->r);
-  shmkit_conn_close(c->a);
-  shmkit_conn_close(c->b);
-}
-
-static void receiver_setup(void *p) {
-  conn_ctx *c = p;
-  sender_setup(p);
-  ASSERT_OK(shmkit_conn_send(c->a, "hi", 3, &c->r, 1, 5000));
-}
-
-static int recv_call(void *p) {
-  conn_ctx *c = p;
+  c->a = c->b = c->l = NULL;
+  c->r = NULL;
   memset(&c->m, 0, sizeof(c->m));
   c->m.data = c->buf;
   c->m.capacity = sizeof(c->buf);
-  return shmkit_conn_recv(c->b, &c->m, 5000);
+  test_name(c->name, "fault");
+  for (; step < c->at; step++) ASSERT_OK(conn_step(c, step));
 }
 
-static void recv_undo(void *p, int err) {
+static int conn_call(void *p) {
   conn_ctx *c = p;
-  if (err == 0) {
-    ASSERT_EQ(c->m.count, 1);
-    ASSERT_EQ(shmkit_region_size(c->m.regions[0]), 8192);
-    shmkit_region_close(c->m.regions[0]);
-  } else {
-    ASSERT_EQ(c->m.count, 0);
-  }
+  return conn_step(c, c->at);
+}
+
+static void conn_release(void *p) {
+  conn_ctx *c = p;
+  shmkit_msg_close(&c->m);
   shmkit_region_close(c->r);
   shmkit_conn_close(c->a);
   shmkit_conn_close(c->b);
+  shmkit_conn_close(c->l);
+}
+
+static void paired(void *p, int err) {
+  conn_ctx *c = p;
+  if (err != 0) return;
+  ASSERT_OK(shmkit_conn_send(c->a, NULL, 0, NULL, 0, -1));
+  ASSERT_OK(shmkit_conn_recv(c->b, &c->m, -1));
+}
+
+/* What was sent arrives; what failed to be sent does not. */
+static void sent(void *p, int err) {
+  conn_ctx *c = p;
+  if (err == 0) {
+    ASSERT_OK(shmkit_conn_recv(c->b, &c->m, 5000));
+    ASSERT_EQ(c->m.count, 1);
+  } else {
+    ASSERT_ERR(shmkit_conn_recv(c->b, &c->m, 0), SHMKIT_ETIMEDOUT);
+  }
+}
+
+/* "On failure msg->count is 0." */
+static void received(void *p, int err) {
+  conn_ctx *c = p;
+  if (err != 0) {
+    ASSERT_EQ(c->m.count, 0);
+    return;
+  }
+  ASSERT_EQ(c->m.count, 1);
+  ASSERT_EQ(shmkit_region_size(c->m.regions[0]), 8192);
 }
 
 static const int pair_errors[] = {SHMKIT_EINVAL, 0};
@@ -477,86 +517,36 @@ static const int recv_errors[] = {SHMKIT_EPROTO,    SHMKIT_ENOTSHM,
 
 TEST_IMPL(fault_conn_messages) {
   conn_ctx c = {0};
-  fault_case pair = {"shmkit_conn_pair", pair_setup, pair_call, pair_undo,
-                     pair_errors};
-  fault_case send = {"shmkit_conn_send", sender_setup, send_call, send_undo,
-                     send_errors};
-  fault_case recv = {"shmkit_conn_recv", receiver_setup, recv_call, recv_undo,
-                     recv_errors};
+  fault_case pair = {"shmkit_conn_pair", conn_setup,  conn_call,   paired,
+                     conn_release,       pair_errors, {&c.a, &c.b}};
+  fault_case send = {"shmkit_conn_send", conn_setup,  conn_call, sent,
+                     conn_release,       send_errors, {NULL}};
+  fault_case recv = {"shmkit_conn_recv", conn_setup,  conn_call, received,
+                     conn_release,       recv_errors, {NULL}};
 
+  c.at = PAIR;
   walk(&pair, &c);
+  c.at = SEND;
   walk(&send, &c);
+  c.at = RECV;
   walk(&recv, &c);
   return 0;
 }
 
-static void endpoint_setup(void *p) {
-  conn_ctx *c = p;
-  c->l = c->a = c->b = NULL;
-  test_name(c->name, "fault");
-}
-
-static int listen_call(void *p) {
-  conn_ctx *c = p;
-  return shmkit_listen(&c->l, c->name);
-}
-
-static void listen_undo(void *p, int err) {
+static void listened(void *p, int err) {
   conn_ctx *c = p;
   if (err == 0) {
     ASSERT_OK(shmkit_connect(&c->a, c->name, 5000));
     ASSERT_OK(shmkit_accept(&c->b, c->l, 5000));
-    shmkit_conn_close(c->a);
-    shmkit_conn_close(c->b);
-  } else {
-    ASSERT_NULL(c->l);
   }
   shmkit_conn_close(c->l);
   /* Nothing of a failed listen stays in the way of the next one. */
   ASSERT_OK(shmkit_listen(&c->l, c->name));
-  shmkit_conn_close(c->l);
 }
 
-static void listening_setup(void *p) {
+static void connected(void *p, int err) {
   conn_ctx *c = p;
-  endpoint_setup(p);
-  ASSERT_OK(shmkit_listen(&c->l, c->name));
-}
-
-static int connect_call(void *p) {
-  conn_ctx *c = p;
-  return shmkit_connect(&c->a, c->name, 5000);
-}
-
-static void connect_undo(void *p, int err) {
-  conn_ctx *c = p;
-  if (err == 0) {
-    ASSERT_OK(shmkit_accept(&c->b, c->l, 5000));
-    shmkit_conn_close(c->b);
-  } else {
-    ASSERT_NULL(c->a);
-  }
-  shmkit_conn_close(c->a);
-  shmkit_conn_close(c->l);
-}
-
-static void pending_setup(void *p) {
-  conn_ctx *c = p;
-  listening_setup(p);
-  ASSERT_OK(shmkit_connect(&c->a, c->name, 5000));
-}
-
-static int accept_call(void *p) {
-  conn_ctx *c = p;
-  return shmkit_accept(&c->b, c->l, 0);
-}
-
-static void accept_undo(void *p, int err) {
-  conn_ctx *c = p;
-  if (err != 0) ASSERT_NULL(c->b);
-  shmkit_conn_close(c->b);
-  shmkit_conn_close(c->a);
-  shmkit_conn_close(c->l);
+  if (err == 0) ASSERT_OK(shmkit_accept(&c->b, c->l, 5000));
 }
 
 static const int listen_errors[] = {SHMKIT_ENAME, SHMKIT_EEXIST, SHMKIT_EACCES,
@@ -568,15 +558,18 @@ static const int accept_errors[] = {SHMKIT_ETIMEDOUT, SHMKIT_EINVAL, 0};
 
 TEST_IMPL(fault_conn_endpoints) {
   conn_ctx c = {0};
-  fault_case listen = {"shmkit_listen", endpoint_setup, listen_call,
-                       listen_undo, listen_errors};
-  fault_case connect = {"shmkit_connect", listening_setup, connect_call,
-                        connect_undo, connect_errors};
-  fault_case accept = {"shmkit_accept", pending_setup, accept_call, accept_undo,
-                       accept_errors};
+  fault_case listen = {"shmkit_listen", conn_setup,    conn_call, listened,
+                       conn_release,    listen_errors, {&c.l}};
+  fault_case connect = {"shmkit_connect", conn_setup,     conn_call, connected,
+                        conn_release,     connect_errors, {&c.a}};
+  fault_case accept = {"shmkit_accept", conn_setup,    conn_call, NULL,
+                       conn_release,    accept_errors, {&c.b}};
 
+  c.at = LISTEN;
   walk(&listen, &c);
+  c.at = CONNECT;
   walk(&connect, &c);
+  c.at = ACCEPT;
   walk(&accept, &c);
   return 0;
 }
