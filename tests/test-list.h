@@ -153,8 +153,8 @@ TEST_POSIX(conn_send_too_many_in_flight) /* SCM_RIGHTS accounting */
 TEST_POSIX(conn_region_not_a_file)       /* FIFOs, sockets as descriptors */
 TEST_POSIX(conn_region_on_fuse)          /* a FUSE file system by hand */
 TEST_POSIX(conn_handle_poll)             /* poll(2) on the sockets */
-TEST_FAULT(fault_region_create) /* SHMKIT_FAULT_INJECTION builds; POSIX */
-TEST_FAULT(fault_region_named)  /* for now: src/win has no table yet */
+TEST_FAULT(fault_region_create) /* SHMKIT_FAULT_INJECTION builds, both */
+TEST_FAULT(fault_region_named)  /* backends: src/posix/sys.h, src/win/sys.h */
 TEST_FAULT(fault_region_use)
 TEST_FAULT(fault_spawn)
 TEST_FAULT(fault_conn_messages)
