@@ -29,50 +29,7 @@
 
 #include "shmkit.h"
 
-#define RING       256 /* the ring's offset in the region (the layout) */
-#define OFF_HEAD   64
-#define OFF_TAIL   128
-#define OFF_SSTATE 196 /* the sender's sleep state: the receiver reads it */
-#define REC        16  /* a record's header: u64 mark, u32 length, u32 0 */
-#define QMAX       512 /* messages in a ring of 8 KiB: at most 8192 / 32 */
-#define A16(n)     (((uint64_t)(n) + 15) & ~(uint64_t)15)
-
-#define CHECK(x)                                                               \
-  do {                                                                         \
-    if (!(x)) abort();                                                         \
-  } while (0)
-
-typedef struct msg {
-  uint32_t seq, size;
-  uint64_t at, end; /* where its record starts and where the next does */
-} msg;
-
-/* One run: the channels, the peer's view, and the model. */
-typedef struct run {
-  const uint8_t *in;
-  size_t left;
-  shmkit_channel *tx, *rx;
-  shmkit_view *view;
-  unsigned char *base;
-  uint64_t size, cap, max;
-  uint64_t rx_max; /* the largest the receiver may take: max, or more if
-                      the header it attached to was written over */
-  unsigned char *tx_ring, *rx_ring;
-  int tx_err, rx_err, tx_closed, rx_closed;
-  int tx_armed; /* the sender's state says it waits (its arm returned 0) */
-  int exact;    /* the model still holds: nothing the sides read was hit */
-  /* The model: the sender's end (pos, padding before an open reservation
-   * included) and the head it published; the receiver's end (rpos: past
-   * what it peeked at, and past padding it went over) and the tail it
-   * stored (a quarter of the ring at a time, or at once for a sender
-   * that waits); messages committed and not yet published (MORE),
-   * published and not yet released (the first `peeked` peeked at). */
-  uint64_t pos, head, rpos, tail;
-  size_t reserved;
-  uint32_t seq;
-  msg q[QMAX];
-  size_t pending_from, count, peeked; /* q[0..count), pending at the end */
-} run;
+#include "channel-model.h"
 
 static unsigned char buf[65536];
 static int trace; /* SHMKIT_FUZZ_TRACE set: each operation, on stderr */
@@ -126,76 +83,6 @@ static void trace_op(const run *r, const char *what, unsigned long arg,
           (unsigned long long)r->tail, (unsigned long)r->count,
           (unsigned long)r->pending_from, (unsigned long)r->peeked,
           (unsigned long long)head, (unsigned long long)tail);
-}
-
-/* ---- the model */
-
-/* Published: the messages committed with MORE join the others, and the
- * padding before an open reservation goes with them. */
-static void model_publish(run *r) {
-  r->pending_from = r->count;
-  r->head = r->pos;
-}
-
-static size_t published(const run *r) {
-  return r->pending_from;
-}
-
-/* The room a message of `size` takes at pos, with padding to the end. */
-static uint64_t need(const run *r, uint64_t size, uint64_t *pad) {
-  uint64_t total = REC + A16(size), off = r->pos & (r->cap - 1);
-  *pad = off + total > r->cap ? r->cap - off : 0;
-  return *pad + total;
-}
-
-static int has_room(const run *r, uint64_t size) {
-  uint64_t pad;
-  return r->cap - (r->pos - r->tail) >= need(r, size, &pad);
-}
-
-/* What reserve (and send) must return, the sides untouched. */
-static int expect_reserve(const run *r, size_t size) {
-  if (size == 0 || r->reserved != 0) return SHMKIT_EINVAL;
-  if (size > r->max) return SHMKIT_E2BIG;
-  if (r->rx_closed) return SHMKIT_ECLOSED;
-  return has_room(r, size) ? 0 : SHMKIT_ETIMEDOUT;
-}
-
-static void model_reserved(run *r, size_t size) {
-  uint64_t pad;
-  need(r, size, &pad);
-  r->pos += pad;
-  r->reserved = size;
-}
-
-static void model_commit(run *r, size_t size, int more) {
-  msg *m;
-
-  CHECK(r->count < QMAX);
-  m = &r->q[r->count++];
-  m->seq = r->seq++;
-  m->size = (uint32_t)size;
-  m->at = r->pos;
-  r->pos += REC + A16(size);
-  m->end = r->pos;
-  r->reserved = 0;
-  if (!more) model_publish(r);
-}
-
-/* The receiver stored its tail: all it went past. A sender that waited
- * for it is woken (its state swapped back), if there was room to give. */
-static void model_give_back(run *r) {
-  if (r->tail == r->rpos) return;
-  r->tail = r->rpos;
-  r->tx_armed = 0;
-}
-
-/* The receiver is done with the first n messages. */
-static void model_drop(run *r, size_t n) {
-  memmove(r->q, r->q + n, (r->count - n) * sizeof(msg));
-  r->count -= n;
-  r->pending_from -= n;
-  r->peeked = 0;
 }
 
 /* ---- the sender's operations */
@@ -292,27 +179,6 @@ static void after_rx(run *r, int err) {
   if (r->rx_err) CHECK(err == SHMKIT_EPROTO);
   if (err == SHMKIT_EPROTO) r->rx_err = 1;
   if (r->exact) CHECK(err != SHMKIT_EPROTO);
-}
-
-/* What the next take must find: the next message not peeked at, or
- * nothing (past any padding published alone): the end once the sender
- * closed. */
-static int expect_take(run *r) {
-  if (published(r) > r->peeked) return 0;
-  r->rpos = r->head;
-  return r->tx_closed ? SHMKIT_ECLOSED : SHMKIT_ETIMEDOUT;
-}
-
-/* A receive took one message, or found nothing: either way the tail is
- * stored once a quarter of the ring was taken since the last store, or
- * when the sender waits. */
-static void model_received(run *r, int err) {
-  if (err == 0) {
-    r->rpos = r->q[r->peeked].end;
-    model_drop(r, r->peeked + 1);
-  }
-  if (err != SHMKIT_E2BIG && (r->rpos - r->tail >= r->cap / 4 || r->tx_armed))
-    model_give_back(r);
 }
 
 static void op_recv(run *r) {
@@ -491,48 +357,42 @@ static void op_nudge(run *r) {
   poke(r, off, (unsigned char *)&v, 8);
 }
 
+static void op_send(run *r) {
+  op_reserve(r, 1);
+}
+
+static void op_reserve_only(run *r) {
+  op_reserve(r, 0);
+}
+
+static void op_close_tx(run *r) {
+  op_close(r, 1);
+}
+
+static void op_close_rx(run *r) {
+  op_close(r, 0);
+}
+
+/* The operations, by the input byte that picks them (mod 13), and the
+ * arguments each takes from the input after it. */
+static void (*const ops[])(run *r) = {
+    op_send,         /* u16 size */
+    op_reserve_only, /* u16 size */
+    op_commit,       /* u16 size, u8 flags */
+    op_flush,        /* */
+    op_recv,         /* u16 capacity */
+    op_peek,         /* */
+    op_release,      /* */
+    op_scribble,     /* u16 offset, u8 length, the bytes */
+    op_word,         /* u8 which, i8 record, u32 length */
+    op_nudge,        /* u8 which, i8 by */
+    op_close_tx,     /* */
+    op_close_rx,     /* */
+    op_arm,          /* u8 side */
+};
+
 static void step(run *r) {
-  switch (take8(r) % 13) {
-  case 0:
-    op_reserve(r, 1);
-    break; /* u16 size */
-  case 1:
-    op_reserve(r, 0);
-    break; /* u16 size */
-  case 2:
-    op_commit(r);
-    break; /* u16 size, u8 flags */
-  case 3:
-    op_flush(r);
-    break;
-  case 4:
-    op_recv(r);
-    break; /* u16 capacity */
-  case 5:
-    op_peek(r);
-    break;
-  case 6:
-    op_release(r);
-    break;
-  case 7:
-    op_scribble(r);
-    break; /* u16 offset, u8 length, the bytes */
-  case 8:
-    op_word(r);
-    break; /* u8 which, i8 record, u32 length */
-  case 9:
-    op_nudge(r);
-    break; /* u8 which, i8 by */
-  case 10:
-    op_close(r, 1);
-    break;
-  case 11:
-    op_close(r, 0);
-    break;
-  case 12:
-    op_arm(r);
-    break; /* u8 side */
-  }
+  ops[take8(r) % (sizeof(ops) / sizeof(ops[0]))](r);
 }
 
 /* ---- one run */
