@@ -234,7 +234,7 @@ static int wait_for(shmkit_channel *ch, ready_fn ready, uint64_t need,
   }
   if (timeout_ms > 0) deadline = shmkit__os_now_ms() + timeout_ms;
   for (unsigned i = 0; ch->spin == UINT_MAX || i < ch->spin; i++) {
-    shmkit__cpu_relax();
+    shmkit__os_relax();
     if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
     if ((i & 1023) == 1023) {
       if (!peer_alive(ch, 0)) break;

@@ -10,18 +10,6 @@
 /* The largest region size: what a signed 64-bit file offset can hold. */
 #define SHMKIT__SIZE_MAX ((uint64_t)INT64_MAX)
 
-/* Tells the processor that this thread spins (x86: pause; Arm: yield), so
- * that it spends less power and lets a sibling hyperthread run. A matter of
- * the processor, not of the system; inline, because a spinning side looks
- * again the moment it returns. */
-static inline void shmkit__cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 struct shmkit_region {
   shmkit_handle handle; /* owned; closed by shmkit_region_close() */
   uint64_t size;        /* read from the system, never from a caller */

@@ -228,6 +228,10 @@ int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms);
 /* Wakes every process sleeping on the word. */
 void shmkit__os_word_wake(uint32_t *addr);
 
+/* Tells the processor that this thread spins (x86: pause), so that it
+ * spends less power and lets its sibling hyperthread run. */
+void shmkit__os_relax(void);
+
 /* What to wait on, with the system's own wait, for the next message or the
  * end on a connected end, readied anew by each call; it stays the end's.
  * POSIX: the socket, to poll for reading. Windows: an event, set when a
