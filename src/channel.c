@@ -217,29 +217,29 @@ static void wake_peer(shmkit_channel *ch) {
 
 typedef int (*ready_fn)(shmkit_channel *ch, uint64_t need);
 
-/* Waits until ready(ch, need) says 1 (0), for up to timeout_ms: spins, then
- * sleeps, having said so in its state; SHMKIT_ETIMEDOUT, SHMKIT_ECLOSED
- * once the peer is gone and ready() still says 0, or ready()'s error. */
-static int wait_for(shmkit_channel *ch, ready_fn ready, uint64_t need,
-                    int timeout_ms) {
-  int64_t deadline = 0;
+/* How many spins go between two looks at the clock and the link. */
+#define SPIN_ROUND 1024
+
+/* wait_for() past its first round of spins: `spun` spins done, and the
+ * deadline, if any, from `start`. */
+static int wait_long(shmkit_channel *ch, ready_fn ready, uint64_t need,
+                     int timeout_ms, unsigned spun, int64_t start) {
+  int64_t deadline = start + timeout_ms;
   int r;
 
-  if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
   if (timeout_ms == 0) {
     if (peer_alive(ch, 0)) return SHMKIT_ETIMEDOUT;
     /* Gone: what it committed before is still ours to take. */
     if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
     return SHMKIT_ECLOSED;
   }
-  if (timeout_ms > 0) deadline = shmkit__os_now_ms() + timeout_ms;
-  for (unsigned i = 0; ch->spin == UINT_MAX || i < ch->spin; i++) {
-    shmkit__os_relax();
-    if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
-    if ((i & 1023) == 1023) {
+  for (unsigned i = spun; ch->spin == UINT_MAX || i < ch->spin; i++) {
+    if ((i & (SPIN_ROUND - 1)) == 0) {
       if (!peer_alive(ch, 0)) break;
       if (timeout_ms > 0 && shmkit__os_now_ms() >= deadline) break;
     }
+    shmkit__os_relax();
+    if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
   }
   for (;;) {
     int mode = ch->word_waits ? ON_WORD : ON_LINK;
@@ -275,6 +275,29 @@ static int wait_for(shmkit_channel *ch, ready_fn ready, uint64_t need,
   return ch->peer_gone ? SHMKIT_ECLOSED : SHMKIT_ETIMEDOUT;
 }
 
+/* Waits until ready(ch, need) says 1 (0), for up to timeout_ms: spins, then
+ * sleeps, having said so in its state; SHMKIT_ETIMEDOUT, SHMKIT_ECLOSED
+ * once the peer is gone and ready() still says 0, or ready()'s error.
+ * The first round of spins is here, inline with its ready(), so that a
+ * message that comes while this side spins is taken in a few
+ * instructions; the rest is wait_long(). */
+static inline int wait_for(shmkit_channel *ch, ready_fn ready, uint64_t need,
+                           int timeout_ms) {
+  int64_t start = timeout_ms > 0 ? shmkit__os_now_ms() : 0;
+  unsigned i = 0;
+  int r;
+
+  if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
+  if (timeout_ms != 0) {
+    while (i < SPIN_ROUND && i < ch->spin) {
+      shmkit__os_relax();
+      i++;
+      if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
+    }
+  }
+  return wait_long(ch, ready, need, timeout_ms, i, start);
+}
+
 /* ---- the sender */
 
 /* 1 if `need` bytes are free after pos, reading the receiver's tail only
@@ -304,17 +327,33 @@ static void put_record(shmkit_channel *ch, uint32_t word) {
                           memory_order_release);
 }
 
-static void publish(shmkit_channel *ch) {
+/* What follows the mark that published every record up to pos: the head,
+ * for monitors, then the receiver's wake-up if it sleeps. With `ask`, the
+ * link is asked whether the receiver lives (0 or SHMKIT_ECLOSED), between
+ * the two: the fence waits for the mark's store to leave this core, which
+ * hides the question's cost. */
+static int announce(shmkit_channel *ch, int ask) {
+  int alive = 1;
+
+  ch->published = ch->pos;
+  atomic_store_explicit(ch->mine, ch->pos, memory_order_release);
+  if (ask) alive = peer_alive(ch, 0);
+  atomic_thread_fence(memory_order_seq_cst);
+  wake_peer(ch);
+  return alive ? 0 : SHMKIT_ECLOSED;
+}
+
+/* Publishes what was committed since the last time, if anything, and
+ * announces it; with `ask`, returns whether the receiver lives, as
+ * announce(). */
+static int publish(shmkit_channel *ch, int ask) {
   uint64_t first = ch->published;
 
-  if (ch->pos == first) return;
+  if (ch->pos == first) return !ask || peer_alive(ch, 0) ? 0 : SHMKIT_ECLOSED;
   /* Whoever sees this mark sees every record stored before it. */
   atomic_store_explicit(u64_at(ch->ring, first & (ch->cap - 1)), first + 1,
                         memory_order_release);
-  ch->published = ch->pos;
-  atomic_store_explicit(ch->mine, ch->pos, memory_order_release);
-  atomic_thread_fence(memory_order_seq_cst);
-  wake_peer(ch);
+  return announce(ch, ask);
 }
 
 static int check_side(shmkit_channel *ch, int role) {
@@ -353,7 +392,7 @@ static int reserve(shmkit_channel *ch, size_t size, void **data,
   need = room_for(ch, size, &pad);
   if ((err = has_room(ch, need)) != 1) {
     if (err < 0) return err;
-    publish(ch); /* what waits to be published must not wait on us */
+    publish(ch, 0); /* what waits to be published must not wait on us */
     if ((err = wait_for(ch, has_room, need, timeout_ms)) != 0) return err;
     if (!peer_alive(ch, 0)) return SHMKIT_ECLOSED;
   }
@@ -380,8 +419,9 @@ static int commit(shmkit_channel *ch, size_t size, unsigned flags) {
   put_record(ch, (uint32_t)size);
   ch->pos += REC_HEADER + ALIGN16((uint64_t)size);
   ch->reserved = 0;
-  if (!(flags & SHMKIT_CHANNEL_MORE)) publish(ch);
-  return peer_alive(ch, 0) ? 0 : SHMKIT_ECLOSED;
+  if (flags & SHMKIT_CHANNEL_MORE)
+    return peer_alive(ch, 0) ? 0 : SHMKIT_ECLOSED;
+  return publish(ch, 1);
 }
 
 int shmkit_channel_commit(shmkit_channel *ch, size_t size, unsigned flags) {
@@ -396,7 +436,7 @@ int shmkit_channel_commit(shmkit_channel *ch, size_t size, unsigned flags) {
 int shmkit_channel_flush(shmkit_channel *ch) {
   int err = check_side(ch, SHMKIT_CHANNEL_SEND);
 
-  if (err == 0) publish(ch);
+  if (err == 0) publish(ch, 0);
   return err;
 }
 
@@ -471,17 +511,25 @@ static int record_at(shmkit_channel *ch) {
   }
 }
 
-/* 1 if a message starts at pos (its mark says so, and record_at() checked
- * it), 0 if not yet. The "not yet" a spinning side asks again and again
- * is the one load, here. */
+/* 1 if a message starts at pos (its mark says so, and its length checks),
+ * 0 if not yet. The common case is here, inline: the "not yet" a spinning
+ * side asks again and again is one load; padding and what breaks a rule
+ * are record_at()'s. */
 static inline int has_record(shmkit_channel *ch, uint64_t unused) {
   uint64_t off = ch->pos & (ch->cap - 1);
+  uint32_t w;
 
   (void)unused;
-  if (ch->err == 0 && atomic_load_explicit(u64_at(ch->ring, off),
-                                           memory_order_relaxed) != ch->pos + 1)
+  if (ch->err != 0) return ch->err;
+  /* Acquire: whoever sees the mark sees the record. */
+  if (atomic_load_explicit(u64_at(ch->ring, off), memory_order_acquire) !=
+      ch->pos + 1)
     return 0;
-  return record_at(ch);
+  w = atomic_load_explicit(u32_at(ch->ring, off + 8), memory_order_relaxed);
+  if (w - 1 >= ch->max || off + REC_HEADER + ALIGN16((uint64_t)w) > ch->cap)
+    return record_at(ch);
+  ch->word = w;
+  return 1;
 }
 
 /* The next message after pos, waiting for it: its payload's offset in the
@@ -577,7 +625,7 @@ int shmkit_channel_arm(shmkit_channel *ch) {
   if (ch == NULL) return SHMKIT_EINVAL;
   if (ch->err != 0) return ch->err;
   if ((send = ch->role == SHMKIT_CHANNEL_SEND) != 0) {
-    publish(ch);
+    publish(ch, 0);
     need = room_for(ch, ch->max, &pad);
   } else {
     give_back(ch);
@@ -818,7 +866,7 @@ int shmkit_channel_from_env(shmkit_channel **out, const char *name,
 
 void shmkit_channel_close(shmkit_channel *ch) {
   if (ch == NULL) return;
-  if (ch->role == SHMKIT_CHANNEL_SEND && ch->err == 0) publish(ch);
+  if (ch->role == SHMKIT_CHANNEL_SEND && ch->err == 0) publish(ch, 0);
   atomic_store_explicit(ch->my_closed, 1, memory_order_release);
   /* A sleeper on a word would see the end only at its next slice. */
   atomic_fetch_add_explicit(ch->their_word, 1, memory_order_release);

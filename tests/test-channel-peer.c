@@ -137,7 +137,9 @@ TEST_IMPL(channel_proc_sender_killed) {
 
 /* The child attaches and reads nothing: we fill the ring. how 0: killed,
  * then we send for up to 5 s; 1: killed while we wait 5 s for room; 2:
- * while we wait forever; 3: killed before it could attach. */
+ * while we wait forever; 3: killed before it could attach; 4: killed
+ * while the ring has room, which only the link can tell: a send a second
+ * later, with room, says so. */
 static void receiver_killed(uint64_t seed, int how) {
   peer_plan plan = {.how = "arg",
                     .action = "recv-stop",
@@ -153,6 +155,15 @@ static void receiver_killed(uint64_t seed, int how) {
   peer_start(&run, &plan, SHMKIT_CHANNEL_SEND);
   shmkit_channel_set_spin(run.ch, plan.spin);
   stream_init(&s, seed, plan.max, 0);
+  if (how == 4) {
+    board_wait(run.b, BOARD_STOPPED);
+    ASSERT_OK(shmkit_process_kill(run.p));
+    reap_killed(run.p);
+    test_sleep_ms(1000);
+    ASSERT_ERR(shmkit_channel_send(run.ch, "x", 1, 0), SHMKIT_ECLOSED);
+    survivor_end(&run, &s, 1);
+    return;
+  }
   if (how == 3) {
     kl = (killer){.delay_ms = 0};
     start_killer(&t, &kl, run.p);
@@ -181,7 +192,7 @@ static void receiver_killed(uint64_t seed, int how) {
 TEST_IMPL(channel_proc_receiver_killed) {
   uint64_t seed = chproc_seed();
 
-  for (int how = 0; how < 4; how++) receiver_killed(seed + how, how);
+  for (int how = 0; how < 5; how++) receiver_killed(seed + how, how);
   return 0;
 }
 
