@@ -263,6 +263,61 @@ TEST_IMPL(channel_sleeping_sender_woken) {
   return 0;
 }
 
+/* Padding published alone (a reservation flushed before its commit): a
+ * receiver skips it and waits for the record after it, for as long as it
+ * was told, rather than give up at once. */
+struct waiter {
+  shmkit_channel *rx;
+  size_t n;
+  int err;
+};
+
+static void recv_waiting(void *arg) {
+  static unsigned char buf[1024];
+  struct waiter *w = arg;
+
+  w->err = shmkit_channel_recv(w->rx, buf, sizeof(buf), &w->n, 5000);
+}
+
+TEST_IMPL(channel_recv_waits_past_padding) {
+  static unsigned char buf[500];
+  _Atomic uint32_t *state;
+  struct waiter w;
+  shmkit_channel *tx;
+  unsigned char *p;
+  test_thread t;
+  size_t n;
+
+  channel_pair(&tx, &w.rx, 4096, 1024);
+  /* The receiver's state is at 192, the ring at 256, a payload 16 bytes
+   * past its record. */
+  ASSERT_OK(shmkit_channel_reserve(tx, sizeof(buf), (void **)&p, 0));
+  ASSERT_OK(shmkit_channel_commit(tx, sizeof(buf), 0));
+  state = (_Atomic uint32_t *)(void *)(p - 16 - 256 + 192);
+  for (int i = 0; i < 6; i++)
+    ASSERT_OK(shmkit_channel_send(tx, buf, sizeof(buf), 0));
+  for (int i = 0; i < 7; i++)
+    ASSERT_OK(shmkit_channel_recv(w.rx, buf, sizeof(buf), &n, 0));
+  /* 7 x 528 bytes taken: the next does not fit in the 400 left before
+   * the ring's end, so padding goes there first. */
+  ASSERT_OK(shmkit_channel_reserve(tx, sizeof(buf), (void **)&p, 0));
+  ASSERT_OK(shmkit_channel_flush(tx));
+  shmkit_channel_set_spin(w.rx, 0);
+  test_thread_start(&t, recv_waiting, &w);
+  for (int ms = 0; atomic_load(state) == 0; ms++) {
+    if (ms == 5000) FAIL("the receiver did not wait past the padding");
+    test_sleep_ms(1);
+  }
+  memset(p, 7, sizeof(buf));
+  ASSERT_OK(shmkit_channel_commit(tx, sizeof(buf), 0));
+  test_thread_join(&t);
+  ASSERT_OK(w.err);
+  ASSERT_EQ(w.n, sizeof(buf));
+  shmkit_channel_close(tx);
+  shmkit_channel_close(w.rx);
+  return 0;
+}
+
 /* The receiver closes: the sender learns it at its next call. */
 TEST_IMPL(channel_receiver_closes) {
   shmkit_channel *tx, *rx;
