@@ -593,10 +593,6 @@ int shmkit_channel_release(shmkit_channel *ch) {
 
 int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
                         size_t *size, int timeout_ms) {
-  const _Atomic uint64_t *mark;
-  uint64_t want;
-  int64_t start = 0;
-  unsigned i = 0, n;
   size_t len;
   int r;
 
@@ -605,24 +601,13 @@ int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
   if (buf == NULL && capacity != 0) return SHMKIT_EINVAL;
   if ((r = check_wait(ch, SHMKIT_CHANNEL_RECV, timeout_ms)) != 0) return r;
   /* What was peeked at goes back before waiting, by the same rule as
-   * below: the sender may need that room for the message waited for. The
-   * first round of spins is here, on the one word that changes when the
-   * message comes (past any padding has_record() skipped): the message is
-   * taken the moment it does, with nothing to return through. */
+   * below: the sender may need that room for the message waited for. */
   if ((r = has_record(ch, 0)) == 0) {
     give_back_lazily(ch);
-    if (timeout_ms > 0) start = shmkit__os_now_ms();
-    mark = u64_at(ch->ring, ch->pos & (ch->cap - 1));
-    want = ch->pos + 1;
-    n = timeout_ms == 0 ? 0 : ch->spin < SPIN_ROUND ? ch->spin : SPIN_ROUND;
-    while (i < n && atomic_load_explicit(mark, memory_order_relaxed) != want) {
-      shmkit__os_relax();
-      i++;
-    }
-    if ((r = has_record(ch, 0)) == 0)
-      r = wait_long(ch, has_record, 0, timeout_ms, i, start);
+    if ((r = wait_for(ch, has_record, 0, timeout_ms)) != 0) return r;
+  } else if (r < 0) {
+    return r;
   }
-  if (r < 0) return r;
   *size = len = ch->word;
   if (len > capacity) return SHMKIT_E2BIG; /* it stays, for a larger buf */
   copy(buf, ch->ring + (ch->pos & (ch->cap - 1)) + REC_HEADER, len);
