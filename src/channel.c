@@ -283,11 +283,12 @@ static int wait_long(shmkit_channel *ch, ready_fn ready, uint64_t need,
  * instructions; the rest is wait_long(). */
 static inline int wait_for(shmkit_channel *ch, ready_fn ready, uint64_t need,
                            int timeout_ms) {
-  int64_t start = timeout_ms > 0 ? shmkit__os_now_ms() : 0;
+  int64_t start = 0;
   unsigned i = 0;
   int r;
 
   if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
+  if (timeout_ms > 0) start = shmkit__os_now_ms();
   if (timeout_ms != 0) {
     while (i < SPIN_ROUND && i < ch->spin) {
       shmkit__os_relax();
