@@ -276,8 +276,11 @@ static void op_arm(run *r) {
      * peeked at (padding alone is gone over, not ready). */
     model_give_back(r);
     CHECK(err == (r->tx_closed || published(r) > r->peeked));
-    /* Looking, it went over the padding before the next message. */
-    if (published(r) > r->peeked) r->rpos = r->q[r->peeked].at;
+    /* Looking, it went over the padding before the next message, or over
+     * all that was published when no message waits; a receiver whose
+     * sender closed is ready without looking. */
+    if (!r->tx_closed)
+      r->rpos = published(r) > r->peeked ? r->q[r->peeked].at : r->head;
   }
 }
 
