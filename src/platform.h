@@ -228,18 +228,9 @@ int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms);
 /* Wakes every process sleeping on the word. */
 void shmkit__os_word_wake(uint32_t *addr);
 
-/* Tells the processor that this thread spins (x86: pause, Arm: yield), so
- * that it spends less power and lets its sibling hyperthread run. One
- * instruction, so inline: a call around it is all overhead, which in a
- * receive path cut down to its loads and stores measured 6% of a busy
- * round trip. */
-static inline void shmkit__os_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
+/* Tells the processor that this thread spins (x86: pause), so that it
+ * spends less power and lets its sibling hyperthread run. */
+void shmkit__os_relax(void);
 
 /* What to wait on, with the system's own wait, for the next message or the
  * end on a connected end, readied anew by each call; it stays the end's.

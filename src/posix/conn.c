@@ -94,6 +94,14 @@ int64_t shmkit__os_now_ms(void) {
   return now_ms();
 }
 
+void shmkit__os_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 int64_t shmkit__os_coarse_ms(void) {
 #ifdef CLOCK_MONOTONIC_COARSE
   struct timespec ts;

@@ -24,6 +24,10 @@ void shmkit__os_word_wake(uint32_t *addr) {
   (void)addr;
 }
 
+void shmkit__os_relax(void) {
+  YieldProcessor();
+}
+
 int shmkit__win_io_init(OVERLAPPED *io) {
   memset(io, 0, sizeof(*io));
   io->hEvent = sys_CreateEventW(NULL, TRUE, FALSE, NULL);
