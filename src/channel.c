@@ -125,7 +125,13 @@ struct shmkit_channel {
    * stored. */
   uint64_t pos, published, seen;
   size_t reserved; /* sender: the open reservation's size, 0 if none */
-  uint32_t word;   /* receiver: the length of the message at pos, checked */
+  /* Sender: copy_large()'s count of large messages, its choice (1: stores
+   * around the caches, 0: memcpy(), -1: the processor has no such stores)
+   * and each copy's time per 64 KiB, averaged over its last timings. */
+  unsigned large;
+  int around;
+  uint64_t cost[2];
+  uint32_t word; /* receiver: the length of the message at pos, checked */
   _Atomic uint64_t *mine, *theirs;
   _Atomic uint32_t *my_state, *their_state, *my_word, *their_word;
   _Atomic uint32_t *my_closed, *their_closed;
@@ -238,7 +244,7 @@ static int wait_long(shmkit_channel *ch, ready_fn ready, uint64_t need,
       if (!peer_alive(ch, 0)) break;
       if (timeout_ms > 0 && shmkit__os_now_ms() >= deadline) break;
     }
-    shmkit__os_relax();
+    shmkit__cpu_relax();
     if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
   }
   for (;;) {
@@ -291,7 +297,7 @@ static inline int wait_for(shmkit_channel *ch, ready_fn ready, uint64_t need,
   if (timeout_ms > 0) start = shmkit__os_now_ms();
   if (timeout_ms != 0) {
     while (i < SPIN_ROUND && i < ch->spin) {
-      shmkit__os_relax();
+      shmkit__cpu_relax();
       i++;
       if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
     }
@@ -459,6 +465,55 @@ static void copy(void *dst, const void *src, size_t n) {
   }
 }
 
+/* From this size on, a message goes into the ring by whichever of two
+ * copies was the faster when last timed: memcpy(), whose lines the reader
+ * then takes from this core's cache, or stores around the caches, whose
+ * lines it takes from memory. Which one wins depends on where the system
+ * runs the two processes: on cores that share a cache, memcpy(); on cores
+ * that do not (two chiplets or two sockets), stores around the caches, by
+ * up to three times. So each is timed on the last two of every
+ * LARGE_ROUND large messages, memcpy() first, and the next round takes the
+ * faster: a process the system moves is followed within a round. */
+#define LARGE_MESSAGE 65536
+#define LARGE_ROUND   256
+
+static void copy_large(shmkit_channel *ch, void *dst, const void *src,
+                       size_t n) {
+  unsigned k = ch->large++ % LARGE_ROUND;
+  int64_t t;
+  uint64_t c;
+  int way;
+
+  if (k < LARGE_ROUND - 2 || ch->around < 0) { /* not timed */
+    if (ch->around != 1 || shmkit__cpu_copy_around(dst, src, n) != 0)
+      memcpy(dst, src, n);
+    return;
+  }
+  way = (int)(k - (LARGE_ROUND - 2)); /* memcpy(), then around */
+  t = shmkit__os_now_ns();
+  if (way == 0) {
+    memcpy(dst, src, n);
+  } else if (shmkit__cpu_copy_around(dst, src, n) != 0) {
+    ch->around = -1; /* the processor has none: never asked again */
+    memcpy(dst, src, n);
+    return;
+  }
+  t = shmkit__os_now_ns() - t;
+  c = t > 0 ? (uint64_t)t * LARGE_MESSAGE / n : 0;
+  /* The first round sets the costs; each later one counts for a quarter. */
+  ch->cost[way] = ch->large <= LARGE_ROUND ? c : (3 * ch->cost[way] + c) / 4;
+  if (way == 1) ch->around = ch->cost[1] < ch->cost[0];
+}
+
+/* A message's copy into the ring: copy(), or copy_large(). */
+static inline void copy_in(shmkit_channel *ch, void *dst, const void *src,
+                           size_t n) {
+  if (n < LARGE_MESSAGE)
+    copy(dst, src, n);
+  else
+    copy_large(ch, dst, src, n);
+}
+
 int shmkit_channel_send(shmkit_channel *ch, const void *data, size_t size,
                         int timeout_ms) {
   void *p;
@@ -475,12 +530,12 @@ int shmkit_channel_send(shmkit_channel *ch, const void *data, size_t size,
 
     if (off + total <= ch->cap && ch->cap - (ch->pos - ch->seen) >= total &&
         !peer_closed(ch)) {
-      copy(ch->ring + off + REC_HEADER, data, size);
+      copy_in(ch, ch->ring + off + REC_HEADER, data, size);
       return commit(ch, size, 0);
     }
   }
   if ((err = reserve(ch, size, &p, timeout_ms)) != 0) return err;
-  copy(p, data, size);
+  copy_in(ch, p, data, size);
   return commit(ch, size, 0);
 }
 
@@ -592,6 +647,26 @@ int shmkit_channel_release(shmkit_channel *ch) {
   return err;
 }
 
+/* A large message's copy out of the ring: a page at a time, each with the
+ * next page asked for ahead, which the processor's own prefetcher, stopping
+ * at the end of a page, does not do. */
+static void copy_out(void *dst, const unsigned char *src, size_t n) {
+  unsigned char *d = dst;
+  size_t page = 4096;
+
+  if (n < LARGE_MESSAGE) {
+    copy(d, src, n);
+    return;
+  }
+  for (size_t i = 0; i < n; i += page) {
+    size_t left = n - i;
+    if (left > page)
+      shmkit__cpu_prefetch(src + i + page,
+                           left - page < page ? left - page : page);
+    memcpy(d + i, src + i, left < page ? left : page);
+  }
+}
+
 int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
                         size_t *size, int timeout_ms) {
   size_t len;
@@ -611,7 +686,7 @@ int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
   }
   *size = len = ch->word;
   if (len > capacity) return SHMKIT_E2BIG; /* it stays, for a larger buf */
-  copy(buf, ch->ring + (ch->pos & (ch->cap - 1)) + REC_HEADER, len);
+  copy_out(buf, ch->ring + (ch->pos & (ch->cap - 1)) + REC_HEADER, len);
   ch->pos += REC_HEADER + ALIGN16((uint64_t)len);
   give_back_lazily(ch);
   return 0;

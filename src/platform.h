@@ -228,9 +228,8 @@ int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms);
 /* Wakes every process sleeping on the word. */
 void shmkit__os_word_wake(uint32_t *addr);
 
-/* Tells the processor that this thread spins (x86: pause), so that it
- * spends less power and lets its sibling hyperthread run. */
-void shmkit__os_relax(void);
+/* A monotonic clock in nanoseconds, for timing what takes microseconds. */
+int64_t shmkit__os_now_ns(void);
 
 /* What to wait on, with the system's own wait, for the next message or the
  * end on a connected end, readied anew by each call; it stays the end's.

@@ -168,6 +168,41 @@ TEST_IMPL(channel_wrap_every_offset) {
   return 0;
 }
 
+/* Large messages by copy, of sizes that end off a cache line, and enough
+ * of them that the sender times both of its copies into the ring (the last
+ * two of each round of 256 large messages) and goes on with the faster:
+ * each arrives whole, by recv() (a page at a time) and by peek(). */
+TEST_IMPL(channel_large_copies) {
+  enum { CAP = 1 << 20, MAX = CAP / 4, MIN = 65536, N = 3 * 256 };
+  shmkit_channel *tx, *rx;
+  unsigned char *out = malloc(MAX), *in = malloc(MAX);
+
+  ASSERT(out != NULL && in != NULL);
+  channel_pair(&tx, &rx, CAP, MAX);
+  for (unsigned seq = 0; seq < N; seq++) {
+    size_t size = MIN + (seq * 4099u + 13) % (MAX - MIN + 1), n;
+    const void *q;
+
+    fill(out, size, seq);
+    ASSERT_OK(shmkit_channel_send(tx, out, size, 0));
+    if (seq % 2) {
+      ASSERT_OK(shmkit_channel_peek(rx, &q, &n, 0));
+      ASSERT_EQ(n, size);
+      expect_fill(q, n, seq);
+      ASSERT_OK(shmkit_channel_release(rx));
+    } else {
+      ASSERT_OK(shmkit_channel_recv(rx, in, MAX, &n, 0));
+      ASSERT_EQ(n, size);
+      expect_fill(in, n, seq);
+    }
+  }
+  shmkit_channel_close(tx);
+  shmkit_channel_close(rx);
+  free(out);
+  free(in);
+  return 0;
+}
+
 /* A full ring refuses more until the receiver gives room back; an empty
  * one has nothing; both within the timeout. Several commits published
  * together arrive together. */

@@ -94,12 +94,10 @@ int64_t shmkit__os_now_ms(void) {
   return now_ms();
 }
 
-void shmkit__os_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
+int64_t shmkit__os_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 int64_t shmkit__os_coarse_ms(void) {

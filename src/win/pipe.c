@@ -9,6 +9,16 @@ int64_t shmkit__os_now_ms(void) {
   return (int64_t)GetTickCount64(); /* monotonic; Windows Vista and later */
 }
 
+int64_t shmkit__os_now_ns(void) {
+  LARGE_INTEGER hz, t;
+
+  QueryPerformanceFrequency(&hz); /* fixed at boot, read from memory */
+  QueryPerformanceCounter(&t);
+  /* In two parts, so that the product does not overflow. */
+  return (int64_t)(t.QuadPart / hz.QuadPart * 1000000000 +
+                   t.QuadPart % hz.QuadPart * 1000000000 / hz.QuadPart);
+}
+
 int64_t shmkit__os_coarse_ms(void) {
   return (int64_t)GetTickCount64(); /* a read of shared memory already */
 }
@@ -22,10 +32,6 @@ int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms) {
 
 void shmkit__os_word_wake(uint32_t *addr) {
   (void)addr;
-}
-
-void shmkit__os_relax(void) {
-  YieldProcessor();
 }
 
 int shmkit__win_io_init(OVERLAPPED *io) {
