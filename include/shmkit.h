@@ -990,10 +990,10 @@ SHMKIT_EXTERN int shmkit_channel_from_env(shmkit_channel **out,
  * NULL data, a receiver, or while a reservation is open; SHMKIT_ETIMEDOUT:
  * no room in time; SHMKIT_ECLOSED: the receiver is gone, even where there
  * is room (what it did not take is lost); SHMKIT_EPROTO: the channel broke
- * a rule, for good. A message of 64 KiB or more may be written around this
- * thread's caches (x86: non-temporal stores), when that was measured to be
- * faster between the two processes: it leaves this thread's cache as it
- * was. */
+ * a rule, for good. A message of 64 KiB or more is written into the ring
+ * by memcpy() or around this thread's caches (x86: non-temporal stores),
+ * whichever the channel measured to be faster for its size between the two
+ * processes; around the caches, what it wrote does not stay in them. */
 SHMKIT_EXTERN int shmkit_channel_send(shmkit_channel *ch, const void *data,
                                       size_t size, int timeout_ms);
 

@@ -104,6 +104,8 @@ _Static_assert(sizeof(ch_offer) == 8 && offsetof(ch_offer, role) == 6,
 #define SLICE_MS 100
 /* How often, at most, the fast path asks the link whether the peer lives. */
 #define LIVE_CHECK_MS 100
+/* Classes of large messages, each a power of two (copy_large()). */
+#define LARGE_CLASSES 8
 
 struct shmkit_channel {
   shmkit_conn *link;
@@ -125,12 +127,15 @@ struct shmkit_channel {
    * stored. */
   uint64_t pos, published, seen;
   size_t reserved; /* sender: the open reservation's size, 0 if none */
-  /* Sender: copy_large()'s count of large messages, its choice (1: stores
-   * around the caches, 0: memcpy(), -1: the processor has no such stores)
-   * and each copy's time per 64 KiB, averaged over its last timings. */
-  unsigned large;
-  int around;
-  uint64_t cost[2];
+  /* Sender: what copy_large() learned of each class of sizes; no_around
+   * once the processor said it has no stores around the caches; copy_way,
+   * set by the tests alone: 0 (time the copies), 1 (memcpy()), 2 (around). */
+  struct large_class {
+    uint64_t count;       /* large messages of the class copied */
+    uint64_t cost[2];     /* memcpy()'s and around's time per 64 KiB */
+    int around;           /* the copy taken between timings: 1 around */
+  } large[LARGE_CLASSES]; /* from 64 KiB, 128 KiB... 8 MiB and more */
+  int no_around, copy_way;
   uint32_t word; /* receiver: the length of the message at pos, checked */
   _Atomic uint64_t *mine, *theirs;
   _Atomic uint32_t *my_state, *their_state, *my_word, *their_word;
@@ -465,44 +470,64 @@ static void copy(void *dst, const void *src, size_t n) {
   }
 }
 
-/* From this size on, a message goes into the ring by whichever of two
- * copies was the faster when last timed: memcpy(), whose lines the reader
- * then takes from this core's cache, or stores around the caches, whose
- * lines it takes from memory. Which one wins depends on where the system
- * runs the two processes: on cores that share a cache, memcpy(); on cores
- * that do not (two chiplets or two sockets), stores around the caches, by
- * up to three times. So each is timed on the last two of every
- * LARGE_ROUND large messages, memcpy() first, and the next round takes the
- * faster: a process the system moves is followed within a round. */
+/* From 64 KiB on, a message goes into the ring by whichever of two copies
+ * is the faster: memcpy(), whose lines the reader then takes from this
+ * core's cache, or stores around the caches, whose lines it takes from
+ * memory. Which one wins depends on the size and on where the system runs
+ * the two processes: on cores that share a cache, memcpy(); on cores that
+ * do not (two chiplets or two sockets), stores around the caches, by up to
+ * three times. So for each class of sizes (a power of two), the last two
+ * of every LARGE_ROUND large messages of the class are one of each, timed,
+ * in turns first, and the next round takes the faster: a process the
+ * system moves is followed within a round. */
 #define LARGE_MESSAGE 65536
 #define LARGE_ROUND   256
 
+/* shmkit__cpu_copy_around(), or 0 if the processor has no such stores. */
+static int copy_around(shmkit_channel *ch, void *dst, const void *src,
+                       size_t n) {
+  if (!ch->no_around && shmkit__cpu_copy_around(dst, src, n) == 0) return 1;
+  ch->no_around = 1; /* never asked again */
+  return 0;
+}
+
 static void copy_large(shmkit_channel *ch, void *dst, const void *src,
                        size_t n) {
-  unsigned k = ch->large++ % LARGE_ROUND;
-  int64_t t;
-  uint64_t c;
-  int way;
+  unsigned cls = 0;
+  struct large_class *lc;
+  uint64_t k, c, lap;
+  int64_t t = 0;
+  int way, timed = 0;
 
-  if (k < LARGE_ROUND - 2 || ch->around < 0) { /* not timed */
-    if (ch->around != 1 || shmkit__cpu_copy_around(dst, src, n) != 0)
-      memcpy(dst, src, n);
-    return;
+  while (cls + 1 < LARGE_CLASSES && n >= (size_t)LARGE_MESSAGE << (cls + 1))
+    cls++;
+  lc = &ch->large[cls];
+  k = lc->count % LARGE_ROUND;
+  lap = lc->count++ / LARGE_ROUND;
+  if (ch->copy_way != 0) {
+    way = ch->copy_way - 1;
+  } else if (k < LARGE_ROUND - 2 || ch->no_around) {
+    way = lc->around;
+  } else {
+    way = (int)((k - (LARGE_ROUND - 2)) ^ (lap & 1)); /* in turns first */
+    timed = 1;
+    t = shmkit__os_now_ns();
   }
-  way = (int)(k - (LARGE_ROUND - 2)); /* memcpy(), then around */
-  t = shmkit__os_now_ns();
-  if (way == 0) {
-    memcpy(dst, src, n);
-  } else if (shmkit__cpu_copy_around(dst, src, n) != 0) {
-    ch->around = -1; /* the processor has none: never asked again */
-    memcpy(dst, src, n);
-    return;
-  }
+  if (way == 0 || !copy_around(ch, dst, src, n)) memcpy(dst, src, n);
+  if (!timed || ch->no_around) return;
   t = shmkit__os_now_ns() - t;
-  c = t > 0 ? (uint64_t)t * LARGE_MESSAGE / n : 0;
-  /* The first round sets the costs; each later one counts for a quarter. */
-  ch->cost[way] = ch->large <= LARGE_ROUND ? c : (3 * ch->cost[way] + c) / 4;
-  if (way == 1) ch->around = ch->cost[1] < ch->cost[0];
+  c = t <= 0 ? 0 : (uint64_t)t * LARGE_MESSAGE / n; /* exact below 78 hours */
+  /* What else runs (an interrupt, another process) only ever makes a copy
+   * slower: a cost goes down to a new time at once, up by a quarter. */
+  if (lc->cost[way] == 0 || c < lc->cost[way]) /* 0: not yet timed */
+    lc->cost[way] = c;
+  else
+    lc->cost[way] = (3 * lc->cost[way] + c) / 4;
+  if (k == LARGE_ROUND - 1) lc->around = lc->cost[1] < lc->cost[0];
+}
+
+void shmkit__channel_copy_way(shmkit_channel *ch, int way) {
+  ch->copy_way = way;
 }
 
 /* A message's copy into the ring: copy(), or copy_large(). */
@@ -648,22 +673,24 @@ int shmkit_channel_release(shmkit_channel *ch) {
 }
 
 /* A large message's copy out of the ring: a page at a time, each with the
- * next page asked for ahead, which the processor's own prefetcher, stopping
- * at the end of a page, does not do. */
+ * next page asked for ahead, which the processor's own prefetcher,
+ * stopping at the end of a page, does not do. */
 static void copy_out(void *dst, const unsigned char *src, size_t n) {
   unsigned char *d = dst;
-  size_t page = 4096;
+  size_t i = 0, page = 4096;
+  /* The first piece runs to the end of the page it starts in. */
+  size_t step = page - (size_t)((uintptr_t)src & (page - 1));
 
   if (n < LARGE_MESSAGE) {
     copy(d, src, n);
     return;
   }
-  for (size_t i = 0; i < n; i += page) {
-    size_t left = n - i;
-    if (left > page)
-      shmkit__cpu_prefetch(src + i + page,
-                           left - page < page ? left - page : page);
-    memcpy(d + i, src + i, left < page ? left : page);
+  while (i < n) {
+    size_t m = n - i < step ? n - i : step, next = n - i - m;
+    if (next > 0) shmkit__cpu_prefetch(src + i + m, next < page ? next : page);
+    memcpy(d + i, src + i, m);
+    i += m;
+    step = page;
   }
 }
 

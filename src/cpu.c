@@ -8,14 +8,21 @@
 #  include <emmintrin.h>
 #  define HAVE_SSE2 1
 #endif
+#ifdef _MSC_VER
+#  include <intrin.h>
+#endif
 
 #include "internal.h"
 
 void shmkit__cpu_relax(void) {
-#ifdef HAVE_SSE2
-  _mm_pause();
-#elif defined(__aarch64__) && defined(__GNUC__)
+#if defined(__GNUC__) && (defined(__i386__) || defined(__x86_64__))
+  __builtin_ia32_pause();
+#elif defined(__GNUC__) && defined(__aarch64__)
   __asm__ __volatile__("yield");
+#elif defined(_MSC_VER) && (defined(_M_IX86) || defined(_M_X64))
+  _mm_pause();
+#elif defined(_MSC_VER) && defined(_M_ARM64)
+  __yield();
 #endif
 }
 
@@ -35,9 +42,11 @@ int shmkit__cpu_copy_around(void *dst, const void *src, size_t n) {
 #ifdef HAVE_SSE2
   unsigned char *d = dst;
   const unsigned char *s = src;
-  size_t i = 0;
+  /* Up to a 16-byte boundary as any copy, the stores need it. */
+  size_t i = (16 - ((uintptr_t)d & 15)) & 15;
 
-  if (((uintptr_t)d & 15) != 0) return SHMKIT_ENOTSUP;
+  if (i > n) i = n;
+  memcpy(d, s, i);
   /* A line at a time: four 16-byte stores the processor combines. */
   for (; i + 64 <= n; i += 64) {
     __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + i));

@@ -106,6 +106,13 @@ shmkit_handle shmkit__conn_watch(shmkit_conn *c);
 /* Tells a connected end it was handed to the child `pid` (shmkit_spawn). */
 void shmkit__conn_spawned(shmkit_conn *c, int64_t pid, shmkit_handle proc);
 
+/* ---- channels (channel.c) */
+
+/* For the tests: how a channel's sender copies messages of 64 KiB and
+ * more into the ring: 0 as it measures, 1 by memcpy(), 2 around the
+ * caches (where the processor can). */
+void shmkit__channel_copy_way(shmkit_channel *ch, int way);
+
 /* ---- the processor (cpu.c) */
 
 /* Tells the processor that this thread spins (x86: pause), so that it
@@ -116,11 +123,10 @@ void shmkit__cpu_relax(void);
  * the processor takes such a hint; it faults on nothing. */
 void shmkit__cpu_prefetch(const void *p, size_t n);
 
-/* Copies n bytes to dst, 16-byte aligned, with stores that go around this
- * core's caches (x86: non-temporal), for memory another core reads next,
- * then fences them: a store after the call is seen after them. 0; or
- * SHMKIT_ENOTSUP, having copied nothing, where the processor has no such
- * stores or dst is not aligned. */
+/* Copies n bytes to dst with stores that go around this core's caches
+ * (x86: non-temporal), for memory another core reads next, then fences
+ * them: a store after the call is seen after them. 0; or SHMKIT_ENOTSUP,
+ * having copied nothing, where the processor has no such stores. */
 int shmkit__cpu_copy_around(void *dst, const void *src, size_t n);
 
 /* ---- fault injection (fault.c; only in SHMKIT_FAULT_INJECTION builds)

@@ -13,16 +13,20 @@
  * or a load that does not acquire, is a race it reports. */
 #include <stdlib.h>
 
+#include "../src/internal.h"
 #include "chan-raw.h"
 #include "task.h"
 
 /* A sanitizer's build costs ten times as much a message, Wine a wake-up. */
 #if SHMKIT_TEST_SANITIZED || defined(_WIN32)
 #  define MESSAGES 20000
+#  define LARGE    400
 #else
 #  define MESSAGES 500000 /* twice: a million messages in all */
+#  define LARGE    2000   /* of up to BUF bytes */
 #endif
-#define WAIT_MS 30000 /* a hang detector, far above any wait here */
+#define WAIT_MS 30000        /* a hang detector, far above any wait here */
+#define BUF     (256 * 1024) /* the largest message */
 
 typedef struct run {
   shmkit_channel *tx, *rx;
@@ -66,7 +70,7 @@ static void check(const run *r, const unsigned char *p, size_t n,
  * some messages later, or before it must wait (the sender may be waiting
  * for that room); then the sender's end. */
 static void receiver(void *arg) {
-  static unsigned char buf[65536];
+  static unsigned char buf[BUF];
   run *r = arg;
   uint64_t s = r->seed ^ 0x7777;
   const void *q;
@@ -99,7 +103,7 @@ static void receiver(void *arg) {
 /* Sends by copy, or in place, alone or kept to publish with the next ones
  * (then flushed, or published by a commit without MORE). */
 static void sender(run *r) {
-  static unsigned char buf[65536];
+  static unsigned char buf[BUF];
   uint64_t s = r->seed ^ 0x3333;
   int kept = 0;
 
@@ -132,7 +136,7 @@ static void sender(run *r) {
 /* ---- the raw peer's sides, on shmkit's mapping */
 
 static void raw_receiver(void *arg) {
-  static unsigned char buf[65536];
+  static unsigned char buf[BUF];
   run *r = arg;
   uint64_t s = r->seed ^ 0x5555;
   size_t n;
@@ -150,7 +154,7 @@ static void raw_receiver(void *arg) {
 }
 
 static void raw_sender(void *arg) {
-  static unsigned char buf[65536];
+  static unsigned char buf[BUF];
   run *r = arg;
   uint64_t s = r->seed ^ 0x9999;
 
@@ -224,20 +228,25 @@ static shmkit_region *take_offer(shmkit_conn *b) {
   return region;
 }
 
-/* shmkit's sender, the raw receiver on the sender's mapping. */
-static void raw_receiving(int spin, size_t max, uint64_t seed) {
+/* shmkit's sender, the raw receiver on the sender's mapping; `way`: how
+ * the sender copies messages of 64 KiB and more (shmkit__channel_copy_way:
+ * 2, around the caches, whose stores its fence must order before the
+ * record's mark). */
+static void raw_receiving(int spin, size_t max, uint32_t count, int way,
+                          uint64_t seed) {
   shmkit_conn *a, *b;
   test_thread t;
   int64_t t0 = test_now_us();
   unsigned char *p;
   run r;
 
-  setup(&r, max, MESSAGES / 5, seed);
+  setup(&r, max, count, seed);
   ASSERT_OK(shmkit_conn_pair(&a, &b));
   ASSERT_OK(shmkit_channel_create(&r.tx, a, SHMKIT_CHANNEL_SEND, 4 * max, max,
                                   WAIT_MS));
   shmkit_region_close(take_offer(b)); /* the sender's view keeps it */
   set_spin(r.tx, spin);
+  shmkit__channel_copy_way(r.tx, way);
   /* The first message is at the ring's start: where the mapping is. */
   ASSERT_OK(shmkit_channel_reserve(r.tx, size_of(&r, 0), (void **)&p, 0));
   fill(p, size_of(&r, 0), 0);
@@ -303,8 +312,9 @@ TEST_IMPL(channel_threads) {
    * receiver for messages; then a larger one, with larger messages. */
   both(0, 4096, 1024, seed);
   both(-1, 65536, 2048, seed + 1);
-  raw_receiving(0, 1024, seed + 2);
-  raw_receiving(-1, 1024, seed + 3);
+  raw_receiving(0, 1024, MESSAGES / 5, 0, seed + 2);
+  raw_receiving(-1, 1024, MESSAGES / 5, 0, seed + 3);
+  raw_receiving(-1, BUF, LARGE, 2, seed + 6); /* large, around the caches */
   raw_sending(0, 1024, seed + 4);
   raw_sending(-1, 1024, seed + 5);
   return 0;
