@@ -73,34 +73,69 @@ static void read_comm(int64_t pid, char *buf, size_t size) {
   fclose(f);
 }
 
-/* A zombie (or a process being torn down) holds nothing any more, and its
- * /proc/PID/fd cannot be read: it must not count as unreadable. */
-static int ended(int64_t pid) {
-  char path[64], buf[512], *close_paren;
+/* The kernel's PF_EXITING, in the flags of /proc/.../stat: set as a
+ * thread starts to exit, before it lets go of its memory and files. */
+#define TASK_EXITING 0x4u
+
+/* Whether the thread whose /proc directory is `dir` has exited or is
+ * exiting: it holds nothing any more, or will not for long, and once its
+ * memory is gone its files there are root's and cannot be read. */
+static int exited(const char *dir) {
+  char path[96], buf[512], *close_paren, state;
+  unsigned flags;
   size_t n;
   FILE *f;
 
-  snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+  snprintf(path, sizeof(path), "%s/stat", dir);
   if ((f = fopen(path, "r")) == NULL) return 1;
   n = fread(buf, 1, sizeof(buf) - 1, f);
   fclose(f);
   buf[n] = 0;
-  /* "pid (comm) S ...": the comm may hold anything, ')' included. */
-  if ((close_paren = strrchr(buf, ')')) == NULL || close_paren[1] != ' ')
+  /* "pid (comm) S ppid pgrp session tty tpgid flags ...": the comm may
+   * hold anything, ')' included. */
+  if ((close_paren = strrchr(buf, ')')) == NULL ||
+      sscanf(close_paren + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) !=
+          2)
     return 0;
-  return close_paren[2] == 'Z' || close_paren[2] == 'X';
+  return state == 'Z' || state == 'X' || (flags & TASK_EXITING) != 0;
 }
 
-static int scan_fds(hits *h, int64_t pid, const char *comm, int own) {
-  char path[64], link[4096];
+/* Where to read process pid's descriptors and mappings, into dir: /proc/PID;
+ * or, where its first thread has exited while others run on (the first
+ * then shows neither, to root too), one of the others' /proc/PID/task/TID,
+ * which shares them. 0; or -1 if every thread has exited. */
+static int live_dir(int64_t pid, char *dir, size_t size) {
+  char path[64];
+  struct dirent *e;
+  DIR *d;
+
+  snprintf(dir, size, "/proc/%lld", (long long)pid);
+  if (!exited(dir)) return 0;
+  snprintf(path, sizeof(path), "/proc/%lld/task", (long long)pid);
+  if ((d = opendir(path)) == NULL) return -1;
+  while ((e = readdir(d)) != NULL) {
+    if (!isdigit((unsigned char)e->d_name[0])) continue;
+    snprintf(dir, size, "/proc/%lld/task/%.10s", (long long)pid, e->d_name);
+    if (!exited(dir)) {
+      closedir(d);
+      return 0;
+    }
+  }
+  closedir(d);
+  return -1;
+}
+
+static int scan_fds(hits *h, int64_t pid, const char *dir, const char *comm,
+                    int own) {
+  char path[96], link[4096];
   struct dirent *e;
   struct stat st;
   DIR *d;
   int err = 0;
 
-  snprintf(path, sizeof(path), "/proc/%lld/fd", (long long)pid);
+  snprintf(path, sizeof(path), "%s/fd", dir);
   if ((d = opendir(path)) == NULL) {
-    if (errno == EACCES && own && !ended(pid)) h->unreadable++;
+    if (errno == EACCES && own && !exited(dir)) h->unreadable++;
     return 0;
   }
   while (err == 0 && (e = readdir(d)) != NULL) {
@@ -130,12 +165,12 @@ static int scan_fds(hits *h, int64_t pid, const char *comm, int own) {
   return err;
 }
 
-static int scan_maps(hits *h, int64_t pid, const char *comm) {
-  char path[64], line[4096 + 256];
+static int scan_maps(hits *h, int64_t pid, const char *dir, const char *comm) {
+  char path[96], line[4096 + 256];
   FILE *f;
   int err = 0;
 
-  snprintf(path, sizeof(path), "/proc/%lld/maps", (long long)pid);
+  snprintf(path, sizeof(path), "%s/maps", dir);
   if ((f = fopen(path, "r")) == NULL) return 0;
   while (err == 0 && fgets(line, sizeof(line), f) != NULL) {
     unsigned maj, min;
@@ -175,7 +210,7 @@ static int scan_proc(hits *h) {
   memset(h, 0, sizeof(*h));
   if ((d = opendir("/proc")) == NULL) return SHMKIT_ENOTSUP;
   while (err == 0 && (e = readdir(d)) != NULL) {
-    char comm[64], path[64];
+    char comm[64], path[64], dir[64];
     struct stat st;
     char *end;
     long long pid = strtoll(e->d_name, &end, 10);
@@ -183,10 +218,11 @@ static int scan_proc(hits *h) {
     if (!isdigit((unsigned char)e->d_name[0]) || *end != 0 || pid == self)
       continue;
     snprintf(path, sizeof(path), "/proc/%lld", pid);
-    if (stat(path, &st) != 0) continue; /* gone meanwhile */
+    if (stat(path, &st) != 0) continue;                 /* gone meanwhile */
+    if (live_dir(pid, dir, sizeof(dir)) != 0) continue; /* it holds nothing */
     read_comm(pid, comm, sizeof(comm));
-    err = scan_fds(h, pid, comm, st.st_uid == euid);
-    if (err == 0) err = scan_maps(h, pid, comm);
+    err = scan_fds(h, pid, dir, comm, st.st_uid == euid);
+    if (err == 0) err = scan_maps(h, pid, dir, comm);
   }
   closedir(d);
   if (err != 0) free_hits(h);

@@ -52,7 +52,39 @@ def reap(*names):
     return text
 
 
+# A process that opens the name argv[1] in /dev/shm, then ends its first
+# thread while a second runs on: the descriptor stays the process's, but
+# the first thread's /proc/PID/fd lists nothing (and is root's).
+FIRST_THREAD_ENDS = r"""
+import ctypes, os, sys, threading, time
+fd = os.open("/dev/shm/" + sys.argv[1], os.O_RDWR)
+threading.Thread(target=time.sleep, args=(600,)).start()
+print(os.getpid(), flush=True)
+ctypes.CDLL(None).pthread_exit(None)
+"""
+
+
 class Listing(Base):
+    def test_holder_whose_first_thread_ended(self):
+        held = self.name("firstends")
+        self.create(held)
+        p = self.start([sys.executable, "-c", FIRST_THREAD_ENDS, held],
+                       "holder")
+        pid = int(read_line(p, "holder"))
+        for _ in range(1000):  # until the first thread is a zombie
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.01)
+        else:
+            self.fail("the first thread did not end")
+        holders = run_json("info", held)["holders"]
+        self.assertIn(pid, {h["pid"] for h in holders})
+        orphans = {r["name"] for r in run_json("ls", "--orphans")["regions"]}
+        self.assertNotIn(held, orphans)
+        reap(held)
+        self.assertTrue(os.path.exists("/dev/shm/" + held))
+
     def test_all_mapped_only_memfd(self):
         """A memfd that only a mapping holds: its size and seals come from
         /proc/PID/map_files where the kernel lets this user open it there,
