@@ -23,6 +23,7 @@
 /* One descriptor or mapping of a /dev/shm file or memfd by one process. */
 typedef struct hit {
   int64_t pid;
+  char dir[48]; /* /proc/PID, or a thread's /proc/PID/task/TID: live_dir() */
   char program[64];
   int fd; /* -1: a mapping */
   uint64_t dev, ino;
@@ -153,6 +154,7 @@ static int scan_fds(hits *h, int64_t pid, const char *dir, const char *comm,
       continue;
     memset(&one, 0, sizeof(one));
     one.pid = pid;
+    snprintf(one.dir, sizeof(one.dir), "%s", dir);
     snprintf(one.program, sizeof(one.program), "%s", comm);
     one.fd = (int)fd;
     one.dev = st.st_dev;
@@ -185,6 +187,7 @@ static int scan_maps(hits *h, int64_t pid, const char *dir, const char *comm) {
       continue;
     memset(&one, 0, sizeof(one));
     one.pid = pid;
+    snprintf(one.dir, sizeof(one.dir), "%s", dir);
     snprintf(one.program, sizeof(one.program), "%s", comm);
     one.fd = -1;
     one.dev = makedev(maj, min);
@@ -343,23 +346,23 @@ static int64_t seals_of(int fd) {
 #endif
 }
 
-/* Opens what pid holds at fd, read-only, without blocking on a FIFO. */
-static int open_pidfd(int64_t pid, int fd) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%lld/fd/%d", (long long)pid, fd);
+/* Opens what the process of /proc directory `dir` holds at fd, read-only,
+ * without blocking on a FIFO. */
+static int open_fd_in(const char *dir, int fd) {
+  char path[96];
+  snprintf(path, sizeof(path), "%s/fd/%d", dir, fd);
   return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 }
 
-/* Opens the object of a hit, read-only: a descriptor through
- * /proc/PID/fd; a mapping through /proc/PID/map_files, which the kernel
+/* Opens the object of a hit, read-only: a descriptor through its
+ * directory's fd; a mapping through its map_files, which the kernel
  * opens only for a caller with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE
  * (-1 otherwise). */
 static int open_hit(const hit *x) {
-  char path[96];
+  char path[128];
 
-  if (x->fd >= 0) return open_pidfd(x->pid, x->fd);
-  snprintf(path, sizeof(path), "/proc/%lld/map_files/%s", (long long)x->pid,
-           x->range);
+  if (x->fd >= 0) return open_fd_in(x->dir, x->fd);
+  snprintf(path, sizeof(path), "%s/map_files/%s", x->dir, x->range);
   return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 }
 
@@ -458,7 +461,7 @@ int list_named(list_result *out, const char *name, unsigned flags) {
 }
 
 int list_pidfd(list_result *out, int64_t pid, int fd, shmkit_handle *handle) {
-  char path[64], link[4096];
+  char dir[48], path[96], link[4096];
   list_object o;
   struct stat st;
   hits h;
@@ -467,11 +470,12 @@ int list_pidfd(list_result *out, int64_t pid, int fd, shmkit_handle *handle) {
 
   memset(out, 0, sizeof(*out));
   out->holders_known = 1;
-  snprintf(path, sizeof(path), "/proc/%lld/fd/%d", (long long)pid, fd);
+  if (live_dir(pid, dir, sizeof(dir)) != 0) return SHMKIT_ENOENT;
+  snprintf(path, sizeof(path), "%s/fd/%d", dir, fd);
   if ((n = readlink(path, link, sizeof(link) - 1)) < 0)
     return errno == EACCES || errno == EPERM ? SHMKIT_EACCES : SHMKIT_ENOENT;
   link[n] = 0;
-  if ((mine = open_pidfd(pid, fd)) < 0)
+  if ((mine = open_fd_in(dir, fd)) < 0)
     return errno == EACCES || errno == EPERM ? SHMKIT_EACCES : SHMKIT_ENOENT;
   if (fstat(mine, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(mine);

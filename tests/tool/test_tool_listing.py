@@ -59,7 +59,7 @@ FIRST_THREAD_ENDS = r"""
 import ctypes, os, sys, threading, time
 fd = os.open("/dev/shm/" + sys.argv[1], os.O_RDWR)
 threading.Thread(target=time.sleep, args=(600,)).start()
-print(os.getpid(), flush=True)
+print(os.getpid(), fd, flush=True)
 ctypes.CDLL(None).pthread_exit(None)
 """
 
@@ -70,7 +70,7 @@ class Listing(Base):
         self.create(held)
         p = self.start([sys.executable, "-c", FIRST_THREAD_ENDS, held],
                        "holder")
-        pid = int(read_line(p, "holder"))
+        pid, fd = map(int, read_line(p, "holder").split())
         for _ in range(1000):  # until the first thread is a zombie
             with open(f"/proc/{pid}/stat") as f:
                 if f.read().rsplit(")", 1)[1].split()[0] == "Z":
@@ -80,6 +80,7 @@ class Listing(Base):
             self.fail("the first thread did not end")
         holders = run_json("info", held)["holders"]
         self.assertIn(pid, {h["pid"] for h in holders})
+        self.assertEqual(run_json("info", f"{pid}:{fd}")["name"], held)
         orphans = {r["name"] for r in run_json("ls", "--orphans")["regions"]}
         self.assertNotIn(held, orphans)
         reap(held)
