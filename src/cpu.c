@@ -1,6 +1,6 @@
 /* What a channel asks of the processor rather than of the system: the
- * spin hint, and stores that go around this core's caches. The processor's
- * #if are here, so that no other file needs one. */
+ * spin hint, prefetches, and stores that go around this core's caches.
+ * The processor's #ifs are here, so that no other file needs one. */
 #include <stdint.h>
 #include <string.h>
 
