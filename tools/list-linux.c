@@ -213,7 +213,7 @@ static int scan_proc(hits *h) {
   memset(h, 0, sizeof(*h));
   if ((d = opendir("/proc")) == NULL) return SHMKIT_ENOTSUP;
   while (err == 0 && (e = readdir(d)) != NULL) {
-    char comm[64], path[64], dir[64];
+    char comm[64], path[64], dir[48]; /* as a hit's */
     struct stat st;
     char *end;
     long long pid = strtoll(e->d_name, &end, 10);
