@@ -29,6 +29,8 @@ struct raw_shared {
   _Alignas(64) _Atomic uint32_t fdown;
   _Alignas(64) struct raw_flag sup; /* spin-then-futex */
   _Alignas(64) struct raw_flag sdown;
+  _Alignas(64) struct raw_flag wup; /* the same without spinning */
+  _Alignas(64) struct raw_flag wdown;
 };
 
 static struct raw_shared *raw;
@@ -132,9 +134,10 @@ static size_t ring_get_polled(raw_ring *r, void *dst) {
   return tag;
 }
 
-/* Spin-then-futex: the waiter's side, until the word is not `old`. */
-static void flag_wait(struct raw_flag *f, uint32_t old) {
-  for (int i = 0; i < RAW_SPIN; i++) {
+/* Spin-then-futex: the waiter's side, until the word is not `old`, after
+ * `spins` pauses. */
+static void flag_wait(struct raw_flag *f, uint32_t old, int spins) {
+  for (int i = 0; i < spins; i++) {
     if (atomic_load_explicit(&f->word, memory_order_acquire) != old) return;
     cpu_relax();
   }
@@ -221,12 +224,23 @@ void cycle_futex_rt(void *unused) {
   while (word_wait(&raw->fdown, v - 1) != v) continue;
 }
 
-void cycle_spin_rt(void *unused) {
-  uint32_t v = atomic_load_explicit(&raw->sup.word, memory_order_relaxed) + 1;
+/* Both spin-then-futex kinds: RAW_SPIN pauses (sup, sdown), or none (wup,
+ * wdown). */
+static void flag_rt(struct raw_flag *up, struct raw_flag *down, int spins) {
+  uint32_t v = atomic_load_explicit(&up->word, memory_order_relaxed) + 1;
 
+  flag_set(up, v);
+  flag_wait(down, v - 1, spins);
+}
+
+void cycle_spin_rt(void *unused) {
   (void)unused;
-  flag_set(&raw->sup, v);
-  flag_wait(&raw->sdown, v - 1);
+  flag_rt(&raw->sup, &raw->sdown, RAW_SPIN);
+}
+
+void cycle_wake_rt(void *unused) {
+  (void)unused;
+  flag_rt(&raw->wup, &raw->wdown, 0);
 }
 
 void cycle_pipe_rt(void *unused) {
@@ -294,13 +308,15 @@ void serve_futex(enum kind kind, long iters) {
 }
 
 void serve_spin(enum kind kind, long iters) {
-  uint32_t last = atomic_load_explicit(&raw->sdown.word, memory_order_relaxed);
+  int spin = kind == K_SPIN_RT;
+  struct raw_flag *up = spin ? &raw->sup : &raw->wup;
+  struct raw_flag *down = spin ? &raw->sdown : &raw->wdown;
+  uint32_t last = atomic_load_explicit(&down->word, memory_order_relaxed);
 
-  (void)kind;
   for (long i = 0; i < iters; i++) {
-    flag_wait(&raw->sup, last);
-    last = atomic_load_explicit(&raw->sup.word, memory_order_acquire);
-    flag_set(&raw->sdown, last);
+    flag_wait(up, last, spin ? RAW_SPIN : 0);
+    last = atomic_load_explicit(&up->word, memory_order_acquire);
+    flag_set(down, last);
   }
 }
 

@@ -89,6 +89,7 @@ enum kind {
   K_LINE_RT,
   K_FUTEX_RT,
   K_SPIN_RT,
+  K_WAKE_RT,
   K_PIPE_RT,
   K_SOCK_RT,
   K_RING_RT,
@@ -162,6 +163,7 @@ int read_full(int fd, void *p, size_t n);
 void cycle_line_rt(void *unused);
 void cycle_futex_rt(void *unused);
 void cycle_spin_rt(void *unused);
+void cycle_wake_rt(void *unused);
 void cycle_pipe_rt(void *unused);
 void cycle_sock_rt(void *unused);
 void cycle_ring_rt(void *unused);
