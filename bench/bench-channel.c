@@ -60,8 +60,13 @@
  *   TARGET <name> ratio=<x> limit=<y> ok|MISSED
  * "_max" names read ratio <= limit (time, shmkit / baseline); "_min" names
  * read ratio >= limit (messages per second, shmkit / baseline, that is the
- * inverse of the time ratio). Every ratio is the paired one. Then a table
- * of round trip (busy) and throughput against message size.
+ * inverse of the time ratio). Every ratio is the paired one. Then, for the
+ * round trips where shmkit's side may sleep (default and asleep), how often
+ * this process slept per round trip on each side: its voluntary context
+ * switches (getrusage()) over the batches, untimed control traffic left
+ * out. 1 means every answer found this side asleep; the rest of the time
+ * it came while the side was still awake. Then a table of round trip
+ * (busy) and throughput against message size.
  *
  * Options, besides bench/common.h's: --check (exit 3 if a target is
  * missed), --plot FILE (an SVG of latency and throughput against size:
@@ -84,6 +89,8 @@
  *              "copy_msgs_per_s": 2.1e7, "copy_raw_ring_msgs_per_s": ...,
  *              "zero_copy_msgs_per_s": ..., "zero_copy_raw_ring_msgs_per_s":
  *              ...}, ...]  (null where that case did not run)
+ *   "sleeps": [{"name": "round trip 8 B, asleep vs raw futex",
+ *               "shmkit": 0.93, "baseline": 0.61}, ...]
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -91,6 +98,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "channel.h"
@@ -118,7 +126,18 @@ typedef struct chcase {
   int sweep, si;
   bench_result res;
   int ran;
+  /* This process's voluntary context switches (its sleeps) and cycles per
+   * side over the timed batches, and the count where a batch began. */
+  long sleeps[2], cycles[2], sleeps_at;
 } chcase;
+
+/* Times this process has gone to sleep (voluntary context switches). */
+static long sleeps_so_far(void) {
+  struct rusage ru;
+
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_nvcsw;
+}
 
 static void case_enter(void *ctx, int is_raw, long iters) {
   chcase *c = ctx;
@@ -128,11 +147,14 @@ static void case_enter(void *ctx, int is_raw, long iters) {
   cur.count = 0;
   if (s->kind == K_LINE_RT) cur.count = raw_line_count();
   peer_go(s, iters);
+  c->cycles[is_raw] += iters;
+  c->sleeps_at = sleeps_so_far(); /* after the peer's "ready" */
 }
 
 static void case_leave(void *ctx, int is_raw) {
   chcase *c = ctx;
 
+  c->sleeps[is_raw] += sleeps_so_far() - c->sleeps_at;
   if (c->side[is_raw].kind == K_CH_BATCH)
     check(shmkit_channel_flush(cur.up), "shmkit_channel_flush");
   peer_done();
@@ -411,6 +433,49 @@ static void size_rows(struct size_row rows[NSIZES]) {
   }
 }
 
+/* ---------------------------------------------------------------- sleeps */
+
+/* The round trips where shmkit's side may sleep: how often this process
+ * slept per round trip on each side. A side that is woken every time
+ * sleeps once per round trip; less means the answer came while it was
+ * still awake. */
+static int sleep_row(const chcase *c) {
+  return c->ran && c->side[0].kind == K_CH_RT && c->side[0].set != SET_BUSY &&
+         c->cycles[0] > 0 && c->cycles[1] > 0;
+}
+
+static double per_cycle(const chcase *c, int side) {
+  return (double)c->sleeps[side] / (double)c->cycles[side];
+}
+
+static void print_sleeps(void) {
+  int any = 0;
+
+  for (int i = 0; i < ncases; i++) {
+    const chcase *c = &cases[i];
+    if (!sleep_row(c)) continue;
+    if (!any)
+      printf("\nsleeps per round trip in this process (voluntary context "
+             "switches)\n%-44s %10s %10s\n",
+             "case", "shmkit", "base");
+    any = 1;
+    printf("%-44s %10.2f %10.2f\n", c->name, per_cycle(c, 0), per_cycle(c, 1));
+  }
+}
+
+static void json_sleeps(void) {
+  int first = 1;
+
+  printf(",\n \"sleeps\": [");
+  for (int i = 0; i < ncases; i++) {
+    const chcase *c = &cases[i];
+    if (!sleep_row(c)) continue;
+    printf("%s\n  {\"name\": \"%s\", \"shmkit\": %.4f, \"baseline\": %.4f}",
+           first ? "" : ",", c->name, per_cycle(c, 0), per_cycle(c, 1));
+    first = 0;
+  }
+  printf("]");
+}
 /* ---------------------------------------------------------------- main */
 
 static void finish(bench *b) {
@@ -424,9 +489,11 @@ static void finish(bench *b) {
     bench_json_string(iceoryx_ok ? "used" : iceoryx_note);
     json_targets();
     json_sizes(rows);
+    json_sleeps();
     print_targets(b);
   } else {
     print_targets(b);
+    print_sleeps();
     print_sizes(rows);
   }
 }
@@ -501,6 +568,8 @@ int main(int argc, char **argv) {
     }
     if (c->target != NULL) hooks.target = c->per_s ? 1 / c->limit : c->limit;
     warm(c);
+    memset(c->sleeps, 0, sizeof(c->sleeps));
+    memset(c->cycles, 0, sizeof(c->cycles));
     c->res = bench_run_with(&b, &bc, &hooks);
     c->ran = 1;
   }
