@@ -296,7 +296,8 @@ SHMKIT_EXTERN int shmkit_region_dup_readonly(shmkit_region **out,
 SHMKIT_EXTERN void shmkit_region_close(shmkit_region *region);
 
 /* The region's size in bytes: as created, or as read from the system for a
- * region opened, adopted, received or taken from a token. Windows reports a
+ * region opened, adopted, received or taken from a token, and read again by
+ * shmkit_region_seals() once the region is sealed against shrinking. Windows reports a
  * section's size rounded up to the page (4 KiB), so such a region may be
  * larger there than its creator asked for; the extra bytes are zero. */
 SHMKIT_EXTERN uint64_t shmkit_region_size(const shmkit_region *region);
@@ -340,6 +341,10 @@ SHMKIT_EXTERN shmkit_handle shmkit_region_handle(const shmkit_region *region);
 SHMKIT_EXTERN int shmkit_region_seal(shmkit_region *region, unsigned seals);
 
 /* Reads the region's seals, a combination of SHMKIT_SEAL_..., into *seals.
+ * When they hold SHMKIT_SEAL_SHRINK, the region's size is read again too
+ * (shmkit_region_size() gives it from then on): a sender may have shrunk
+ * the memory after handing it over and before sealing it, and nobody can
+ * after. So a receiver checks the seals first, then the size, then maps.
  * Fails with SHMKIT_EINVAL (NULL) or SHMKIT_ENOTSUP where sealing does not
  * exist. */
 SHMKIT_EXTERN int shmkit_region_seals(const shmkit_region *region,

@@ -914,14 +914,21 @@ int shmkit_channel_attach(shmkit_channel **out, shmkit_conn *link,
   }
   r = m.regions[0];
   m.regions[0] = NULL;
-  /* Larger than the largest ring (and a page) is not a channel's; one the
-   * creator could still shrink, where seals exist, would fault on us. */
-  if (shmkit_region_size(r) < CH_RING + SHMKIT_CHANNEL_CAPACITY_MIN ||
-      shmkit_region_size(r) >
-          CH_RING + (uint64_t)SHMKIT_CHANNEL_CAPACITY_MAX + 65536 ||
-      (shmkit_region_seals(r, &seals) == 0 && !(seals & SHMKIT_SEAL_SHRINK))) {
+  /* One the creator could still shrink, where seals exist, would fault on
+   * us; the seals come first, as they read the size again. Larger than the
+   * largest ring (and a page) is not a channel's. */
+  if ((err = shmkit_region_seals(r, &seals)) == SHMKIT_ENOTSUP)
+    err = 0;
+  else if (err == 0 && !(seals & SHMKIT_SEAL_SHRINK))
+    err = SHMKIT_EPROTO;
+  if (err == 0 &&
+      (shmkit_region_size(r) < CH_RING + SHMKIT_CHANNEL_CAPACITY_MIN ||
+       shmkit_region_size(r) >
+           CH_RING + (uint64_t)SHMKIT_CHANNEL_CAPACITY_MAX + 65536))
+    err = SHMKIT_EPROTO;
+  if (err != 0) {
     shmkit_region_close(r);
-    return SHMKIT_EPROTO;
+    return err;
   }
   if ((err = channel_map(&ch, r)) != 0) {
     shmkit_region_close(r);

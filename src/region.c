@@ -193,10 +193,21 @@ int shmkit_region_seal(shmkit_region *region, unsigned seals) {
 }
 
 int shmkit_region_seals(const shmkit_region *region, unsigned *seals) {
-  int got;
+  uint64_t size;
+  int got, err;
 
   if (region == NULL || seals == NULL) return SHMKIT_EINVAL;
   if ((got = shmkit__os_seals(region->handle, 0)) < 0) return got;
+  /* The size was read when the region came, and whoever sealed it may
+   * have shrunk it in between; now that it cannot shrink, it is read
+   * again, so that no view is made past the end (SIGBUS). The region is
+   * never a const object: the const is the caller's promise not to
+   * change it, and this is the library's own cache. */
+  if ((got & SHMKIT_SEAL_SHRINK) != 0) {
+    if ((err = shmkit__os_check(region->handle, region->access, &size)) != 0)
+      return err;
+    ((shmkit_region *)region)->size = size;
+  }
   *seals = (unsigned)got;
   return 0;
 }

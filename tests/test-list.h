@@ -142,6 +142,7 @@ TEST_POSIX(readonly_copy_named) /* same */
 TEST_POSIX(readonly_copy_other_process)  /* same, in the child */
 TEST_POSIX(readonly_copy_foreign_owner)  /* setuid, file modes */
 TEST_POSIX(seal_size)                    /* memfd seals, ftruncate */
+TEST_POSIX(seal_size_read_again)         /* memfd seals, ftruncate */
 TEST_POSIX(seal_write)                   /* memfd seals, write(2) */
 TEST_POSIX(seal_future_write)            /* memfd seals, /proc reopening */
 TEST_POSIX(seal_readonly_holder)         /* memfd seals, fcntl */

@@ -67,6 +67,37 @@ TEST_IMPL(seal_size) {
   return 0;
 }
 
+/* A receiver's size was read when the region came; a sender that shrinks
+ * the memory and then seals it must not leave that size standing, or the
+ * receiver, having checked the seal, maps past the end (SIGBUS). */
+TEST_IMPL(seal_size_read_again) {
+  shmkit_region *mine, *theirs;
+  shmkit_view *v;
+  unsigned char *p;
+  int fd;
+
+  if (!test_linux_ext()) return portable_refuses();
+  ASSERT_OK(shmkit_region_create(&mine, 65536, 0));
+  fd = (int)shmkit_region_handle(mine);
+  ASSERT_OK(shmkit_region_adopt(&theirs, dup(fd), SHMKIT_READ_WRITE));
+  ASSERT_EQ(shmkit_region_size(theirs), 65536);
+  /* Unsealed, the size is not read again: it can change at any time. */
+  ASSERT_EQ(seals_of(theirs), 0);
+  ASSERT_EQ(ftruncate(fd, 4096), 0);
+  ASSERT_OK(shmkit_region_seal(mine, SHMKIT_SEAL_SHRINK));
+  ASSERT_EQ(seals_of(theirs), SHMKIT_SEAL_SHRINK);
+  ASSERT_EQ(shmkit_region_size(theirs), 4096);
+  /* The whole region is what is there: its last byte can be touched. */
+  ASSERT_OK(shmkit_view_map(&v, theirs, 0, 0, SHMKIT_READ_WRITE));
+  p = shmkit_view_data(v);
+  p[4095] = 1;
+  ASSERT_EQ(shmkit_view_size(v), 4096);
+  shmkit_view_unmap(v);
+  shmkit_region_close(theirs);
+  shmkit_region_close(mine);
+  return 0;
+}
+
 TEST_IMPL(seal_write) {
   shmkit_region *r;
   shmkit_view *rw, *ro;
