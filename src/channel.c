@@ -104,6 +104,11 @@ _Static_assert(sizeof(ch_offer) == 8 && offsetof(ch_offer, role) == 6,
 #define SLICE_MS 100
 /* How often, at most, the fast path asks the link whether the peer lives. */
 #define LIVE_CHECK_MS 100
+/* The most messages one look at the link reads (peer_alive()). A peer that
+ * keeps the rules leaves a wake-up there at most once per time this side
+ * said it sleeps on the link, and this side reads it when it wakes: more
+ * is a flood, which must not hold a call that only tries. */
+#define LINK_DRAIN 64
 /* Classes of large messages, each a power of two (copy_large()). */
 #define LARGE_CLASSES 8
 
@@ -183,9 +188,6 @@ static int link_read(shmkit_channel *ch, int timeout_ms) {
   }
 }
 
-/* Whether the peer is still there, asking the link at most every
- * LIVE_CHECK_MS (or now, with `now`): its closed flag costs nothing to
- * read, a kill shows only as the link's end. */
 /* Whether the peer closed, from its flag alone: what a side may ask once it
  * said it sleeps on the link, where reading would eat its own wake-up. */
 static int peer_closed(shmkit_channel *ch) {
@@ -195,15 +197,28 @@ static int peer_closed(shmkit_channel *ch) {
   return ch->peer_gone;
 }
 
+/* Whether the peer is still there, asking the link at most every
+ * LIVE_CHECK_MS (or now, with `now`): its closed flag costs nothing to
+ * read, a kill shows only as the link's end, after the wake-ups nobody
+ * waited for, which are read off first, up to LINK_DRAIN a look. */
 static int peer_alive(shmkit_channel *ch, int now) {
   int64_t t;
+  int n = 0;
 
   if (peer_closed(ch)) return 0;
   t = shmkit__os_coarse_ms();
   if (!now && t - ch->checked_ms < LIVE_CHECK_MS) return 1;
   ch->checked_ms = t;
-  while (link_read(ch, 0) == 0) continue; /* wake-ups nobody waited for */
+  while (n++ < LINK_DRAIN && link_read(ch, 0) == 0) continue;
   return !ch->peer_gone;
+}
+
+/* peer_alive() as a call's answer: 0, SHMKIT_ECLOSED, or what the link
+ * showed of a broken peer (SHMKIT_EPROTO), from the call that saw it. */
+static int peer_status(shmkit_channel *ch, int now) {
+  int alive = peer_alive(ch, now);
+
+  return ch->err != 0 ? ch->err : alive ? 0 : SHMKIT_ECLOSED;
 }
 
 /* Wakes the peer if it said it sleeps: only the side that swaps its state
@@ -239,14 +254,16 @@ static int wait_long(shmkit_channel *ch, ready_fn ready, uint64_t need,
   int r;
 
   if (timeout_ms == 0) {
-    if (peer_alive(ch, 0)) return SHMKIT_ETIMEDOUT;
+    if ((r = peer_status(ch, 0)) != SHMKIT_ECLOSED)
+      return r != 0 ? r : SHMKIT_ETIMEDOUT;
     /* Gone: what it committed before is still ours to take. */
     if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
     return SHMKIT_ECLOSED;
   }
   for (unsigned i = spun; ch->spin == UINT_MAX || i < ch->spin; i++) {
     if ((i & (SPIN_ROUND - 1)) == 0) {
-      if (!peer_alive(ch, 0)) break;
+      if ((r = peer_status(ch, 0)) == SHMKIT_ECLOSED) break;
+      if (r != 0) return r;
       if (timeout_ms > 0 && shmkit__os_now_ms() >= deadline) break;
     }
     shmkit__cpu_relax();
@@ -278,11 +295,16 @@ static int wait_long(shmkit_channel *ch, ready_fn ready, uint64_t need,
       woke = link_read(ch, left);
     atomic_store_explicit(ch->my_state, AWAKE, memory_order_relaxed);
     if (woke == SHMKIT_EPROTO) return woke;
-    if (woke == SHMKIT_ETIMEDOUT && mode == ON_WORD) peer_alive(ch, 1);
+    /* On a word the link is read only here: at once after a slice asleep,
+     * else every LIVE_CHECK_MS, however often the word is woken (a peer
+     * that keeps waking it would hide its end). */
+    if (mode == ON_WORD) peer_alive(ch, woke == SHMKIT_ETIMEDOUT);
+    if (ch->err != 0) return ch->err;
     if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
     if (ch->peer_gone) break;
   }
   if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
+  if (ch->err != 0) return ch->err; /* the link broke */
   return ch->peer_gone ? SHMKIT_ECLOSED : SHMKIT_ETIMEDOUT;
 }
 
@@ -345,14 +367,14 @@ static void put_record(shmkit_channel *ch, uint32_t word) {
  * the two: the fence waits for the mark's store to leave this core, which
  * hides the question's cost. */
 static int announce(shmkit_channel *ch, int ask) {
-  int alive = 1;
+  int alive = 0;
 
   ch->published = ch->pos;
   atomic_store_explicit(ch->mine, ch->pos, memory_order_release);
-  if (ask) alive = peer_alive(ch, 0);
+  if (ask) alive = peer_status(ch, 0);
   atomic_thread_fence(memory_order_seq_cst);
   wake_peer(ch);
-  return alive ? 0 : SHMKIT_ECLOSED;
+  return alive;
 }
 
 /* Publishes what was committed since the last time, if anything, and
@@ -361,7 +383,7 @@ static int announce(shmkit_channel *ch, int ask) {
 static int publish(shmkit_channel *ch, int ask) {
   uint64_t first = ch->published;
 
-  if (ch->pos == first) return !ask || peer_alive(ch, 0) ? 0 : SHMKIT_ECLOSED;
+  if (ch->pos == first) return ask ? peer_status(ch, 0) : 0;
   /* Whoever sees this mark sees every record stored before it. */
   atomic_store_explicit(u64_at(ch->ring, first & (ch->cap - 1)), first + 1,
                         memory_order_release);
@@ -406,7 +428,7 @@ static int reserve(shmkit_channel *ch, size_t size, void **data,
     if (err < 0) return err;
     publish(ch, 0); /* what waits to be published must not wait on us */
     if ((err = wait_for(ch, has_room, need, timeout_ms)) != 0) return err;
-    if (!peer_alive(ch, 0)) return SHMKIT_ECLOSED;
+    if ((err = peer_status(ch, 0)) != 0) return err;
   }
   if (pad != 0) {
     put_record(ch, REC_PAD | (uint32_t)pad);
@@ -431,8 +453,7 @@ static int commit(shmkit_channel *ch, size_t size, unsigned flags) {
   put_record(ch, (uint32_t)size);
   ch->pos += REC_HEADER + ALIGN16((uint64_t)size);
   ch->reserved = 0;
-  if (flags & SHMKIT_CHANNEL_MORE)
-    return peer_alive(ch, 0) ? 0 : SHMKIT_ECLOSED;
+  if (flags & SHMKIT_CHANNEL_MORE) return peer_status(ch, 0);
   return publish(ch, 1);
 }
 
@@ -736,7 +757,7 @@ int shmkit_channel_arm(shmkit_channel *ch) {
   /* Read the wake-ups left on the link first, which would keep the handle
    * ready; once we say we wait there, the next is ours, and only the
    * peer's flag may be looked at. */
-  if (!peer_alive(ch, 1)) return 1;
+  if ((r = peer_status(ch, 1)) != 0) return r == SHMKIT_ECLOSED ? 1 : r;
   r = send ? has_room(ch, need) : has_record(ch, 0);
   if (r != 0) return r < 0 ? r : 1;
   shmkit__conn_watch(ch->link);

@@ -1,17 +1,27 @@
-/* Three hazards of channels, each once a fault (found while writing the
- * protocol down):
+/* Hazards of channels, each once a fault (the first three found while
+ * writing the protocol down, the rest by a review as a hostile peer):
  *  - channel_arm_no_lost_wakeup: shmkit_channel_arm() must not read the
  *    link after it said it waits there, or it eats its own wake-up;
  *  - channel_shrunk_region_refused: a region its creator could still
  *    shrink would make the receiver fault (SIGBUS) on its next read, so
  *    it is sealed at creation and an unsealed one refused;
  *  - channel_link_garbage_breaks: bytes on the link that are not a
- *    wake-up are a broken rule, for good.
- * POSIX: poll(), ftruncate() and raw bytes on the link's socket. */
+ *    wake-up are a broken rule, for good, from the very call that reads
+ *    them;
+ *  - channel_woken_sleeper_sees_end: a peer that keeps waking a sleeper's
+ *    word must not hide that its link has ended;
+ *  - channel_link_flood_bounded: a peer that keeps sending wake-ups must
+ *    not hold a call that only tries.
+ * POSIX: poll(), ftruncate(), raw bytes on the link's socket, futex(2). */
 #include <poll.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
+#ifdef __linux__
+#  include <linux/futex.h>
+#  include <sys/syscall.h>
+#  include <unistd.h>
+#endif
 
 #include "runner.h"
 #include "task.h"
@@ -181,5 +191,114 @@ TEST_IMPL(channel_link_garbage_breaks) {
   ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0), SHMKIT_EPROTO);
   shmkit_channel_close(tx);
   shmkit_channel_close(rx);
+
+  /* A call that only tries asks the link every 100 ms too; the one that
+   * reads the garbage says so itself, on either side. */
+  channel_pair(&tx, &rx);
+  ASSERT_EQ(send((int)shmkit_channel_handle(tx), "bad", 3, 0), 3);
+  ASSERT_EQ(send((int)shmkit_channel_handle(rx), "bad", 3, 0), 3);
+  test_sleep_ms(150);
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0), SHMKIT_EPROTO);
+  ASSERT_ERR(shmkit_channel_send(tx, "x", 1, 0), SHMKIT_EPROTO);
+  shmkit_channel_close(tx);
+  shmkit_channel_close(rx);
+  return 0;
+}
+
+/* ---- a peer that keeps waking a sleeper */
+
+struct spammer {
+  _Atomic uint32_t *word; /* the receiver's futex word, offset 200 */
+  atomic_int stop, gave_up;
+};
+
+/* Wakes the word every 10 ms, far more often than a sleeper's slice, until
+ * told to stop or for 20 s at the most. */
+static void spammer_run(void *arg) {
+  struct spammer *s = arg;
+  int64_t start = test_now_us();
+
+  while (!atomic_load(&s->stop)) {
+    if (test_now_us() - start > 20000000) {
+      atomic_store(&s->gave_up, 1);
+      return;
+    }
+#ifdef __linux__
+    atomic_fetch_add(s->word, 1);
+    syscall(SYS_futex, (uint32_t *)s->word, FUTEX_WAKE, 1, NULL, NULL, 0);
+#endif
+    test_sleep_ms(10);
+  }
+}
+
+TEST_IMPL(channel_woken_sleeper_sees_end) {
+  static struct spammer s;
+  shmkit_channel *tx, *rx;
+  test_thread t;
+  char buf[8];
+  size_t n;
+
+  /* The portable build sleeps on the link, whose end wakes it at once. */
+  if (!test_linux_ext()) return TEST_SKIP;
+  channel_pair(&tx, &rx);
+  s.word = (_Atomic uint32_t *)(void *)(region_base(tx, rx) + 200);
+  test_thread_start(&t, spammer_run, &s);
+  /* The sender's end of the link goes as at a kill: no closed flag. */
+  ASSERT_EQ(shutdown((int)shmkit_channel_handle(tx), SHUT_RDWR), 0);
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, -1), SHMKIT_ECLOSED);
+  /* Seen while the word was still being woken, not once that stopped. */
+  ASSERT_EQ(atomic_load(&s.gave_up), 0);
+  atomic_store(&s.stop, 1);
+  test_thread_join(&t);
+  shmkit_channel_close(tx);
+  shmkit_channel_close(rx);
+  return 0;
+}
+
+/* ---- a peer that keeps sending wake-ups */
+
+/* Sends wake-ups until the link is full; how many went. */
+static long fill_link(shmkit_conn *c) {
+  long n = 0;
+
+  while (shmkit_conn_send(c, "w", 1, NULL, 0, 0) == 0) n++;
+  return n;
+}
+
+TEST_IMPL(channel_link_flood_bounded) {
+  unsigned char offer[16];
+  shmkit_msg m = SHMKIT_MSG_INIT(offer, sizeof(offer));
+  shmkit_channel *rx;
+  shmkit_conn *a, *b;
+  long full, read;
+  char buf[8];
+  size_t n;
+
+  ASSERT_OK(shmkit_conn_pair(&a, &b));
+  ASSERT_OK(shmkit_channel_create(&rx, b, SHMKIT_CHANNEL_RECV, 4096, 0, 5000));
+  ASSERT_OK(shmkit_conn_recv(a, &m, 5000)); /* the offer, unused */
+  /* The link full of wake-ups: as a peer that keeps sending them leaves
+   * it, whatever the speed of either side. */
+  full = fill_link(a);
+  if (full <= 64) {
+    printf("skipped: the link holds %ld messages, not more than a look "
+           "reads\n",
+           full);
+    return TEST_SKIP;
+  }
+  test_sleep_ms(120); /* past the 100 ms between two looks */
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 0),
+             SHMKIT_ETIMEDOUT);
+  /* What that look read is what the peer can send again: some, and not
+   * all (unbounded, a peer that refills as fast would hold the call). */
+  read = fill_link(a);
+  printf("the link held %ld wake-ups; one look read %ld\n", full, read);
+  ASSERT(read > 0 && read <= 64);
+  /* The peer's end still comes through, behind the rest, within 1 s. */
+  shmkit_conn_close(a);
+  ASSERT_ERR(shmkit_channel_recv(rx, buf, sizeof(buf), &n, 1000),
+             SHMKIT_ECLOSED);
+  shmkit_channel_close(rx);
+  shmkit_msg_close(&m);
   return 0;
 }

@@ -169,6 +169,8 @@ TEST_POSIX(spawn_e2big)           /* ARG_MAX */
 TEST_POSIX(channel_arm_no_lost_wakeup)    /* poll(2) */
 TEST_POSIX(channel_shrunk_region_refused) /* ftruncate, memfd seals */
 TEST_POSIX(channel_link_garbage_breaks)   /* raw bytes on the socket */
+TEST_POSIX(channel_woken_sleeper_sees_end) /* futex(2), shutdown(2) */
+TEST_POSIX(channel_link_flood_bounded)     /* raw bytes on the socket */
 
 CHILD(frozen_receiver)
 CHILD(named_peer)
