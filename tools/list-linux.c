@@ -177,10 +177,18 @@ static int scan_maps(hits *h, int64_t pid, const char *dir, const char *comm) {
   while (err == 0 && fgets(line, sizeof(line), f) != NULL) {
     unsigned maj, min;
     unsigned long long ino, start, end;
-    int at = -1;
+    size_t len = strcspn(line, "\n");
+    int at = -1, c;
     hit one;
 
-    line[strcspn(line, "\n")] = 0;
+    /* A longer line than any path holds: its end, which any user can
+     * choose (a path of deep directories), must not read as a line of its
+     * own, so it goes unread, and the line with it. */
+    if (line[len] != '\n' && len == sizeof(line) - 1) {
+      while ((c = getc(f)) != EOF && c != '\n') continue;
+      continue;
+    }
+    line[len] = 0;
     if (sscanf(line, "%llx-%llx %*s %*x %x:%x %llu %n", &start, &end, &maj,
                &min, &ino, &at) < 5 ||
         at < 0 || !interesting(line + at))
@@ -346,12 +354,40 @@ static int64_t seals_of(int fd) {
 #endif
 }
 
-/* Opens what the process of /proc directory `dir` holds at fd, read-only,
- * without blocking on a FIFO. */
+/* Opens, read-only, the regular file a link of /proc leads to, and nothing
+ * else. What a process holds is its own choice, and it can point a
+ * descriptor at a device it may not open itself (O_PATH): opened as such
+ * with our rights, a device would act (a tape rewinds, a terminal becomes
+ * ours), and the process can swap what the number holds between our look
+ * and our open. So the link is taken with O_PATH, which opens nothing of
+ * the object's own; that very object is checked, then opened through our
+ * own descriptor. -1 with errno set (ENOTSUP: not a regular file). */
+static int open_regular(const char *path) {
+  char self[48];
+  struct stat st;
+  int p = open(path, O_PATH | O_CLOEXEC), fd = -1, saved;
+
+  if (p < 0) return -1;
+  if (fstat(p, &st) != 0) {
+    saved = errno;
+  } else if (!S_ISREG(st.st_mode)) {
+    saved = ENOTSUP;
+  } else {
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", p);
+    fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    saved = errno;
+  }
+  close(p);
+  errno = saved;
+  return fd;
+}
+
+/* Opens what the process of /proc directory `dir` holds at fd, if it is a
+ * regular file (open_regular()). */
 static int open_fd_in(const char *dir, int fd) {
   char path[96];
   snprintf(path, sizeof(path), "%s/fd/%d", dir, fd);
-  return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  return open_regular(path);
 }
 
 /* Opens the object of a hit, read-only: a descriptor through its
@@ -363,7 +399,7 @@ static int open_hit(const hit *x) {
 
   if (x->fd >= 0) return open_fd_in(x->dir, x->fd);
   snprintf(path, sizeof(path), "%s/map_files/%s", x->dir, x->range);
-  return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  return open_regular(path);
 }
 
 /* "/memfd:NAME (deleted)" -> kind and label. */
@@ -476,7 +512,9 @@ int list_pidfd(list_result *out, int64_t pid, int fd, shmkit_handle *handle) {
     return errno == EACCES || errno == EPERM ? SHMKIT_EACCES : SHMKIT_ENOENT;
   link[n] = 0;
   if ((mine = open_fd_in(dir, fd)) < 0)
-    return errno == EACCES || errno == EPERM ? SHMKIT_EACCES : SHMKIT_ENOENT;
+    return errno == EACCES || errno == EPERM ? SHMKIT_EACCES
+           : errno == ENOTSUP                ? SHMKIT_ENOTSHM
+                                             : SHMKIT_ENOENT;
   if (fstat(mine, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(mine);
     return SHMKIT_ENOTSHM;

@@ -4,6 +4,7 @@ info PID:FD, and the JSON shape of every command; ls and info under Wine.
 Helpers in tooltest.py."""
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -32,6 +33,33 @@ os.close(fd)
 with open("/proc/self/maps") as f:
     line = [l for l in f if "/memfd:" + sys.argv[1] + " " in l][0]
 print(os.getpid(), line.split()[0], flush=True)
+time.sleep(600)
+"""
+
+
+# A process that maps a file of its own whose maps line holds, from byte
+# 4351 on, a line of its making: a mapping of argv[1]'s device and inode.
+# Its directories go under argv[2]; it prints its pid and waits.
+LONG_MAPS_LINE = r"""
+import mmap, os, sys, time
+st = os.stat("/dev/shm/" + sys.argv[1])
+fake = "7f0000000000-7f0000001000 r--s 00000000 %02x:%02x %d " % (
+    os.major(st.st_dev), os.minor(st.st_dev), st.st_ino)
+os.makedirs(sys.argv[2]); os.chdir(sys.argv[2])
+for i in range(16):
+    os.mkdir("p" * 250); os.chdir("p" * 250)
+top = "x" + fake
+os.makedirs(top + "/dev/shm")
+fd = os.open(top + "/dev/shm/victim", os.O_RDWR | os.O_CREAT, 0o600)
+os.ftruncate(fd, 4096)
+m = mmap.mmap(fd, 4096, mmap.MAP_SHARED, mmap.PROT_READ)
+def line():
+    return [l for l in open("/proc/self/maps") if "/victim" in l][0]
+extra = 4351 - line().index(fake)  # a directory before `top` moves it there
+assert 2 <= extra <= 256, extra
+os.mkdir("q" * (extra - 1)); os.rename(top, "q" * (extra - 1) + "/" + top)
+assert line().index(fake) == 4351
+print(os.getpid(), flush=True)
 time.sleep(600)
 """
 
@@ -209,6 +237,57 @@ class Listing(Base):
         status, _, err = run("info", f"{pid}:9999")
         self.assertEqual(status, 1)
         self.assertEqual(len(err.splitlines()), 1)
+
+
+    def test_long_maps_line_forges_nothing(self):
+        # Any user can make a mapping whose /proc/PID/maps line is longer
+        # than the tool reads at once (4351 bytes): a path of deep
+        # directories in /dev/shm. Its end must not read as a line of its
+        # own, which would claim a mapping of any object the user names.
+        victim = self.name("victim")
+        self.create(victim)
+        top = "/dev/shm/" + self.name("deep")
+        self.addCleanup(shutil.rmtree, top, True)
+        p = self.start([sys.executable, "-c", LONG_MAPS_LINE, victim, top],
+                       "long")
+        pid = int(read_line(p, "long").split()[0])
+        self.addCleanup(self.kill_pid, pid)
+        j = run_json("ls")
+        mine = [n for n in j["regions"] if n["name"] == victim]
+        self.assertEqual(len(mine), 1, j["regions"])
+        self.assertNotIn(pid, [h["pid"] for h in mine[0]["holders"]])
+
+    def test_pidfd_opens_no_device(self):
+        # What a process holds is its own choice: one that points a
+        # descriptor at something it need not be able to open (O_PATH) must
+        # not get the tool to open it with the tool's rights. A FIFO shows
+        # it: inotify reports every open of it, whoever opens it.
+        import ctypes
+        import tempfile
+        d = tempfile.mkdtemp()
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        self.addCleanup(lambda: (os.unlink(fifo), os.rmdir(d)))
+        libc = ctypes.CDLL(None, use_errno=True)
+        ino = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.assertGreaterEqual(ino, 0)
+        self.addCleanup(os.close, ino)
+        self.assertGreaterEqual(
+            libc.inotify_add_watch(ino, fifo.encode(), 0x20), 0)  # IN_OPEN
+        p = self.start([sys.executable, "-c",
+                        "import os, sys, time\n"
+                        "fd = os.open(sys.argv[1], os.O_PATH)\n"
+                        "print(os.getpid(), fd, flush=True)\n"
+                        "time.sleep(600)\n", fifo], "opath")
+        pid, fd = map(int, read_line(p, "opath").split())
+        status, _, err = run("info", f"{pid}:{fd}")
+        self.assertEqual(status, 1)
+        self.assertIn("not", err)
+        try:
+            opened = len(os.read(ino, 4096)) // 16  # events of no name
+        except BlockingIOError:
+            opened = 0
+        self.assertEqual(opened, 0, "the tool opened the FIFO")
 
 
 class Json(Base):
