@@ -52,7 +52,10 @@ int tool_usage(const tool_cmd *cmd, const char *fmt, ...) {
 int tool_fail(const tool_cmd *cmd, int err, const char *fmt, ...) {
   va_list ap;
 
-  fprintf(stderr, "shmkit %s: ", cmd->name);
+  if (cmd != NULL)
+    fprintf(stderr, "shmkit %s: ", cmd->name);
+  else
+    fputs("shmkit: ", stderr);
   va_start(ap, fmt);
   put_message(fmt, ap);
   va_end(ap);
@@ -327,7 +330,7 @@ static const tool_cmd *find(const char *name) {
   return NULL;
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
   const tool_cmd *cmd;
   char buf[200];
   int whole =
@@ -364,4 +367,14 @@ int main(int argc, char **argv) {
                       tool_shown(argv[1], buf, sizeof(buf)));
   }
   return cmd->run(cmd, argc - 2, argv + 2);
+}
+
+int main(int argc, char **argv) {
+  int status = dispatch(argc, argv);
+
+  /* What was printed must have gone out: a full disk or a failed pipe
+   * makes a success nobody could read a failure. */
+  if ((fflush(stdout) != 0 || ferror(stdout)) && status == TOOL_OK)
+    status = tool_fail(NULL, 0, "writing the output failed");
+  return status;
 }

@@ -51,7 +51,8 @@ int tool_usage(const tool_cmd *cmd, const char *fmt, ...)
     ;
 
 /* A failure: prints "shmkit CMD: WHAT: shmkit error text" (err < 0) or
- * "shmkit CMD: WHAT" (err 0) and returns TOOL_FAIL. */
+ * "shmkit CMD: WHAT" (err 0), "shmkit: WHAT" when cmd is NULL, and returns
+ * TOOL_FAIL. */
 int tool_fail(const tool_cmd *cmd, int err, const char *fmt, ...)
 #ifdef __GNUC__
     __attribute__((format(printf, 3, 4)))

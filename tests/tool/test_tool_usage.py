@@ -99,6 +99,21 @@ class BadInput(Base):
             self.assertEqual(run("help", c, check=0)[1], out2)
 
 
+class Output(Base):
+    def test_lost_output_is_a_failure(self):
+        # A full disk: what the command printed never arrived, so the
+        # command failed, whatever it did besides. (Linux: /dev/full.)
+        name = self.name("full")
+        self.create(name)
+        for args in (["--version"], ["help"], ["ls"], ["ls", "--json"],
+                     ["info", name], ["info", name, "--json"]):
+            with open("/dev/full", "w") as full:
+                p = subprocess.run(T.tool_cmd(*args), stdout=full,
+                                   stderr=subprocess.PIPE, timeout=120)
+            self.assertEqual(p.returncode, 1, args)
+            self.assertIn(b"writing the output failed", p.stderr, args)
+
+
 class Manual(unittest.TestCase):
     def test_renders_without_warnings(self):
         groff = shutil.which("groff")
@@ -116,7 +131,7 @@ class Manual(unittest.TestCase):
 
 
 def pick(under_wine, on_linux):
-    return [BadInput, Manual]
+    return [BadInput, Manual] + ([Output] if on_linux else [])
 
 
 if __name__ == "__main__":
