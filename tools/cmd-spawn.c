@@ -11,9 +11,16 @@
 
 #include "tool.h"
 
+/* A failure before the program started: the name this command made for it
+ * (NULL: none) goes too, as nobody will use it. Returns `status`. */
+static int undo(const char *made_name, int status) {
+  if (made_name != NULL) shmkit_region_remove(made_name);
+  return status;
+}
+
 int cmd_spawn(const tool_cmd *cmd, int argc, char **argv) {
   const char *region_s = NULL, *open_s = NULL, *env_s = NULL, *name_s = NULL;
-  const char *pos[1], *base = NULL;
+  const char *pos[1], *base = NULL, *named = NULL;
   unsigned flags = 0;
   char buf[200];
   int npos, status, readonly = 0, sparse = 0, rest, err, code = 0, sig = 0;
@@ -66,6 +73,7 @@ int cmd_spawn(const tool_cmd *cmd, int argc, char **argv) {
     err = shmkit_region_create_named(&made, base, size,
                                      (sparse ? SHMKIT_SPARSE : 0) | flags);
     if (err != 0) return tool_fail(cmd, err, "%s", name_s);
+    named = base;
   } else {
     err = shmkit_region_create(&made, size, sparse ? SHMKIT_SPARSE : 0);
     if (err != 0) return tool_fail(cmd, err, "a region of %s", region_s);
@@ -76,7 +84,7 @@ int cmd_spawn(const tool_cmd *cmd, int argc, char **argv) {
       err = shmkit_region_dup_readonly(&given, made);
       if (err != 0) {
         shmkit_region_close(made);
-        return tool_fail(cmd, err, "a read-only copy");
+        return undo(named, tool_fail(cmd, err, "a read-only copy"));
       }
     } else {
       given = made;
@@ -86,7 +94,7 @@ int cmd_spawn(const tool_cmd *cmd, int argc, char **argv) {
   if ((err = shmkit_region_token(given, token, sizeof(token))) != 0) {
     shmkit_region_close(given);
     shmkit_region_close(made);
-    return tool_fail(cmd, err, "token");
+    return undo(named, tool_fail(cmd, err, "token"));
   }
   child_argv = calloc((size_t)(argc - rest) + 1, sizeof(*child_argv));
   if (env_s) {
@@ -100,7 +108,7 @@ int cmd_spawn(const tool_cmd *cmd, int argc, char **argv) {
     free(env_entry);
     shmkit_region_close(given);
     shmkit_region_close(made);
-    return tool_fail(cmd, SHMKIT_ENOMEM, "arguments");
+    return undo(named, tool_fail(cmd, SHMKIT_ENOMEM, "arguments"));
   }
   for (int i = rest; i < argc; i++)
     child_argv[i - rest] = strcmp(argv[i], "{}") == 0 ? token : argv[i];
@@ -123,7 +131,7 @@ int cmd_spawn(const tool_cmd *cmd, int argc, char **argv) {
    * alive longer and show this process among its holders. */
   shmkit_region_close(given);
   shmkit_region_close(made);
-  if (err != 0) return tool_fail(cmd, err, "%s", argv[rest]);
+  if (err != 0) return undo(named, tool_fail(cmd, err, "%s", argv[rest]));
 #ifndef _WIN32
   /* As a shell does: a Ctrl-C is the child's to handle; this process waits
    * to report how it ended. */

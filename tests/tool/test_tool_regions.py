@@ -204,6 +204,13 @@ class Spawn(Base):
                              "no-such-program-" + str(os.getpid()), "{}")
         self.assertEqual(status, 1)
         self.assertIn("not found", err)
+        # A name made for a program that never started goes with it.
+        n = self.name("spnone")
+        status, _, err = run("spawn", "--region", "4K", "--name", n, "--",
+                             "no-such-program-" + str(os.getpid()), "{}")
+        self.assertEqual(status, 1)
+        self.assertIn("not found", err)
+        self.assertEqual(run("info", n)[0], 1)
 
     def test_token_argument(self):
         code = "import sys; print(sys.argv[1:])"
