@@ -36,6 +36,8 @@ typedef struct hits {
   hit *v;
   size_t n, cap;
   size_t unreadable;
+  char **roots; /* where /dev/shm's files show: shm_roots() */
+  size_t nroots;
 } hits;
 
 static int add_hit(hits *h, const hit *one) {
@@ -54,13 +56,92 @@ static int add_hit(hits *h, const hit *one) {
 
 static void free_hits(hits *h) {
   for (size_t i = 0; i < h->n; i++) free(h->v[i].path);
+  for (size_t i = 0; i < h->nroots; i++) free(h->roots[i]);
   free(h->v);
+  free(h->roots);
 }
 
-/* The paths a shared memory object shows in /proc. */
-static int interesting(const char *path) {
-  return strncmp(path, SHM_DIR "/", sizeof(SHM_DIR)) == 0 ||
-         strncmp(path, "/memfd:", 7) == 0;
+/* A mountinfo field in place: its octal escapes (\040 a space...) undone. */
+static void unescape(char *s) {
+  char *o = s;
+
+  for (; *s; s++, o++) {
+    if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+        s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+      *o = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+      s += 3;
+    } else {
+      *o = *s;
+    }
+  }
+  *o = 0;
+}
+
+/* Where the files of /dev/shm show in a process's /proc links: /dev/shm,
+ * and, when /dev/shm is the root of a mount, every other mount of the same
+ * file system (a bind mount, a chroot's /dev/shm), since a process that
+ * holds a name through one of those holds it as much. Read from our own
+ * mountinfo: a link is written as this process sees the file. */
+static int shm_roots(hits *h) {
+  struct stat st;
+  char *line = NULL, root[8] = "";
+  size_t cap = 0;
+  FILE *f;
+  int err = 0;
+
+  if ((h->roots = malloc(sizeof(*h->roots))) == NULL ||
+      (h->roots[0] = strdup(SHM_DIR)) == NULL)
+    return SHMKIT_ENOMEM;
+  h->nroots = 1;
+  if (stat(SHM_DIR, &st) != 0 ||
+      (f = fopen("/proc/self/mountinfo", "r")) == NULL)
+    return 0;
+  /* Two passes: /dev/shm's own mount first, whose root must be its file
+   * system's, then the others of its device. */
+  for (int pass = 0; pass < 2 && err == 0; pass++) {
+    rewind(f);
+    while (err == 0 && getline(&line, &cap, f) > 0) {
+      unsigned maj, min;
+      int r = -1, m = -1, me = -1, re = -1;
+
+      if (sscanf(line, "%*u %*u %u:%u %n%*s%n %n%*s%n", &maj, &min, &r, &re, &m,
+                 &me) < 2 ||
+          me < 0 || makedev(maj, min) != st.st_dev)
+        continue;
+      line[re] = line[me] = 0;
+      unescape(line + r);
+      unescape(line + m);
+      if (pass == 0) {
+        if (strcmp(line + m, SHM_DIR) == 0)
+          snprintf(root, sizeof(root), "%s", line + r);
+      } else if (strcmp(root, "/") == 0 && strcmp(line + m, SHM_DIR) != 0) {
+        char **v = realloc(h->roots, (h->nroots + 1) * sizeof(*v));
+        if (v == NULL || (v[h->nroots] = strdup(line + m)) == NULL) {
+          if (v != NULL) h->roots = v;
+          err = SHMKIT_ENOMEM;
+          break;
+        }
+        h->roots = v;
+        h->nroots++;
+      }
+    }
+  }
+  free(line);
+  fclose(f);
+  return err;
+}
+
+/* The paths a shared memory object shows in /proc: under one of the roots
+ * of /dev/shm's files, or a memfd. */
+static int interesting(const hits *h, const char *path) {
+  if (strncmp(path, "/memfd:", 7) == 0) return 1;
+  for (size_t i = 0; i < h->nroots; i++) {
+    size_t n = strlen(h->roots[i]);
+    if (strncmp(path, h->roots[i], n) == 0 &&
+        (path[n] == '/' || strcmp(h->roots[i], "/") == 0))
+      return 1;
+  }
+  return 0;
 }
 
 static void read_comm(int64_t pid, char *buf, size_t size) {
@@ -149,7 +230,7 @@ static int scan_fds(hits *h, int64_t pid, const char *dir, const char *comm,
     n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
     if (n < 0) continue;
     link[n] = 0;
-    if (!interesting(link)) continue;
+    if (!interesting(h, link)) continue;
     if (fstatat(dirfd(d), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
       continue;
     memset(&one, 0, sizeof(one));
@@ -191,7 +272,7 @@ static int scan_maps(hits *h, int64_t pid, const char *dir, const char *comm) {
     line[len] = 0;
     if (sscanf(line, "%llx-%llx %*s %*x %x:%x %llu %n", &start, &end, &maj,
                &min, &ino, &at) < 5 ||
-        at < 0 || !interesting(line + at))
+        at < 0 || !interesting(h, line + at))
       continue;
     memset(&one, 0, sizeof(one));
     one.pid = pid;
@@ -219,7 +300,14 @@ static int scan_proc(hits *h) {
   uid_t euid = geteuid();
 
   memset(h, 0, sizeof(*h));
-  if ((d = opendir("/proc")) == NULL) return SHMKIT_ENOTSUP;
+  if ((err = shm_roots(h)) != 0) {
+    free_hits(h);
+    return err;
+  }
+  if ((d = opendir("/proc")) == NULL) {
+    free_hits(h);
+    return SHMKIT_ENOTSUP;
+  }
   while (err == 0 && (e = readdir(d)) != NULL) {
     char comm[64], path[64], dir[48]; /* as a hit's */
     struct stat st;

@@ -257,6 +257,32 @@ class Listing(Base):
         self.assertEqual(len(mine), 1, j["regions"])
         self.assertNotIn(pid, [h["pid"] for h in mine[0]["holders"]])
 
+    def test_holder_through_a_bind_mount(self):
+        # A process (in a chroot, say) that reaches /dev/shm through another
+        # mount of it holds its names as much: ls shows it, reap spares
+        # them.
+        if os.geteuid() != 0:
+            self.skipTest("mount --bind needs root")
+        import subprocess
+        import tempfile
+        n = self.name("bind")
+        self.create(n)
+        d = tempfile.mkdtemp(prefix="shm bind ")  # mountinfo says \040
+        self.addCleanup(os.rmdir, d)
+        subprocess.run(["mount", "--bind", "/dev/shm", d], check=True)
+        self.addCleanup(subprocess.run, ["umount", d], check=True)
+        p = self.start([sys.executable, "-c",
+                        "import os, sys, time\n"
+                        "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+                        "print(os.getpid(), fd, flush=True)\n"
+                        "time.sleep(600)\n", os.path.join(d, n)], "bound")
+        pid = int(read_line(p, "bound").split()[0])
+        mine = [r for r in run_json("ls")["regions"] if r["name"] == n]
+        self.assertEqual(len(mine), 1)
+        self.assertIn(pid, [h["pid"] for h in mine[0]["holders"]])
+        self.assertNotIn(f"removed {n}", reap(n))
+        self.assertTrue(os.path.exists("/dev/shm/" + n))
+
     def test_pidfd_opens_no_device(self):
         # What a process holds is its own choice: one that points a
         # descriptor at something it need not be able to open (O_PATH) must
