@@ -168,7 +168,7 @@ static void channel_text(const channel *c) {
   if (c->version != CH_VERSION || c->capacity == 0) return;
   printf("  capacity  %llu bytes, max message %llu\n",
          (unsigned long long)c->capacity, (unsigned long long)c->max_message);
-  if (c->tail <= c->head)
+  if (c->tail <= c->head && c->head - c->tail <= c->capacity)
     printf("  fill      %llu bytes (head %llu, tail %llu)\n",
            (unsigned long long)(c->head - c->tail), (unsigned long long)c->head,
            (unsigned long long)c->tail);

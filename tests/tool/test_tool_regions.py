@@ -160,6 +160,9 @@ class Channels(Base):
             status, out, _ = run("info", n)
             self.assertEqual(status, 0)
             self.assertIn(b"broken", out)
+            if problem == "inconsistent":  # no fill is made up
+                self.assertIn(b"fill      ?", out, fields)
+                self.assertIsNone(c["fill"], fields)
         # The magic in a region too small for the header.
         m = self.name("tiny")
         self.create(m, "16")
