@@ -202,9 +202,11 @@ int shmkit_region_seals(const shmkit_region *region, unsigned *seals) {
    * have shrunk it in between; now that it cannot shrink, it is read
    * again, so that no view is made past the end (SIGBUS). The region is
    * never a const object: the const is the caller's promise not to
-   * change it, and this is the library's own cache. */
+   * change it, and this is the library's own cache. Only the size is
+   * wanted, so the check claims reading alone: a writable claim is
+   * refused once the region is sealed against writes, its maker's too. */
   if ((got & SHMKIT_SEAL_SHRINK) != 0) {
-    if ((err = shmkit__os_check(region->handle, region->access, &size)) != 0)
+    if ((err = shmkit__os_check(region->handle, SHMKIT_READ_ONLY, &size)) != 0)
       return err;
     ((shmkit_region *)region)->size = size;
   }

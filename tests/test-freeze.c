@@ -31,6 +31,7 @@ TEST_IMPL(freeze_hands_out_unwritable_copy) {
   if (test_linux_ext()) {
     unsigned want = SHMKIT_SEAL_WRITE | SHMKIT_SEAL_SHRINK | SHMKIT_SEAL_GROW;
     ASSERT_EQ(seals_of(ro) & want, want);
+    ASSERT_EQ(seals_of(r) & want, want); /* the maker reads them too */
     /* Nobody writes it any more, its maker neither. */
     ASSERT_ERR(shmkit_view_map(&v, r, 0, 0, SHMKIT_READ_WRITE), SHMKIT_EPERM);
   }
