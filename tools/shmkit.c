@@ -259,18 +259,57 @@ int tool_parse_pidfd(const char *s, int64_t *pid, int *fd) {
   return 0;
 }
 
+/* The character a UTF-8 sequence at s (n bytes left) encodes, and its
+ * length in *len; -1 if the bytes there are not one (a stray byte, an
+ * overlong form, a surrogate, past U+10FFFF). */
+static long utf8_at(const unsigned char *s, size_t n, size_t *len) {
+  static const long least[5] = {0, 0, 0x80, 0x800, 0x10000};
+  size_t k = s[0] >= 0xf0 && s[0] <= 0xf4   ? 4
+             : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+             : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+                                            : 0;
+  long c;
+
+  if (k == 0 || k > n) return -1;
+  c = s[0] & (0x7f >> k);
+  for (size_t i = 1; i < k; i++) {
+    if ((s[i] & 0xc0) != 0x80) return -1;
+    c = c << 6 | (s[i] & 0x3f);
+  }
+  if (c < least[k] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return -1;
+  *len = k;
+  return c;
+}
+
+/* Names are bytes, JSON is ASCII here: a character of UTF-8 is escaped as
+ * itself (a pair of surrogates past U+FFFF), a byte that is no part of one
+ * as U+DC00 + the byte, as Python's surrogateescape reads it, so that
+ * os.fsencode() gives the bytes back. */
 void json_strn(const char *s, size_t n) {
+  const unsigned char *b = (const unsigned char *)s;
+
   putchar('"');
   for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
+    unsigned char c = b[i];
+    size_t len;
+    long u;
+
     if (c == '"' || c == '\\')
       printf("\\%c", c);
     else if (c < 0x20 || c == 0x7f)
       printf("\\u%04x", c);
-    else if (c >= 0x80) /* not necessarily UTF-8: keep it ASCII */
-      printf("\\u%04x", c);
-    else
+    else if (c < 0x80)
       putchar(c);
+    else if ((u = utf8_at(b + i, n - i, &len)) < 0)
+      printf("\\u%04x", 0xdc00 + c);
+    else {
+      if (u < 0x10000)
+        printf("\\u%04lx", u);
+      else
+        printf("\\u%04lx\\u%04lx", 0xd800 + ((u - 0x10000) >> 10),
+               0xdc00 + ((u - 0x10000) & 0x3ff));
+      i += len - 1;
+    }
   }
   putchar('"');
 }

@@ -283,6 +283,22 @@ class Listing(Base):
         self.assertNotIn(f"removed {n}", reap(n))
         self.assertTrue(os.path.exists("/dev/shm/" + n))
 
+    def test_json_names_round_trip(self):
+        # Other programs name their objects with any bytes. The JSON, kept
+        # ASCII, escapes UTF-8 characters as themselves and any other byte
+        # as Python's surrogateescape reads it: os.fsencode() of the name
+        # gives the file's bytes back.
+        base = os.fsencode(unique("u8"))
+        names = [base + "-é€😀".encode(),  # 2, 3 and 4 bytes of UTF-8
+                 base + b"-\xff\xc3(\xed\xa0\x80\xc0\xaf"]  # none is
+        for raw in names:
+            path = b"/dev/shm/" + raw
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            self.addCleanup(os.unlink, path)
+        got = {os.fsencode(r["name"]) for r in run_json("ls")["regions"]}
+        for raw in names:
+            self.assertIn(raw, got)
+
     def test_pidfd_opens_no_device(self):
         # What a process holds is its own choice: one that points a
         # descriptor at something it need not be able to open (O_PATH) must
