@@ -363,18 +363,18 @@ static void put_record(shmkit_channel *ch, uint32_t word) {
 
 /* What follows the mark that published every record up to pos: the head,
  * for monitors, then the receiver's wake-up if it sleeps. With `ask`, the
- * link is asked whether the receiver lives (0 or SHMKIT_ECLOSED), between
- * the two: the fence waits for the mark's store to leave this core, which
- * hides the question's cost. */
+ * link is asked whether the receiver lives (peer_status(): 0, SHMKIT_ECLOSED or
+ * SHMKIT_EPROTO), between the two: the fence waits for the mark's store to
+ * leave this core, which hides the question's cost. */
 static int announce(shmkit_channel *ch, int ask) {
-  int alive = 0;
+  int status = 0;
 
   ch->published = ch->pos;
   atomic_store_explicit(ch->mine, ch->pos, memory_order_release);
-  if (ask) alive = peer_status(ch, 0);
+  if (ask) status = peer_status(ch, 0);
   atomic_thread_fence(memory_order_seq_cst);
   wake_peer(ch);
-  return alive;
+  return status;
 }
 
 /* Publishes what was committed since the last time, if anything, and
