@@ -295,6 +295,9 @@ static int wait_long(shmkit_channel *ch, ready_fn ready, uint64_t need,
       woke = link_read(ch, left);
     atomic_store_explicit(ch->my_state, AWAKE, memory_order_relaxed);
     if (woke == SHMKIT_EPROTO) return woke;
+    /* The word's wait denied since the channel was made (a filter on this
+     * thread): the link from now on, which the peer's waker follows. */
+    if (woke == SHMKIT_ENOTSUP) ch->word_waits = 0;
     /* On a word the link is read only here: at once after a slice asleep,
      * else every LIVE_CHECK_MS, however often the word is woken (a peer
      * that keeps waking it would hide its end). */

@@ -221,8 +221,8 @@ int64_t shmkit__os_coarse_ms(void);
 /* Sleeps while the 32-bit word at `addr`, in shared memory, still holds
  * `expected`, for at most timeout_ms (1 to 1000): 0 when woken, when the word
  * differs, or for no reason (the caller looks again); SHMKIT_ETIMEDOUT.
- * SHMKIT_ENOTSUP, at once, where the system has no such wait (channels
- * then sleep on their link). */
+ * SHMKIT_ENOTSUP, at once, where the system has no such wait or denies it
+ * to this thread (a seccomp filter): channels then sleep on their link. */
 int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms);
 
 /* Wakes every process sleeping on the word. */

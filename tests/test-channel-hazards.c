@@ -11,14 +11,22 @@
  *  - channel_woken_sleeper_sees_end: a peer that keeps waking a sleeper's
  *    word must not hide that its link has ended;
  *  - channel_link_flood_bounded: a peer that keeps sending wake-ups must
- *    not hold a call that only tries.
- * POSIX: poll(), ftruncate(), raw bytes on the link's socket, futex(2). */
+ *    not hold a call that only tries;
+ *  - channel_futex_denied_sleeps_on_link: a sleeper whose futex a sandbox
+ *    denies (ENOSYS) came back from it at once, a busy loop for good.
+ * POSIX: poll(), ftruncate(), raw bytes on the link's socket, futex(2),
+ * seccomp(2). */
 #include <poll.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 #ifdef __linux__
+#  include <errno.h>
+#  include <linux/filter.h>
 #  include <linux/futex.h>
+#  include <linux/seccomp.h>
+#  include <stddef.h>
+#  include <sys/prctl.h>
 #  include <sys/syscall.h>
 #  include <unistd.h>
 #endif
@@ -300,5 +308,120 @@ TEST_IMPL(channel_link_flood_bounded) {
              SHMKIT_ECLOSED);
   shmkit_channel_close(rx);
   shmkit_msg_close(&m);
+  return 0;
+}
+
+/* ---- a sleeper whose futex a filter denies */
+
+/* Denies the calling thread the futex calls on shared words (FUTEX_WAIT and
+ * FUTEX_WAKE without FUTEX_PRIVATE_FLAG) with ENOSYS, as a sandbox's filter
+ * answers a call it does not allow. The private ones, which the C library
+ * and the sanitizers use for their locks, stay. 0, or -1 where the system
+ * takes no filter. */
+static int deny_shared_futex(void) {
+#if defined(__linux__) && defined(SECCOMP_MODE_FILTER)
+  /* The operation, args[1]'s low half. */
+  const unsigned op = (unsigned)offsetof(struct seccomp_data, args[1]) +
+                      (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0);
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, 0, 4),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, op),
+      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~(unsigned)FUTEX_CLOCK_REALTIME),
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, FUTEX_WAKE + 1, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {(unsigned short)(sizeof(f) / sizeof(f[0])), f};
+
+  /* Both for this thread alone: the rest of the runner keeps its futex. */
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+      prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+    return -1;
+  return 0;
+#else
+  return -1;
+#endif
+}
+
+struct denied {
+  shmkit_conn *link;
+  int before;          /* 1: the filter before attach, else after */
+  atomic_int attached; /* 1 attached, -1 no filter to be had */
+  atomic_int err;      /* what attach or recv answered */
+  atomic_int got;      /* the byte received */
+};
+
+/* The receiver, in a thread of its own under the filter: attaches, then
+ * waits for one byte, as long as it takes. */
+static void denied_run(void *arg) {
+  struct denied *d = arg;
+  shmkit_channel *rx = NULL;
+  char c = 0;
+  size_t n;
+  int err;
+
+  if (d->before && deny_shared_futex() != 0) {
+    atomic_store(&d->attached, -1);
+    return;
+  }
+  err = shmkit_channel_attach(&rx, d->link, 5000);
+  if (err == 0 && !d->before && deny_shared_futex() != 0) {
+    shmkit_channel_close(rx);
+    atomic_store(&d->attached, -1);
+    return;
+  }
+  atomic_store(&d->attached, 1);
+  if (err == 0) err = shmkit_channel_recv(rx, &c, 1, &n, -1);
+  atomic_store(&d->got, c);
+  atomic_store(&d->err, err);
+  shmkit_channel_close(rx);
+}
+
+TEST_IMPL(channel_futex_denied_sleeps_on_link) {
+  /* Denied before attach, the channel's first look at the futex sees it;
+   * after, its first sleep does. */
+  for (int before = 0; before <= 1; before++) {
+    static struct denied d;
+    _Atomic uint32_t *state;
+    shmkit_channel *tx;
+    shmkit_conn *a;
+    unsigned char *p;
+    test_thread t;
+    int64_t start;
+
+    if (!test_linux_ext()) return TEST_SKIP; /* no futex: the link already */
+    memset(&d, 0, sizeof(d));
+    d.before = before;
+    ASSERT_OK(shmkit_conn_pair(&a, &d.link));
+    ASSERT_OK(
+        shmkit_channel_create(&tx, a, SHMKIT_CHANNEL_SEND, 4096, 0, 5000));
+    /* The first reservation is at ring offset 0, after its 16-byte header;
+     * the ring at 256, the receiver's state at 192. */
+    ASSERT_OK(shmkit_channel_reserve(tx, 1, (void **)&p, 0));
+    state = (_Atomic uint32_t *)(void *)(p - 16 - 256 + 192);
+    test_thread_start(&t, denied_run, &d);
+    start = test_now_us();
+    while (atomic_load(&d.attached) == 0 && test_now_us() - start < 10000000)
+      test_sleep_ms(1);
+    if (atomic_load(&d.attached) < 0) {
+      test_thread_join(&t);
+      printf("skipped: the system takes no seccomp filter\n");
+      return TEST_SKIP;
+    }
+    /* Asleep on the link, where the waker's byte reaches it: on the futex,
+     * it would come back at once, for ever, and never say ON_LINK. */
+    while (atomic_load(state) != 2 /* ON_LINK */)
+      if (test_now_us() - start > 10000000)
+        FAIL("filter %s attach: the receiver never slept on its link (state "
+             "%u)",
+             before ? "before" : "after", (unsigned)atomic_load(state));
+    p[0] = 'x';
+    ASSERT_OK(shmkit_channel_commit(tx, 1, 0));
+    test_thread_join(&t);
+    ASSERT_OK(atomic_load(&d.err));
+    ASSERT_EQ(atomic_load(&d.got), 'x');
+    shmkit_channel_close(tx);
+  }
   return 0;
 }

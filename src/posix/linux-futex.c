@@ -15,11 +15,17 @@
 int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms) {
   struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000};
 
-  /* EAGAIN (the word differs), EINTR: the caller looks again anyway. */
-  if (syscall(SYS_futex, addr, FUTEX_WAIT, expected, &ts, NULL, 0) != 0 &&
-      errno == ETIMEDOUT)
+  if (syscall(SYS_futex, addr, FUTEX_WAIT, expected, &ts, NULL, 0) == 0)
+    return 0;
+  switch (errno) {
+  case ETIMEDOUT:
     return SHMKIT_ETIMEDOUT;
-  return 0;
+  case ENOSYS: /* a seccomp filter's answers for a call it denies: without */
+  case EPERM:  /* this, the sleeper would come back at once, a busy loop */
+    return SHMKIT_ENOTSUP;
+  default: /* EAGAIN (the word differs), EINTR: the caller looks again */
+    return 0;
+  }
 }
 
 void shmkit__os_word_wake(uint32_t *addr) {
