@@ -18,7 +18,8 @@
  *                      the physical limit of a round trip;
  *   futex:             a shared (not private) futex word each way;
  *                      FUTEX_WAKE after every store, FUTEX_WAIT at once;
- *   spin-then-futex:   RAW_SPIN pauses polling the word, then a "sleeping"
+ *   spin-then-futex:   as many pauses polling the word as shmkit's default
+ *                      (shmkit_channel_spin_default()), then a "sleeping"
  *                      flag (seq_cst), a look again, FUTEX_WAIT; the waker
  *                      wakes only when it swaps the flag back;
  *   conditional futex: the same with no spins: FUTEX_WAIT at once, after

@@ -30,7 +30,6 @@ extern const char *const size_names[NSIZES];
 #define MIN_CAP   65536
 #define BUF_SIZE  (1u << 20)
 #define BATCH     32   /* messages per flush, and per release */
-#define RAW_SPIN  2000 /* the raw spin-then-futex's spins: shmkit's default */
 #define RING_HEAD 128  /* a raw ring's data, after head (0) and tail (64) */
 
 /* A round trip's ring capacity for size index `si`, and a throughput's. */

@@ -297,9 +297,9 @@ SHMKIT_EXTERN void shmkit_region_close(shmkit_region *region);
 
 /* The region's size in bytes: as created, or as read from the system for a
  * region opened, adopted, received or taken from a token, and read again by
- * shmkit_region_seals() once the region is sealed against shrinking. Windows reports a
- * section's size rounded up to the page (4 KiB), so such a region may be
- * larger there than its creator asked for; the extra bytes are zero. */
+ * shmkit_region_seals() once the region is sealed against shrinking. Windows
+ * reports a section's size rounded up to the page (4 KiB), so such a region may
+ * be larger there than its creator asked for; the extra bytes are zero. */
 SHMKIT_EXTERN uint64_t shmkit_region_size(const shmkit_region *region);
 
 /* SHMKIT_READ_ONLY or SHMKIT_READ_WRITE. */
@@ -1092,12 +1092,22 @@ SHMKIT_EXTERN int shmkit_channel_arm(shmkit_channel *ch);
  *    on the link's pipe, started by shmkit_channel_arm()). */
 SHMKIT_EXTERN shmkit_handle shmkit_channel_handle(const shmkit_channel *ch);
 
-/* How many times a side that must wait looks again, busy, before it sleeps
- * (SHMKIT_CHANNEL_SPIN_DEFAULT unless set): 0 sleeps at once,
- * (unsigned)-1 never sleeps (busy-polls, for the lowest latency, a core per
- * waiting side). */
-#define SHMKIT_CHANNEL_SPIN_DEFAULT 2000u
+/* How many times a side that must wait looks again, busy, before it
+ * sleeps: 0 sleeps at once, (unsigned)-1 never sleeps (busy-polls, for the
+ * lowest latency, a core per waiting side), SHMKIT_CHANNEL_SPIN_DEFAULT
+ * (what a channel starts with) shmkit_channel_spin_default()'s count. */
+#define SHMKIT_CHANNEL_SPIN_DEFAULT ((unsigned)-2)
 SHMKIT_EXTERN void shmkit_channel_set_spin(shmkit_channel *ch, unsigned spins);
+
+/* The default spin: as many looks as take about 40 us on this processor,
+ * measured the first time it is asked (which takes about 40 us more), the
+ * same count after that, for the life of the process. A fixed count would
+ * spin for very different times: a look is mostly the processor's spin
+ * hint, about 1 ns on ARM (`yield`), 20 on AMD's Zen, 40 on Intel since
+ * Skylake (`pause`). 40 us is longer than a sleep and its wake-up (about
+ * 10 us each on a virtual machine), so that a peer that answers within a
+ * round trip finds this side still awake, and no system call is made. */
+SHMKIT_EXTERN unsigned shmkit_channel_spin_default(void);
 
 /* The longest message the channel carries, as its creator set it: what a
  * receiver's buffer needs. 0 for NULL. */

@@ -776,8 +776,45 @@ shmkit_handle shmkit_channel_handle(const shmkit_channel *ch) {
   return ch != NULL ? ch->watch : SHMKIT_INVALID_HANDLE;
 }
 
+/* The default spin's length, and its measure (shmkit_channel_spin_default):
+ * rounds of SPIN_SAMPLE looks, timed, the fastest taken (a round the system
+ * interrupted only reads slower). */
+#define SPIN_DEFAULT_NS 40000
+#define SPIN_SAMPLE     512
+#define SPIN_ROUNDS     4
+
+unsigned shmkit_channel_spin_default(void) {
+  static _Atomic unsigned measured; /* 0: not yet */
+  static _Atomic uint32_t never;    /* what the looks read: a line unshared */
+  unsigned looks = atomic_load_explicit(&measured, memory_order_relaxed);
+  int64_t best = INT64_MAX;
+
+  if (looks != 0) return looks;
+  for (int round = 0; round < SPIN_ROUNDS; round++) {
+    int64_t t = shmkit__os_now_ns();
+
+    /* A look as wait_for() makes one: the hint, then an acquire load. */
+    for (int i = 0; i < SPIN_SAMPLE; i++) {
+      shmkit__cpu_relax();
+      if (atomic_load_explicit(&never, memory_order_acquire) != 0) break;
+    }
+    t = shmkit__os_now_ns() - t;
+    if (t < best) best = t;
+  }
+  /* A clock too coarse to see the sample: the count measured on x86. */
+  if (best <= 0) best = SPIN_SAMPLE * 20;
+  looks = (unsigned)((int64_t)SPIN_DEFAULT_NS * SPIN_SAMPLE / best);
+  if (looks < 64) looks = 64;
+  if (looks > (1u << 20)) looks = 1u << 20;
+  atomic_store_explicit(&measured, looks, memory_order_relaxed);
+  return looks;
+}
+
 void shmkit_channel_set_spin(shmkit_channel *ch, unsigned spins) {
-  if (ch != NULL) ch->spin = spins;
+  if (ch == NULL) return;
+  ch->spin = spins == SHMKIT_CHANNEL_SPIN_DEFAULT
+                 ? shmkit_channel_spin_default()
+                 : spins;
 }
 
 size_t shmkit_channel_max_message(const shmkit_channel *ch) {
@@ -808,7 +845,7 @@ static void channel_bind(shmkit_channel *ch, int role) {
   ch->their_word = send ? &h->word_recv : &h->word_send;
   ch->my_closed = send ? &h->closed_send : &h->closed_recv;
   ch->their_closed = send ? &h->closed_recv : &h->closed_send;
-  ch->spin = SHMKIT_CHANNEL_SPIN_DEFAULT;
+  ch->spin = shmkit_channel_spin_default();
   /* Asked with a word that differs: no sleep, only whether one exists. */
   ch->word_waits = shmkit__os_word_wait(&probe, 1, 1) != SHMKIT_ENOTSUP;
   ch->checked_ms = shmkit__os_coarse_ms();

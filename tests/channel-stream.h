@@ -77,7 +77,7 @@ typedef struct peer_plan {
   const char *how, *where, *action;
   uint64_t n, seed;
   size_t max, cap;
-  unsigned spin; /* shmkit_channel_set_spin; 2000 is the default */
+  unsigned spin; /* for shmkit_channel_set_spin() */
 } peer_plan;
 
 /* Starts channel_peer with the board and, if not NULL, `link` (its token

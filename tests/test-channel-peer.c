@@ -101,7 +101,7 @@ static void sender_killed(uint64_t seed, int how) {
                     .seed = seed,
                     .max = 200,
                     .cap = how == 0 ? 65536 : 4096,
-                    .spin = how == 2 ? 0 : 2000};
+                    .spin = how == 2 ? 0 : SHMKIT_CHANNEL_SPIN_DEFAULT};
   peer_run run;
   stream s;
   test_thread t;
@@ -146,7 +146,7 @@ static void receiver_killed(uint64_t seed, int how) {
                     .seed = seed,
                     .max = 1024,
                     .cap = 4096,
-                    .spin = how == 2 ? 0 : 2000};
+                    .spin = how == 2 ? 0 : SHMKIT_CHANNEL_SPIN_DEFAULT};
   peer_run run;
   stream s;
   test_thread t;
@@ -203,7 +203,7 @@ TEST_IMPL(channel_proc_receiver_killed) {
  * counted a random number of messages (0: possibly before it attached),
  * plus a random pause. */
 static void killed_midstream(uint64_t *rng, int round) {
-  static const unsigned spins[] = {0, 2000, UINT_MAX};
+  static const unsigned spins[] = {0, SHMKIT_CHANNEL_SPIN_DEFAULT, UINT_MAX};
   int we_send = round % 2;
   peer_plan plan = {.how = "arg", .action = we_send ? "recv" : "send"};
   peer_run run;

@@ -279,7 +279,7 @@ static void poll_two_senders(uint64_t seed) {
                       .seed = seed + i,
                       .max = 256,
                       .cap = 4096,
-                      .spin = i ? 0 : 2000};
+                      .spin = i ? 0 : SHMKIT_CHANNEL_SPIN_DEFAULT};
     peer_start(&run[i], &plan, SHMKIT_CHANNEL_RECV);
     stream_init(&s[i], seed + i, 256, 0);
   }

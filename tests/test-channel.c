@@ -1,6 +1,7 @@
 /* Channels within one process: the ring's rules, each side's arguments,
  * wrap-around at every offset, full and empty rings, zero-copy and copy
  * mixed, and a closed peer. Other processes: test-channel-proc.c. */
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +402,49 @@ TEST_IMPL(channel_recv_waits_past_padding) {
   ASSERT_EQ(w.n, sizeof(buf));
   shmkit_channel_close(tx);
   shmkit_channel_close(w.rx);
+  return 0;
+}
+
+/* The default spin: a count measured once, within its bounds; a receiver
+ * with it, from the start or set back to it, spins and then sleeps (the
+ * count stored as it is would busy-poll for a minute). */
+TEST_IMPL(channel_spin_default) {
+  unsigned looks = shmkit_channel_spin_default();
+  unsigned char buf[8];
+  _Atomic uint32_t *state;
+  struct waiter w;
+  shmkit_channel *tx;
+  unsigned char *p;
+  test_thread t;
+  size_t n;
+
+  printf("default spin: %u looks\n", looks);
+  ASSERT(looks >= 64 && looks <= 1u << 20);
+  ASSERT_EQ(shmkit_channel_spin_default(), looks);
+  for (int round = 0; round < 2; round++) {
+    channel_pair(&tx, &w.rx, 4096, 1024);
+    /* The receiver's state is at 192, the ring at 256, a payload 16 bytes
+     * past its record. */
+    ASSERT_OK(shmkit_channel_reserve(tx, 8, (void **)&p, 0));
+    ASSERT_OK(shmkit_channel_commit(tx, 8, 0));
+    state = (_Atomic uint32_t *)(void *)(p - 16 - 256 + 192);
+    ASSERT_OK(shmkit_channel_recv(w.rx, buf, sizeof(buf), &n, 0));
+    if (round == 1) {
+      shmkit_channel_set_spin(w.rx, UINT_MAX);
+      shmkit_channel_set_spin(w.rx, SHMKIT_CHANNEL_SPIN_DEFAULT);
+    }
+    test_thread_start(&t, recv_waiting, &w);
+    for (int ms = 0; atomic_load(state) == 0; ms++) {
+      if (ms == 5000) FAIL("round %d: the receiver did not sleep", round);
+      test_sleep_ms(1);
+    }
+    ASSERT_OK(shmkit_channel_send(tx, "x", 1, 0));
+    test_thread_join(&t);
+    ASSERT_OK(w.err);
+    ASSERT_EQ(w.n, 1);
+    shmkit_channel_close(tx);
+    shmkit_channel_close(w.rx);
+  }
   return 0;
 }
 
