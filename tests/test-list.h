@@ -137,6 +137,7 @@ TEST_POSIX(named_mode_umask)               /* umask, file modes */
 TEST_POSIX(named_open_refuses_others)      /* setuid, objects in /dev/shm */
 TEST_POSIX(named_open_refuses_wide_mode)   /* fchmod of an shm object */
 TEST_POSIX(named_open_never_blocks)        /* FIFOs in /dev/shm */
+TEST_POSIX(named_open_refuses_a_mount)     /* FUSE, mount(2) */
 TEST_POSIX(adopt_refuses_hugetlbfs)        /* memfd_create(MFD_HUGETLB) */
 TEST_POSIX(readonly_copy)       /* raw mmap/mprotect on the descriptor */
 TEST_POSIX(readonly_copy_named) /* same */

@@ -38,6 +38,8 @@ typedef struct hits {
   size_t unreadable;
   char **roots; /* where /dev/shm's files show: shm_roots() */
   size_t nroots;
+  char **inner; /* mount points inside those: shm_roots() */
+  size_t ninner;
 } hits;
 
 static int add_hit(hits *h, const hit *one) {
@@ -57,8 +59,30 @@ static int add_hit(hits *h, const hit *one) {
 static void free_hits(hits *h) {
   for (size_t i = 0; i < h->n; i++) free(h->v[i].path);
   for (size_t i = 0; i < h->nroots; i++) free(h->roots[i]);
+  for (size_t i = 0; i < h->ninner; i++) free(h->inner[i]);
   free(h->v);
   free(h->roots);
+  free(h->inner);
+}
+
+/* Appends a copy of s to *v, of *n. */
+static int add_string(char ***v, size_t *n, const char *s) {
+  char **w = realloc(*v, (*n + 1) * sizeof(*w));
+
+  if (w == NULL) return SHMKIT_ENOMEM;
+  *v = w;
+  if ((w[*n] = strdup(s)) == NULL) return SHMKIT_ENOMEM;
+  (*n)++;
+  return 0;
+}
+
+/* Whether path lies under dir ("/": anywhere), or is it when `self`. */
+static int under(const char *path, const char *dir, int self) {
+  size_t n = strlen(dir);
+
+  if (strcmp(dir, "/") == 0) return 1;
+  return strncmp(path, dir, n) == 0 &&
+         (path[n] == '/' || (self && path[n] == 0));
 }
 
 /* A mountinfo field in place: its octal escapes (\040 a space...) undone. */
@@ -81,7 +105,10 @@ static void unescape(char *s) {
  * and, when /dev/shm is the root of a mount, every other mount of the same
  * file system (a bind mount, a chroot's /dev/shm), since a process that
  * holds a name through one of those holds it as much. Read from our own
- * mountinfo: a link is written as this process sees the file. */
+ * mountinfo: a link is written as this process sees the file. Then the
+ * mount points inside those (`inner`), whose files are another file
+ * system's: a user may mount FUSE on a directory or file of its own in
+ * /dev/shm, and its server can hold a stat() there for ever. */
 static int shm_roots(hits *h) {
   struct stat st;
   char *line = NULL, root[8] = "";
@@ -115,16 +142,24 @@ static int shm_roots(hits *h) {
         if (strcmp(line + m, SHM_DIR) == 0)
           snprintf(root, sizeof(root), "%s", line + r);
       } else if (strcmp(root, "/") == 0 && strcmp(line + m, SHM_DIR) != 0) {
-        char **v = realloc(h->roots, (h->nroots + 1) * sizeof(*v));
-        if (v == NULL || (v[h->nroots] = strdup(line + m)) == NULL) {
-          if (v != NULL) h->roots = v;
-          err = SHMKIT_ENOMEM;
-          break;
-        }
-        h->roots = v;
-        h->nroots++;
+        err = add_string(&h->roots, &h->nroots, line + m);
       }
     }
+  }
+  /* Of any file system: what is mounted inside a root. */
+  rewind(f);
+  while (err == 0 && getline(&line, &cap, f) > 0) {
+    int m = -1, me = -1;
+
+    if (sscanf(line, "%*u %*u %*u:%*u %*s %n%*s%n", &m, &me) < 0 || me < 0)
+      continue;
+    line[me] = 0;
+    unescape(line + m);
+    for (size_t i = 0; i < h->nroots; i++)
+      if (under(line + m, h->roots[i], 0)) {
+        err = add_string(&h->inner, &h->ninner, line + m);
+        break;
+      }
   }
   free(line);
   fclose(f);
@@ -135,12 +170,10 @@ static int shm_roots(hits *h) {
  * of /dev/shm's files, or a memfd. */
 static int interesting(const hits *h, const char *path) {
   if (strncmp(path, "/memfd:", 7) == 0) return 1;
-  for (size_t i = 0; i < h->nroots; i++) {
-    size_t n = strlen(h->roots[i]);
-    if (strncmp(path, h->roots[i], n) == 0 &&
-        (path[n] == '/' || strcmp(h->roots[i], "/") == 0))
-      return 1;
-  }
+  for (size_t i = 0; i < h->ninner; i++)
+    if (under(path, h->inner[i], 1)) return 0;
+  for (size_t i = 0; i < h->nroots; i++)
+    if (under(path, h->roots[i], 0)) return 1;
   return 0;
 }
 
@@ -395,6 +428,17 @@ static int describe(int d, const char *name, list_object *o) {
   return 0;
 }
 
+/* Whether /dev/shm/NAME is a mount point: another file system's, not a
+ * name (and not to be looked at: see shm_roots()). */
+static int mounted_on(const hits *h, const char *name) {
+  char path[sizeof(SHM_DIR) + 256];
+
+  snprintf(path, sizeof(path), "%s/%s", SHM_DIR, name);
+  for (size_t i = 0; i < h->ninner; i++)
+    if (strcmp(path, h->inner[i]) == 0) return 1;
+  return 0;
+}
+
 static int scan_named(list_result *r, const hits *h, const char *only) {
   struct dirent *e;
   DIR *d;
@@ -409,7 +453,8 @@ static int scan_named(list_result *r, const hits *h, const char *only) {
         (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0)))
       continue;
     if (only != NULL && strcmp(e->d_name, only) != 0) continue;
-    if (describe(dirfd(d), e->d_name, &o) != 0) continue;
+    if (mounted_on(h, e->d_name) || describe(dirfd(d), e->d_name, &o) != 0)
+      continue;
     if ((o.name = strdup(e->d_name)) == NULL) {
       err = SHMKIT_ENOMEM;
       break;

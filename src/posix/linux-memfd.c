@@ -4,8 +4,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/vfs.h>
@@ -62,6 +65,31 @@ uint64_t shmkit__ext_memory_limit(void) {
 
   if (sys_sysinfo(&si) != 0) return 0;
   return ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+}
+
+/* A user may mount a file system of its own on a file or directory of its
+ * own in /dev/shm (FUSE, with fusermount), whose server can then hold an
+ * open() of that name for ever: RESOLVE_NO_XDEV refuses the mount point
+ * before its file system is asked anything. */
+int shmkit__ext_open_name(const char *name, int flags) {
+#ifdef SYS_openat2
+  struct open_how how;
+  int dir = sys_open("/dev/shm", O_PATH | O_DIRECTORY | O_CLOEXEC), fd, e;
+
+  if (dir < 0) return -1;
+  memset(&how, 0, sizeof(how));
+  how.flags = (uint64_t)(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS;
+  fd = (int)sys_syscall(SYS_openat2, dir, name, &how, sizeof(how));
+  e = errno;
+  close(dir);
+  errno = e;
+  return fd;
+#else
+  (void)name, (void)flags;
+  errno = ENOSYS;
+  return -1;
+#endif
 }
 
 int shmkit__ext_reopen_readonly(int fd, int *out) {

@@ -2,6 +2,7 @@
  * answers SHMKIT_ENOTSUP (or "unknown"), and region.c's POSIX shm path does
  * the work. Also built on Linux with SHMKIT_PORTABLE, so that the path
  * other systems take is what runs and what the tests exercise there. */
+#include <errno.h>
 #include <stdint.h>
 
 #include "posix.h"
@@ -18,6 +19,12 @@ int shmkit__ext_reserve(int fd, uint64_t size) {
 
 uint64_t shmkit__ext_memory_limit(void) {
   return 0;
+}
+
+int shmkit__ext_open_name(const char *name, int flags) {
+  (void)name, (void)flags;
+  errno = ENOSYS;
+  return -1;
 }
 
 int shmkit__ext_reopen_readonly(int fd, int *out) {

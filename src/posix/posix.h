@@ -34,6 +34,12 @@ int shmkit__ext_reserve(int fd, uint64_t size);
  * memfd mount) can ever get: RAM plus swap. 0 if unknown. */
 uint64_t shmkit__ext_memory_limit(void);
 
+/* Opens the name `name` (no '/') in /dev/shm as shm_open() does (flags:
+ * open(2)'s; close-on-exec), but never across a mount point: -1 with errno
+ * EXDEV for a name something is mounted on, ENOSYS where this cannot be
+ * asked (no openat2), and the caller then uses shm_open(). */
+int shmkit__ext_open_name(const char *name, int flags);
+
 /* Opens a new read-only descriptor of the object behind `fd`. */
 int shmkit__ext_reopen_readonly(int fd, int *out);
 

@@ -157,11 +157,14 @@ int shmkit__os_create_named(const char *name, uint64_t size, unsigned flags,
 #endif
 
 /* Opens a name that anybody could have made, without blocking. A symbolic
- * link (ELOOP) or a socket (ENXIO) at the name is no shared memory. */
+ * link (ELOOP), a socket (ENXIO) or a mount point (EXDEV, Linux) at the
+ * name is no shared memory. */
 static int open_name(const posix_name *p, int flags) {
-  int fd = sys_shm_open(p->s, flags | NAME_FLAGS, 0);
+  int fd = shmkit__ext_open_name(p->s + 1, flags | NAME_FLAGS);
 
-  if (fd < 0 && (errno == ELOOP || errno == ENXIO)) return SHMKIT_ENOTSHM;
+  if (fd < 0 && errno == ENOSYS) fd = sys_shm_open(p->s, flags | NAME_FLAGS, 0);
+  if (fd < 0 && (errno == ELOOP || errno == ENXIO || errno == EXDEV))
+    return SHMKIT_ENOTSHM;
   return fd < 0 ? fail() : fd;
 }
 

@@ -283,6 +283,70 @@ class Listing(Base):
         self.assertNotIn(f"removed {n}", reap(n))
         self.assertTrue(os.path.exists("/dev/shm/" + n))
 
+    def test_a_mount_in_dev_shm_holds_nothing(self):
+        # A user may mount FUSE on a directory or file of its own in
+        # /dev/shm (fusermount), and a server that does not answer holds
+        # every stat() and open() inside for ever. The commands that look at
+        # everybody's names must not look there, nor at a process that
+        # holds a descriptor of it. This server never answers, not even its
+        # start; closing its end (the cleanup) ends whatever still waits.
+        if os.geteuid() != 0:
+            self.skipTest("mounting FUSE without fusermount needs root")
+        import ctypes
+        import subprocess
+        libc = ctypes.CDLL(None, use_errno=True)
+        for rootmode, tag in (("40000", "fusedir"), ("100000", "fusefile")):
+            n = unique(tag)
+            path = "/dev/shm/" + n
+            if rootmode == "40000":
+                os.mkdir(path, 0o700)
+                self.addCleanup(os.rmdir, path)
+            else:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL, 0o600))
+                self.addCleanup(os.unlink, path)
+            try:
+                fuse = os.open("/dev/fuse", os.O_RDWR)
+            except OSError as e:
+                self.skipTest(f"no /dev/fuse: {e}")
+            opts = f"fd={fuse},rootmode={rootmode},user_id=0,group_id=0"
+            if libc.mount(b"shmkit-test", path.encode(), b"fuse", 6,
+                          opts.encode()) != 0:  # MS_NOSUID | MS_NODEV
+                os.close(fuse)
+                self.skipTest("no FUSE mount here: "
+                              + os.strerror(ctypes.get_errno()))
+            self.addCleanup(libc.umount2, path.encode(), 2)  # MNT_DETACH
+            self.addCleanup(os.close, fuse)  # first: ends what waits
+            # A descriptor of the mount point itself (O_PATH asks the
+            # server nothing), as a process of that user may hold.
+            p = self.start([sys.executable, "-c",
+                            "import os, sys, time\n"
+                            "fd = os.open(sys.argv[1], os.O_PATH)\n"
+                            "print(os.getpid(), fd, flush=True)\n"
+                            "time.sleep(600)\n", path], "O_PATH holder")
+            read_line(p, "O_PATH holder")
+            commands = [["ls", "--json"], ["ls", "--all", "--json"],
+                        ["reap", "--dry-run"]]
+            # info NAME opens the name with the library, whose portable
+            # path (shm_open) crosses the mount point: docs/architecture.md.
+            if not T.ARGS.portable:
+                commands.append(["info", n])
+            for args in commands:
+                try:
+                    r = subprocess.run(tool_cmd(*args), timeout=30,
+                                       stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE)
+                except subprocess.TimeoutExpired:
+                    self.fail(f"shmkit {' '.join(args)} waited for FUSE "
+                              f"({tag})")
+                if args[0] == "ls":
+                    self.assertEqual(r.returncode, 0)
+                    names = [o["name"] for o in
+                             json.loads(r.stdout)["regions"]]
+                    self.assertNotIn(n, names)
+                elif args[0] == "info":
+                    self.assertEqual(r.returncode, 1)
+                    self.assertIn(b"not a shared memory object", r.stderr)
+
     def test_json_names_round_trip(self):
         # Other programs name their objects with any bytes. The JSON, kept
         # ASCII, escapes UTF-8 characters as themselves and any other byte

@@ -177,6 +177,8 @@ def main(pick):
     ap.add_argument("--child", required=True, help="examples/spawn_child.py")
     ap.add_argument("--man", required=True, help="tools/shmkit.1")
     ap.add_argument("--emulator", default="", help="e.g. wine")
+    ap.add_argument("--portable", action="store_true",
+                    help="the library was built with SHMKIT_PORTABLE")
     ap.add_argument("rest", nargs="*")
     ARGS = ap.parse_args()
     ARGS.emulator = ARGS.emulator.split() if ARGS.emulator else []
