@@ -1100,8 +1100,8 @@ SHMKIT_EXTERN shmkit_handle shmkit_channel_handle(const shmkit_channel *ch);
 SHMKIT_EXTERN void shmkit_channel_set_spin(shmkit_channel *ch, unsigned spins);
 
 /* The default spin: as many looks as take about 40 us on this processor,
- * measured the first time it is asked (which takes about 40 us more), the
- * same count after that, for the life of the process. A fixed count would
+ * measured the first time it is asked (2048 looks, 40 to 80 us), the same
+ * count after that, for the life of the process, in every thread. A fixed count would
  * spin for very different times: a look is mostly the processor's spin
  * hint, about 1 ns on ARM (`yield`), 20 on AMD's Zen, 40 on Intel since
  * Skylake (`pause`). 40 us is longer than a sleep and its wake-up (about

@@ -806,7 +806,14 @@ unsigned shmkit_channel_spin_default(void) {
   looks = (unsigned)((int64_t)SPIN_DEFAULT_NS * SPIN_SAMPLE / best);
   if (looks < 64) looks = 64;
   if (looks > (1u << 20)) looks = 1u << 20;
-  atomic_store_explicit(&measured, looks, memory_order_relaxed);
+  /* Threads that measured at once: the first count stored is everyone's. */
+  {
+    unsigned none = 0;
+    if (!atomic_compare_exchange_strong_explicit(&measured, &none, looks,
+                                                 memory_order_relaxed,
+                                                 memory_order_relaxed))
+      looks = none;
+  }
   return looks;
 }
 

@@ -222,7 +222,8 @@ int64_t shmkit__os_coarse_ms(void);
  * `expected`, for at most timeout_ms (1 to 1000): 0 when woken, when the word
  * differs, or for no reason (the caller looks again); SHMKIT_ETIMEDOUT.
  * SHMKIT_ENOTSUP, at once, where the system has no such wait or denies it
- * to this thread (a seccomp filter): channels then sleep on their link. */
+ * to this thread (a seccomp filter, whatever its errno): channels then
+ * sleep on their link. */
 int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms);
 
 /* Wakes every process sleeping on the word. */

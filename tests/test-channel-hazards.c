@@ -362,6 +362,7 @@ static void denied_run(void *arg) {
   int err;
 
   if (d->before && deny_shared_futex() != 0) {
+    shmkit_conn_close(d->link);
     atomic_store(&d->attached, -1);
     return;
   }
@@ -406,6 +407,7 @@ TEST_IMPL(channel_futex_denied_sleeps_on_link) {
       test_sleep_ms(1);
     if (atomic_load(&d.attached) < 0) {
       test_thread_join(&t);
+      shmkit_channel_close(tx);
       printf("skipped: the system takes no seccomp filter\n");
       return TEST_SKIP;
     }

@@ -20,11 +20,13 @@ int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms) {
   switch (errno) {
   case ETIMEDOUT:
     return SHMKIT_ETIMEDOUT;
-  case ENOSYS: /* a seccomp filter's answers for a call it denies: without */
-  case EPERM:  /* this, the sleeper would come back at once, a busy loop */
-    return SHMKIT_ENOTSUP;
-  default: /* EAGAIN (the word differs), EINTR: the caller looks again */
+  case EAGAIN: /* the word differs */
+  case EINTR:  /* the caller looks again anyway */
     return 0;
+  default: /* ENOSYS or EPERM, a seccomp filter's usual answers, or any
+            * other a filter chose: came back from at once, it would make
+            * the sleeper a busy loop */
+    return SHMKIT_ENOTSUP;
   }
 }
 

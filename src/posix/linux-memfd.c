@@ -70,15 +70,40 @@ uint64_t shmkit__ext_memory_limit(void) {
 /* A user may mount a file system of its own on a file or directory of its
  * own in /dev/shm (FUSE, with fusermount), whose server can then hold an
  * open() of that name for ever: RESOLVE_NO_XDEV refuses the mount point
- * before its file system is asked anything. */
+ * before its file system is asked anything. Whether openat2 works is asked
+ * once, of "/", where nothing but its absence can fail it (before Linux
+ * 5.6: ENOSYS; a sandbox that does not know it: ENOSYS or EPERM; E2BIG):
+ * 1 it does, -1 it does not, 0 not asked yet. */
+#ifdef SYS_openat2
+static _Atomic int openat2_works;
+
+static int openat2_probe(void) {
+  struct open_how how;
+  int fd;
+
+  memset(&how, 0, sizeof(how));
+  how.flags = O_PATH | O_CLOEXEC;
+  fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
+  if (fd >= 0) close(fd);
+  return fd >= 0 ? 1 : -1;
+}
+#endif
+
 int shmkit__ext_open_name(const char *name, int flags) {
 #ifdef SYS_openat2
   struct open_how how;
-  int dir = sys_open("/dev/shm", O_PATH | O_DIRECTORY | O_CLOEXEC), fd, e;
+  int works = openat2_works, dir, fd, e;
 
-  if (dir < 0) return -1;
+  if (works == 0) openat2_works = works = openat2_probe();
+  if (works < 0) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if ((dir = sys_open("/dev/shm", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return -1;
   memset(&how, 0, sizeof(how));
-  how.flags = (uint64_t)(flags | O_CLOEXEC);
+  /* As shm_open: O_LARGEFILE, which openat2 adds only on 64-bit systems. */
+  how.flags = (uint64_t)(flags | O_CLOEXEC | O_LARGEFILE);
   how.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS;
   fd = (int)sys_syscall(SYS_openat2, dir, name, &how, sizeof(how));
   e = errno;

@@ -14,8 +14,10 @@
  * Not in the table: close, munmap and shm_unlink or unlink on a failure
  * path, which release and have no failure a caller could act on;
  * clock_gettime, sysconf and nanosleep, which cannot fail as used here;
- * and the futex of linux-futex.c, whose every failure the caller already
- * treats as a spurious wake-up (a wait) or a slice to sleep out (a wake). */
+ * the futex of linux-futex.c, whose every failure the caller already
+ * treats as a spurious wake-up (a wait) or a slice to sleep out (a wake);
+ * and the probe of openat2 in linux-memfd.c, whose failure only chooses
+ * shm_open() instead. */
 #ifndef SHMKIT_POSIX_SYS_H
 #define SHMKIT_POSIX_SYS_H
 
