@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -38,8 +39,6 @@ typedef struct hits {
   size_t unreadable;
   char **roots; /* where /dev/shm's files show: shm_roots() */
   size_t nroots;
-  char **inner; /* mount points inside those: shm_roots() */
-  size_t ninner;
 } hits;
 
 static int add_hit(hits *h, const hit *one) {
@@ -59,30 +58,57 @@ static int add_hit(hits *h, const hit *one) {
 static void free_hits(hits *h) {
   for (size_t i = 0; i < h->n; i++) free(h->v[i].path);
   for (size_t i = 0; i < h->nroots; i++) free(h->roots[i]);
-  for (size_t i = 0; i < h->ninner; i++) free(h->inner[i]);
   free(h->v);
   free(h->roots);
-  free(h->inner);
 }
 
-/* Appends a copy of s to *v, of *n. */
-static int add_string(char ***v, size_t *n, const char *s) {
-  char **w = realloc(*v, (*n + 1) * sizeof(*w));
+/* What the tool stats or opens is wherever a process points a descriptor,
+ * or whatever is at a name: a user may mount FUSE on a file or directory of
+ * its own in /dev/shm (fusermount), or hold a file of one, and a server
+ * that does not answer would hold a stat() or an open() of it for ever.
+ * So every stat here takes what the kernel already has (statx with
+ * AT_STATX_DONT_SYNC, which FUSE answers without its server), and only a
+ * file of /dev/shm's file system, or a memfd, counts or is opened. A
+ * struct stat, for the fields the tool reads, and *btime (if not NULL):
+ * the birth time, or -1 where the file system keeps none. */
+static int cached_stat(int dir, const char *path, int flags, struct stat *st,
+                       int64_t *btime) {
+  struct statx sx;
 
-  if (w == NULL) return SHMKIT_ENOMEM;
-  *v = w;
-  if ((w[*n] = strdup(s)) == NULL) return SHMKIT_ENOMEM;
-  (*n)++;
+  if (btime != NULL) *btime = -1;
+  if (statx(dir, path, flags | AT_STATX_DONT_SYNC,
+            STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
+    return errno == ENOSYS ? fstatat(dir, path, st, flags) : -1;
+  memset(st, 0, sizeof(*st));
+  st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  st->st_ino = sx.stx_ino;
+  st->st_mode = sx.stx_mode;
+  st->st_uid = sx.stx_uid;
+  st->st_size = (off_t)sx.stx_size;
+  st->st_ctim.tv_sec = sx.stx_ctime.tv_sec;
+  if (btime != NULL && (sx.stx_mask & STATX_BTIME))
+    *btime = sx.stx_btime.tv_sec;
   return 0;
 }
 
-/* Whether path lies under dir ("/": anywhere), or is it when `self`. */
-static int under(const char *path, const char *dir, int self) {
-  size_t n = strlen(dir);
+/* 1 if st is a regular file of /dev/shm's file system or a memfd: the
+ * devices learned once, from /dev/shm and from a memfd of our own. */
+static int shm_file(const struct stat *st) {
+  static int known;
+  static dev_t shm_dev, memfd_dev; /* 0: none */
+  struct stat own;
+  int fd;
 
-  if (strcmp(dir, "/") == 0) return 1;
-  return strncmp(path, dir, n) == 0 &&
-         (path[n] == '/' || (self && path[n] == 0));
+  if (!known) {
+    known = 1;
+    if (stat(SHM_DIR, &own) == 0) shm_dev = own.st_dev;
+    if ((fd = memfd_create("shmkit-tool", MFD_CLOEXEC)) >= 0) {
+      if (fstat(fd, &own) == 0) memfd_dev = own.st_dev;
+      close(fd);
+    }
+  }
+  return S_ISREG(st->st_mode) && ((shm_dev != 0 && st->st_dev == shm_dev) ||
+                                  (memfd_dev != 0 && st->st_dev == memfd_dev));
 }
 
 /* A mountinfo field in place: its octal escapes (\040 a space...) undone. */
@@ -105,10 +131,7 @@ static void unescape(char *s) {
  * and, when /dev/shm is the root of a mount, every other mount of the same
  * file system (a bind mount, a chroot's /dev/shm), since a process that
  * holds a name through one of those holds it as much. Read from our own
- * mountinfo: a link is written as this process sees the file. Then the
- * mount points inside those (`inner`), whose files are another file
- * system's: a user may mount FUSE on a directory or file of its own in
- * /dev/shm, and its server can hold a stat() there for ever. */
+ * mountinfo: a link is written as this process sees the file. */
 static int shm_roots(hits *h) {
   struct stat st;
   char *line = NULL, root[8] = "";
@@ -142,24 +165,16 @@ static int shm_roots(hits *h) {
         if (strcmp(line + m, SHM_DIR) == 0)
           snprintf(root, sizeof(root), "%s", line + r);
       } else if (strcmp(root, "/") == 0 && strcmp(line + m, SHM_DIR) != 0) {
-        err = add_string(&h->roots, &h->nroots, line + m);
+        char **v = realloc(h->roots, (h->nroots + 1) * sizeof(*v));
+        if (v == NULL || (v[h->nroots] = strdup(line + m)) == NULL) {
+          if (v != NULL) h->roots = v;
+          err = SHMKIT_ENOMEM;
+          break;
+        }
+        h->roots = v;
+        h->nroots++;
       }
     }
-  }
-  /* Of any file system: what is mounted inside a root. */
-  rewind(f);
-  while (err == 0 && getline(&line, &cap, f) > 0) {
-    int m = -1, me = -1;
-
-    if (sscanf(line, "%*u %*u %*u:%*u %*s %n%*s%n", &m, &me) < 0 || me < 0)
-      continue;
-    line[me] = 0;
-    unescape(line + m);
-    for (size_t i = 0; i < h->nroots; i++)
-      if (under(line + m, h->roots[i], 0)) {
-        err = add_string(&h->inner, &h->ninner, line + m);
-        break;
-      }
   }
   free(line);
   fclose(f);
@@ -170,10 +185,12 @@ static int shm_roots(hits *h) {
  * of /dev/shm's files, or a memfd. */
 static int interesting(const hits *h, const char *path) {
   if (strncmp(path, "/memfd:", 7) == 0) return 1;
-  for (size_t i = 0; i < h->ninner; i++)
-    if (under(path, h->inner[i], 1)) return 0;
-  for (size_t i = 0; i < h->nroots; i++)
-    if (under(path, h->roots[i], 0)) return 1;
+  for (size_t i = 0; i < h->nroots; i++) {
+    size_t n = strlen(h->roots[i]);
+    if (strncmp(path, h->roots[i], n) == 0 &&
+        (path[n] == '/' || strcmp(h->roots[i], "/") == 0))
+      return 1;
+  }
   return 0;
 }
 
@@ -264,7 +281,8 @@ static int scan_fds(hits *h, int64_t pid, const char *dir, const char *comm,
     if (n < 0) continue;
     link[n] = 0;
     if (!interesting(h, link)) continue;
-    if (fstatat(dirfd(d), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+    if (cached_stat(dirfd(d), e->d_name, 0, &st, NULL) != 0 ||
+        !S_ISREG(st.st_mode))
       continue;
     memset(&one, 0, sizeof(one));
     one.pid = pid;
@@ -400,42 +418,24 @@ static int push(list_result *r, list_object *o) {
   return 0;
 }
 
-/* Fills o from a file of /dev/shm (dirfd d, name), with statx's birth time
- * where the file system keeps one. 0, or -1 if it is no regular file. */
+/* Fills o from a file of /dev/shm (dirfd d, name), with its birth time
+ * where the file system keeps one. 0, or -1 if it is no regular file of
+ * /dev/shm's own (a mount point, say: cached_stat()). */
 static int describe(int d, const char *name, list_object *o) {
   struct stat st;
+  int64_t born;
 
   list_object_init(o, LIST_NAMED);
-  if (fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+  if (cached_stat(d, name, AT_SYMLINK_NOFOLLOW, &st, &born) != 0 ||
+      !shm_file(&st))
     return -1;
   o->size = st.st_size;
   o->uid = st.st_uid;
   o->mode = st.st_mode & 07777;
   o->dev = st.st_dev;
   o->ino = st.st_ino;
-  o->created = st.st_ctime;
-  o->created_from = "ctime";
-#ifdef STATX_BTIME
-  {
-    struct statx sx;
-    if (statx(d, name, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) == 0 &&
-        (sx.stx_mask & STATX_BTIME)) {
-      o->created = sx.stx_btime.tv_sec;
-      o->created_from = "btime";
-    }
-  }
-#endif
-  return 0;
-}
-
-/* Whether /dev/shm/NAME is a mount point: another file system's, not a
- * name (and not to be looked at: see shm_roots()). */
-static int mounted_on(const hits *h, const char *name) {
-  char path[sizeof(SHM_DIR) + 256];
-
-  snprintf(path, sizeof(path), "%s/%s", SHM_DIR, name);
-  for (size_t i = 0; i < h->ninner; i++)
-    if (strcmp(path, h->inner[i]) == 0) return 1;
+  o->created = born >= 0 ? born : st.st_ctime;
+  o->created_from = born >= 0 ? "btime" : "ctime";
   return 0;
 }
 
@@ -453,8 +453,7 @@ static int scan_named(list_result *r, const hits *h, const char *only) {
         (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0)))
       continue;
     if (only != NULL && strcmp(e->d_name, only) != 0) continue;
-    if (mounted_on(h, e->d_name) || describe(dirfd(d), e->d_name, &o) != 0)
-      continue;
+    if (describe(dirfd(d), e->d_name, &o) != 0) continue;
     if ((o.name = strdup(e->d_name)) == NULL) {
       err = SHMKIT_ENOMEM;
       break;
@@ -487,23 +486,25 @@ static int64_t seals_of(int fd) {
 #endif
 }
 
-/* Opens, read-only, the regular file a link of /proc leads to, and nothing
- * else. What a process holds is its own choice, and it can point a
- * descriptor at a device it may not open itself (O_PATH): opened as such
- * with our rights, a device would act (a tape rewinds, a terminal becomes
- * ours), and the process can swap what the number holds between our look
- * and our open. So the link is taken with O_PATH, which opens nothing of
- * the object's own; that very object is checked, then opened through our
- * own descriptor. -1 with errno set (ENOTSUP: not a regular file). */
+/* Opens, read-only, the shared memory file a link of /proc leads to (of
+ * /dev/shm's file system, or a memfd: shm_file()), and nothing else. What
+ * a process holds is its own choice, and it can point a descriptor at a
+ * device it may not open itself (O_PATH): opened as such with our rights,
+ * a device would act (a tape rewinds, a terminal becomes ours), a FUSE
+ * file would wait for its server, and the process can swap what the
+ * number holds between our look and our open. So the link is taken with
+ * O_PATH, which opens nothing of the object's own; that very object is
+ * checked, then opened through our own descriptor. -1 with errno set
+ * (ENOTSUP: no such file). */
 static int open_regular(const char *path) {
   char self[48];
   struct stat st;
   int p = open(path, O_PATH | O_CLOEXEC), fd = -1, saved;
 
   if (p < 0) return -1;
-  if (fstat(p, &st) != 0) {
+  if (cached_stat(p, "", AT_EMPTY_PATH, &st, NULL) != 0) {
     saved = errno;
-  } else if (!S_ISREG(st.st_mode)) {
+  } else if (!shm_file(&st)) {
     saved = ENOTSUP;
   } else {
     snprintf(self, sizeof(self), "/proc/self/fd/%d", p);
