@@ -232,6 +232,7 @@ void (*const cycles[K_COUNT])(void *) = {
     [K_FUTEX_RT] = cycle_futex_rt,
     [K_SPIN_RT] = cycle_spin_rt,
     [K_WAKE_RT] = cycle_wake_rt,
+    [K_WAKE2_RT] = cycle_wake2_rt,
     [K_PIPE_RT] = cycle_pipe_rt,
     [K_SOCK_RT] = cycle_sock_rt,
     [K_RING_RT] = cycle_ring_rt,
@@ -292,12 +293,12 @@ static void (*const serves[K_COUNT])(enum kind, long) = {
     [K_CH_BATCH] = serve_ch_batch, [K_CH_ZC] = serve_ch,
     [K_LINE_RT] = serve_line,      [K_FUTEX_RT] = serve_futex,
     [K_SPIN_RT] = serve_spin,      [K_WAKE_RT] = serve_spin,
-    [K_PIPE_RT] = serve_pipe_rt,   [K_SOCK_RT] = serve_sock_rt,
-    [K_RING_RT] = serve_ring,      [K_PRING_RT] = serve_ring,
-    [K_RING_TP] = serve_ring,      [K_RING_ZC] = serve_ring,
-    [K_SOCK_TP] = serve_sock_tp,   [K_IOX_SETUP] = serve_iox,
-    [K_IOX_RT_BUSY] = serve_iox,   [K_IOX_RT_WAIT] = serve_iox,
-    [K_IOX_TP] = serve_iox,
+    [K_WAKE2_RT] = serve_wake2,    [K_PIPE_RT] = serve_pipe_rt,
+    [K_SOCK_RT] = serve_sock_rt,   [K_RING_RT] = serve_ring,
+    [K_PRING_RT] = serve_ring,     [K_RING_TP] = serve_ring,
+    [K_RING_ZC] = serve_ring,      [K_SOCK_TP] = serve_sock_tp,
+    [K_IOX_SETUP] = serve_iox,     [K_IOX_RT_BUSY] = serve_iox,
+    [K_IOX_RT_WAIT] = serve_iox,   [K_IOX_TP] = serve_iox,
 };
 
 static void serve(const struct cmd *c) {

@@ -16,10 +16,17 @@
 
 #include "channel.h"
 
-/* The raw round trips' words, each writer's on a line of its own. */
+/* The raw round trips' words, each writer's on a line of its own: a flag's
+ * word and its sleeping flag share a line, or (raw_flag2) each has its own,
+ * as shmkit's mark and sleep state do. */
 struct raw_flag {
   _Atomic uint32_t word;     /* bumped by the waker */
   _Atomic uint32_t sleeping; /* 1: the waiter sleeps on word */
+};
+
+struct raw_flag2 {
+  _Alignas(64) _Atomic uint32_t word;
+  _Alignas(64) _Atomic uint32_t sleeping;
 };
 
 struct raw_shared {
@@ -31,6 +38,8 @@ struct raw_shared {
   _Alignas(64) struct raw_flag sdown;
   _Alignas(64) struct raw_flag wup; /* the same without spinning */
   _Alignas(64) struct raw_flag wdown;
+  _Alignas(64) struct raw_flag2 w2up; /* the same, two lines each */
+  _Alignas(64) struct raw_flag2 w2down;
 };
 
 static struct raw_shared *raw;
@@ -139,27 +148,36 @@ static size_t ring_get_polled(raw_ring *r, void *dst) {
 
 /* Spin-then-futex: the waiter's side, until the word is not `old`, after
  * `spins` pauses. */
-static void flag_wait(struct raw_flag *f, uint32_t old, int spins) {
+static void flag_wait_at(_Atomic uint32_t *word, _Atomic uint32_t *sleeping,
+                         uint32_t old, int spins) {
   for (int i = 0; i < spins; i++) {
-    if (atomic_load_explicit(&f->word, memory_order_acquire) != old) return;
+    if (atomic_load_explicit(word, memory_order_acquire) != old) return;
     cpu_relax();
   }
   for (;;) {
-    atomic_store(&f->sleeping, 1);
-    if (atomic_load(&f->word) != old) break;
-    if (futex_wait(&f->word, old, 1000) != 0 && errno == ETIMEDOUT)
-      peer_check();
-    if (atomic_load_explicit(&f->word, memory_order_acquire) != old) break;
+    atomic_store(sleeping, 1);
+    if (atomic_load(word) != old) break;
+    if (futex_wait(word, old, 1000) != 0 && errno == ETIMEDOUT) peer_check();
+    if (atomic_load_explicit(word, memory_order_acquire) != old) break;
   }
-  atomic_store_explicit(&f->sleeping, 0, memory_order_relaxed);
+  atomic_store_explicit(sleeping, 0, memory_order_relaxed);
 }
 
 /* The waker's side: stores, then wakes only a waiter that said it sleeps,
  * and only once (the swap). */
+static void flag_set_at(_Atomic uint32_t *word, _Atomic uint32_t *sleeping,
+                        uint32_t v) {
+  atomic_store(word, v);
+  if (atomic_load(sleeping) != 0 && atomic_exchange(sleeping, 0) != 0)
+    futex_wake(word);
+}
+
+static void flag_wait(struct raw_flag *f, uint32_t old, int spins) {
+  flag_wait_at(&f->word, &f->sleeping, old, spins);
+}
+
 static void flag_set(struct raw_flag *f, uint32_t v) {
-  atomic_store(&f->word, v);
-  if (atomic_load(&f->sleeping) != 0 && atomic_exchange(&f->sleeping, 0) != 0)
-    futex_wake(&f->word);
+  flag_set_at(&f->word, &f->sleeping, v);
 }
 
 /* A plain futex word: waits, sleeping at once, until it is not `old`. */
@@ -246,6 +264,14 @@ void cycle_wake_rt(void *unused) {
   flag_rt(&raw->wup, &raw->wdown, 0);
 }
 
+void cycle_wake2_rt(void *unused) {
+  uint32_t v = atomic_load_explicit(&raw->w2up.word, memory_order_relaxed) + 1;
+
+  (void)unused;
+  flag_set_at(&raw->w2up.word, &raw->w2up.sleeping, v);
+  flag_wait_at(&raw->w2down.word, &raw->w2down.sleeping, v - 1, 0);
+}
+
 void cycle_pipe_rt(void *unused) {
   (void)unused;
   write_full(pipe_up[1], msgbuf, 8);
@@ -320,6 +346,18 @@ void serve_spin(enum kind kind, long iters) {
     flag_wait(up, last, spin ? raw_spin : 0);
     last = atomic_load_explicit(&up->word, memory_order_acquire);
     flag_set(down, last);
+  }
+}
+
+void serve_wake2(enum kind kind, long iters) {
+  struct raw_flag2 *up = &raw->w2up, *down = &raw->w2down;
+  uint32_t last = atomic_load_explicit(&down->word, memory_order_relaxed);
+
+  (void)kind;
+  for (long i = 0; i < iters; i++) {
+    flag_wait_at(&up->word, &up->sleeping, last, 0);
+    last = atomic_load_explicit(&up->word, memory_order_acquire);
+    flag_set_at(&down->word, &down->sleeping, last);
   }
 }
 

@@ -29,8 +29,8 @@ extern const char *const size_names[NSIZES];
 
 #define MIN_CAP   65536
 #define BUF_SIZE  (1u << 20)
-#define BATCH     32   /* messages per flush, and per release */
-#define RING_HEAD 128  /* a raw ring's data, after head (0) and tail (64) */
+#define BATCH     32  /* messages per flush, and per release */
+#define RING_HEAD 128 /* a raw ring's data, after head (0) and tail (64) */
 
 /* A round trip's ring capacity for size index `si`, and a throughput's. */
 static inline size_t rt_cap(int si) {
@@ -89,6 +89,7 @@ enum kind {
   K_FUTEX_RT,
   K_SPIN_RT,
   K_WAKE_RT,
+  K_WAKE2_RT,
   K_PIPE_RT,
   K_SOCK_RT,
   K_RING_RT,
@@ -163,6 +164,7 @@ void cycle_line_rt(void *unused);
 void cycle_futex_rt(void *unused);
 void cycle_spin_rt(void *unused);
 void cycle_wake_rt(void *unused);
+void cycle_wake2_rt(void *unused);
 void cycle_pipe_rt(void *unused);
 void cycle_sock_rt(void *unused);
 void cycle_ring_rt(void *unused);
@@ -175,6 +177,7 @@ void cycle_sock_tp(void *unused);
 void serve_line(enum kind kind, long iters);
 void serve_futex(enum kind kind, long iters);
 void serve_spin(enum kind kind, long iters);
+void serve_wake2(enum kind kind, long iters);
 void serve_pipe_rt(enum kind kind, long iters);
 void serve_sock_rt(enum kind kind, long iters);
 void serve_ring(enum kind kind, long iters);
