@@ -187,7 +187,10 @@ SHMKIT_EXTERN int shmkit_region_create(shmkit_region **out, uint64_t size,
  * belongs to this user (its owner is the effective uid; root is no
  * exception) and that no other user may open (no group or other bits in its
  * mode), and refuses anything else with SHMKIT_EACCES. It never blocks: a
- * FIFO, socket or symbolic link at the name is refused at once. When
+ * FIFO, socket or symbolic link at the name is refused at once, and so is a
+ * name something is mounted on (Linux 5.6 and later: a FUSE server, which
+ * a user may mount on a file of its own there, could hold the open for
+ * ever; the portable path cannot tell). When
  * shmkit_region_create_named() fails with SHMKIT_EEXIST, opening the name
  * instead is safe in that sense; it may still be another process of this
  * user's. */
@@ -209,8 +212,9 @@ SHMKIT_EXTERN int shmkit_region_create_named(shmkit_region **out,
  * size is read from the system. Fails with
  * SHMKIT_ENAME, SHMKIT_ENOENT, SHMKIT_EACCES (the object does not allow that
  * access; POSIX: or it is not this user's alone, see "What opening a name
- * checks" above), SHMKIT_ENOTSHM (POSIX: a FIFO, socket, symbolic link or
- * other non-shared-memory object at the name, refused without blocking;
+ * checks" above), SHMKIT_ENOTSHM (POSIX: a FIFO, socket, symbolic link,
+ * mount point or other non-shared-memory object at the name, refused
+ * without blocking;
  * Windows: another kind of object holds the name), SHMKIT_EINVAL,
  * SHMKIT_EMFILE, SHMKIT_ENOMEM, and
  * SHMKIT_EAGAIN when the object exists but has no size yet: on POSIX a name
@@ -1101,8 +1105,8 @@ SHMKIT_EXTERN void shmkit_channel_set_spin(shmkit_channel *ch, unsigned spins);
 
 /* The default spin: as many looks as take about 40 us on this processor,
  * measured the first time it is asked (2048 looks, 40 to 80 us), the same
- * count after that, for the life of the process, in every thread. A fixed count would
- * spin for very different times: a look is mostly the processor's spin
+ * count after that, for the life of the process, in every thread. A fixed count
+ * would spin for very different times: a look is mostly the processor's spin
  * hint, about 1 ns on ARM (`yield`), 20 on AMD's Zen, 40 on Intel since
  * Skylake (`pause`). 40 us is longer than a sleep and its wake-up (about
  * 10 us each on a virtual machine), so that a peer that answers within a
