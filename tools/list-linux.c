@@ -67,18 +67,21 @@ static void free_hits(hits *h) {
  * its own in /dev/shm (fusermount), or hold a file of one, and a server
  * that does not answer would hold a stat() or an open() of it for ever.
  * So every stat here takes what the kernel already has (statx with
- * AT_STATX_DONT_SYNC, which FUSE answers without its server), and only a
- * file of /dev/shm's file system, or a memfd, counts or is opened. A
- * struct stat, for the fields the tool reads, and *btime (if not NULL):
+ * AT_STATX_DONT_SYNC, which FUSE answers without its server, since Linux
+ * 4.11; older kernels, and a sandbox that denies statx, get fstatat), and
+ * only a file of /dev/shm's file system, or a memfd, counts or is opened.
+ * A struct stat, for the fields the tool reads, and *btime (if not NULL):
  * the birth time, or -1 where the file system keeps none. */
 static int cached_stat(int dir, const char *path, int flags, struct stat *st,
                        int64_t *btime) {
+#ifdef STATX_BASIC_STATS
   struct statx sx;
 
   if (btime != NULL) *btime = -1;
   if (statx(dir, path, flags | AT_STATX_DONT_SYNC,
             STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
-    return errno == ENOSYS ? fstatat(dir, path, st, flags) : -1;
+    return errno == ENOSYS || errno == EPERM ? fstatat(dir, path, st, flags)
+                                             : -1;
   memset(st, 0, sizeof(*st));
   st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
   st->st_ino = sx.stx_ino;
@@ -89,24 +92,45 @@ static int cached_stat(int dir, const char *path, int flags, struct stat *st,
   if (btime != NULL && (sx.stx_mask & STATX_BTIME))
     *btime = sx.stx_btime.tv_sec;
   return 0;
+#else
+  if (btime != NULL) *btime = -1;
+  return fstatat(dir, path, st, flags);
+#endif
 }
 
-/* 1 if st is a regular file of /dev/shm's file system or a memfd: the
- * devices learned once, from /dev/shm and from a memfd of our own. */
-static int shm_file(const struct stat *st) {
-  static int known;
-  static dev_t shm_dev, memfd_dev; /* 0: none */
-  struct stat own;
-  int fd;
+/* The devices of shared memory: /dev/shm's file system, and memfds' (from a
+ * memfd of our own; 0 where none could be made), learned once. */
+static dev_t shm_dev, memfd_dev;
 
-  if (!known) {
-    known = 1;
-    if (stat(SHM_DIR, &own) == 0) shm_dev = own.st_dev;
-    if ((fd = memfd_create("shmkit-tool", MFD_CLOEXEC)) >= 0) {
-      if (fstat(fd, &own) == 0) memfd_dev = own.st_dev;
-      close(fd);
-    }
+static void learn_devices(void) {
+  static int known;
+  struct stat own;
+  int fd = -1;
+
+  if (known) return;
+  known = 1;
+  if (stat(SHM_DIR, &own) == 0) shm_dev = own.st_dev;
+#ifdef MFD_CLOEXEC
+  fd = memfd_create("shmkit-tool", MFD_CLOEXEC);
+#endif
+  if (fd >= 0) {
+    if (fstat(fd, &own) == 0) memfd_dev = own.st_dev;
+    close(fd);
   }
+}
+
+/* 1 if a file of device dev, at path (a /proc link, or a maps line's
+ * path), may be shared memory: on /dev/shm's file system, or a memfd by
+ * its link (whose text no file of a mount can take: it is no path). */
+static int shm_device(dev_t dev, const char *path) {
+  learn_devices();
+  return (shm_dev != 0 && dev == shm_dev) || strncmp(path, "/memfd:", 7) == 0;
+}
+
+/* 1 if st is a regular file of /dev/shm's file system or a memfd, by its
+ * device alone: what may be opened. */
+static int shm_file(const struct stat *st) {
+  learn_devices();
   return S_ISREG(st->st_mode) && ((shm_dev != 0 && st->st_dev == shm_dev) ||
                                   (memfd_dev != 0 && st->st_dev == memfd_dev));
 }
@@ -282,7 +306,7 @@ static int scan_fds(hits *h, int64_t pid, const char *dir, const char *comm,
     link[n] = 0;
     if (!interesting(h, link)) continue;
     if (cached_stat(dirfd(d), e->d_name, 0, &st, NULL) != 0 ||
-        !S_ISREG(st.st_mode))
+        !S_ISREG(st.st_mode) || !shm_device(st.st_dev, link))
       continue;
     memset(&one, 0, sizeof(one));
     one.pid = pid;
@@ -323,7 +347,8 @@ static int scan_maps(hits *h, int64_t pid, const char *dir, const char *comm) {
     line[len] = 0;
     if (sscanf(line, "%llx-%llx %*s %*x %x:%x %llu %n", &start, &end, &maj,
                &min, &ino, &at) < 5 ||
-        at < 0 || !interesting(h, line + at))
+        at < 0 || !interesting(h, line + at) ||
+        !shm_device(makedev(maj, min), line + at))
       continue;
     memset(&one, 0, sizeof(one));
     one.pid = pid;
@@ -502,9 +527,7 @@ static int open_regular(const char *path) {
   int p = open(path, O_PATH | O_CLOEXEC), fd = -1, saved;
 
   if (p < 0) return -1;
-  if (cached_stat(p, "", AT_EMPTY_PATH, &st, NULL) != 0) {
-    saved = errno;
-  } else if (!shm_file(&st)) {
+  if (cached_stat(p, "", AT_EMPTY_PATH, &st, NULL) != 0 || !shm_file(&st)) {
     saved = ENOTSUP;
   } else {
     snprintf(self, sizeof(self), "/proc/self/fd/%d", p);

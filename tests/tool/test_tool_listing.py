@@ -365,6 +365,49 @@ class Listing(Base):
                     self.assertEqual(r.returncode, 1)
                     self.assertIn(b"not a shared memory object", r.stderr)
 
+    def test_a_foreign_file_in_dev_shm_is_no_region(self):
+        # A file of another file system reached through /dev/shm (a mount
+        # inside it, FUSE or any), held open and mapped once deleted, reads
+        # by its path as a deleted object of /dev/shm: it is none, and ls
+        # --all leaves it out (its device tells), by descriptor and by
+        # mapping alike.
+        if os.geteuid() != 0:
+            self.skipTest("mount --bind needs root")
+        import subprocess
+        import tempfile
+        d = tempfile.mkdtemp(prefix="shm-foreign-")
+        self.addCleanup(os.rmdir, d)
+        if os.stat(d).st_dev == os.stat("/dev/shm").st_dev:
+            self.skipTest("the temporary directory is on /dev/shm's file "
+                          "system here")
+        n = unique("foreign")
+        mnt = "/dev/shm/" + n
+        os.mkdir(mnt, 0o700)
+        self.addCleanup(os.rmdir, mnt)
+        subprocess.run(["mount", "--bind", d, mnt], check=True)
+        self.addCleanup(subprocess.run, ["umount", mnt], check=True)
+        for keep in ("fd", "map"):
+            p = self.start([sys.executable, "-c",
+                            "import ctypes, os, sys, time\n"
+                            "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT"
+                            ", 0o600)\n"
+                            "os.ftruncate(fd, 4096)\n"
+                            "libc = ctypes.CDLL(None)\n"
+                            "libc.mmap.restype = ctypes.c_void_p\n"
+                            "libc.mmap.argtypes = [ctypes.c_void_p, "
+                            "ctypes.c_size_t, ctypes.c_int, ctypes.c_int, "
+                            "ctypes.c_int, ctypes.c_long]\n"
+                            "libc.mmap(None, 4096, 1, 1, fd, 0)\n"
+                            "os.unlink(sys.argv[1])\n"
+                            "if sys.argv[2] == 'map': os.close(fd)\n"
+                            "print(os.getpid(), flush=True)\n"
+                            "time.sleep(600)\n", f"{mnt}/{keep}", keep],
+                           "foreign holder")
+            read_line(p, "foreign holder")
+            labels = [a["label"] for a in run_json("ls", "--all")["anonymous"]]
+            self.assertEqual([l for l in labels if n in l], [], keep)
+            self.stop(p)
+
     def test_json_names_round_trip(self):
         # Other programs name their objects with any bytes. The JSON, kept
         # ASCII, escapes UTF-8 characters as themselves and any other byte
