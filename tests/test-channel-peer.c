@@ -267,7 +267,8 @@ static void sender_closes(uint64_t seed, int how) {
   static const char *const acts[] = {"send", "send-close-stay",
                                      "send-wait-close"};
   uint64_t k = 1000;
-  peer_plan plan = {"arg", NULL, acts[how], k, seed, 100, 4096, 2000};
+  peer_plan plan = {"arg", NULL, acts[how], k,
+                    seed,  100,  4096,      SHMKIT_CHANNEL_SPIN_DEFAULT};
   peer_run run;
   stream s;
   int64_t t;
@@ -299,7 +300,8 @@ static void sender_closes(uint64_t seed, int how) {
 /* The receiving child closes 300 ms after we start to wait forever for
  * room in the ring we filled. */
 static void receiver_closes(uint64_t seed) {
-  peer_plan plan = {"arg", NULL, "recv-close", 0, seed, 1024, 4096, 2000};
+  peer_plan plan = {"arg", NULL, "recv-close", 0,
+                    seed,  1024, 4096,         SHMKIT_CHANNEL_SPIN_DEFAULT};
   peer_run run;
   stream s;
 

@@ -173,10 +173,10 @@ static void checksum_round(uint64_t seed, uint64_t n, size_t cap, size_t max,
   ASSERT_OK(shmkit_channel_create(&run.ch, link, SHMKIT_CHANNEL_SEND, cap, max,
                                   30000));
   we_send(&plan, run.ch, run.p, run.b);
-  printf("%llu messages of 1 to %lu bytes through a ring of %lu, spin %u: "
+  printf("%llu messages of 1 to %lu bytes through a ring of %lu, spin %s: "
          "%lld ms\n",
-         (unsigned long long)n, (unsigned long)max, (unsigned long)cap, spin,
-         (long long)(test_now_us() - t0) / 1000);
+         (unsigned long long)n, (unsigned long)max, (unsigned long)cap,
+         spin == 0 ? "0" : "default", (long long)(test_now_us() - t0) / 1000);
   peer_end(&run);
 }
 
@@ -189,8 +189,9 @@ TEST_IMPL(channel_proc_checksum) {
 
   checksum_round(seed, n * 15 / 100, 4096, 1024, 0);
   checksum_round(seed + 1, n * 60 / 100, 65536, 1024, 0);
-  checksum_round(seed + 2, n * 24 / 100, 4096, 64, 2000);
-  checksum_round(seed + 3, n * 1 / 100, 4096, 1024, 2000);
+  checksum_round(seed + 2, n * 24 / 100, 4096, 64, SHMKIT_CHANNEL_SPIN_DEFAULT);
+  checksum_round(seed + 3, n * 1 / 100, 4096, 1024,
+                 SHMKIT_CHANNEL_SPIN_DEFAULT);
   return 0;
 }
 
@@ -198,7 +199,8 @@ TEST_IMPL(channel_proc_checksum) {
  * to a receiving side we created. */
 TEST_IMPL(channel_proc_from_env) {
   uint64_t seed = chproc_seed(), n = stream_scaled(500000);
-  peer_plan plan = {"env", NULL, "recv", n, seed, 512, 8192, 2000};
+  peer_plan plan = {"env", NULL, "recv", n,
+                    seed,  512,  8192,   SHMKIT_CHANNEL_SPIN_DEFAULT};
   peer_run run;
 
   peer_start(&run, &plan, SHMKIT_CHANNEL_SEND);
@@ -217,7 +219,8 @@ TEST_IMPL(channel_proc_from_env) {
  * the child. */
 TEST_IMPL(channel_proc_by_name) {
   uint64_t seed = chproc_seed(), n = stream_scaled(500000);
-  peer_plan plan = {"listen", NULL, "send", n, seed, 1000, 16384, 2000};
+  peer_plan plan = {"listen", NULL, "send", n,
+                    seed,     1000, 16384,  SHMKIT_CHANNEL_SPIN_DEFAULT};
   char name[32];
   shmkit_region *br;
   shmkit_view *bv;
@@ -328,7 +331,7 @@ static void poll_two_senders(uint64_t seed) {
  * once the receiver is killed. */
 static void poll_sender(uint64_t seed, const char *action) {
   peer_plan plan = {"arg", NULL, action, stream_scaled(100000),
-                    seed,  1024, 4096,   2000};
+                    seed,  1024, 4096,   SHMKIT_CHANNEL_SPIN_DEFAULT};
   peer_run run;
   stream s;
   int r;
