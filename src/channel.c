@@ -57,7 +57,9 @@ typedef struct ch_header {
   _Atomic uint32_t word_send;   /* bumped to wake the sender (futex) */
   _Atomic uint32_t closed_send; /* the sender's: 1 once it closed */
   _Atomic uint32_t closed_recv; /* the receiver's: 1 once it closed */
-  uint8_t unused3[40];
+  _Atomic uint32_t nowake_send; /* the sender's: 1, it cannot wake a word */
+  _Atomic uint32_t nowake_recv; /* the receiver's: the same */
+  uint8_t unused3[32];
 } ch_header;
 
 /* The offsets docs/protocol.md gives, which another program relies on. */
@@ -77,6 +79,8 @@ AT(word_recv, 200);
 AT(word_send, 204);
 AT(closed_send, 208);
 AT(closed_recv, 212);
+AT(nowake_send, 216);
+AT(nowake_recv, 220);
 #undef AT
 _Static_assert(sizeof(ch_header) == CH_RING, "the ring follows the header");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
@@ -145,6 +149,7 @@ struct shmkit_channel {
   _Atomic uint64_t *mine, *theirs;
   _Atomic uint32_t *my_state, *their_state, *my_word, *their_word;
   _Atomic uint32_t *my_closed, *their_closed;
+  _Atomic uint32_t *my_nowake, *their_nowake;
 };
 
 static _Atomic uint32_t *u32_at(unsigned char *base, size_t off) {
@@ -229,9 +234,14 @@ static void wake_peer(shmkit_channel *ch) {
   if (s == AWAKE ||
       !atomic_compare_exchange_strong(ch->their_state, &s, (uint32_t)AWAKE))
     return;
-  if (s == ON_WORD && ch->word_waits) {
+  if (s == ON_WORD) {
     atomic_fetch_add_explicit(ch->their_word, 1, memory_order_release);
-    shmkit__os_word_wake((uint32_t *)ch->their_word);
+    if (shmkit__os_word_wake((uint32_t *)ch->their_word) == 0) return;
+    /* Denied (no futex here, or a filter on this thread since the
+     * channel was made): the peer finds the word changed when its slice
+     * ends, and from its next sleep on sleeps on the link, where a byte
+     * reaches it. */
+    atomic_store_explicit(ch->my_nowake, 1, memory_order_release);
     return;
   }
   /* ON_LINK, or anything else a peer wrote: a byte on the link wakes any
@@ -270,7 +280,12 @@ static int wait_long(shmkit_channel *ch, ready_fn ready, uint64_t need,
     if ((r = ready(ch, need)) != 0) return r < 0 ? r : 0;
   }
   for (;;) {
-    int mode = ch->word_waits ? ON_WORD : ON_LINK;
+    /* On our word only if the peer can wake it: one that cannot says so
+     * (any value but 0), and its bytes on the link reach us there. */
+    int mode = ch->word_waits && atomic_load_explicit(ch->their_nowake,
+                                                      memory_order_acquire) == 0
+                   ? ON_WORD
+                   : ON_LINK;
     uint32_t word = atomic_load_explicit(ch->my_word, memory_order_acquire);
     int left = SLICE_MS, woke;
 
@@ -852,9 +867,15 @@ static void channel_bind(shmkit_channel *ch, int role) {
   ch->their_word = send ? &h->word_recv : &h->word_send;
   ch->my_closed = send ? &h->closed_send : &h->closed_recv;
   ch->their_closed = send ? &h->closed_recv : &h->closed_send;
+  ch->my_nowake = send ? &h->nowake_send : &h->nowake_recv;
+  ch->their_nowake = send ? &h->nowake_recv : &h->nowake_send;
   ch->spin = shmkit_channel_spin_default();
   /* Asked with a word that differs: no sleep, only whether one exists. */
   ch->word_waits = shmkit__os_word_wait(&probe, 1, 1) != SHMKIT_ENOTSUP;
+  /* And a wake-up that finds nobody: the peer must not sleep on its word
+   * if this side cannot wake it there. */
+  if (shmkit__os_word_wake(&probe) != 0)
+    atomic_store_explicit(ch->my_nowake, 1, memory_order_release);
   ch->checked_ms = shmkit__os_coarse_ms();
 }
 

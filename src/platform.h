@@ -226,8 +226,9 @@ int64_t shmkit__os_coarse_ms(void);
  * sleep on their link. */
 int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms);
 
-/* Wakes every process sleeping on the word. */
-void shmkit__os_word_wake(uint32_t *addr);
+/* Wakes every process sleeping on the word: 0, or SHMKIT_ENOTSUP where the
+ * system has no such wake or denies it to this thread. */
+int shmkit__os_word_wake(uint32_t *addr);
 
 /* A monotonic clock in nanoseconds, for timing what takes microseconds. */
 int64_t shmkit__os_now_ns(void);

@@ -13,7 +13,10 @@
  *  - channel_link_flood_bounded: a peer that keeps sending wake-ups must
  *    not hold a call that only tries;
  *  - channel_futex_denied_sleeps_on_link: a sleeper whose futex a sandbox
- *    denies (ENOSYS) came back from it at once, a busy loop for good.
+ *    denies (ENOSYS) came back from it at once, a busy loop for good;
+ *  - channel_wake_denied_sleeps_on_link: a peer whose futex a sandbox
+ *    denies cannot wake a word, and its sleeper waited out 100 ms each
+ *    time.
  * POSIX: poll(), ftruncate(), raw bytes on the link's socket, futex(2),
  * seccomp(2). */
 #include <poll.h>
@@ -424,6 +427,121 @@ TEST_IMPL(channel_futex_denied_sleeps_on_link) {
     ASSERT_OK(atomic_load(&d.err));
     ASSERT_EQ(atomic_load(&d.got), 'x');
     shmkit_channel_close(tx);
+  }
+  return 0;
+}
+
+/* ---- a waker whose futex a filter denies */
+
+struct mute {
+  shmkit_conn *link;
+  int before;              /* 1: the filter before attach, else after */
+  atomic_int attached;     /* the sender attached (or failed to) */
+  atomic_int got_first;    /* the receiver took the first message */
+  atomic_int err;          /* a call of the sender's that failed */
+  atomic_uint state_first; /* the receiver's state, asleep for the first */
+  atomic_uint state_then;  /* and asleep for the second */
+  atomic_int denied;       /* -1 the system takes no filter */
+};
+
+/* Waits up to 10 s for the receiver's state to say it sleeps. */
+static unsigned asleep_as(_Atomic uint32_t *state) {
+  int64_t start = test_now_us();
+  uint32_t s;
+
+  while ((s = atomic_load(state)) == 0 && test_now_us() - start < 10000000)
+    continue;
+  return s;
+}
+
+/* The sender, in a thread of its own under the filter: attaches, then
+ * sends one byte each time the receiver has said that it sleeps. */
+static void mute_run(void *arg) {
+  struct mute *m = arg;
+  shmkit_channel *tx = NULL;
+  _Atomic uint32_t *state;
+  unsigned char *p;
+  int64_t start;
+  int err;
+
+  if (m->before && deny_shared_futex() != 0) goto no_filter;
+  err = shmkit_channel_attach(&tx, m->link, 5000);
+  atomic_store(&m->attached, 1);
+  if (err != 0) goto failed;
+  if (!m->before && deny_shared_futex() != 0) goto no_filter;
+  /* The first reservation is at ring offset 0, after its 16-byte header;
+   * the ring at 256, the receiver's state at 192. */
+  if ((err = shmkit_channel_reserve(tx, 1, (void **)&p, 0)) != 0) goto failed;
+  state = (_Atomic uint32_t *)(void *)(p - 16 - 256 + 192);
+  atomic_store(&m->state_first, asleep_as(state));
+  p[0] = 'a';
+  if ((err = shmkit_channel_commit(tx, 1, 0)) != 0) goto failed;
+  /* Taken (at once, or when the receiver's slice ended), and asleep again
+   * for the next. */
+  start = test_now_us();
+  while (!atomic_load(&m->got_first) && test_now_us() - start < 10000000)
+    test_sleep_ms(1);
+  atomic_store(&m->state_then, asleep_as(state));
+  if ((err = shmkit_channel_send(tx, "b", 1, 5000)) != 0) goto failed;
+  shmkit_channel_close(tx);
+  return;
+failed:
+  atomic_store(&m->err, err);
+  shmkit_channel_close(tx);
+  return;
+no_filter:
+  atomic_store(&m->denied, -1);
+  atomic_store(&m->attached, 1);
+  if (tx == NULL) shmkit_conn_close(m->link);
+  shmkit_channel_close(tx);
+}
+
+TEST_IMPL(channel_wake_denied_sleeps_on_link) {
+  /* Denied before attach, the receiver sleeps on its link from its first
+   * sleep on; after, from the sleep after the one the denied wake-up
+   * missed. */
+  for (int before = 0; before <= 1; before++) {
+    static struct mute m;
+    shmkit_channel *rx;
+    shmkit_conn *a;
+    test_thread t;
+    char c = 0;
+    size_t n;
+    int err;
+
+    if (!test_linux_ext()) return TEST_SKIP; /* no futex: the link already */
+    memset(&m, 0, sizeof(m));
+    m.before = before;
+    ASSERT_OK(shmkit_conn_pair(&a, &m.link));
+    ASSERT_OK(
+        shmkit_channel_create(&rx, a, SHMKIT_CHANNEL_RECV, 4096, 0, 5000));
+    shmkit_channel_set_spin(rx, 0);
+    test_thread_start(&t, mute_run, &m);
+    /* A sleep begun before the sender said it cannot wake a word would
+     * end only with its slice. */
+    while (!atomic_load(&m.attached)) test_sleep_ms(1);
+    err = shmkit_channel_recv(rx, &c, 1, &n, 10000);
+    if (atomic_load(&m.denied) < 0) {
+      test_thread_join(&t);
+      shmkit_channel_close(rx);
+      printf("skipped: the system takes no seccomp filter\n");
+      return TEST_SKIP;
+    }
+    ASSERT_OK(err);
+    ASSERT_EQ(c, 'a');
+    atomic_store(&m.got_first, 1);
+    ASSERT_OK(shmkit_channel_recv(rx, &c, 1, &n, 10000));
+    ASSERT_EQ(c, 'b');
+    test_thread_join(&t);
+    ASSERT_OK(atomic_load(&m.err));
+    printf("filter %s attach: asleep %u, then %u\n",
+           before ? "before" : "after", atomic_load(&m.state_first),
+           atomic_load(&m.state_then));
+    /* ON_LINK (2) where the sender can wake nobody on a word; before the
+     * first denied wake-up, on the word (1). */
+    ASSERT_EQ(atomic_load(&m.state_first), before ? 2u : 1u);
+    ASSERT_EQ(atomic_load(&m.state_then), 2u);
+    shmkit_channel_close(rx);
   }
   return 0;
 }

@@ -174,6 +174,7 @@ TEST_POSIX(channel_link_garbage_breaks)   /* raw bytes on the socket */
 TEST_POSIX(channel_woken_sleeper_sees_end) /* futex(2), shutdown(2) */
 TEST_POSIX(channel_link_flood_bounded)     /* raw bytes on the socket */
 TEST_POSIX(channel_futex_denied_sleeps_on_link) /* seccomp(2) */
+TEST_POSIX(channel_wake_denied_sleeps_on_link)  /* seccomp(2) */
 
 CHILD(frozen_receiver)
 CHILD(named_peer)

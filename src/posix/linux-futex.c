@@ -30,6 +30,9 @@ int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms) {
   }
 }
 
-void shmkit__os_word_wake(uint32_t *addr) {
-  syscall(SYS_futex, addr, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+int shmkit__os_word_wake(uint32_t *addr) {
+  if (syscall(SYS_futex, addr, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0) >= 0)
+    return 0;
+  /* No error a wake-up of a word of ours can meet, but a filter's. */
+  return SHMKIT_ENOTSUP;
 }

@@ -9,6 +9,7 @@ int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms) {
   return SHMKIT_ENOTSUP;
 }
 
-void shmkit__os_word_wake(uint32_t *addr) {
+int shmkit__os_word_wake(uint32_t *addr) {
   (void)addr;
+  return SHMKIT_ENOTSUP;
 }

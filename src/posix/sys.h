@@ -14,8 +14,8 @@
  * Not in the table: close, munmap and shm_unlink or unlink on a failure
  * path, which release and have no failure a caller could act on;
  * clock_gettime, sysconf and nanosleep, which cannot fail as used here;
- * the futex of linux-futex.c, whose every failure the caller already
- * treats as a spurious wake-up (a wait) or a slice to sleep out (a wake);
+ * the futex of linux-futex.c, whose failures are a sandbox's, which the
+ * tests make with a real seccomp filter (channel_*_denied_sleeps_on_link);
  * and the probe of openat2 in linux-memfd.c, whose failure only chooses
  * shm_open() instead. */
 #ifndef SHMKIT_POSIX_SYS_H

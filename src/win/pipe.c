@@ -30,8 +30,9 @@ int shmkit__os_word_wait(uint32_t *addr, uint32_t expected, int timeout_ms) {
   return SHMKIT_ENOTSUP;
 }
 
-void shmkit__os_word_wake(uint32_t *addr) {
+int shmkit__os_word_wake(uint32_t *addr) {
   (void)addr;
+  return SHMKIT_ENOTSUP;
 }
 
 int shmkit__win_io_init(OVERLAPPED *io) {
