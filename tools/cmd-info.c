@@ -20,7 +20,7 @@
 #define CH_CAP_MAX 2147483648ull
 
 typedef struct side {
-  uint32_t sleep, closed;
+  uint32_t sleep, closed, nowake;
   const char *alive; /* "yes", "no", "unknown" */
 } side;
 
@@ -120,6 +120,8 @@ static void decode(channel *c, const unsigned char *h, size_t n,
   c->sender.sleep = u32_at(h, 196);
   c->sender.closed = u32_at(h, 208);
   c->receiver.closed = u32_at(h, 212);
+  c->sender.nowake = u32_at(h, 216);
+  c->receiver.nowake = u32_at(h, 220);
   if ((u32_at(h, 4) >> 16) != 0 || u64_at(h, 24) != CH_HEADER)
     c->problem = "flags or ring offset not as in layout version 2";
   else if (!power_of_two(c->capacity) || c->capacity < CH_CAP_MIN ||
@@ -148,13 +150,16 @@ static const char *state_name(const channel *c) {
 }
 
 static void side_text(const char *label, const side *s) {
-  printf("  %-9s %s, %s, alive: %s\n", label, sleep_name(s->sleep),
-         s->closed ? "closed" : "not closed", s->alive);
+  printf("  %-9s %s, %s, alive: %s%s\n", label, sleep_name(s->sleep),
+         s->closed ? "closed" : "not closed", s->alive,
+         s->nowake ? ", cannot wake a word" : "");
 }
 
 static void side_json(const side *s) {
-  printf("{\"sleep\":\"%s\",\"closed\":%s,\"alive\":\"%s\"}",
-         sleep_name(s->sleep), s->closed ? "true" : "false", s->alive);
+  printf("{\"sleep\":\"%s\",\"closed\":%s,\"alive\":\"%s\","
+         "\"wakes_word\":%s}",
+         sleep_name(s->sleep), s->closed ? "true" : "false", s->alive,
+         s->nowake ? "false" : "true");
 }
 
 static void channel_text(const channel *c) {

@@ -102,7 +102,8 @@ class Regions(Base):
 
 
 def channel_header(capacity=4096, max_message=1024, head=64, tail=32,
-                   sender_closed=0, receiver_closed=0, version=2):
+                   sender_closed=0, receiver_closed=0, version=2,
+                   sender_nowake=0):
     h = bytearray(256)
     h[0:4] = (0x434B4853).to_bytes(4, "little")
     h[4:6] = version.to_bytes(2, "little")
@@ -114,6 +115,7 @@ def channel_header(capacity=4096, max_message=1024, head=64, tail=32,
     h[192:196] = (1).to_bytes(4, "little")  # the receiver sleeps on its word
     h[208:212] = sender_closed.to_bytes(4, "little")
     h[212:216] = receiver_closed.to_bytes(4, "little")
+    h[216:220] = sender_nowake.to_bytes(4, "little")
     return bytes(h)
 
 
@@ -121,9 +123,12 @@ class Channels(Base):
     def test_channel_header(self):
         n = self.name("ch")
         self.create(n, str(256 + 4096))
-        run("write", n, data=channel_header(sender_closed=1), check=0)
+        run("write", n, data=channel_header(sender_closed=1, sender_nowake=1),
+            check=0)
         c = run_json("info", n)["channel"]
         self.assertEqual(c["state"], "sender_closed")
+        self.assertFalse(c["sender"]["wakes_word"])
+        self.assertTrue(c["receiver"]["wakes_word"])
         self.assertIsNone(c["problem"])
         self.assertEqual((c["capacity"], c["max_message"], c["fill"]),
                          (4096, 1024, 32))
@@ -139,6 +144,7 @@ class Channels(Base):
             self.assertEqual(c["sender"]["alive"], "no")
         text = run("info", n, check=0)[1].decode()
         self.assertIn("sender_closed", text)
+        self.assertIn("cannot wake a word", text)
         self.assertIn("fill      32 bytes", text)
 
     def test_hostile_headers(self):
