@@ -798,6 +798,17 @@ shmkit_handle shmkit_channel_handle(const shmkit_channel *ch) {
 #define SPIN_SAMPLE     512
 #define SPIN_ROUNDS     4
 
+unsigned shmkit__channel_spin_looks(int64_t best_ns) {
+  int64_t looks;
+
+  /* A clock too coarse to see the sample: the count measured on x86. */
+  if (best_ns <= 0) best_ns = SPIN_SAMPLE * 20;
+  looks = (int64_t)SPIN_DEFAULT_NS * SPIN_SAMPLE / best_ns;
+  if (looks < 64) looks = 64;
+  if (looks > (1 << 20)) looks = 1 << 20;
+  return (unsigned)looks;
+}
+
 unsigned shmkit_channel_spin_default(void) {
   static _Atomic unsigned measured; /* 0: not yet */
   static _Atomic uint32_t never;    /* what the looks read: a line unshared */
@@ -816,11 +827,7 @@ unsigned shmkit_channel_spin_default(void) {
     t = shmkit__os_now_ns() - t;
     if (t < best) best = t;
   }
-  /* A clock too coarse to see the sample: the count measured on x86. */
-  if (best <= 0) best = SPIN_SAMPLE * 20;
-  looks = (unsigned)((int64_t)SPIN_DEFAULT_NS * SPIN_SAMPLE / best);
-  if (looks < 64) looks = 64;
-  if (looks > (1u << 20)) looks = 1u << 20;
+  looks = shmkit__channel_spin_looks(best);
   /* Threads that measured at once: the first count stored is everyone's. */
   {
     unsigned none = 0;

@@ -113,6 +113,11 @@ void shmkit__conn_spawned(shmkit_conn *c, int64_t pid, shmkit_handle proc);
  * caches (where the processor can). */
 void shmkit__channel_copy_way(shmkit_channel *ch, int way);
 
+/* The default spin's count (shmkit_channel_spin_default()) for a sample of
+ * looks timed at best_ns: the looks that take 40 µs, from 64 to 2^20; a
+ * clock that saw no time (0 or less) counts 20 ns a look. */
+unsigned shmkit__channel_spin_looks(int64_t best_ns);
+
 /* ---- the processor (cpu.c) */
 
 /* Tells the processor that this thread spins (x86: pause), so that it

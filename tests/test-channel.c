@@ -421,6 +421,14 @@ TEST_IMPL(channel_spin_default) {
 
   printf("default spin: %u looks\n", looks);
   ASSERT_EQ(shmkit_channel_spin_default(), looks);
+  ASSERT(looks >= 64 && looks <= 1u << 20);
+  /* 512 looks timed: 40 µs of them; bounded either way; a clock that saw
+   * nothing, 20 ns a look. */
+  ASSERT_EQ(shmkit__channel_spin_looks(10240), 2000u);
+  ASSERT_EQ(shmkit__channel_spin_looks(1), 1u << 20);
+  ASSERT_EQ(shmkit__channel_spin_looks(INT64_MAX / 2), 64u);
+  ASSERT_EQ(shmkit__channel_spin_looks(0), 2000u);
+  ASSERT_EQ(shmkit__channel_spin_looks(-5), 2000u);
   for (int round = 0; round < 2; round++) {
     channel_pair(&tx, &w.rx, 4096, 1024);
     /* The receiver's state is at 192, the ring at 256, a payload 16 bytes
