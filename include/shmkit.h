@@ -1012,9 +1012,10 @@ SHMKIT_EXTERN int shmkit_channel_send(shmkit_channel *ch, const void *data,
  * call with more room. SHMKIT_ETIMEDOUT: nothing in time; SHMKIT_ECLOSED:
  * the sender is gone and every message it committed was received;
  * SHMKIT_EINVAL: NULL size, NULL buf with a capacity, a sender;
- * SHMKIT_EPROTO: the channel broke a rule, for good. It also gives back the
- * messages peeked at before it (shmkit_channel_release()): before it
- * waits, since the sender may need their room for the message waited
+ * SHMKIT_EPROTO: the channel broke a rule, for good. Any call of it also
+ * releases the messages peeked at before it, as shmkit_channel_release()
+ * does (their pointers are no longer valid), and gives their room back
+ * before it waits, since the sender may need it for the message waited
  * for. */
 SHMKIT_EXTERN int shmkit_channel_recv(shmkit_channel *ch, void *buf,
                                       size_t capacity, size_t *size,
@@ -1055,8 +1056,10 @@ SHMKIT_EXTERN int shmkit_channel_flush(shmkit_channel *ch);
  * up to timeout_ms. It stays there, and its room is not given back to the
  * sender, until shmkit_channel_release(). The bytes are the sender's to
  * change (a hostile one may): copy what you check. Messages peeked at hold
- * their room: a receiver that waits for more while it holds a full ring
- * waits for nothing. Fails as shmkit_channel_recv() does. */
+ * their room, even across shmkit_channel_arm(), and a peek that must wait
+ * gives back only what was received before: a receiver that waits for
+ * more while it holds a full ring waits for nothing. Fails as
+ * shmkit_channel_recv() does. */
 SHMKIT_EXTERN int shmkit_channel_peek(shmkit_channel *ch, const void **data,
                                       size_t *size, int timeout_ms);
 
@@ -1071,7 +1074,9 @@ SHMKIT_EXTERN int shmkit_channel_release(shmkit_channel *ch);
  * if that is so already (do not wait), 0 once asked (wait on the handle;
  * when it is ready, call recv or send (peek, reserve) with timeout 0 until
  * SHMKIT_ETIMEDOUT, then arm again), or an error. A sender publishes what
- * it committed with SHMKIT_CHANNEL_MORE first. The peer then pays one message
+ * it committed with SHMKIT_CHANNEL_MORE first; a receiver gives back the
+ * room of what it received, but not of messages peeked at and not
+ * released. The peer then pays one message
  * on the link to wake this side, once; a side that never arms costs its peer
  * nothing. A typical loop:
  *     for (;;) {

@@ -132,9 +132,11 @@ struct shmkit_channel {
   /* Sender: pos is the end of what was committed (and padding), published
    * what the peer was last told (the record there has no mark yet when pos
    * is past it), seen the peer's tail as last read. Receiver: pos is the
-   * end of what was peeked at (and padding), published the tail last
-   * stored. */
-  uint64_t pos, published, seen;
+   * end of what was received or peeked at (and padding), published the
+   * tail last stored, held where the messages peeked at and not yet
+   * released start, if `peeking`. */
+  uint64_t pos, published, seen, held;
+  int peeking;
   size_t reserved; /* sender: the open reservation's size, 0 if none */
   /* Sender: what copy_large() learned of each class of sizes; no_around
    * once the processor said it has no stores around the caches; copy_way,
@@ -652,44 +654,27 @@ static inline int has_record(shmkit_channel *ch, uint64_t unused) {
   return 1;
 }
 
-/* The next message after pos, waiting for it: its payload's offset in the
- * ring, its length, and where the next record starts. */
-static int next_message(shmkit_channel *ch, int timeout_ms, uint64_t *at,
-                        size_t *len, uint64_t *next) {
-  int err = wait_for(ch, has_record, 0, timeout_ms);
-
-  if (err != 0) return err;
-  *at = (ch->pos & (ch->cap - 1)) + REC_HEADER;
-  *len = ch->word;
-  *next = ch->pos + REC_HEADER + ALIGN16((uint64_t)ch->word);
-  return 0;
-}
-
-int shmkit_channel_peek(shmkit_channel *ch, const void **data, size_t *size,
-                        int timeout_ms) {
-  uint64_t at, next;
-  size_t len;
-  int err;
-
-  if (data == NULL || size == NULL) return SHMKIT_EINVAL;
-  *data = NULL;
-  *size = 0;
-  if ((err = check_wait(ch, SHMKIT_CHANNEL_RECV, timeout_ms)) != 0) return err;
-  if ((err = next_message(ch, timeout_ms, &at, &len, &next)) != 0) return err;
-  *data = ch->ring + at;
-  *size = len;
-  ch->pos = next;
-  return 0;
-}
-
 /* Gives the room of what was peeked at back to the sender: stores the tail,
  * and wakes the sender if it sleeps. */
-static void give_back(shmkit_channel *ch) {
-  if (ch->pos == ch->published) return;
-  ch->published = ch->pos;
-  atomic_store_explicit(ch->mine, ch->pos, memory_order_release);
+static void give_back_to(shmkit_channel *ch, uint64_t to) {
+  if (to == ch->published) return;
+  ch->published = to;
+  atomic_store_explicit(ch->mine, to, memory_order_release);
   atomic_thread_fence(memory_order_seq_cst);
   wake_peer(ch);
+}
+
+/* Gives back everything received or peeked at. */
+static void give_back(shmkit_channel *ch) {
+  ch->peeking = 0;
+  give_back_to(ch, ch->pos);
+}
+
+/* Gives back what was received, but not the messages peeked at and not
+ * released, whose pointers the caller may still use: before this side
+ * waits, since the sender may need that room. */
+static void give_back_unheld(shmkit_channel *ch) {
+  give_back_to(ch, ch->peeking ? ch->held : ch->pos);
 }
 
 /* give_back() a quarter of the ring at a time, which spares a store and a
@@ -709,6 +694,30 @@ int shmkit_channel_release(shmkit_channel *ch) {
 
   if (err == 0) give_back(ch);
   return err;
+}
+
+int shmkit_channel_peek(shmkit_channel *ch, const void **data, size_t *size,
+                        int timeout_ms) {
+  int r;
+
+  if (data == NULL || size == NULL) return SHMKIT_EINVAL;
+  *data = NULL;
+  *size = 0;
+  if ((r = check_wait(ch, SHMKIT_CHANNEL_RECV, timeout_ms)) != 0) return r;
+  /* What was received goes back before waiting, as in recv(); what was
+   * peeked at stays held. */
+  if ((r = has_record(ch, 0)) == 0) {
+    give_back_unheld(ch);
+    if ((r = wait_for(ch, has_record, 0, timeout_ms)) != 0) return r;
+  } else if (r < 0) {
+    return r;
+  }
+  *data = ch->ring + (ch->pos & (ch->cap - 1)) + REC_HEADER;
+  *size = ch->word;
+  if (!ch->peeking) ch->held = ch->pos;
+  ch->peeking = 1;
+  ch->pos += REC_HEADER + ALIGN16((uint64_t)ch->word);
+  return 0;
 }
 
 /* A large message's copy out of the ring: a page at a time, each with the
@@ -742,8 +751,10 @@ int shmkit_channel_recv(shmkit_channel *ch, void *buf, size_t capacity,
   *size = 0;
   if (buf == NULL && capacity != 0) return SHMKIT_EINVAL;
   if ((r = check_wait(ch, SHMKIT_CHANNEL_RECV, timeout_ms)) != 0) return r;
-  /* What was peeked at goes back before waiting, by the same rule as
-   * below: the sender may need that room for the message waited for. */
+  /* What was peeked at is released, and goes back before waiting, by the
+   * same rule as below: the sender may need that room for the message
+   * waited for. */
+  ch->peeking = 0;
   if ((r = has_record(ch, 0)) == 0) {
     give_back_lazily(ch);
     if ((r = wait_for(ch, has_record, 0, timeout_ms)) != 0) return r;
@@ -770,7 +781,7 @@ int shmkit_channel_arm(shmkit_channel *ch) {
     publish(ch, 0);
     need = room_for(ch, ch->max, &pad);
   } else {
-    give_back(ch);
+    give_back_unheld(ch);
   }
   /* Read the wake-ups left on the link first, which would keep the handle
    * ready; once we say we wait there, the next is ours, and only the

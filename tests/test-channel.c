@@ -515,3 +515,60 @@ TEST_IMPL(channel_handle_ready) {
   shmkit_channel_close(rx);
   return 0;
 }
+
+/* Messages peeked at hold their room until released, even when the
+ * receiver arms its handle in between (arm() gave them back, and the
+ * sender wrote over bytes the caller still read); what was received goes
+ * back before arm() or a peek waits. */
+TEST_IMPL(channel_arm_keeps_peeked) {
+  unsigned char msg[1000];
+  const void *p[3];
+  _Atomic uint64_t *tail;
+  shmkit_channel *tx, *rx;
+  size_t n;
+
+  channel_pair(&tx, &rx, 4096, 1024);
+  /* Three records of 1024 bytes of the ring's four. */
+  for (int i = 0; i < 3; i++) {
+    memset(msg, 'A' + i, sizeof(msg));
+    ASSERT_OK(shmkit_channel_send(tx, msg, sizeof(msg), 0));
+  }
+  for (int i = 0; i < 3; i++) {
+    ASSERT_OK(shmkit_channel_peek(rx, &p[i], &n, 0));
+    ASSERT_EQ(n, sizeof(msg));
+  }
+  ASSERT_EQ(shmkit_channel_arm(rx), 0); /* nothing there: it waits */
+  /* Room for one more, the last quarter; not for a second. */
+  memset(msg, 'X', sizeof(msg));
+  ASSERT_OK(shmkit_channel_send(tx, msg, sizeof(msg), 0));
+  ASSERT_ERR(shmkit_channel_send(tx, msg, sizeof(msg), 0), SHMKIT_ETIMEDOUT);
+  for (int i = 0; i < 3; i++) {
+    ASSERT_EQ(((const unsigned char *)p[i])[0], 'A' + i);
+    ASSERT_EQ(((const unsigned char *)p[i])[sizeof(msg) - 1], 'A' + i);
+  }
+  ASSERT_OK(shmkit_channel_release(rx));
+  ASSERT_OK(shmkit_channel_send(tx, msg, sizeof(msg), 0));
+  shmkit_channel_close(tx);
+  shmkit_channel_close(rx);
+
+  /* One message received (its 128 bytes held back lazily), one peeked at:
+   * a peek that must wait, and arm(), give back the first, not the
+   * second. The tail is at 128, the ring at 256. */
+  channel_pair(&tx, &rx, 4096, 1024);
+  ASSERT_OK(shmkit_channel_send(tx, msg, 100, 0));
+  ASSERT_OK(shmkit_channel_recv(rx, msg, sizeof(msg), &n, 0));
+  ASSERT_OK(shmkit_channel_send(tx, msg, 100, 0));
+  ASSERT_OK(shmkit_channel_peek(rx, &p[0], &n, 0));
+  tail = (_Atomic uint64_t *)(void *)((unsigned char *)p[0] - 16 - 128 - 256 +
+                                      128);
+  ASSERT_EQ(atomic_load(tail), 0u);
+  ASSERT_ERR(shmkit_channel_peek(rx, &p[1], &n, 0), SHMKIT_ETIMEDOUT);
+  ASSERT_EQ(atomic_load(tail), 128u);
+  ASSERT_OK(shmkit_channel_send(tx, msg, 100, 0));
+  ASSERT_OK(shmkit_channel_recv(rx, msg, sizeof(msg), &n, 0)); /* releases */
+  ASSERT_EQ(shmkit_channel_arm(rx), 0);
+  ASSERT_EQ(atomic_load(tail), 384u);
+  shmkit_channel_close(tx);
+  shmkit_channel_close(rx);
+  return 0;
+}

@@ -118,6 +118,17 @@ static void model_give_back(run *r) {
   r->tx_armed = 0;
 }
 
+/* The same before the receiver waits (arm, or a peek that finds
+ * nothing): not the messages peeked at and not released, which start at
+ * the first one's record. */
+static void model_give_back_unheld(run *r) {
+  uint64_t to = r->peeked > 0 ? r->q[0].at : r->rpos;
+
+  if (r->tail == to) return;
+  r->tail = to;
+  r->tx_armed = 0;
+}
+
 /* The receiver is done with the first n messages. */
 static void model_drop(run *r, size_t n) {
   memmove(r->q, r->q + n, (r->count - n) * sizeof(msg));

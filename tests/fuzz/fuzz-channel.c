@@ -199,6 +199,7 @@ static void op_recv(run *r) {
     CHECK(err == 0 || err == SHMKIT_E2BIG || err == SHMKIT_ETIMEDOUT ||
           err == SHMKIT_ECLOSED);
   if (!r->exact) return;
+  model_drop(r, r->peeked); /* any receive releases what was peeked at */
   CHECK(err == SHMKIT_E2BIG ? expect_take(r) == 0 : err == expect_take(r));
   if (err == SHMKIT_E2BIG) { /* it stays, but the padding is behind */
     CHECK(n == r->q[r->peeked].size);
@@ -229,6 +230,7 @@ static void op_peek(run *r) {
   }
   if (!r->exact) return;
   CHECK(err == expect_take(r));
+  if (err != 0) model_give_back_unheld(r); /* before it would wait */
   if (err == 0) {
     const msg *m = &r->q[r->peeked++];
     CHECK(n == m->size && filled(q, n, m->seq));
@@ -272,9 +274,9 @@ static void op_arm(run *r) {
                   r->cap - (r->pos - r->tail) >= need(r, r->max, &pad)));
     if (err == 0) r->tx_armed = 1;
   } else {
-    /* It gives back first; ready when a message waits past what was
-     * peeked at (padding alone is gone over, not ready). */
-    model_give_back(r);
+    /* It gives back first, but not what was peeked at; ready when a
+     * message waits past that (padding alone is gone over, not ready). */
+    model_give_back_unheld(r);
     CHECK(err == (r->tx_closed || published(r) > r->peeked));
     /* Looking, it went over the padding before the next message, or over
      * all that was published when no message waits; a receiver whose
