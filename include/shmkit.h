@@ -1012,11 +1012,11 @@ SHMKIT_EXTERN int shmkit_channel_send(shmkit_channel *ch, const void *data,
  * call with more room. SHMKIT_ETIMEDOUT: nothing in time; SHMKIT_ECLOSED:
  * the sender is gone and every message it committed was received;
  * SHMKIT_EINVAL: NULL size, NULL buf with a capacity, a sender;
- * SHMKIT_EPROTO: the channel broke a rule, for good. Any call of it also
- * releases the messages peeked at before it, as shmkit_channel_release()
- * does (their pointers are no longer valid), and gives their room back
- * before it waits, since the sender may need it for the message waited
- * for. */
+ * SHMKIT_EPROTO: the channel broke a rule, for good. A call that gets
+ * past those checks also releases the messages peeked at before it
+ * (their pointers are no longer valid); their room goes back with the
+ * room of what it receives, and at the latest before it waits, since the
+ * sender may need it for the message waited for. */
 SHMKIT_EXTERN int shmkit_channel_recv(shmkit_channel *ch, void *buf,
                                       size_t capacity, size_t *size,
                                       int timeout_ms);
