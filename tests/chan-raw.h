@@ -32,7 +32,9 @@ enum {
   RAW_OFF_WORD_RECV = 200,   /* u32, bumped to wake the receiver */
   RAW_OFF_WORD_SEND = 204,   /* u32, bumped to wake the sender */
   RAW_OFF_CLOSED_SEND = 208, /* u32, 1 once the sender closed */
-  RAW_OFF_CLOSED_RECV = 212  /* u32, 1 once the receiver closed */
+  RAW_OFF_CLOSED_RECV = 212, /* u32, 1 once the receiver closed */
+  RAW_OFF_NOWAKE_SEND = 216, /* u32, 1: the sender cannot wake a word */
+  RAW_OFF_NOWAKE_RECV = 220  /* u32, 1: the receiver cannot wake a word */
 };
 
 /* Sleep states: awake, on its word (a futex), on the link (a byte). */

@@ -16,7 +16,8 @@
  *    denies (ENOSYS) came back from it at once, a busy loop for good;
  *  - channel_wake_denied_sleeps_on_link: a peer whose futex a sandbox
  *    denies cannot wake a word, and its sleeper waited out 100 ms each
- *    time.
+ *    time; channel_peer_cannot_wake: the same said by a peer written from
+ *    the layout alone.
  * POSIX: poll(), ftruncate(), raw bytes on the link's socket, futex(2),
  * seccomp(2). */
 #include <poll.h>
@@ -34,6 +35,7 @@
 #  include <unistd.h>
 #endif
 
+#include "chan-raw.h"
 #include "runner.h"
 #include "task.h"
 
@@ -542,6 +544,65 @@ TEST_IMPL(channel_wake_denied_sleeps_on_link) {
     ASSERT_EQ(atomic_load(&m.state_first), before ? 2u : 1u);
     ASSERT_EQ(atomic_load(&m.state_then), 2u);
     shmkit_channel_close(rx);
+  }
+  return 0;
+}
+
+/* ---- a peer that says it cannot wake a word */
+
+struct sayer {
+  raw_chan rc;
+  atomic_uint state; /* the receiver's, once it said it sleeps */
+};
+
+/* The raw sender: waits for shmkit's receiver to sleep, then sends one
+ * message and wakes it as the layout says. */
+static void sayer_run(void *arg) {
+  struct sayer *s = arg;
+  int64_t start = test_now_us();
+  uint32_t st;
+
+  while ((st = raw_get32(&s->rc, RAW_OFF_STATE_RECV)) == RAW_AWAKE &&
+         test_now_us() - start < 10000000)
+    continue;
+  atomic_store(&s->state, st);
+  raw_put(&s->rc, "m", 1);
+  raw_publish(&s->rc);
+}
+
+TEST_IMPL(channel_peer_cannot_wake) {
+  for (int flag = 0; flag <= 1; flag++) {
+    static struct sayer s;
+    shmkit_channel *rx;
+    shmkit_conn *a, *b;
+    raw_header h;
+    raw_offer o;
+    test_thread t;
+    char c = 0;
+    size_t n;
+
+    memset(&s, 0, sizeof(s));
+    ASSERT_OK(shmkit_conn_pair(&a, &b));
+    raw_header_init(&h, 4096, 1024);
+    raw_offer_init(&o, SHMKIT_CHANNEL_SEND);
+    ASSERT_OK(raw_create(&s.rc, &h, 0, SHMKIT_CHANNEL_SEND));
+    /* Stored before the offer, as the layout asks of such a peer. */
+    raw_set32(&s.rc, RAW_OFF_NOWAKE_SEND, (uint32_t)flag);
+    ASSERT_OK(raw_offer_send(&s.rc, a, &o));
+    ASSERT_OK(shmkit_channel_attach(&rx, b, 5000));
+    shmkit_channel_set_spin(rx, 0);
+    test_thread_start(&t, sayer_run, &s);
+    ASSERT_OK(shmkit_channel_recv(rx, &c, 1, &n, 10000));
+    ASSERT_EQ(c, 'm');
+    test_thread_join(&t);
+    printf("flag %d: the receiver slept as %u\n", flag, atomic_load(&s.state));
+    /* On its word only where it can wait on one and the peer can wake it:
+     * on the link, the peer's `w` wakes it at once. */
+    ASSERT_EQ(atomic_load(&s.state), flag == 0 && test_linux_ext()
+                                         ? (unsigned)RAW_ON_WORD
+                                         : (unsigned)RAW_ON_LINK);
+    shmkit_channel_close(rx);
+    raw_close(&s.rc);
   }
   return 0;
 }

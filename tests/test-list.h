@@ -111,12 +111,12 @@ TEST_WIN(adopt_classic_readonly_win)     /* raw FILE_MAP_READ duplicates */
 TEST_WIN(adopt_classic_dup_readonly_win) /* same, section DACLs */
 TEST_WIN(spawn_command_line_limit_win)   /* CreateProcessW's 32,767 */
 TEST_WIN(conn_push_to_receiver_that_cannot_pull_win) /* process DACLs */
-TEST_WIN(conn_flight_bounded_win)          /* handles kept for the peer */
-TEST_WIN(conn_recv_deadline_flood_win)     /* raw pipe control messages */
-TEST_WIN(conn_recv_deadline_huge_win)      /* raw pipe messages */
-TEST_WIN(conn_ack_queue_bounded_win)       /* raw pipe messages */
-TEST_WIN(conn_acks_after_taking_win)       /* handles kept for the peer */
-TEST_WIN(conn_push_to_sandboxed_child_win) /* process DACLs */
+TEST_WIN(conn_flight_bounded_win)             /* handles kept for the peer */
+TEST_WIN(conn_recv_deadline_flood_win)        /* raw pipe control messages */
+TEST_WIN(conn_recv_deadline_huge_win)         /* raw pipe messages */
+TEST_WIN(conn_ack_queue_bounded_win)          /* raw pipe messages */
+TEST_WIN(conn_acks_after_taking_win)          /* handles kept for the peer */
+TEST_WIN(conn_push_to_sandboxed_child_win)    /* process DACLs */
 TEST_WIN(conn_push_refused_from_stranger_win) /* process DACLs */
 TEST_WIN(conn_send_timeout_keeps_nothing_win) /* handles kept for the peer */
 TEST_WIN(adopt_refuses_reserved_win)       /* CreateFileMapping(SEC_RESERVE) */
@@ -169,13 +169,14 @@ TEST_FAULT(fault_conn_endpoints)
 TEST_FAULT(fault_channel)
 TEST_POSIX(spawn_signals_default) /* signal dispositions, /proc/self/status */
 TEST_POSIX(spawn_e2big)           /* ARG_MAX */
-TEST_POSIX(channel_arm_no_lost_wakeup)    /* poll(2) */
-TEST_POSIX(channel_shrunk_region_refused) /* ftruncate, memfd seals */
-TEST_POSIX(channel_link_garbage_breaks)   /* raw bytes on the socket */
-TEST_POSIX(channel_woken_sleeper_sees_end) /* futex(2), shutdown(2) */
-TEST_POSIX(channel_link_flood_bounded)     /* raw bytes on the socket */
+TEST_POSIX(channel_arm_no_lost_wakeup)          /* poll(2) */
+TEST_POSIX(channel_shrunk_region_refused)       /* ftruncate, memfd seals */
+TEST_POSIX(channel_link_garbage_breaks)         /* raw bytes on the socket */
+TEST_POSIX(channel_woken_sleeper_sees_end)      /* futex(2), shutdown(2) */
+TEST_POSIX(channel_link_flood_bounded)          /* raw bytes on the socket */
 TEST_POSIX(channel_futex_denied_sleeps_on_link) /* seccomp(2) */
 TEST_POSIX(channel_wake_denied_sleeps_on_link)  /* seccomp(2) */
+TEST_POSIX(channel_peer_cannot_wake) /* Windows sleeps on its link always */
 
 CHILD(frozen_receiver)
 CHILD(named_peer)
