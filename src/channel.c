@@ -654,8 +654,8 @@ static inline int has_record(shmkit_channel *ch, uint64_t unused) {
   return 1;
 }
 
-/* Gives the room of what was peeked at back to the sender: stores the tail,
- * and wakes the sender if it sleeps. */
+/* Gives the room before `to` back to the sender: stores the tail, and
+ * wakes the sender if it sleeps. */
 static void give_back_to(shmkit_channel *ch, uint64_t to) {
   if (to == ch->published) return;
   ch->published = to;
