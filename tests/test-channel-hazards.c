@@ -378,6 +378,7 @@ static void denied_run(void *arg) {
     return;
   }
   atomic_store(&d->attached, 1);
+  if (err != 0) shmkit_conn_close(d->link); /* attach failed: still ours */
   if (err == 0) err = shmkit_channel_recv(rx, &c, 1, &n, -1);
   atomic_store(&d->got, c);
   atomic_store(&d->err, err);
@@ -489,6 +490,7 @@ static void mute_run(void *arg) {
   return;
 failed:
   atomic_store(&m->err, err);
+  if (tx == NULL) shmkit_conn_close(m->link); /* attach failed: still ours */
   shmkit_channel_close(tx);
   return;
 no_filter:
