@@ -49,8 +49,16 @@
  * each attached in the peer with shmkit_channel_attach(); a round trip uses
  * two (one per direction). Spin modes: busy (shmkit_channel_set_spin(ch,
  * (unsigned)-1) on both ends), default (the library's spin count, not
- * set), asleep (0 on both ends: each side sleeps before the other sends);
- * a row pairs default with busy, to show what the default spin costs.
+ * set), asleep (0 on both ends); a row pairs default with busy, to show
+ * what the default spin costs. The "asleep" rows wait 50 us, untimed,
+ * before each round trip (bench/common.h's gap), on both sides of the
+ * row: the peer, which sleeps as soon as it answered, sleeps when the
+ * message comes, and this process, which sleeps as soon as it sent, sleeps
+ * when the answer comes, so that each round trip is two wake-ups (the
+ * sleeps table shows it). The "spin 0" rows are the same ends with no gap,
+ * one round trip right after the other: whether a side sleeps then turns
+ * on how long it stays awake after it sent, which the raw futex's waker
+ * stretches with a system call whether anybody sleeps or not.
  * Throughput uses the default; "batched" commits with SHMKIT_CHANNEL_MORE
  * and flushes every BATCH messages and peeks up to BATCH then releases;
  * "zero-copy" reserves and commits, peeks and releases, never touching the
@@ -64,12 +72,13 @@
  * "_max" names read ratio <= limit (time, shmkit / baseline); "_min" names
  * read ratio >= limit (messages per second, shmkit / baseline, that is the
  * inverse of the time ratio). Every ratio is the paired one. Then, for the
- * round trips where shmkit's side may sleep (default and asleep), how often
- * this process slept per round trip on each side: its voluntary context
- * switches (getrusage()) over the batches, untimed control traffic left
- * out. 1 means every answer found this side asleep; the rest of the time
- * it came while the side was still awake. Then a table of round trip
- * (busy) and throughput against message size.
+ * round trips where shmkit's side may sleep (default, asleep and spin 0),
+ * how often this process and the peer slept per round trip on each side:
+ * their voluntary context switches (getrusage()) over the batches,
+ * untimed control traffic left out. 1 means every message found that
+ * process asleep; the rest of the time it came while the process was
+ * still awake. Then a table of round trip (busy) and throughput against
+ * message size.
  *
  * Options, besides bench/common.h's: --check (exit 3 if a target is
  * missed), --plot FILE (an SVG of latency and throughput against size:
@@ -93,7 +102,8 @@
  *              "zero_copy_msgs_per_s": ..., "zero_copy_raw_ring_msgs_per_s":
  *              ...}, ...]  (null where that case did not run)
  *   "sleeps": [{"name": "round trip 8 B, asleep vs raw futex",
- *               "shmkit": 0.93, "baseline": 0.61}, ...]
+ *               "shmkit": 1.00, "shmkit_peer": 1.00, "baseline": 1.00,
+ *               "baseline_peer": 1.00}, ...]
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -101,7 +111,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "channel.h"
@@ -129,18 +139,13 @@ typedef struct chcase {
   int sweep, si;
   bench_result res;
   int ran;
-  /* This process's voluntary context switches (its sleeps) and cycles per
-   * side over the timed batches, and the count where a batch began. */
-  long sleeps[2], cycles[2], sleeps_at;
+  /* Each round trip starts after a gap (case_gap()), untimed. */
+  int gap;
+  /* The voluntary context switches (sleeps) of this process and of the
+   * peer, and the cycles, per side over the timed batches; and this
+   * process's count where a batch began. */
+  long sleeps[2], peer_sleeps[2], cycles[2], sleeps_at;
 } chcase;
-
-/* Times this process has gone to sleep (voluntary context switches). */
-static long sleeps_so_far(void) {
-  struct rusage ru;
-
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_nvcsw;
-}
 
 static void case_enter(void *ctx, int is_raw, long iters) {
   chcase *c = ctx;
@@ -160,7 +165,28 @@ static void case_leave(void *ctx, int is_raw) {
   c->sleeps[is_raw] += sleeps_so_far() - c->sleeps_at;
   if (c->side[is_raw].kind == K_CH_BATCH)
     check(shmkit_channel_flush(cur.up), "shmkit_channel_flush");
-  peer_done();
+  c->peer_sleeps[is_raw] += peer_done();
+}
+
+/* How long a gapped round trip waits before it sends: far longer than a
+ * side takes to go to sleep once it answered (a few microseconds). */
+#define GAP_NS 50000.0
+
+/* Before each round trip of a gapped case, untimed: waits, awake, for
+ * GAP_NS, so that the peer, which waits with no spin, is asleep when the
+ * message comes, and this side is asleep when the answer comes (it goes to
+ * sleep as soon as it sent, and the peer takes a wake-up to answer). */
+static void case_gap(void *unused) {
+  struct timespec t;
+  double end;
+
+  (void)unused;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  end = (double)t.tv_sec * 1e9 + (double)t.tv_nsec + GAP_NS;
+  do {
+    cpu_relax();
+    clock_gettime(CLOCK_MONOTONIC, &t);
+  } while ((double)t.tv_sec * 1e9 + (double)t.tv_nsec < end);
 }
 
 /* Enough cycles to go twice round the rings a side uses: their pages are
@@ -226,6 +252,10 @@ static chcase *add(const char *name, struct side ours, struct side base,
   return c;
 }
 
+static void gapped(chcase *c) {
+  c->gap = 1;
+}
+
 static const char *const sweep_names[3][NSIZES] = {
     {"round trip 8 B, busy vs raw ring", "round trip 64 B, busy vs raw ring",
      "round trip 1 KiB, busy vs raw ring",
@@ -276,23 +306,31 @@ static void make_cases(void) {
       CH(K_PRING_RT, 0, S8), NULL, 0, 0);
   add("round trip 8 B, default vs busy", RT(SET_DEFAULT), RT(SET_BUSY), NULL, 0,
       0);
-  add("round trip 8 B, asleep vs raw futex", RT(SET_ASLEEP), RAW(K_FUTEX_RT),
-      "round_trip_8B_asleep_vs_raw_futex_max", 1.05, 0);
-  /* The raw futex's waker makes a system call even when nobody sleeps;
-   * shmkit, as the conditional futex, does not, so it goes to sleep that
-   * much sooner. This row shows what that rule costs by itself. */
-  add("round trip 8 B, asleep vs conditional futex", RT(SET_ASLEEP),
+  /* Both sides asleep: each round trip starts after a gap in which the
+   * peer went to sleep, so that each side is woken once per round trip,
+   * which the sleeps table checks. */
+  gapped(add("round trip 8 B, asleep vs raw futex", RT(SET_ASLEEP),
+             RAW(K_FUTEX_RT), "round_trip_8B_asleep_vs_raw_futex_max", 1.05,
+             0));
+  gapped(add("round trip 8 B, asleep vs pipe", RT(SET_ASLEEP), RAW(K_PIPE_RT),
+             "round_trip_8B_asleep_vs_pipe_max", 1.05, 0));
+  gapped(add("round trip 8 B, asleep vs unix socket", RT(SET_ASLEEP),
+             RAW(K_SOCK_RT), NULL, 0, 0));
+  gapped(add("round trip 8 B, asleep vs iceoryx waitset", RT(SET_ASLEEP),
+             IOX(K_IOX_RT_WAIT), NULL, 0, 0));
+  /* The same sides with no spin, one round trip right after the other:
+   * whether a side sleeps then depends on how long it stays awake after it
+   * sent. The raw futex's waker makes a system call even when nobody
+   * sleeps, which keeps it awake that much longer; shmkit, as the
+   * conditional futex, wakes only a side that said it sleeps. */
+  add("round trip 8 B, spin 0 vs raw futex", RT(SET_ASLEEP), RAW(K_FUTEX_RT),
+      NULL, 0, 0);
+  add("round trip 8 B, spin 0 vs conditional futex", RT(SET_ASLEEP),
       RAW(K_WAKE_RT), NULL, 0, 0);
   /* The same with its flag on a line of its own, as shmkit's sleep state
-   * is apart from the record's mark: what one line fewer buys. */
-  add("round trip 8 B, asleep vs 2-line cond. futex", RT(SET_ASLEEP),
+   * is apart from the record's mark. */
+  add("round trip 8 B, spin 0 vs 2-line cond. futex", RT(SET_ASLEEP),
       RAW(K_WAKE2_RT), NULL, 0, 0);
-  add("round trip 8 B, asleep vs pipe", RT(SET_ASLEEP), RAW(K_PIPE_RT),
-      "round_trip_8B_asleep_vs_pipe_max", 1.05, 0);
-  add("round trip 8 B, asleep vs unix socket", RT(SET_ASLEEP), RAW(K_SOCK_RT),
-      NULL, 0, 0);
-  add("round trip 8 B, asleep vs iceoryx waitset", RT(SET_ASLEEP),
-      IOX(K_IOX_RT_WAIT), NULL, 0, 0);
 
   tp64_copy =
       add(sweep_names[1][S64], CH(K_CH_TP, 0, S64), CH(K_RING_TP, 0, S64),
@@ -356,13 +394,43 @@ static int wanted(const chcase *c) {
 }
 /* ---------------------------------------------------------------- targets */
 
+/* The least sleeps per round trip, on each process of each side, for a
+ * gapped case to count as both sides asleep. */
+#define ASLEEP_MIN 0.95
+
+static double per_cycle(const long *sleeps, const chcase *c, int side) {
+  return (double)sleeps[side] / (double)c->cycles[side];
+}
+
+/* Whether a gapped case measured what it says: each process of each side
+ * slept on nearly every round trip. Any other case: 1. */
+static int was_asleep(const chcase *c) {
+  if (!c->gap) return 1;
+  for (int side = 0; side < 2; side++)
+    if (c->cycles[side] == 0 || per_cycle(c->sleeps, c, side) < ASLEEP_MIN ||
+        per_cycle(c->peer_sleeps, c, side) < ASLEEP_MIN)
+      return 0;
+  return 1;
+}
+
+/* Whether a case met its target: its ratio, and that it was asleep. */
+static int target_met(const chcase *c, double ratio) {
+  return (c->per_s ? ratio >= c->limit : ratio <= c->limit) && was_asleep(c);
+}
+
 /* The TARGET line of a case, on stdout (stderr with --json); 1 if met. */
 static int target_line(bench *b, const chcase *c, const bench_result *r) {
+  FILE *f = b->json ? stderr : stdout;
   double ratio = c->per_s ? 1 / r->paired : r->paired;
-  int ok = c->per_s ? ratio >= c->limit : ratio <= c->limit;
+  int ok = target_met(c, ratio);
 
-  fprintf(b->json ? stderr : stdout, "TARGET %s ratio=%.2f limit=%.2f %s\n",
-          c->target, ratio, c->limit, ok ? "ok" : "MISSED");
+  if (!was_asleep(c))
+    fprintf(f,
+            "(%s: not both asleep: a process slept on fewer than %.0f%% "
+            "of the round trips; see the sleeps)\n",
+            c->target, ASLEEP_MIN * 100);
+  fprintf(f, "TARGET %s ratio=%.2f limit=%.2f %s\n", c->target, ratio, c->limit,
+          ok ? "ok" : "MISSED");
   return ok;
 }
 
@@ -405,8 +473,7 @@ static void json_targets(void) {
     printf("%s\n  {\"name\": \"%s\", \"ratio\": %.4f, \"limit\": %.2f, "
            "\"ok\": %s, \"mode\": ",
            first ? "" : ",", c->target, ratio, c->limit,
-           (c->per_s ? ratio >= c->limit : ratio <= c->limit) ? "true"
-                                                              : "false");
+           target_met(c, ratio) ? "true" : "false");
     if (c == tp64_copy || c == tp64_iox)
       printf("\"%s\"}", tp64_mode);
     else
@@ -442,17 +509,13 @@ static void size_rows(struct size_row rows[NSIZES]) {
 
 /* ---------------------------------------------------------------- sleeps */
 
-/* The round trips where shmkit's side may sleep: how often this process
+/* The round trips where shmkit's side may sleep: how often each process
  * slept per round trip on each side. A side that is woken every time
- * sleeps once per round trip; less means the answer came while it was
+ * sleeps once per round trip; less means the message came while it was
  * still awake. */
 static int sleep_row(const chcase *c) {
   return c->ran && c->side[0].kind == K_CH_RT && c->side[0].set != SET_BUSY &&
          c->cycles[0] > 0 && c->cycles[1] > 0;
-}
-
-static double per_cycle(const chcase *c, int side) {
-  return (double)c->sleeps[side] / (double)c->cycles[side];
 }
 
 static void print_sleeps(void) {
@@ -462,11 +525,13 @@ static void print_sleeps(void) {
     const chcase *c = &cases[i];
     if (!sleep_row(c)) continue;
     if (!any)
-      printf("\nsleeps per round trip in this process (voluntary context "
-             "switches)\n%-44s %10s %10s\n",
-             "case", "shmkit", "base");
+      printf("\nsleeps per round trip (voluntary context switches) of this "
+             "process and the peer\n%-44s %10s %10s %10s %10s\n",
+             "case", "shmkit", "peer", "base", "peer");
     any = 1;
-    printf("%-44s %10.2f %10.2f\n", c->name, per_cycle(c, 0), per_cycle(c, 1));
+    printf("%-44s %10.2f %10.2f %10.2f %10.2f\n", c->name,
+           per_cycle(c->sleeps, c, 0), per_cycle(c->peer_sleeps, c, 0),
+           per_cycle(c->sleeps, c, 1), per_cycle(c->peer_sleeps, c, 1));
   }
 }
 
@@ -477,8 +542,11 @@ static void json_sleeps(void) {
   for (int i = 0; i < ncases; i++) {
     const chcase *c = &cases[i];
     if (!sleep_row(c)) continue;
-    printf("%s\n  {\"name\": \"%s\", \"shmkit\": %.4f, \"baseline\": %.4f}",
-           first ? "" : ",", c->name, per_cycle(c, 0), per_cycle(c, 1));
+    printf("%s\n  {\"name\": \"%s\", \"shmkit\": %.4f, \"shmkit_peer\": %.4f, "
+           "\"baseline\": %.4f, \"baseline_peer\": %.4f}",
+           first ? "" : ",", c->name, per_cycle(c->sleeps, c, 0),
+           per_cycle(c->peer_sleeps, c, 0), per_cycle(c->sleeps, c, 1),
+           per_cycle(c->peer_sleeps, c, 1));
     first = 0;
   }
   printf("]");
@@ -561,7 +629,7 @@ int main(int argc, char **argv) {
                      cycles[c->side[1].kind],
                      c,
                      c->target == NULL};
-    bench_hooks hooks = {0, case_enter, case_leave};
+    bench_hooks hooks = {0, case_enter, case_leave, NULL};
 
     if (!wanted(c)) continue;
     if (c->iceoryx && !iceoryx_ok) {
@@ -574,8 +642,10 @@ int main(int argc, char **argv) {
       bc.ours = cycles[c->side[0].kind];
     }
     if (c->target != NULL) hooks.target = c->per_s ? 1 / c->limit : c->limit;
+    if (c->gap) hooks.gap = case_gap;
     warm(c);
     memset(c->sleeps, 0, sizeof(c->sleeps));
+    memset(c->peer_sleeps, 0, sizeof(c->peer_sleeps));
     memset(c->cycles, 0, sizeof(c->cycles));
     c->res = bench_run_with(&b, &bc, &hooks);
     c->ran = 1;

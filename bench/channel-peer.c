@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -317,9 +318,18 @@ static void close_other_ends(int in_peer) {
     close(pairs[i][in_peer ? parents[i] : 1 - parents[i]]);
 }
 
+/* Times this process has gone to sleep (voluntary context switches). */
+long sleeps_so_far(void) {
+  struct rusage ru;
+
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_nvcsw;
+}
+
 /* The peer: takes each channel's end, then serves one command at a time,
- * saying 'G' when it is ready and 'D' when done; it ends at the end of the
- * control stream or at K_QUIT. */
+ * saying 'G' when it is ready and 'D' when done, followed by the times it
+ * slept while it served; it ends at the end of the control stream or at
+ * K_QUIT. */
 static void peer_main(void) {
   struct cmd c;
 
@@ -339,9 +349,13 @@ static void peer_main(void) {
   while (read_full(ctl[1], &c, sizeof(c)) && c.kind != K_QUIT) {
     struct side s = {(enum kind)c.kind, c.set, c.si};
     resolve(&s);
+    long slept = sleeps_so_far();
+
     write_full(ctl[1], "G", 1);
     serve(&c);
+    slept = sleeps_so_far() - slept;
     write_full(ctl[1], "D", 1);
+    write_full(ctl[1], &slept, sizeof(slept));
   }
   for (int i = 0; i < nlinks; i++) shmkit_channel_close(*links[i].slot);
 #ifdef SHMKIT_BENCH_ICEORYX
@@ -422,10 +436,14 @@ void peer_go(const struct side *s, long iters) {
   if (!read_full(ctl[0], &ok, 1) || ok != 'G') peer_lost();
 }
 
-void peer_done(void) {
+long peer_done(void) {
   char ok;
+  long slept;
 
-  if (!read_full(ctl[0], &ok, 1) || ok != 'D') peer_lost();
+  if (!read_full(ctl[0], &ok, 1) || ok != 'D' ||
+      !read_full(ctl[0], &slept, sizeof(slept)))
+    peer_lost();
+  return slept;
 }
 
 void teardown(void) {

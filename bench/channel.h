@@ -145,9 +145,11 @@ void resolve(const struct side *s);
 void setup(void);
 void teardown(void);
 /* Tells the peer what to do, and waits until it is ready; peer_done()
- * waits for its end. */
+ * waits for its end and returns how often the peer slept meanwhile. */
 void peer_go(const struct side *s, long iters);
-void peer_done(void);
+long peer_done(void);
+/* Times this process has gone to sleep (voluntary context switches). */
+long sleeps_so_far(void);
 
 /* ---------------------------------------------------------------- raw */
 

@@ -35,17 +35,38 @@ static double median(double *v, int n) {
 }
 
 /* Nanoseconds per cycle over a batch of `iters` cycles of one side, with
- * the case's enter() outside the time and its leave() inside. */
+ * the case's enter() and gaps outside the time and its leave() inside; in
+ * *wall, if not NULL, the same with the gaps in. */
 static double batch(const bench_case *c, const bench_hooks *h, int raw,
-                    long iters) {
+                    long iters, double *wall) {
   void (*cycle)(void *) = raw ? c->raw : c->ours;
-  double t0;
+  double t0, gaps = 0;
 
   if (h->enter != NULL) h->enter(c->ctx, raw, iters);
   t0 = now_ns();
-  for (long i = 0; i < iters; i++) cycle(c->ctx);
+  if (h->gap == NULL) {
+    for (long i = 0; i < iters; i++) cycle(c->ctx);
+  } else {
+    for (long i = 0; i < iters; i++) {
+      double g = now_ns();
+      h->gap(c->ctx);
+      gaps += now_ns() - g;
+      cycle(c->ctx);
+    }
+  }
   if (h->leave != NULL) h->leave(c->ctx, raw);
-  return (now_ns() - t0) / (double)iters;
+  t0 = now_ns() - t0;
+  if (wall != NULL) *wall = t0 / (double)iters;
+  return (t0 - gaps) / (double)iters;
+}
+
+/* Wall-clock nanoseconds per cycle of the two sides, gaps included. */
+static double trial(const bench_case *c, const bench_hooks *h, long n) {
+  double ours, raw;
+
+  batch(c, h, 0, n, &ours);
+  batch(c, h, 1, n, &raw);
+  return (ours + raw) / 2;
 }
 
 /* The batch length that makes one round last about `round_ns`: doubles a
@@ -59,11 +80,11 @@ static long calibrate(const bench_case *c, const bench_hooks *h,
   long n = 1, iters;
 
   for (;;) {
-    per_cycle = (batch(c, h, 0, n) + batch(c, h, 1, n)) / 2;
+    per_cycle = trial(c, h, n);
     if (per_cycle * (double)n >= round_ns / 10 || n >= (1L << 24)) break;
     n *= 2;
   }
-  again = (batch(c, h, 0, n) + batch(c, h, 1, n)) / 2;
+  again = trial(c, h, n);
   if (again < per_cycle) per_cycle = again;
   iters = (long)(round_ns / per_cycle);
   return iters < 1 ? 1 : iters;
@@ -222,11 +243,11 @@ bench_result bench_run_with(bench *b, const bench_case *c,
    * children). */
   for (int r = 0; r < rounds; r++) {
     if (r % 2 == 0) {
-      b->ours[r] = batch(c, h, 0, res.iters);
-      b->raw[r] = batch(c, h, 1, res.iters);
+      b->ours[r] = batch(c, h, 0, res.iters, NULL);
+      b->raw[r] = batch(c, h, 1, res.iters, NULL);
     } else {
-      b->raw[r] = batch(c, h, 1, res.iters);
-      b->ours[r] = batch(c, h, 0, res.iters);
+      b->raw[r] = batch(c, h, 1, res.iters, NULL);
+      b->ours[r] = batch(c, h, 0, res.iters, NULL);
     }
   }
   for (int r = 0; r < rounds; r++) b->pair[r] = b->ours[r] / b->raw[r];

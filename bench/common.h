@@ -94,11 +94,15 @@ typedef struct bench_case {
  * `enter` runs before each batch of a side (`raw` says which), untimed,
  * told how many cycles follow: where a side's peer process is woken and
  * told what to do. `leave` runs at the end of the batch, timed: what is
- * still in flight (messages in a ring) is part of the work. */
+ * still in flight (messages in a ring) is part of the work. `gap` runs
+ * before each cycle, untimed: the time it takes is left out of the
+ * batch's, so that each cycle may start from a state the gap waited for
+ * (a peer that has gone to sleep). */
 typedef struct bench_hooks {
   double target;
   void (*enter)(void *ctx, int raw, long iters);
   void (*leave)(void *ctx, int raw);
+  void (*gap)(void *ctx);
 } bench_hooks;
 
 /* What bench_run() measured: the medians per cycle, their ratio, the
