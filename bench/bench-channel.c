@@ -111,7 +111,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "channel.h"
@@ -177,16 +176,10 @@ static void case_leave(void *ctx, int is_raw) {
  * message comes, and this side is asleep when the answer comes (it goes to
  * sleep as soon as it sent, and the peer takes a wake-up to answer). */
 static void case_gap(void *unused) {
-  struct timespec t;
-  double end;
+  double end = bench_now_ns() + GAP_NS;
 
   (void)unused;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  end = (double)t.tv_sec * 1e9 + (double)t.tv_nsec + GAP_NS;
-  do {
-    cpu_relax();
-    clock_gettime(CLOCK_MONOTONIC, &t);
-  } while ((double)t.tv_sec * 1e9 + (double)t.tv_nsec < end);
+  while (bench_now_ns() < end) cpu_relax();
 }
 
 /* Enough cycles to go twice round the rings a side uses: their pages are

@@ -15,8 +15,7 @@
 
 /* ---------------------------------------------------------------- measuring */
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-static double now_ns(void) {
+double bench_now_ns(void) {
   struct timespec ts;
 
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -43,19 +42,19 @@ static double batch(const bench_case *c, const bench_hooks *h, int raw,
   double t0, gaps = 0;
 
   if (h->enter != NULL) h->enter(c->ctx, raw, iters);
-  t0 = now_ns();
+  t0 = bench_now_ns();
   if (h->gap == NULL) {
     for (long i = 0; i < iters; i++) cycle(c->ctx);
   } else {
     for (long i = 0; i < iters; i++) {
-      double g = now_ns();
+      double g = bench_now_ns();
       h->gap(c->ctx);
-      gaps += now_ns() - g;
+      gaps += bench_now_ns() - g;
       cycle(c->ctx);
     }
   }
   if (h->leave != NULL) h->leave(c->ctx, raw);
-  t0 = now_ns() - t0;
+  t0 = bench_now_ns() - t0;
   if (wall != NULL) *wall = t0 / (double)iters;
   return (t0 - gaps) / (double)iters;
 }
@@ -127,7 +126,7 @@ void bench_start(bench *b, const bench_spec *spec, int argc, char **argv) {
   memset(b, 0, sizeof(*b));
   b->spec = spec;
   b->opt = spec->defaults;
-  b->t_start = now_ns();
+  b->t_start = bench_now_ns();
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0) {
       b->opt = spec->quick;
@@ -310,7 +309,7 @@ void bench_skip(bench *b, const char *name, const char *reason) {
 }
 
 int bench_finish(bench *b) {
-  double total_s = (now_ns() - b->t_start) / 1e9;
+  double total_s = (bench_now_ns() - b->t_start) / 1e9;
 
   if (b->json) printf("]");
   if (b->spec->finish != NULL) b->spec->finish(b);

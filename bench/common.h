@@ -147,6 +147,9 @@ void bench_skip(bench *b, const char *name, const char *reason);
  * JSON object, and frees the rounds. Returns 0, the exit status. */
 int bench_finish(bench *b);
 
+/* CLOCK_MONOTONIC in nanoseconds. */
+double bench_now_ns(void);
+
 /* Prints `s` as a JSON string, quotes and control characters escaped: a
  * name is ours, but a note may hold what another program printed. */
 void bench_json_string(const char *s);
